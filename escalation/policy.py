@@ -1,0 +1,516 @@
+"""A board's escalation policy as data: the pydantic model of a policy pack.
+
+A pack encodes one published policy: its stages and tracks, who acts at each stage, every clock,
+who is notified and copied, the categories, signposts and local defaults. Each rule carries the
+clause ids (POLICY-CLAUSES.md) it comes from, so a rule can be traced from the policy to the code.
+Cross-references (roles, stages, clauses) are checked here so that a broken pack fails at load
+time with the field that is wrong, never half-way through a case.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+ClauseId = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,4}-[A-Za-z0-9.]+$")]
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
+StageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=20)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+# Cross-reference problems are reported together, each as "field.path: message".
+PROBLEM_SEPARATOR = "\n"
+
+
+class _Model(BaseModel):
+    # Unknown keys are refused so that a misspelt field fails loudly instead of being ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Board(_Model):
+    id: Ident
+    name: Text
+    short_name: Text
+    case_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,5}$")]
+
+
+class Source(_Model):
+    title: Text
+    file: Text | None = None
+
+
+class Clause(_Model):
+    id: ClauseId
+    summary: Text
+
+
+class CalendarSettings(_Model):
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "GB"
+    subdivision: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")] = "ENG"
+    timezone: Text = "Europe/London"
+    end_of_working_day: time = time(17, 0)
+
+
+class RoleScope(StrEnum):
+    AGENCY = "agency"  # held within one agency (line manager, safeguarding lead...)
+    BOARD = "board"  # held for the board as a whole (business manager, chair...)
+
+
+class Role(_Model):
+    id: Ident
+    name: Text
+    scope: RoleScope
+    description: Text | None = None
+    clauses: list[ClauseId] = Field(default_factory=list)
+
+
+class Agency(_Model):
+    id: Ident
+    name: Text
+    sector: Literal[
+        "council", "health", "police", "housing", "probation", "voluntary", "fire", "other"
+    ]
+    board_member: bool = True
+
+
+class Side(StrEnum):
+    RAISER = "raiser"
+    RECEIVER = "receiver"
+    BOTH = "both"
+
+
+class Selector(_Model):
+    """Who, relative to a case: the parties, their line managers, or holders of a role."""
+
+    who: Literal["raiser", "receiver", "line_manager", "agency_role", "board_role"]
+    side: Side = Side.BOTH
+    roles: list[Ident] = Field(default_factory=list)
+    sectors: list[str] = Field(default_factory=list)
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _roles_where_needed(self) -> Self:
+        if self.who in ("agency_role", "board_role") and not self.roles:
+            raise ValueError(f"a '{self.who}' selector needs at least one role")
+        if self.who not in ("agency_role", "board_role") and self.roles:
+            raise ValueError(f"a '{self.who}' selector takes no roles")
+        if self.sectors and self.who != "agency_role":
+            raise ValueError("sectors only narrow an 'agency_role' selector")
+        return self
+
+
+class RunsFrom(StrEnum):
+    DISAGREEMENT_DATE = "disagreement_date"  # the date the disagreement arose or a decision came
+    STAGE_ENTERED = "stage_entered"  # the case reached this stage (brought to attention)
+    ESCALATION_TRIGGERED = "escalation_triggered"  # the previous stage could not resolve it
+    RESOLUTION_REACHED = "resolution_reached"  # a discussion at this stage reached agreement
+
+
+class Until(StrEnum):
+    CASE_RAISED = "case_raised"
+    DISCUSSION_RECORDED = "discussion_recorded"
+    OUTCOME_CONFIRMED = "outcome_confirmed"
+    STAGE_RESOLVED = "stage_resolved"
+    STAGE_ENTERED = "stage_entered"
+
+
+class Timescale(_Model):
+    """One statement of a timescale in the policy (text or flowchart)."""
+
+    working_days: Annotated[int, Field(ge=1, le=60)] | None = None
+    same_working_day: bool = False
+    clauses: list[ClauseId] = Field(min_length=1)
+    says: Text | None = None
+    source: Literal["text", "flowchart", "local"] = "text"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if self.same_working_day == (self.working_days is not None):
+            raise ValueError("give either working_days or same_working_day: true, not both")
+        return self
+
+    @property
+    def length(self) -> int:
+        """Sort key: a same-working-day timescale is shorter than any whole working day."""
+        return 0 if self.same_working_day else int(self.working_days or 0)
+
+
+class Clock(_Model):
+    id: Ident
+    label: Text
+    runs_from: RunsFrom
+    until: Until
+    # Where the policy states a timescale more than once (text and flowchart), the shortest
+    # applies (PRODUCT.md, RB-flow); all of them are kept so the pack shows both.
+    timescales: list[Timescale] = Field(min_length=1)
+    owner: list[Selector] = Field(default_factory=list)
+    protective: bool = False  # "or a timescale that protects the adult (whichever is less)"
+    local_default: bool = False  # set by the board, not by the policy text
+    note: Text | None = None
+
+    @property
+    def effective(self) -> Timescale:
+        return min(self.timescales, key=lambda t: t.length)
+
+    @property
+    def clauses(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for timescale in self.timescales:
+            seen.update(dict.fromkeys(timescale.clauses))
+        return list(seen)
+
+
+class StageOutcome(StrEnum):
+    AGREEMENT = "agreement"  # resolved by the parties, confirmed in writing and approved
+    RECOMMENDATIONS = "recommendations"  # a chair recommends; agencies respond (not binding)
+    PANEL_DECISION = "panel_decision"  # a panel decides; binding on all agencies
+
+
+class PanelRules(_Model):
+    min_agencies: Annotated[int, Field(ge=1, le=20)]
+    convened_by: list[Selector] = Field(min_length=1)
+    overseen_by: list[Selector] = Field(default_factory=list)
+    binding: bool = True
+    clauses: list[ClauseId] = Field(min_length=1)
+
+
+class RecommendationRules(_Model):
+    by: list[Selector] = Field(min_length=1)
+    binding: bool = False
+    clauses: list[ClauseId] = Field(min_length=1)
+
+
+class Stage(_Model):
+    id: StageId
+    name: Text
+    short_name: Text
+    track: Ident = "main"
+    clauses: list[ClauseId] = Field(min_length=1)
+    escalates_to: StageId | None = None
+    actors: list[Selector] = Field(min_length=1)
+    notify_on_entry: list[Selector] = Field(default_factory=list)
+    advisers: list[Selector] = Field(default_factory=list)
+    copy_business_manager: bool = False
+    copy_clauses: list[ClauseId] = Field(default_factory=list)
+    clocks: list[Clock] = Field(default_factory=list)
+    outcome: StageOutcome = StageOutcome.AGREEMENT
+    record_requires: list[Literal["points_of_difference", "basis_of_decision"]] = Field(
+        default_factory=list
+    )
+    entry_requires: list[Literal["aim", "evidence", "evidence_source", "reason"]] = Field(
+        default_factory=list
+    )
+    panel: PanelRules | None = None
+    recommendations: RecommendationRules | None = None
+    guidance: Text | None = None
+
+    @model_validator(mode="after")
+    def _outcome_rules(self) -> Self:
+        if (self.outcome == StageOutcome.PANEL_DECISION) != (self.panel is not None):
+            raise ValueError("a stage has 'panel' rules exactly when its outcome is panel_decision")
+        if (self.outcome == StageOutcome.RECOMMENDATIONS) != (self.recommendations is not None):
+            raise ValueError(
+                "a stage has 'recommendations' rules exactly when its outcome is recommendations"
+            )
+        if self.copy_business_manager and not self.copy_clauses:
+            raise ValueError("copy_business_manager needs the clause that requires the copy")
+        ids = [clock.id for clock in self.clocks]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"clock ids repeat in stage {self.id}: {ids}")
+        return self
+
+    def clock(self, clock_id: str) -> Clock | None:
+        return next((c for c in self.clocks if c.id == clock_id), None)
+
+
+class Track(_Model):
+    id: Ident
+    name: Text
+    entry: StageId
+    clauses: list[ClauseId] = Field(min_length=1)
+    description: Text | None = None
+
+
+class Category(_Model):
+    id: Ident
+    label: Text
+    clauses: list[ClauseId] = Field(min_length=1)
+
+
+class Signpost(_Model):
+    id: Ident
+    title: Text
+    text: Text
+    contacts: list[Text] = Field(default_factory=list)
+    clauses: list[ClauseId] = Field(min_length=1)
+
+
+class ImmediateRisk(_Model):
+    notify: list[Selector] = Field(min_length=1)
+    # The shortest clock: every protective clock of a case at immediate risk falls due no later
+    # than this, counted from when it starts.
+    timescale: Timescale
+    may_choose_start_stage: bool = False
+    clauses: list[ClauseId] = Field(min_length=1)
+    guidance: Text
+
+
+class OwnManagerRule(_Model):
+    """What happens when the other party is the raiser's own line manager."""
+
+    blocks_case: bool
+    signpost: Ident
+    clauses: list[ClauseId] = Field(min_length=1)
+
+
+class ChildConcern(_Model):
+    signpost: Ident
+    clauses: list[ClauseId] = Field(min_length=1)
+
+
+class ResourceImplications(_Model):
+    adds_actors: list[Selector] = Field(min_length=1)
+    clauses: list[ClauseId] = Field(min_length=1)
+
+
+class CaseConference(_Model):
+    requires: list[Literal["meeting", "meeting_date", "dissent_minuted", "raised_with_chair"]]
+    notify: list[Selector] = Field(min_length=1)
+    decision_stands: bool = True
+    clauses: list[ClauseId] = Field(min_length=1)
+    guidance: Text
+
+
+class Closure(_Model):
+    learning_points: bool = True
+    policy_gaps: bool = True
+    debrief_offered: bool = True
+    learning_route: Text | None = None
+    # Whether the business-manager channel gets a copy when a case closes.
+    copy_business_manager: Literal["always", "if_copied_before", "never"] = "if_copied_before"
+    clauses: list[ClauseId] = Field(min_length=1)
+
+
+class Nudges(_Model):
+    """When the scheduler speaks. Local defaults of the product, not policy."""
+
+    early_warning_working_days: Annotated[int, Field(ge=0, le=10)] = 1
+    send_at: time = time(9, 0)
+    local_default: bool = True
+
+
+class Retention(_Model):
+    closed_case_years: Annotated[int, Field(ge=1, le=100)]
+    local_default: bool = True
+    note: Text | None = None
+
+
+class PolicyPack(_Model):
+    pack_version: Literal[1]
+    board: Board
+    source: Source
+    clauses: list[Clause] = Field(min_length=1)
+    calendar: CalendarSettings = CalendarSettings()
+    roles: list[Role] = Field(min_length=1)
+    agencies: list[Agency] = Field(min_length=2)
+    categories: list[Category] = Field(min_length=1)
+    signposts: list[Signpost] = Field(default_factory=list)
+    tracks: list[Track] = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1)
+    default_track: Ident = "main"
+    policy_issue_stage: StageId | None = None
+    policy_issue_clauses: list[ClauseId] = Field(default_factory=list)
+    raise_requires: list[
+        Literal["issue", "risk_to_adult", "nature_of_disagreement", "aim", "evidence"]
+    ] = Field(min_length=1)
+    raise_clauses: list[ClauseId] = Field(min_length=1)
+    immediate_risk: ImmediateRisk
+    own_manager: OwnManagerRule | None = None
+    child_concern: ChildConcern | None = None
+    resource_implications: ResourceImplications | None = None
+    case_conference: CaseConference | None = None
+    closure: Closure
+    nudges: Nudges = Nudges()
+    retention: Retention
+
+    # -- look-ups -------------------------------------------------------------------------------
+
+    def stage(self, stage_id: str) -> Stage:
+        for stage in self.stages:
+            if stage.id == stage_id:
+                return stage
+        raise KeyError(f"{self.board.id} has no stage {stage_id!r}")
+
+    def track(self, track_id: str) -> Track:
+        for track in self.tracks:
+            if track.id == track_id:
+                return track
+        raise KeyError(f"{self.board.id} has no track {track_id!r}")
+
+    def role(self, role_id: str) -> Role | None:
+        return next((r for r in self.roles if r.id == role_id), None)
+
+    def agency(self, agency_id: str) -> Agency | None:
+        return next((a for a in self.agencies if a.id == agency_id), None)
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def signpost(self, signpost_id: str) -> Signpost | None:
+        return next((s for s in self.signposts if s.id == signpost_id), None)
+
+    def clause_ids(self) -> set[str]:
+        return {c.id for c in self.clauses}
+
+    def stage_path(self, track_id: str) -> list[Stage]:
+        """The stages a case on this track passes through, in order."""
+        path: list[Stage] = []
+        current: str | None = self.track(track_id).entry
+        while current is not None:
+            stage = self.stage(current)
+            path.append(stage)
+            current = stage.escalates_to
+        return path
+
+    # -- cross-reference checks ------------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Self:
+        problems: list[str] = []
+        problems += _duplicates("roles", [r.id for r in self.roles])
+        problems += _duplicates("agencies", [a.id for a in self.agencies])
+        problems += _duplicates("categories", [c.id for c in self.categories])
+        problems += _duplicates("signposts", [s.id for s in self.signposts])
+        problems += _duplicates("tracks", [t.id for t in self.tracks])
+        problems += _duplicates("stages", [s.id for s in self.stages])
+        problems += _duplicates("clauses", [c.id for c in self.clauses])
+        if problems:
+            raise ValueError(PROBLEM_SEPARATOR.join(problems))
+
+        stage_ids = {s.id for s in self.stages}
+        track_ids = {t.id for t in self.tracks}
+        clause_ids = self.clause_ids()
+        roles = {r.id: r for r in self.roles}
+
+        def check_clauses(where: str, ids: list[str]) -> None:
+            problems.extend(
+                f"{where}: clause {cid!r} is not listed in 'clauses'"
+                for cid in ids
+                if cid not in clause_ids
+            )
+
+        def check_selectors(where: str, selectors: list[Selector]) -> None:
+            for i, sel in enumerate(selectors):
+                wanted = RoleScope.AGENCY if sel.who == "agency_role" else RoleScope.BOARD
+                for role_id in sel.roles:
+                    role = roles.get(role_id)
+                    if role is None:
+                        problems.append(f"{where}.{i}: role {role_id!r} is not in 'roles'")
+                    elif role.scope != wanted:
+                        problems.append(
+                            f"{where}.{i}: role {role_id!r} is a {role.scope.value} role, "
+                            f"but '{sel.who}' needs a {wanted.value} role"
+                        )
+
+        for index, role in enumerate(self.roles):
+            check_clauses(f"roles.{index}", role.clauses)
+        for index, cat in enumerate(self.categories):
+            check_clauses(f"categories.{index}", cat.clauses)
+        for index, sign in enumerate(self.signposts):
+            check_clauses(f"signposts.{index}", sign.clauses)
+        for index, track in enumerate(self.tracks):
+            check_clauses(f"tracks.{index}", track.clauses)
+            if track.entry not in stage_ids:
+                problems.append(f"tracks.{index}.entry: no stage {track.entry!r}")
+        if self.default_track not in track_ids:
+            problems.append(f"default_track: no track {self.default_track!r}")
+        for index, stage in enumerate(self.stages):
+            where = f"stages.{index} (stage {stage.id!r})"
+            if stage.track not in track_ids:
+                problems.append(f"{where}.track: no track {stage.track!r}")
+            if stage.escalates_to is not None and stage.escalates_to not in stage_ids:
+                problems.append(f"{where}.escalates_to: no stage {stage.escalates_to!r}")
+            check_clauses(where, stage.clauses + stage.copy_clauses)
+            check_selectors(f"{where}.actors", stage.actors)
+            check_selectors(f"{where}.notify_on_entry", stage.notify_on_entry)
+            check_selectors(f"{where}.advisers", stage.advisers)
+            for clock in stage.clocks:
+                check_clauses(f"{where}.clocks ({clock.id!r})", clock.clauses)
+                check_selectors(f"{where}.clocks ({clock.id!r}).owner", clock.owner)
+            if stage.panel is not None:
+                check_clauses(f"{where}.panel", stage.panel.clauses)
+                check_selectors(f"{where}.panel.convened_by", stage.panel.convened_by)
+                check_selectors(f"{where}.panel.overseen_by", stage.panel.overseen_by)
+                members = sum(1 for a in self.agencies if a.board_member)
+                if members < stage.panel.min_agencies + 2:
+                    problems.append(
+                        f"{where}.panel.min_agencies: {stage.panel.min_agencies} uninvolved "
+                        f"agencies cannot be found among {members} board members"
+                    )
+            if stage.recommendations is not None:
+                check_clauses(f"{where}.recommendations", stage.recommendations.clauses)
+                check_selectors(f"{where}.recommendations.by", stage.recommendations.by)
+        problems += self._stage_graph_problems()
+
+        if self.policy_issue_stage is not None:
+            if self.policy_issue_stage not in stage_ids:
+                problems.append(f"policy_issue_stage: no stage {self.policy_issue_stage!r}")
+            if not self.policy_issue_clauses:
+                problems.append("policy_issue_stage needs policy_issue_clauses")
+        check_clauses("policy_issue_clauses", self.policy_issue_clauses)
+        check_clauses("raise_clauses", self.raise_clauses)
+        check_clauses("immediate_risk", self.immediate_risk.clauses)
+        check_clauses("immediate_risk.timescale", self.immediate_risk.timescale.clauses)
+        check_selectors("immediate_risk.notify", self.immediate_risk.notify)
+        if self.own_manager is not None:
+            check_clauses("own_manager", self.own_manager.clauses)
+            if self.signpost(self.own_manager.signpost) is None:
+                problems.append(f"own_manager.signpost: no signpost {self.own_manager.signpost!r}")
+        if self.child_concern is not None:
+            check_clauses("child_concern", self.child_concern.clauses)
+            if self.signpost(self.child_concern.signpost) is None:
+                problems.append(
+                    f"child_concern.signpost: no signpost {self.child_concern.signpost!r}"
+                )
+        if self.resource_implications is not None:
+            check_clauses("resource_implications", self.resource_implications.clauses)
+            check_selectors(
+                "resource_implications.adds_actors", self.resource_implications.adds_actors
+            )
+        if self.case_conference is not None:
+            check_clauses("case_conference", self.case_conference.clauses)
+            check_selectors("case_conference.notify", self.case_conference.notify)
+        check_clauses("closure", self.closure.clauses)
+        if problems:
+            raise ValueError(PROBLEM_SEPARATOR.join(problems))
+        return self
+
+    def _stage_graph_problems(self) -> list[str]:
+        """Each track must reach its stages without a loop, and every stage must be reachable."""
+        problems: list[str] = []
+        by_id = {s.id: s for s in self.stages}
+        reachable: set[str] = set()
+        for track in self.tracks:
+            seen: list[str] = []
+            current: str | None = track.entry
+            while current is not None and current in by_id:
+                if current in seen:
+                    problems.append(f"tracks.{track.id}: stages loop ({' -> '.join(seen)})")
+                    break
+                seen.append(current)
+                current = by_id[current].escalates_to
+            reachable.update(seen)
+        problems.extend(
+            f"stages.{i} (stage {s.id!r}): no track reaches this stage"
+            for i, s in enumerate(self.stages)
+            if s.id not in reachable
+        )
+        return problems
+
+
+def _duplicates(where: str, ids: list[str]) -> list[str]:
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    return [f"{where}: id {i!r} is used more than once" for i in repeated]
