@@ -248,8 +248,14 @@ class Signpost(_Model):
     clauses: list[ClauseId] = Field(min_length=1)
 
 
+RaiseField = Literal["issue", "risk_to_adult", "nature_of_disagreement", "aim", "evidence"]
+
+
 class ImmediateRisk(_Model):
     notify: list[Selector] = Field(min_length=1)
+    # Nothing may block the urgent path (RB-1.4): an immediate-risk case opens with only these
+    # answers; the others can follow.
+    requires: list[RaiseField] = Field(min_length=1)
     # The shortest clock: every protective clock of a case at immediate risk falls due no later
     # than this, counted from when it starts.
     timescale: Timescale
@@ -323,9 +329,7 @@ class PolicyPack(_Model):
     default_track: Ident = "main"
     policy_issue_stage: StageId | None = None
     policy_issue_clauses: list[ClauseId] = Field(default_factory=list)
-    raise_requires: list[
-        Literal["issue", "risk_to_adult", "nature_of_disagreement", "aim", "evidence"]
-    ] = Field(min_length=1)
+    raise_requires: list[RaiseField] = Field(min_length=1)
     raise_clauses: list[ClauseId] = Field(min_length=1)
     immediate_risk: ImmediateRisk
     own_manager: OwnManagerRule | None = None

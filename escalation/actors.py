@@ -1,0 +1,122 @@
+"""Who a pack's selectors name for a given case: the people who act, are told, or advise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from escalation.case import Case
+from escalation.directory import Directory
+from escalation.policy import PolicyPack, Selector, Side
+
+
+@dataclass(frozen=True)
+class Actor:
+    person_id: str
+    side: str  # "raiser", "receiver" or "board"
+    via: str  # how the selector reached them, for messages ("line manager", role name...)
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A selector that named nobody: the directory lacks a person the policy needs."""
+
+    side: str
+    describe: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    actors: tuple[Actor, ...]
+    unresolved: tuple[Unresolved, ...]
+
+    @property
+    def person_ids(self) -> frozenset[str]:
+        return frozenset(a.person_id for a in self.actors)
+
+    def on_side(self, side: str) -> tuple[Actor, ...]:
+        return tuple(a for a in self.actors if a.side == side)
+
+
+_PARTY_NAMES = {"raiser": "the professional who raised it", "receiver": "the other professional"}
+
+
+def _sides(selector: Selector) -> tuple[str, ...]:
+    if selector.side == Side.BOTH:
+        return ("raiser", "receiver")
+    return (selector.side.value,)
+
+
+def resolve(
+    selectors: Iterable[Selector], case: Case, pack: PolicyPack, directory: Directory
+) -> Resolution:
+    actors: dict[str, Actor] = {}
+    unresolved: list[Unresolved] = []
+
+    def add(person_id: str, side: str, via: str) -> None:
+        actors.setdefault(person_id, Actor(person_id, side, via))
+
+    for selector in selectors:
+        if selector.who in ("raiser", "receiver"):
+            party = case.party(selector.who)
+            if party.person_id is not None:
+                add(party.person_id, party.side, _PARTY_NAMES[selector.who])
+            else:
+                unresolved.append(Unresolved(party.side, f"{party.name} (not on Teams)"))
+            continue
+        if selector.who == "board_role":
+            found = False
+            for role in selector.roles:
+                for person in directory.board_holders(pack.board.id, role):
+                    add(person.id, "board", _role_name(pack, role))
+                    found = True
+            if not found:
+                names = " or ".join(_role_name(pack, r) for r in selector.roles)
+                unresolved.append(Unresolved("board", names))
+            continue
+        for side in _sides(selector):
+            party = case.party(side)
+            if selector.who == "line_manager":
+                manager = directory.line_manager_of(party.person_id)
+                if manager is not None:
+                    add(manager.id, side, f"line manager of {party.name}")
+                else:
+                    unresolved.append(Unresolved(side, f"the line manager of {party.name}"))
+                continue
+            # agency_role: holders of the role in this party's agency, where the sector fits.
+            agency = pack.agency(party.agency_id)
+            if selector.sectors and (agency is None or agency.sector not in selector.sectors):
+                continue
+            holders = [
+                person
+                for role in selector.roles
+                for person in directory.holders(role, party.agency_id)
+            ]
+            for person in holders:
+                add(
+                    person.id,
+                    side,
+                    ", ".join(_role_name(pack, r) for r in selector.roles if person.holds(r)),
+                )
+            if not holders:
+                agency_name = agency.name if agency else party.agency_id
+                names = " or ".join(_role_name(pack, r) for r in selector.roles)
+                unresolved.append(Unresolved(side, f"{names} at {agency_name}"))
+    return Resolution(tuple(actors.values()), tuple(unresolved))
+
+
+def _role_name(pack: PolicyPack, role_id: str) -> str:
+    role = pack.role(role_id)
+    return role.name if role else role_id
+
+
+def stage_actors(case: Case, pack: PolicyPack, directory: Directory, stage_id: str) -> Resolution:
+    """Who may act at a stage: the pack's actors, plus resource managers where flagged (HW-3)."""
+    selectors = list(pack.stage(stage_id).actors)
+    if case.resource_implications and pack.resource_implications is not None:
+        selectors += pack.resource_implications.adds_actors
+    return resolve(selectors, case, pack, directory)
+
+
+def party_ids(case: Case) -> frozenset[str]:
+    return frozenset(p.person_id for p in case.parties if p.person_id is not None)

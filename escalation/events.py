@@ -1,0 +1,154 @@
+"""The case's history: append-only events, each chained to the one before by hash.
+
+The hash covers everything an event says and the previous event's hash, so editing, removing or
+reordering any event breaks the chain from that point on, and `verify_chain` finds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    type: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Event:
+    case_id: str
+    seq: int  # 1-based position in the case's history; the case's version after it
+    type: str
+    at: datetime  # aware, UTC
+    author: str  # person id, or "system"
+    data: Mapping[str, Any]  # JSON-compatible
+    prev_hash: str
+    hash: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "seq": self.seq,
+            "type": self.type,
+            "at": self.at.isoformat(),
+            "author": self.author,
+            "data": dict(self.data),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Event:
+        return cls(
+            case_id=str(record["case_id"]),
+            seq=int(record["seq"]),
+            type=str(record["type"]),
+            at=datetime.fromisoformat(str(record["at"])),
+            author=str(record["author"]),
+            data=dict(record["data"]),
+            prev_hash=str(record["prev_hash"]),
+            hash=str(record["hash"]),
+        )
+
+
+def event_hash(
+    *,
+    case_id: str,
+    seq: int,
+    type: str,
+    at: datetime,
+    author: str,
+    data: Mapping[str, Any],
+    prev_hash: str,
+) -> str:
+    canonical = json.dumps(
+        {
+            "case_id": case_id,
+            "seq": seq,
+            "type": type,
+            "at": at.astimezone(UTC).isoformat(),
+            "author": author,
+            "data": data,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def append(
+    case_id: str,
+    history: Sequence[Event],
+    drafts: Sequence[EventDraft],
+    *,
+    at: datetime,
+    author: str,
+) -> list[Event]:
+    """Chain new events onto a history (which is not changed)."""
+    if at.tzinfo is None:
+        raise ValueError("event time must be timezone-aware")
+    at = at.astimezone(UTC)
+    prev = history[-1].hash if history else GENESIS
+    seq = len(history)
+    events: list[Event] = []
+    for draft in drafts:
+        seq += 1
+        # Round-trip through JSON so what is hashed is exactly what storage will give back.
+        data = json.loads(json.dumps(dict(draft.data)))
+        digest = event_hash(
+            case_id=case_id,
+            seq=seq,
+            type=draft.type,
+            at=at,
+            author=author,
+            data=data,
+            prev_hash=prev,
+        )
+        events.append(Event(case_id, seq, draft.type, at, author, data, prev, digest))
+        prev = digest
+    return events
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    case_id: str
+    seq: int
+    problem: str
+
+
+def verify_chain(case_id: str, events: Sequence[Event]) -> list[ChainBreak]:
+    """Every place where the history is not what was written."""
+    breaks: list[ChainBreak] = []
+    prev = GENESIS
+    for expected_seq, event in enumerate(events, start=1):
+        if event.case_id != case_id:
+            breaks.append(ChainBreak(case_id, event.seq, f"belongs to case {event.case_id}"))
+        if event.seq != expected_seq:
+            breaks.append(
+                ChainBreak(case_id, event.seq, f"out of order: expected event {expected_seq}")
+            )
+        if event.prev_hash != prev:
+            breaks.append(ChainBreak(case_id, event.seq, "does not follow the event before it"))
+        digest = event_hash(
+            case_id=event.case_id,
+            seq=event.seq,
+            type=event.type,
+            at=event.at,
+            author=event.author,
+            data=event.data,
+            prev_hash=event.prev_hash,
+        )
+        if digest != event.hash:
+            breaks.append(ChainBreak(case_id, event.seq, "content changed after it was written"))
+        prev = event.hash
+    return breaks

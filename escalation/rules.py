@@ -1,0 +1,983 @@
+"""The policy's rules: what each command may do to a case, and the events it causes.
+
+`decide` is pure: given the case, the pack, the calendar, the directory and the time, it either
+refuses (changing nothing) or returns the events the command causes. It never sends or stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from escalation.actors import Resolution, party_ids, resolve, stage_actors
+from escalation.calendar import WorkingCalendar
+from escalation.case import Case, CaseStatus, ClockState, ClockStatus, fold
+from escalation.commands import (
+    ApproveOutcome,
+    ApproveRecord,
+    AskSafeguardingLead,
+    CaseCommand,
+    CloseCase,
+    ConfirmOutcome,
+    ConvenePanel,
+    Escalate,
+    RaiseDisagreement,
+    RecordAgencyResponse,
+    RecordDiscussion,
+    RecordPanelDecision,
+    RecordRecommendations,
+    RecordRepresentation,
+    SetProtectiveDeadline,
+)
+from escalation.directory import Directory, Person
+from escalation.errors import RefusalCode, Refused
+from escalation.events import EventDraft, append
+from escalation.policy import Clock, PolicyPack, RunsFrom, Stage, StageOutcome, Timescale, Until
+
+MAX_TEXT = 4000
+MAX_REFERENCE = 64
+
+
+@dataclass(frozen=True)
+class Context:
+    pack: PolicyPack
+    calendar: WorkingCalendar
+    directory: Directory
+    now: datetime
+
+
+def calendar_for(pack: PolicyPack) -> WorkingCalendar:
+    settings = pack.calendar
+    return WorkingCalendar(
+        timezone=settings.timezone,
+        country=settings.country,
+        subdivision=settings.subdivision,
+        end_of_day=settings.end_of_working_day,
+    )
+
+
+def deadline(calendar: WorkingCalendar, timescale: Timescale, start: datetime) -> datetime:
+    """When a timescale that starts at `start` falls due."""
+    if timescale.same_working_day:
+        return calendar.same_working_day(start)
+    assert timescale.working_days is not None
+    return calendar.within_working_days(start, timescale.working_days)
+
+
+def start_of_day(calendar: WorkingCalendar, day: date) -> datetime:
+    return calendar.at(day, time(0, 0))
+
+
+# -- small checks ---------------------------------------------------------------------------------
+
+
+def _refuse(code: RefusalCode, reason: str, *clauses: str) -> Refused:
+    return Refused(code, reason, clauses=tuple(clauses))
+
+
+def _text(name: str, value: str, *, required: bool, limit: int = MAX_TEXT) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise _refuse(RefusalCode.INVALID_INPUT, f"{_label(name)} is required.")
+    if len(value) > limit:
+        raise _refuse(
+            RefusalCode.INVALID_INPUT,
+            f"{_label(name)} is too long ({len(value)} characters; at most {limit}).",
+        )
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+        raise _refuse(RefusalCode.INVALID_INPUT, f"{_label(name)} contains control characters.")
+    return value
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def _person(ctx: Context, person_id: str) -> Person:
+    person = ctx.directory.person(person_id)
+    if person is None:
+        raise _refuse(
+            RefusalCode.NOT_PERMITTED,
+            "You are not in this board's directory yet: set up your profile (agency and role) "
+            "first.",
+        )
+    return person
+
+
+def _open(case: Case) -> None:
+    if case.status == CaseStatus.CLOSED:
+        raise _refuse(RefusalCode.INVALID_STATE, f"Case {case.id} is closed; nothing can change.")
+    if case.status == CaseStatus.RESOLVED:
+        raise _refuse(
+            RefusalCode.INVALID_STATE,
+            f"Case {case.id} is resolved; it can only be closed now.",
+        )
+
+
+def _version(case: Case, expected: int | None) -> None:
+    if expected is not None and expected != case.version:
+        raise _refuse(
+            RefusalCode.STALE,
+            f"Case {case.id} has changed since you saw it (version {expected}, now "
+            f"{case.version}). Look at the latest case card and try again.",
+        )
+
+
+def _permitted(actor_id: str, allowed: Iterable[str], what: str, *clauses: str) -> None:
+    if actor_id not in set(allowed):
+        raise _refuse(
+            RefusalCode.NOT_PERMITTED, f"You do not hold a role that may {what}.", *clauses
+        )
+
+
+# -- clocks ---------------------------------------------------------------------------------------
+
+
+def _clock_def(pack: PolicyPack, clock: ClockState) -> Clock | None:
+    try:
+        return pack.stage(clock.stage).clock(clock.clock)
+    except KeyError:
+        return None
+
+
+def _start_clock(
+    case_immediate_risk: bool, stage: Stage, clock: Clock, start: datetime, ctx: Context
+) -> EventDraft:
+    timescale = clock.effective
+    due = deadline(ctx.calendar, timescale, start)
+    basis = _describe(timescale)
+    if case_immediate_risk and clock.protective:
+        limit_scale = ctx.pack.immediate_risk.timescale
+        limit = deadline(ctx.calendar, limit_scale, start)
+        if limit < due:
+            due = limit
+            basis = f"immediate risk: {_describe(limit_scale)}"
+    return EventDraft(
+        "ClockStarted",
+        {
+            "stage": stage.id,
+            "clock": clock.id,
+            "label": clock.label,
+            "started_at": start.isoformat(),
+            "due": due.isoformat(),
+            "clauses": clock.clauses
+            + (list(ctx.pack.immediate_risk.timescale.clauses) if "immediate" in basis else []),
+            "protective": clock.protective,
+            "local_default": clock.local_default,
+            "basis": basis,
+        },
+    )
+
+
+def _describe(timescale: Timescale) -> str:
+    if timescale.same_working_day:
+        return "within the same working day"
+    days = timescale.working_days
+    return f"within {days} working day{'s' if days != 1 else ''}"
+
+
+def _stop_clock(clock: ClockState, at: datetime, *, met: bool) -> EventDraft:
+    """Stop a clock: met/ended when on time; missed when it had fallen due."""
+    if at > clock.effective_due:
+        status = ClockStatus.MISSED
+    else:
+        status = ClockStatus.MET if met else ClockStatus.ENDED
+    return EventDraft(
+        "ClockStopped",
+        {"stage": clock.stage, "clock": clock.clock, "status": status.value, "at": at.isoformat()},
+    )
+
+
+def _stop_when(
+    case: Case, ctx: Context, stage_id: str, until: Iterable[Until], at: datetime
+) -> list[EventDraft]:
+    wanted = set(until)
+    drafts = []
+    for clock in case.clocks_of_stage(stage_id):
+        definition = _clock_def(ctx.pack, clock)
+        if clock.status == ClockStatus.RUNNING and definition and definition.until in wanted:
+            drafts.append(_stop_clock(clock, at, met=True))
+    return drafts
+
+
+def _end_stage_clocks(
+    case: Case, stage_id: str, at: datetime, *, skip: Iterable[str] = ()
+) -> list[EventDraft]:
+    skipped = set(skip)
+    return [
+        _stop_clock(clock, at, met=False)
+        for clock in case.clocks_of_stage(stage_id)
+        if clock.status == ClockStatus.RUNNING and clock.clock not in skipped
+    ]
+
+
+def _enter_stage(
+    case: Case,
+    stage: Stage,
+    ctx: Context,
+    *,
+    reason: str,
+    trigger_at: datetime | None,
+    policy_issue: bool = False,
+    details: dict[str, str] | None = None,
+) -> list[EventDraft]:
+    now = ctx.now
+    drafts = [
+        EventDraft(
+            "StageEntered",
+            {
+                "stage": stage.id,
+                "name": stage.name,
+                "reason": reason,
+                "policy_issue": policy_issue,
+                "details": details or {},
+                "trigger_at": trigger_at.isoformat() if trigger_at else None,
+                "copy_business_manager": stage.copy_business_manager,
+                "clauses": stage.clauses,
+            },
+        )
+    ]
+    for clock in stage.clocks:
+        if clock.runs_from == RunsFrom.RESOLUTION_REACHED:
+            continue  # starts when a discussion at this stage reaches agreement
+        if clock.runs_from == RunsFrom.ESCALATION_TRIGGERED:
+            if trigger_at is None:
+                continue  # the case started here: nothing was referred
+            start = trigger_at
+        elif clock.runs_from == RunsFrom.DISAGREEMENT_DATE:
+            start = start_of_day(ctx.calendar, case.disagreement_date)
+        else:
+            start = now
+        started = _start_clock(case.immediate_risk, stage, clock, start, ctx)
+        drafts.append(started)
+        if clock.until in (Until.STAGE_ENTERED, Until.CASE_RAISED):
+            # The thing this clock waits for is happening now: it stops as it starts.
+            due = datetime.fromisoformat(str(started.data["due"]))
+            status = ClockStatus.MET if now <= due else ClockStatus.MISSED
+            drafts.append(
+                EventDraft(
+                    "ClockStopped",
+                    {
+                        "stage": stage.id,
+                        "clock": clock.id,
+                        "status": status.value,
+                        "at": now.isoformat(),
+                    },
+                )
+            )
+    return drafts
+
+
+# -- raising a case -------------------------------------------------------------------------------
+
+
+def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list[EventDraft]:
+    pack = ctx.pack
+    raiser = _person(ctx, command.actor_id)
+    other = command.other_party
+    other_agency = pack.agency(other.agency_id)
+    if other_agency is None:
+        raise _refuse(
+            RefusalCode.INVALID_INPUT,
+            f"Agency {other.agency_id!r} is not one of {pack.board.short_name}'s agencies.",
+        )
+    if pack.agency(raiser.agency_id) is None:
+        raise _refuse(
+            RefusalCode.NOT_PERMITTED,
+            f"Your agency ({raiser.agency_id}) is not one of {pack.board.short_name}'s agencies.",
+        )
+    receiver_person: Person | None = None
+    if other.person_id is not None:
+        receiver_person = ctx.directory.person(other.person_id)
+        if receiver_person is None:
+            raise _refuse(
+                RefusalCode.INVALID_INPUT, "The other professional is not in the directory."
+            )
+        if receiver_person.agency_id != other.agency_id:
+            raise _refuse(
+                RefusalCode.INVALID_INPUT,
+                f"{receiver_person.name} works for {receiver_person.agency_id}, not {other.agency_id}.",
+            )
+        if receiver_person.id == raiser.id:
+            raise _refuse(
+                RefusalCode.INVALID_INPUT, "You cannot raise a disagreement with yourself."
+            )
+    elif not (other.name or "").strip():
+        raise _refuse(RefusalCode.INVALID_INPUT, "Name the other professional.")
+
+    if (
+        pack.own_manager is not None
+        and other.person_id is not None
+        and (other.person_id == raiser.line_manager_id)
+    ):
+        own = pack.own_manager
+        if own.blocks_case:
+            signpost = pack.signpost(own.signpost)
+            text = signpost.text if signpost else ""
+            raise Refused(
+                RefusalCode.OWN_MANAGER,
+                f"This is a disagreement with your own manager. {text}".strip(),
+                clauses=tuple(own.clauses),
+                signpost=own.signpost,
+            )
+
+    today = ctx.calendar.local_date(ctx.now)
+    if command.disagreement_date > today:
+        raise _refuse(
+            RefusalCode.INVALID_INPUT,
+            f"The date of the disagreement ({command.disagreement_date:%d %B %Y}) is in the future.",
+        )
+    reference = _text(
+        "adult's case reference", command.adult_reference, required=True, limit=MAX_REFERENCE
+    )
+    initials = (command.adult_initials or "").strip() or None
+    if initials is not None and not (initials.isalpha() and len(initials) <= 4):
+        raise _refuse(RefusalCode.INVALID_INPUT, "Initials are up to four letters.")
+    if pack.category(command.category) is None:
+        known = ", ".join(c.id for c in pack.categories)
+        raise _refuse(
+            RefusalCode.INVALID_INPUT, f"Unknown category {command.category!r} ({known})."
+        )
+
+    required = set(pack.immediate_risk.requires if command.immediate_risk else pack.raise_requires)
+    details = {
+        name: _text(name, getattr(command, name), required=name in required)
+        for name in ("issue", "risk_to_adult", "nature_of_disagreement", "aim", "evidence")
+    }
+
+    track_id = command.track or pack.default_track
+    try:
+        track_path = pack.stage_path(track_id)
+    except KeyError:
+        raise _refuse(
+            RefusalCode.INVALID_INPUT, f"This board's policy has no track {track_id!r}."
+        ) from None
+    start = track_path[0]
+    start_reason = "raised"
+    if command.start_stage is not None and command.start_stage != start.id:
+        rule = pack.immediate_risk
+        if not (command.immediate_risk and rule.may_choose_start_stage):
+            raise _refuse(
+                RefusalCode.NOT_PERMITTED,
+                "A case starts at the first stage unless the adult is at immediate risk and the "
+                "board's policy lets you choose the starting stage.",
+                *rule.clauses,
+            )
+        chosen = next((s for s in track_path if s.id == command.start_stage), None)
+        if chosen is None:
+            raise _refuse(
+                RefusalCode.INVALID_INPUT, f"No stage {command.start_stage!r} on this track."
+            )
+        start = chosen
+        start_reason = _text(
+            "reason for the starting stage", command.start_reason or "", required=True
+        )
+
+    if command.resource_implications and pack.resource_implications is None:
+        raise _refuse(
+            RefusalCode.INVALID_INPUT, "This board's policy has no route for resource implications."
+        )
+    conference: dict[str, Any] | None = None
+    if command.case_conference is not None:
+        rule_cc = pack.case_conference
+        if rule_cc is None:
+            raise _refuse(
+                RefusalCode.INVALID_INPUT, "This board's policy has no case-conference route."
+            )
+        cc = command.case_conference
+        meeting = _text("meeting", cc.meeting, required="meeting" in rule_cc.requires, limit=200)
+        if cc.meeting_date > today:
+            raise _refuse(RefusalCode.INVALID_INPUT, "The meeting date is in the future.")
+        if "dissent_minuted" in rule_cc.requires and not cc.dissent_minuted:
+            raise _refuse(
+                RefusalCode.INVALID_INPUT,
+                "Ask the Chair of the meeting to note your dissent in the minutes first.",
+                *rule_cc.clauses,
+            )
+        conference = {
+            "meeting": meeting,
+            "meeting_date": cc.meeting_date.isoformat(),
+            "dissent_minuted": cc.dissent_minuted,
+            "raised_with_chair": cc.raised_with_chair,
+            "decision_stands": rule_cc.decision_stands,
+        }
+
+    receiver_name = receiver_person.name if receiver_person else (other.name or "").strip()
+    raised = EventDraft(
+        "CaseRaised",
+        {
+            "board_id": pack.board.id,
+            "track": track_id,
+            "raiser": {
+                "side": "raiser",
+                "agency_id": raiser.agency_id,
+                "person_id": raiser.id,
+                "name": raiser.name,
+                "email": raiser.email,
+            },
+            "receiver": {
+                "side": "receiver",
+                "agency_id": other.agency_id,
+                "person_id": receiver_person.id if receiver_person else None,
+                "name": receiver_name,
+                "email": receiver_person.email if receiver_person else other.email,
+            },
+            "adult_reference": reference,
+            "adult_initials": initials,
+            "category": command.category,
+            "disagreement_date": command.disagreement_date.isoformat(),
+            "immediate_risk": command.immediate_risk,
+            "details": details,
+            "child_concern": command.child_concern,
+            "resource_implications": command.resource_implications,
+            "case_conference": conference,
+            "clauses": pack.raise_clauses,
+        },
+    )
+    # Fold the opening event so that the stage's rules see the case as it now stands.
+    case = fold(append(case_id, [], [raised], at=ctx.now, author=raiser.id))
+    drafts = [raised]
+    if command.child_concern and pack.child_concern is not None:
+        drafts.append(
+            EventDraft(
+                "SignpostShown",
+                {"signpost": pack.child_concern.signpost, "clauses": pack.child_concern.clauses},
+            )
+        )
+    drafts += _enter_stage(case, start, ctx, reason=start_reason, trigger_at=None)
+    return drafts
+
+
+# -- acting on a case -----------------------------------------------------------------------------
+
+
+def decide(case: Case, command: CaseCommand, ctx: Context) -> list[EventDraft]:
+    if ctx.now < (case.updated_at or case.raised_at):
+        raise _refuse(
+            RefusalCode.CLOCK,
+            "The time now is earlier than the case's last change: the server clock looks wrong, "
+            "so nothing was changed.",
+        )
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        raise TypeError(f"no rule for {type(command).__name__}")
+    _version(case, getattr(command, "expected_version", None))
+    return handler(case, command, ctx)
+
+
+def _actors(case: Case, ctx: Context, stage_id: str | None = None) -> Resolution:
+    return stage_actors(case, ctx.pack, ctx.directory, stage_id or case.stage)
+
+
+def _record_discussion(case: Case, command: RecordDiscussion, ctx: Context) -> list[EventDraft]:
+    _open(case)
+    stage = ctx.pack.stage(case.stage)
+    allowed = _actors(case, ctx).person_ids | party_ids(case)
+    _permitted(command.actor_id, allowed, "record a discussion on this case", *stage.clauses)
+    if command.held_at.tzinfo is None:
+        raise _refuse(RefusalCode.INVALID_INPUT, "The time of the discussion needs a time zone.")
+    if command.held_at > ctx.now:
+        raise _refuse(RefusalCode.INVALID_INPUT, "The discussion cannot be in the future.")
+    if command.held_at < start_of_day(ctx.calendar, case.disagreement_date):
+        raise _refuse(
+            RefusalCode.INVALID_INPUT, "The discussion cannot be before the disagreement arose."
+        )
+    participants = tuple(p.strip() for p in command.participants if p.strip())
+    if not participants:
+        raise _refuse(RefusalCode.INVALID_INPUT, "Name who took part in the discussion.")
+    summary = _text("summary", command.summary, required=True)
+    points = _text(
+        "points_of_difference",
+        command.points_of_difference,
+        required="points_of_difference" in stage.record_requires,
+    )
+    basis = _text(
+        "basis_of_decision",
+        command.basis_of_decision,
+        required="basis_of_decision" in stage.record_requires,
+    )
+    agreed = _text("agreed_outcome", command.agreed_outcome, required=command.outcome == "resolved")
+    outstanding = _text("outstanding_issues", command.outstanding_issues, required=False)
+    if command.outcome not in ("resolved", "not_resolved", "continuing"):
+        raise _refuse(RefusalCode.INVALID_INPUT, f"Unknown outcome {command.outcome!r}.")
+    method = _text("method", command.method, required=True, limit=40)
+    record_id = f"R{len(case.records) + 1}"
+    drafts = [
+        EventDraft(
+            "DiscussionRecorded",
+            {
+                "record_id": record_id,
+                "stage": stage.id,
+                "held_at": command.held_at.isoformat(),
+                "participants": list(participants),
+                "method": method,
+                "summary": summary,
+                "points_of_difference": points,
+                "outcome": command.outcome,
+                "agreed_outcome": agreed,
+                "outstanding_issues": outstanding,
+                "basis_of_decision": basis,
+            },
+        )
+    ]
+    drafts += _stop_when(case, ctx, stage.id, [Until.DISCUSSION_RECORDED], ctx.now)
+    if command.outcome == "resolved":
+        for clock in stage.clocks:
+            if (
+                clock.runs_from == RunsFrom.RESOLUTION_REACHED
+                and case.running_clock(stage.id, clock.id) is None
+            ):
+                drafts.append(_start_clock(case.immediate_risk, stage, clock, ctx.now, ctx))
+    return drafts
+
+
+def _approve_record(case: Case, command: ApproveRecord, ctx: Context) -> list[EventDraft]:
+    if case.status == CaseStatus.CLOSED:
+        _open(case)
+    record = case.record(command.record_id)
+    if record is None:
+        raise _refuse(RefusalCode.NOT_FOUND, f"Case {case.id} has no record {command.record_id}.")
+    if command.actor_id == record.author:
+        raise _refuse(
+            RefusalCode.NOT_PERMITTED,
+            "You cannot approve your own record: the other party or a manager approves it.",
+        )
+    if any(a.by == command.actor_id for a in record.approvals):
+        raise _refuse(RefusalCode.INVALID_STATE, f"You have already approved record {record.id}.")
+    managers = {
+        m.id for p in case.parties if (m := ctx.directory.line_manager_of(p.person_id)) is not None
+    }
+    allowed = (
+        _actors(case, ctx, record.stage).person_ids
+        | _actors(case, ctx).person_ids
+        | party_ids(case)
+        | managers
+    )
+    _permitted(command.actor_id, allowed, "approve records on this case")
+    return [EventDraft("RecordApproved", {"record_id": record.id, "stage": record.stage})]
+
+
+def _confirm_outcome(case: Case, command: ConfirmOutcome, ctx: Context) -> list[EventDraft]:
+    _open(case)
+    stage = ctx.pack.stage(case.stage)
+    if stage.outcome != StageOutcome.AGREEMENT:
+        raise _refuse(
+            RefusalCode.INVALID_STATE,
+            f"At stage {stage.id} the outcome is a {stage.outcome.value.replace('_', ' ')}.",
+            *stage.clauses,
+        )
+    if not any(r.outcome == "resolved" for r in case.records_at(stage.id)):
+        raise _refuse(
+            RefusalCode.INVALID_STATE,
+            "Record the discussion in which the agreement was reached first.",
+            *stage.clauses,
+        )
+    if case.outcome is not None and case.outcome.stage == stage.id:
+        raise _refuse(RefusalCode.INVALID_STATE, "The outcome at this stage is already confirmed.")
+    actors = _actors(case, ctx)
+    confirmers = {a.person_id for a in actors.on_side("receiver")}
+    if case.receiver.person_id is not None and stage.id == ctx.pack.track(case.track).entry:
+        confirmers.add(case.receiver.person_id)
+    if not confirmers:
+        # The receiving side is not on Teams: a stage actor records their written confirmation.
+        confirmers = set(actors.person_ids)
+    _permitted(
+        command.actor_id, confirmers, "confirm the outcome for the receiving agency", *stage.clauses
+    )
+    outcome = _text("outcome", command.outcome, required=True)
+    outstanding = _text("outstanding_issues", command.outstanding_issues, required=False)
+    drafts = [
+        EventDraft(
+            "OutcomeConfirmed",
+            {"stage": stage.id, "outcome": outcome, "outstanding_issues": outstanding},
+        )
+    ]
+    drafts += _stop_when(case, ctx, stage.id, [Until.OUTCOME_CONFIRMED], ctx.now)
+    return drafts
+
+
+def _approve_outcome(case: Case, command: ApproveOutcome, ctx: Context) -> list[EventDraft]:
+    _open(case)
+    outcome = case.outcome
+    if outcome is None or outcome.stage != case.stage:
+        raise _refuse(
+            RefusalCode.INVALID_STATE, "No outcome at this stage is waiting for approval."
+        )
+    if command.actor_id == outcome.by:
+        raise _refuse(
+            RefusalCode.NOT_PERMITTED,
+            "You cannot approve an outcome you confirmed yourself.",
+        )
+    actors = _actors(case, ctx)
+    approvers = {a.person_id for a in actors.on_side("raiser")}
+    if case.raiser.person_id is not None:
+        approvers.add(case.raiser.person_id)
+    manager = ctx.directory.line_manager_of(case.raiser.person_id)
+    if manager is not None:
+        approvers.add(manager.id)
+    _permitted(command.actor_id, approvers, "approve the outcome for the raising agency")
+    drafts = [EventDraft("OutcomeApproved", {"stage": case.stage})]
+    drafts += _stop_when(case, ctx, case.stage, [Until.STAGE_RESOLVED], ctx.now)
+    return drafts
+
+
+def _escalation_trigger(case: Case, ctx: Context) -> datetime:
+    """When the current stage could not resolve it: a 'not resolved' record or a missed clock."""
+    candidates = [ctx.now]
+    if case.escalation_triggered_at is not None:
+        candidates.append(case.escalation_triggered_at)
+    for clock in case.clocks_of_stage(case.stage):
+        definition = _clock_def(ctx.pack, clock)
+        if (
+            clock.status == ClockStatus.RUNNING
+            and definition
+            and definition.until == Until.STAGE_RESOLVED
+        ):
+            candidates.append(min(clock.effective_due, ctx.now))
+    return min(candidates)
+
+
+def _escalate(case: Case, command: Escalate, ctx: Context) -> list[EventDraft]:
+    _open(case)
+    pack = ctx.pack
+    stage = pack.stage(case.stage)
+    _permitted(
+        command.actor_id, _actors(case, ctx).person_ids, "escalate this case", *stage.clauses
+    )
+    if command.policy_issue:
+        if pack.policy_issue_stage is None:
+            raise _refuse(
+                RefusalCode.INVALID_INPUT, "This board's policy has no policy-issue route."
+            )
+        path = [s.id for s in pack.stage_path(case.track)]
+        target_id = pack.policy_issue_stage
+        if target_id not in path or path.index(target_id) <= path.index(case.stage):
+            raise _refuse(
+                RefusalCode.INVALID_STATE,
+                f"The case is already at or past stage {target_id}.",
+                *pack.policy_issue_clauses,
+            )
+    elif stage.escalates_to is None:
+        raise _refuse(
+            RefusalCode.INVALID_STATE,
+            f"Stage {stage.id} ({stage.name}) is the last stage: it cannot be escalated further.",
+            *stage.clauses,
+        )
+    else:
+        target_id = stage.escalates_to
+    target = pack.stage(target_id)
+    reason = _text("reason", command.reason, required=True)
+    details = {"reason": reason}
+    for name in ("aim", "evidence", "evidence_source"):
+        value = _text(name, getattr(command, name), required=name in target.entry_requires)
+        if value:
+            details[name] = value
+    trigger = _escalation_trigger(case, ctx)
+    drafts = _end_stage_clocks(case, stage.id, ctx.now)
+    drafts += _enter_stage(
+        case,
+        target,
+        ctx,
+        reason=reason,
+        trigger_at=trigger,
+        policy_issue=command.policy_issue,
+        details=details,
+    )
+    return drafts
+
+
+def _set_protective_deadline(
+    case: Case, command: SetProtectiveDeadline, ctx: Context
+) -> list[EventDraft]:
+    _open(case)
+    stage = ctx.pack.stage(case.stage)
+    _permitted(
+        command.actor_id,
+        _actors(case, ctx).person_ids,
+        "set a protective deadline at this stage",
+        *stage.clauses,
+    )
+    clock = case.running_clock(stage.id, command.clock_id)
+    definition = stage.clock(command.clock_id)
+    if clock is None or definition is None:
+        raise _refuse(
+            RefusalCode.NOT_FOUND, f"No running clock {command.clock_id!r} at this stage."
+        )
+    if not definition.protective:
+        raise _refuse(
+            RefusalCode.INVALID_INPUT,
+            f"The policy gives no protective timescale for '{definition.label}'.",
+            *definition.clauses,
+        )
+    if command.due.tzinfo is None:
+        raise _refuse(RefusalCode.INVALID_INPUT, "The deadline needs a time zone.")
+    if command.due <= ctx.now:
+        raise _refuse(RefusalCode.CLOCK, "A protective deadline must be in the future.")
+    if command.due >= clock.effective_due:
+        raise _refuse(
+            RefusalCode.INVALID_INPUT,
+            "A protective deadline must be earlier than the current one "
+            f"({clock.effective_due.astimezone(ctx.calendar.tz):%a %d %b %Y %H:%M}).",
+            *definition.clauses,
+        )
+    reason = _text("reason", command.reason, required=True)
+    return [
+        EventDraft(
+            "ProtectiveDeadlineSet",
+            {
+                "stage": stage.id,
+                "clock": clock.clock,
+                "due": command.due.isoformat(),
+                "reason": reason,
+                "clauses": definition.clauses,
+            },
+        )
+    ]
+
+
+def _ask_safeguarding_lead(
+    case: Case, command: AskSafeguardingLead, ctx: Context
+) -> list[EventDraft]:
+    _open(case)
+    stage = ctx.pack.stage(case.stage)
+    allowed = _actors(case, ctx).person_ids | party_ids(case)
+    _permitted(command.actor_id, allowed, "ask for advice on this case", *stage.clauses)
+    if not stage.advisers:
+        raise _refuse(RefusalCode.INVALID_STATE, f"Stage {stage.id} names no advisers.")
+    advisers = resolve(stage.advisers, case, ctx.pack, ctx.directory)
+    if not advisers.actors:
+        missing = "; ".join(u.describe for u in advisers.unresolved)
+        raise _refuse(
+            RefusalCode.NOT_FOUND, f"Nobody in the directory holds that role ({missing})."
+        )
+    question = _text("question", command.question, required=True)
+    return [
+        EventDraft(
+            "AdviceRequested",
+            {
+                "stage": stage.id,
+                "question": question,
+                "advisers": sorted(advisers.person_ids),
+                "clauses": stage.clauses,
+            },
+        )
+    ]
+
+
+def _record_recommendations(
+    case: Case, command: RecordRecommendations, ctx: Context
+) -> list[EventDraft]:
+    _open(case)
+    stage = ctx.pack.stage(case.stage)
+    rules = stage.recommendations
+    if rules is None:
+        raise _refuse(RefusalCode.INVALID_STATE, f"Stage {stage.id} does not make recommendations.")
+    by = resolve(rules.by, case, ctx.pack, ctx.directory)
+    _permitted(
+        command.actor_id, by.person_ids, "record the Chair's recommendations", *rules.clauses
+    )
+    items = [_text("recommendation", r, required=False) for r in command.recommendations]
+    items = [i for i in items if i]
+    if not items:
+        raise _refuse(RefusalCode.INVALID_INPUT, "Give at least one recommendation.")
+    drafts = [
+        EventDraft(
+            "RecommendationsRecorded",
+            {
+                "stage": stage.id,
+                "recommendations": items,
+                "binding": rules.binding,
+                "clauses": rules.clauses,
+            },
+        )
+    ]
+    drafts += _stop_when(case, ctx, stage.id, [Until.STAGE_RESOLVED], ctx.now)
+    return drafts
+
+
+def _agency_member(case: Case, ctx: Context, actor_id: str, agency_id: str) -> None:
+    if agency_id not in case.party_agencies:
+        raise _refuse(RefusalCode.INVALID_INPUT, f"{agency_id} is not a party to this case.")
+    person = _person(ctx, actor_id)
+    if person.agency_id != agency_id:
+        raise _refuse(
+            RefusalCode.NOT_PERMITTED,
+            f"You can only speak for your own agency ({person.agency_id}).",
+        )
+
+
+def _record_agency_response(
+    case: Case, command: RecordAgencyResponse, ctx: Context
+) -> list[EventDraft]:
+    if case.status == CaseStatus.CLOSED:
+        _open(case)
+    if case.recommendations is None:
+        raise _refuse(RefusalCode.INVALID_STATE, "There are no recommendations to respond to yet.")
+    _agency_member(case, ctx, command.actor_id, command.agency_id)
+    if any(r.agency_id == command.agency_id for r in case.agency_responses):
+        raise _refuse(RefusalCode.INVALID_STATE, f"{command.agency_id} has already responded.")
+    if command.response not in ("accepted", "partly_accepted", "not_accepted"):
+        raise _refuse(RefusalCode.INVALID_INPUT, f"Unknown response {command.response!r}.")
+    detail = _text("detail", command.detail, required=command.response != "accepted")
+    return [
+        EventDraft(
+            "AgencyResponseRecorded",
+            {"agency_id": command.agency_id, "response": command.response, "detail": detail},
+        )
+    ]
+
+
+def _convene_panel(case: Case, command: ConvenePanel, ctx: Context) -> list[EventDraft]:
+    _open(case)
+    stage = ctx.pack.stage(case.stage)
+    rules = stage.panel
+    if rules is None:
+        raise _refuse(RefusalCode.INVALID_STATE, f"Stage {stage.id} has no panel.")
+    convenors = resolve(rules.convened_by, case, ctx.pack, ctx.directory)
+    _permitted(
+        command.actor_id, convenors.person_ids, "convene the resolution panel", *rules.clauses
+    )
+    if case.panel is not None:
+        raise _refuse(RefusalCode.INVALID_STATE, "The panel has already been convened.")
+    agency_ids = list(dict.fromkeys(a.strip() for a in command.agency_ids if a.strip()))
+    for agency_id in agency_ids:
+        agency = ctx.pack.agency(agency_id)
+        if agency is None or not agency.board_member:
+            raise _refuse(
+                RefusalCode.INVALID_INPUT,
+                f"{agency_id} is not a member agency of {ctx.pack.board.short_name}.",
+                *rules.clauses,
+            )
+        if agency_id in case.party_agencies:
+            raise _refuse(
+                RefusalCode.INVALID_INPUT,
+                f"{agency.name} is concerned in the disagreement and cannot sit on the panel.",
+                *rules.clauses,
+            )
+    if len(agency_ids) < rules.min_agencies:
+        raise _refuse(
+            RefusalCode.INVALID_INPUT,
+            f"The panel needs at least {rules.min_agencies} member agencies not concerned in the "
+            f"disagreement ({len(agency_ids)} given).",
+            *rules.clauses,
+        )
+    return [
+        EventDraft(
+            "PanelConvened",
+            {
+                "stage": stage.id,
+                "agency_ids": agency_ids,
+                "binding": rules.binding,
+                "clauses": rules.clauses,
+            },
+        )
+    ]
+
+
+def _record_representation(
+    case: Case, command: RecordRepresentation, ctx: Context
+) -> list[EventDraft]:
+    _open(case)
+    if case.panel is None:
+        raise _refuse(RefusalCode.INVALID_STATE, "The panel has not been convened yet.")
+    if command.actor_id not in _actors(case, ctx).person_ids:
+        _agency_member(case, ctx, command.actor_id, command.agency_id)
+    elif command.agency_id not in case.party_agencies:
+        raise _refuse(
+            RefusalCode.INVALID_INPUT, f"{command.agency_id} is not a party to this case."
+        )
+    summary = _text("summary", command.summary, required=True)
+    return [
+        EventDraft(
+            "RepresentationRecorded",
+            {"stage": case.stage, "agency_id": command.agency_id, "summary": summary},
+        )
+    ]
+
+
+def _record_panel_decision(
+    case: Case, command: RecordPanelDecision, ctx: Context
+) -> list[EventDraft]:
+    _open(case)
+    stage = ctx.pack.stage(case.stage)
+    rules = stage.panel
+    if rules is None or case.panel is None:
+        raise _refuse(RefusalCode.INVALID_STATE, "The panel has not been convened yet.")
+    deciders = resolve(rules.convened_by + rules.overseen_by, case, ctx.pack, ctx.directory)
+    _permitted(command.actor_id, deciders.person_ids, "record the panel's decision", *rules.clauses)
+    if not case.representations:
+        raise _refuse(
+            RefusalCode.INVALID_STATE,
+            "The panel receives representations from those involved before it decides.",
+            *rules.clauses,
+        )
+    decision = _text("decision", command.decision, required=True)
+    drafts = [
+        EventDraft(
+            "PanelDecisionRecorded",
+            {
+                "stage": stage.id,
+                "decision": decision,
+                "binding": rules.binding,
+                "clauses": rules.clauses,
+            },
+        )
+    ]
+    drafts += _stop_when(case, ctx, stage.id, [Until.STAGE_RESOLVED], ctx.now)
+    return drafts
+
+
+def _close(case: Case, command: CloseCase, ctx: Context) -> list[EventDraft]:
+    if case.status == CaseStatus.CLOSED:
+        _open(case)
+    if case.status != CaseStatus.RESOLVED:
+        raise _refuse(
+            RefusalCode.INVALID_STATE,
+            "Only a resolved case can be closed: agree and approve an outcome, or record the "
+            "stage's recommendations or decision, first.",
+        )
+    rules = ctx.pack.closure
+    allowed = _actors(case, ctx).person_ids | party_ids(case)
+    _permitted(command.actor_id, allowed, "close this case", *rules.clauses)
+    summary = _text("summary", command.summary, required=True)
+    learning = [_text("learning point", p, required=False) for p in command.learning_points]
+    gaps = [_text("policy gap", g, required=False) for g in command.policy_gaps]
+    drafts = _end_stage_clocks(case, case.stage, ctx.now)
+    drafts.append(
+        EventDraft(
+            "CaseClosed",
+            {
+                "summary": summary,
+                "learning_points": [p for p in learning if p] if rules.learning_points else [],
+                "policy_gaps": [g for g in gaps if g] if rules.policy_gaps else [],
+                "debrief_offered": command.debrief_offered if rules.debrief_offered else False,
+                "learning_route": rules.learning_route,
+                "copy_business_manager": rules.copy_business_manager == "always"
+                or (
+                    rules.copy_business_manager == "if_copied_before"
+                    and case.copied_to_business_manager
+                ),
+                "clauses": rules.clauses,
+            },
+        )
+    )
+    return drafts
+
+
+_HANDLERS: dict[type[Any], Callable[[Case, Any, Context], list[EventDraft]]] = {
+    RecordDiscussion: _record_discussion,
+    ApproveRecord: _approve_record,
+    ConfirmOutcome: _confirm_outcome,
+    ApproveOutcome: _approve_outcome,
+    Escalate: _escalate,
+    SetProtectiveDeadline: _set_protective_deadline,
+    AskSafeguardingLead: _ask_safeguarding_lead,
+    RecordRecommendations: _record_recommendations,
+    RecordAgencyResponse: _record_agency_response,
+    ConvenePanel: _convene_panel,
+    RecordRepresentation: _record_representation,
+    RecordPanelDecision: _record_panel_decision,
+    CloseCase: _close,
+}

@@ -1,0 +1,113 @@
+"""The service layer: runs a command against a case, saves what it caused, and says who to tell."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from escalation.case import Case, evolve, fold
+from escalation.commands import CaseCommand, Command, RaiseDisagreement
+from escalation.directory import DirectorySource
+from escalation.errors import ConcurrencyConflict, RefusalCode, Refused
+from escalation.events import Event, append
+from escalation.notifications import Notification, notifications_for
+from escalation.packs import PackRegistry
+from escalation.ports import CaseRepository, Notifier
+from escalation.rules import Context, calendar_for, decide, decide_raise
+
+_CASE_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def random_case_id(prefix: str, now: datetime) -> str:
+    suffix = "".join(secrets.choice(_CASE_ID_ALPHABET) for _ in range(6))
+    return f"{prefix}-{now:%Y}-{suffix}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    events: tuple[Event, ...]
+    notifications: tuple[Notification, ...]
+
+
+class EscalationService:
+    def __init__(
+        self,
+        *,
+        packs: PackRegistry,
+        repository: CaseRepository,
+        directory: DirectorySource,
+        notifier: Notifier,
+        now: Callable[[], datetime],
+        new_case_id: Callable[[str, datetime], str] = random_case_id,
+        attempts: int = 3,
+    ) -> None:
+        self._packs = packs
+        self._repository = repository
+        self._directory = directory
+        self._notifier = notifier
+        self._now = now
+        self._new_case_id = new_case_id
+        self._attempts = attempts
+        self._calendars = {pack.board.id: calendar_for(pack) for pack in packs}
+
+    async def execute(self, command: Command) -> Outcome:
+        if isinstance(command, RaiseDisagreement):
+            return await self._raise(command)
+        return await self._act(command)
+
+    async def case(self, case_id: str) -> Case:
+        stored = await self._repository.load(case_id)
+        if stored is None:
+            raise Refused(RefusalCode.NOT_FOUND, f"There is no case {case_id}.")
+        return fold(stored.events)
+
+    async def _context(self, board_id: str) -> Context:
+        try:
+            pack = self._packs.get(board_id)
+        except KeyError as exc:
+            raise Refused(RefusalCode.INVALID_INPUT, str(exc.args[0])) from None
+        now = self._now()
+        if now.tzinfo is None:
+            raise ValueError("the service clock must give timezone-aware times")
+        return Context(pack, self._calendars[board_id], await self._directory.snapshot(), now)
+
+    async def _raise(self, command: RaiseDisagreement) -> Outcome:
+        ctx = await self._context(command.board_id)
+        case_id = self._new_case_id(ctx.pack.board.case_prefix, ctx.now)
+        drafts = decide_raise(command, ctx, case_id)
+        events = append(case_id, [], drafts, at=ctx.now, author=command.actor_id)
+        case = fold(events)
+        return await self._commit(case, events, ctx, expected_version=0)
+
+    async def _act(self, command: CaseCommand) -> Outcome:
+        for attempt in range(1, self._attempts + 1):
+            stored = await self._repository.load(command.case_id)
+            if stored is None:
+                raise Refused(RefusalCode.NOT_FOUND, f"There is no case {command.case_id}.")
+            before = fold(stored.events)
+            ctx = await self._context(before.board_id)
+            drafts = decide(before, command, ctx)
+            events = append(before.id, stored.events, drafts, at=ctx.now, author=command.actor_id)
+            after = evolve(before, events)
+            try:
+                return await self._commit(after, events, ctx, expected_version=stored.version)
+            except ConcurrencyConflict:
+                # Someone else changed the case first: decide again on what they left, which
+                # may now refuse (a card that was already acted on, for instance).
+                if attempt == self._attempts:
+                    raise Refused(
+                        RefusalCode.CONFLICT,
+                        f"Case {command.case_id} is busy; nothing was changed. Try again.",
+                    ) from None
+        raise AssertionError("unreachable")
+
+    async def _commit(
+        self, case: Case, events: list[Event], ctx: Context, *, expected_version: int
+    ) -> Outcome:
+        notifications = notifications_for(case, events, ctx.pack, ctx.directory)
+        await self._repository.save(case, events, notifications, expected_version=expected_version)
+        await self._notifier.notify(notifications)
+        return Outcome(case, tuple(events), tuple(notifications))
