@@ -116,6 +116,7 @@ class _Collector:
                     f"The bot cannot reach {missing}. Contact them yourself and record it.",
                     clauses,
                     action_required=True,
+                    to_author=True,
                     details={"missing": missing, "for": kind},
                 )
 
@@ -153,6 +154,7 @@ def _for_event(
                 "You raised this disagreement.",
                 pack.raise_clauses,
                 action_required=True,
+                to_author=True,
             )
         if case.immediate_risk:
             rule = pack.immediate_risk
@@ -187,6 +189,7 @@ def _for_event(
             "signpost",
             "Where else this concern should go.",
             d.get("clauses", ()),
+            to_author=True,
             details={"signpost": str(d["signpost"])},
         )
     elif event.type == "StageEntered":

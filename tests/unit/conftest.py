@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"
 
 
-def person(pid: str, agency: str, *roles: str, manager: str | None = None, board: tuple[str, ...] = ()) -> Person:
+def person(
+    pid: str, agency: str, *roles: str, manager: str | None = None, board: tuple[str, ...] = ()
+) -> Person:
     return Person(
         id=pid,
         name=pid.replace("-", " ").title(),
@@ -108,8 +110,12 @@ def notifier() -> RecordingNotifier:
 
 @pytest.fixture
 def make_service(
-    redbridge: PolicyPack, harrow: PolicyPack, directory: Directory, clock: FakeClock,
-    repository: InMemoryCaseRepository, notifier: RecordingNotifier,
+    redbridge: PolicyPack,
+    harrow: PolicyPack,
+    directory: Directory,
+    clock: FakeClock,
+    repository: InMemoryCaseRepository,
+    notifier: RecordingNotifier,
 ) -> Callable[..., EscalationService]:
     counter = iter(range(1, 10_000))
 

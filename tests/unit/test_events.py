@@ -1,0 +1,116 @@
+"""The case history is append-only and chained by hash, so tampering is detectable."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from escalation.events import GENESIS, EventDraft, append, verify_chain
+
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+def history() -> list:
+    first = append(
+        "RB-1",
+        [],
+        [EventDraft("CaseRaised", {"a": 1}), EventDraft("StageEntered", {"stage": "1"})],
+        at=T0,
+        author="amara",
+    )
+    second = append(
+        "RB-1",
+        first,
+        [EventDraft("DiscussionRecorded", {"summary": "talked"})],
+        at=T0 + timedelta(hours=1),
+        author="noah",
+    )
+    return first + second
+
+
+def test_events_are_numbered_and_chained() -> None:
+    events = history()
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert events[0].prev_hash == GENESIS
+    assert events[1].prev_hash == events[0].hash
+    assert events[2].prev_hash == events[1].hash
+    assert len({e.hash for e in events}) == 3
+    assert verify_chain("RB-1", events) == []
+
+
+@pytest.mark.clause("RB-2.1")
+def test_every_event_is_dated_with_its_author() -> None:
+    events = history()
+    assert [(e.author, e.at) for e in events] == [
+        ("amara", T0),
+        ("amara", T0),
+        ("noah", T0 + timedelta(hours=1)),
+    ]
+
+
+def test_edited_content_is_detected() -> None:
+    events = history()
+    events[1] = replace(events[1], data={"stage": "4"})
+    breaks = verify_chain("RB-1", events)
+    assert [(b.seq, b.problem) for b in breaks] == [(2, "content changed after it was written")]
+
+
+def test_edited_author_or_time_is_detected() -> None:
+    events = history()
+    events[2] = replace(events[2], author="someone-else")
+    assert [b.seq for b in verify_chain("RB-1", events)] == [3]
+    events = history()
+    events[0] = replace(events[0], at=T0 - timedelta(days=1))
+    assert [b.seq for b in verify_chain("RB-1", events)] == [1]
+
+
+def test_removed_event_is_detected() -> None:
+    events = history()
+    del events[1]
+    problems = {b.problem for b in verify_chain("RB-1", events)}
+    assert "out of order: expected event 2" in problems
+    assert "does not follow the event before it" in problems
+
+
+def test_reordered_events_are_detected() -> None:
+    events = history()
+    events[1], events[2] = events[2], events[1]
+    assert verify_chain("RB-1", events)
+
+
+def test_rehashed_forgery_breaks_the_link_to_the_next_event() -> None:
+    """Recomputing a forged event's own hash is not enough: the next event still points at the old one."""
+    from escalation.events import event_hash
+
+    events = history()
+    forged = replace(events[1], data={"stage": "4"})
+    forged = replace(
+        forged,
+        hash=event_hash(
+            case_id=forged.case_id,
+            seq=forged.seq,
+            type=forged.type,
+            at=forged.at,
+            author=forged.author,
+            data=forged.data,
+            prev_hash=forged.prev_hash,
+        ),
+    )
+    events[1] = forged
+    assert [(b.seq, b.problem) for b in verify_chain("RB-1", events)] == [
+        (3, "does not follow the event before it")
+    ]
+
+
+def test_records_round_trip_without_breaking_the_chain() -> None:
+    from escalation.events import Event
+
+    events = [Event.from_record(e.to_record()) for e in history()]
+    assert verify_chain("RB-1", events) == []
+
+
+def test_naive_time_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        append("RB-1", [], [EventDraft("CaseRaised", {})], at=datetime(2026, 12, 1, 10), author="a")
