@@ -1,0 +1,163 @@
+"""botbuilder ``Storage`` on a ``TableStore``, so conversation and dialog state survive restarts
+and are shared by every instance of the bot.
+
+Items are serialized as botbuilder-azure's ``CosmosDbPartitionedStorage`` does: jsonpickle's
+``Pickler().flatten`` without the ``e_tag``, and ``Unpickler().restore`` with the stored ETag put
+back, so dialog state objects come back as the same classes. Each item is one entity: the key
+escaped into a PartitionKey, the original key in a property, the JSON spread over ``state_N``
+properties once it passes Azure's 32K-character limit.
+
+ETags follow botbuilder's rules: none or ``"*"`` overwrites, ``""`` is an error, anything else
+must match what is stored. After a successful write the item's ``e_tag`` is set to the new ETag,
+so a turn that saves twice does not conflict with itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from botbuilder.core import Storage
+from jsonpickle.pickler import Pickler
+from jsonpickle.unpickler import Unpickler
+
+from storage.tables import (
+    MAX_KEY_UTF16,
+    ConcurrencyConflict,
+    EntityNotFound,
+    TableStore,
+    join_text,
+    split_text,
+    utf16_len,
+)
+
+DEFAULT_TABLE: Final = "botstate"
+ROW: Final = "state"
+_KEY_PROPERTY: Final = "key"
+_STATE_PREFIX: Final = "state"
+# '%' is escaped too, so the escaping can be undone; Azure forbids the rest.
+_ESCAPED = re.compile(r"[%/\\#?\x00-\x1f\x7f-\x9f]")
+_ESCAPE_SEQUENCE = re.compile(r"%([0-9A-F]{2})")
+_HASHED_PREFIX: Final = "sha256-"
+
+
+def escape_key(key: str) -> str:
+    """A valid PartitionKey for a botbuilder storage key.
+
+    Teams keys such as ``msteams/conversations/19:abc@thread.tacv2`` keep their shape, with the
+    forbidden characters percent-encoded; one too long for a key is replaced by its SHA-256.
+    """
+    escaped = _ESCAPED.sub(lambda m: f"%{ord(m.group()):02X}", key)
+    if utf16_len(escaped) > MAX_KEY_UTF16:
+        return _HASHED_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return escaped
+
+
+def unescape_key(escaped: str) -> str:
+    """The inverse of ``escape_key`` for keys that were not hashed."""
+    return _ESCAPE_SEQUENCE.sub(lambda m: chr(int(m.group(1), 16)), escaped)
+
+
+def _etag_of(item: object) -> str | None:
+    etag = item.get("e_tag") if isinstance(item, Mapping) else getattr(item, "e_tag", None)
+    return None if etag is None else str(etag)
+
+
+def _set_etag(item: object, etag: str) -> None:
+    if isinstance(item, dict):
+        item["e_tag"] = etag
+    elif hasattr(item, "e_tag"):
+        item.e_tag = etag
+
+
+def _serialize(item: object) -> str:
+    flat = Pickler().flatten(item)
+    if isinstance(flat, dict):
+        flat.pop("e_tag", None)
+    # ensure_ascii: a lone surrogate from user input becomes an escape, not an unstorable string.
+    return json.dumps(flat, ensure_ascii=True, separators=(",", ":"))
+
+
+def _deserialize(text: str, etag: str) -> object:
+    flat = json.loads(text)
+    if isinstance(flat, dict):
+        flat["e_tag"] = etag
+    return Unpickler().restore(flat)
+
+
+class TableStorage(Storage):  # type: ignore[misc]
+    """Bot state in one table of a ``TableStore``; one partition per storage key."""
+
+    def __init__(self, store: TableStore, table: str = DEFAULT_TABLE) -> None:
+        super().__init__()
+        self._store = store
+        self._table = table
+        self._ready = False
+        self._ready_lock = asyncio.Lock()
+
+    async def _ensure_table(self) -> None:
+        # As botbuilder's BlobStorage does: create on first use, once per instance.
+        if self._ready:
+            return
+        async with self._ready_lock:
+            if not self._ready:
+                await self._store.ensure_tables([self._table])
+                self._ready = True
+
+    async def read(self, keys: Iterable[str] | None) -> dict[str, Any]:
+        if keys is None:
+            raise ValueError("Keys are required when reading")
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        await self._ensure_table()
+        found = await asyncio.gather(*(self._read_one(key) for key in keys))
+        return {key: item for key, item in zip(keys, found, strict=True) if item is not None}
+
+    async def _read_one(self, key: str) -> object | None:
+        stored = await self._store.get(self._table, escape_key(key), ROW)
+        if stored is None or stored.entity.get(_KEY_PROPERTY) != key:
+            return None
+        return _deserialize(join_text(_STATE_PREFIX, stored.entity), stored.etag)
+
+    async def write(self, changes: Mapping[str, object] | None) -> None:
+        if changes is None:
+            raise ValueError("Changes are required when writing")
+        if not changes:
+            return
+        await self._ensure_table()
+        for key, item in changes.items():
+            etag = _etag_of(item)
+            if etag == "":
+                raise ValueError(f"TableStorage.write(): etag missing for {key!r}")
+            entity: dict[str, Any] = {
+                "PartitionKey": escape_key(key),
+                "RowKey": ROW,
+                _KEY_PROPERTY: key,
+                **split_text(_STATE_PREFIX, _serialize(item)),
+            }
+            if etag is None or etag == "*":
+                new_etag = await self._store.upsert(self._table, entity)
+            else:
+                try:
+                    new_etag = await self._store.update(self._table, entity, etag)
+                except EntityNotFound as exc:
+                    raise ConcurrencyConflict(
+                        f"bot state {key!r} was deleted after it was read"
+                    ) from exc
+            _set_etag(item, new_etag)
+
+    async def delete(self, keys: Iterable[str] | None) -> None:
+        if keys is None:
+            raise ValueError("Keys are required when deleting")
+        keys = list(keys)
+        if not keys:
+            return
+        await self._ensure_table()
+        await asyncio.gather(
+            *(self._store.delete(self._table, escape_key(key), ROW) for key in keys)
+        )

@@ -1,0 +1,23 @@
+"""Choose the table-store engine from configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.tables import TableStore
+
+
+def open_table_store(connection_string: str | None, data_dir: Path) -> TableStore:
+    """Azure Table Storage when a connection string is set, else SQLite under ``data_dir``.
+
+    Nothing is connected or created until the first operation; call ``ensure_tables`` and
+    ``ping`` at start-up to fail early.
+    """
+    if connection_string and connection_string.strip():
+        # Imported here so a laptop run without Azure configured never loads the Azure SDK.
+        from storage.azure_engine import AzureTableStore
+
+        return AzureTableStore(connection_string.strip())
+    from storage.sqlite_engine import SqliteTableStore
+
+    return SqliteTableStore(data_dir)

@@ -1,0 +1,337 @@
+"""The embedded engine: every table in one SQLite file, for a laptop with no Azure account.
+
+Behaves like Azure Table Storage as the contract tests pin it down: keys sort by UTF-16 code
+unit, table names are case-insensitive, ETags change on every write, and a batch is all or
+nothing. Several processes may share the file: each write is one ``BEGIN IMMEDIATE`` transaction,
+so a conditional update checks and writes under the database's write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from storage.tables import (
+    PARTITION_KEY,
+    ROW_KEY,
+    ConcurrencyConflict,
+    Entity,
+    EntityExists,
+    EntityNotFound,
+    Op,
+    OpKind,
+    StorageError,
+    StorageUnavailable,
+    StoredEntity,
+    TableNotFound,
+    ValidatingTableStore,
+)
+
+T = TypeVar("T")
+
+DEFAULT_FILE_NAME: Final = "tables.sqlite3"
+
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS store_tables (name TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS store_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO store_meta (name, value) VALUES ('etag', 0), ('schema', 1)",
+    """CREATE TABLE IF NOT EXISTS entities (
+        tbl TEXT NOT NULL,
+        pk BLOB NOT NULL,
+        rk BLOB NOT NULL,
+        etag TEXT NOT NULL,
+        props TEXT NOT NULL,
+        PRIMARY KEY (tbl, pk, rk)
+    )""",
+)
+
+
+def _key(text: str) -> bytes:
+    # Compared with memcmp, UTF-16-BE sorts exactly as Azure does (by UTF-16 code unit);
+    # SQLite's own TEXT order (by code point) differs for characters beyond U+FFFF.
+    return text.encode("utf-16-be")
+
+
+def _unkey(blob: bytes) -> str:
+    return blob.decode("utf-16-be")
+
+
+def _encode_value(value: object) -> list[object]:
+    # Tagged so that every type comes back exactly as written (JSON alone loses int/float,
+    # datetimes and bytes); floats go as repr so NaN and infinities stay valid JSON.
+    if isinstance(value, bool):
+        return ["b", value]
+    if isinstance(value, int):
+        return ["i", value]
+    if isinstance(value, float):
+        return ["f", repr(value)]
+    if isinstance(value, str):
+        return ["s", value]
+    if isinstance(value, datetime):
+        return ["d", value.astimezone(UTC).isoformat()]
+    if isinstance(value, bytes):
+        return ["x", base64.b64encode(value).decode("ascii")]
+    raise TypeError(f"unsupported property type {type(value).__name__}")  # validated earlier
+
+
+def _decode_value(tagged: list[Any]) -> object:
+    tag, raw = tagged
+    if tag == "f":
+        return float(raw)
+    if tag == "d":
+        return datetime.fromisoformat(raw).astimezone(UTC)
+    if tag == "x":
+        return base64.b64decode(raw)
+    if tag in ("b", "i", "s"):
+        return raw
+    raise StorageError(f"unknown property type tag {tag!r} in the database")
+
+
+def _encode_props(entity: Entity) -> str:
+    props = {k: _encode_value(v) for k, v in entity.items() if k not in (PARTITION_KEY, ROW_KEY)}
+    return json.dumps(props, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode(pk: bytes, rk: bytes, etag: str, props: str) -> StoredEntity:
+    entity: Entity = {PARTITION_KEY: _unkey(pk), ROW_KEY: _unkey(rk)}
+    entity.update({name: _decode_value(tagged) for name, tagged in json.loads(props).items()})
+    return StoredEntity(entity, etag)
+
+
+class SqliteTableStore(ValidatingTableStore):
+    """A ``TableStore`` in ``data_dir/tables.sqlite3``; the file is opened on first use.
+
+    All database work runs on one dedicated thread, so the event loop never waits on disk and the
+    connection is never shared between threads.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        file_name: str = DEFAULT_FILE_NAME,
+        busy_timeout_seconds: float = 30.0,
+    ) -> None:
+        self._path = Path(data_dir) / file_name
+        self._busy_timeout = busy_timeout_seconds
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-tables")
+        self._closed = False
+        # Touched only on the worker thread.
+        self._conn: sqlite3.Connection | None = None
+        self._known_tables: set[str] = set()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise StorageUnavailable("the SQLite table store is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, work)
+
+    def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return work(self._connection())
+        except sqlite3.OperationalError as exc:
+            # "database is locked" past the busy timeout, a missing folder, a full disk...
+            raise StorageUnavailable(f"SQLite table store {self._path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite table store {self._path}: {exc}") from exc
+        except OSError as exc:  # the data folder cannot be created
+            raise StorageUnavailable(f"SQLite table store {self._path}: {exc}") from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._path, timeout=self._busy_timeout, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")  # a committed case record must survive
+                # Not executescript(): it would commit the IMMEDIATE transaction half-way.
+                self._in_write_transaction(
+                    conn, lambda: [conn.execute(statement) for statement in _SCHEMA]
+                )
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    @staticmethod
+    def _in_write_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
+        # IMMEDIATE takes the write lock up front, so a read-check-write cannot interleave with
+        # another process's write.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    def _require_table(self, conn: sqlite3.Connection, table: str) -> str:
+        name = table.lower()
+        if name not in self._known_tables:
+            row = conn.execute("SELECT 1 FROM store_tables WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise TableNotFound(f"table {table!r} does not exist: call ensure_tables first")
+            self._known_tables.add(name)  # tables are never dropped, so this cannot go stale
+        return name
+
+    @staticmethod
+    def _next_etag(conn: sqlite3.Connection) -> str:
+        (value,) = conn.execute(
+            "UPDATE store_meta SET value = value + 1 WHERE name = 'etag' RETURNING value"
+        ).fetchone()
+        return f'W/"{value}"'
+
+    @staticmethod
+    def _current_etag(conn: sqlite3.Connection, tbl: str, pk: bytes, rk: bytes) -> str | None:
+        row = conn.execute(
+            "SELECT etag FROM entities WHERE tbl = ? AND pk = ? AND rk = ?", (tbl, pk, rk)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _apply(self, conn: sqlite3.Connection, tbl: str, op: Op, *, in_batch: bool) -> str:
+        """One operation inside an open write transaction; raises to roll the whole of it back."""
+        pk, rk = _key(op.entity[PARTITION_KEY]), _key(op.entity[ROW_KEY])
+        where = f"({op.entity[PARTITION_KEY]!r}, {op.entity[ROW_KEY]!r})"
+        if op.kind is OpKind.DELETE:
+            current = self._current_etag(conn, tbl, pk, rk)
+            if current is None:
+                if in_batch:  # Azure fails a batch that deletes a missing entity
+                    raise EntityNotFound(f"entity {where} does not exist")
+                return ""
+            if op.etag not in (None, "*", current):
+                raise ConcurrencyConflict(f"entity {where} changed since {op.etag}")
+            conn.execute("DELETE FROM entities WHERE tbl = ? AND pk = ? AND rk = ?", (tbl, pk, rk))
+            return ""
+        props = _encode_props(op.entity)
+        if op.kind is OpKind.UPDATE:
+            current = self._current_etag(conn, tbl, pk, rk)
+            if current is None:
+                raise EntityNotFound(f"entity {where} does not exist")
+            if op.etag not in ("*", current):
+                raise ConcurrencyConflict(f"entity {where} changed since {op.etag}")
+        elif op.kind is OpKind.INSERT and self._current_etag(conn, tbl, pk, rk) is not None:
+            raise EntityExists(f"entity {where} already exists")
+        etag = self._next_etag(conn)
+        conn.execute(
+            "INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (tbl, pk, rk) DO UPDATE SET etag = excluded.etag, props = excluded.props",
+            (tbl, pk, rk, etag, props),
+        )
+        return etag
+
+    # --- the engine ------------------------------------------------------------------------
+
+    async def _do_get(self, table: str, pk: str, rk: str) -> StoredEntity | None:
+        def work(conn: sqlite3.Connection) -> StoredEntity | None:
+            tbl = self._require_table(conn, table)
+            row = conn.execute(
+                "SELECT pk, rk, etag, props FROM entities WHERE tbl = ? AND pk = ? AND rk = ?",
+                (tbl, _key(pk), _key(rk)),
+            ).fetchone()
+            return None if row is None else _decode(*row)
+
+        return await self._run(work)
+
+    async def _do_query(
+        self,
+        table: str,
+        partition: str | None,
+        lower: str | None,
+        upper: str | None,
+        limit: int | None,
+    ) -> list[StoredEntity]:
+        column = "pk" if partition is None else "rk"
+        clauses = ["tbl = ?"]
+        params: list[object] = []
+        if partition is not None:
+            clauses.append("pk = ?")
+            params.append(_key(partition))
+        if lower is not None:
+            clauses.append(f"{column} >= ?")
+            params.append(_key(lower))
+        if upper is not None:
+            clauses.append(f"{column} < ?")
+            params.append(_key(upper))
+        sql = (
+            f"SELECT pk, rk, etag, props FROM entities WHERE {' AND '.join(clauses)} "
+            "ORDER BY pk, rk LIMIT ?"
+        )
+
+        def work(conn: sqlite3.Connection) -> list[StoredEntity]:
+            tbl = self._require_table(conn, table)
+            rows = conn.execute(sql, (tbl, *params, -1 if limit is None else limit))
+            return [_decode(*row) for row in rows]
+
+        return await self._run(work)
+
+    async def _do_write(self, table: str, op: Op) -> str:
+        def work(conn: sqlite3.Connection) -> str:
+            if op.kind is OpKind.DELETE:
+                # Like the Azure SDK, deleting from a table that does not exist is a no-op.
+                return self._in_write_transaction(
+                    conn, lambda: self._apply(conn, table.lower(), op, in_batch=False)
+                )
+
+            def write() -> str:
+                return self._apply(conn, self._require_table(conn, table), op, in_batch=False)
+
+            return self._in_write_transaction(conn, write)
+
+        return await self._run(work)
+
+    async def _do_transact(self, table: str, ops: list[Op]) -> list[str]:
+        def work(conn: sqlite3.Connection) -> list[str]:
+            def batch() -> list[str]:
+                tbl = self._require_table(conn, table)
+                return [self._apply(conn, tbl, op, in_batch=True) for op in ops]
+
+            return self._in_write_transaction(conn, batch)
+
+        return await self._run(work)
+
+    async def _do_ensure_tables(self, names: list[str]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            rows = [(name.lower(),) for name in names]
+            self._in_write_transaction(
+                conn,
+                lambda: conn.executemany("INSERT OR IGNORE INTO store_tables VALUES (?)", rows),
+            )
+
+        await self._run(work)
+
+    async def ping(self) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("SELECT value FROM store_meta WHERE name = 'schema'").fetchone()
+
+        await self._run(work)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
+        def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, shut)
+        finally:
+            self._executor.shutdown(wait=False)
