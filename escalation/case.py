@@ -406,7 +406,10 @@ def _apply(case: Case, event: Event) -> Case:
         return replace(case, advice_requests=(*case.advice_requests, request))
     if kind == "RecommendationsRecorded":
         recs = Recommendations(
-            by=event.author, at=event.at, items=tuple(d["recommendations"]), binding=False
+            by=event.author,
+            at=event.at,
+            items=tuple(d["recommendations"]),
+            binding=bool(d.get("binding", False)),
         )
         return replace(case, recommendations=recs, status=CaseStatus.RESOLVED)
     if kind == "AgencyResponseRecorded":

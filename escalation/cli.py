@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -62,7 +63,9 @@ def main(
     err = err or sys.stderr
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        # argparse prints help and usage errors itself: send them to the streams given.
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help and on usage errors
         return int(exc.code or 0)
     try:

@@ -38,9 +38,28 @@ def load_pack(path: Path | str) -> PolicyPack:
     return parse_pack(text, source=path)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice (plain YAML keeps the last, silently)."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[object, object]:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
 def parse_pack(text: str, *, source: Path | str = "<pack>") -> PolicyPack:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: builds no objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -68,7 +87,7 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
         if error["type"] == "missing":
             message = "is required but missing"
         elif error["type"] == "extra_forbidden":
-            message = "is not a field of a policy pack (misspelt?)"
+            message = "is not a field here (misspelt?)"
         problems.append((field, message))
     return problems
 
@@ -119,7 +138,8 @@ class PackRegistry:
 def resolve_pack(name_or_path: str, policy_dir: Path | None = None) -> PolicyPack:
     """A pack by board id (looked up in the policy folder) or by file path."""
     candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+    # A board id is a bare name; anything that looks like a file path is read as one.
+    if candidate.suffix in (".yaml", ".yml") or len(candidate.parts) > 1:
         return load_pack(candidate)
     directory = policy_dir or default_policy_dir()
     path = directory / f"{name_or_path}.yaml"

@@ -67,12 +67,15 @@ class Role(_Model):
     clauses: list[ClauseId] = Field(default_factory=list)
 
 
+Sector = Literal[
+    "council", "health", "police", "housing", "probation", "voluntary", "fire", "other"
+]
+
+
 class Agency(_Model):
     id: Ident
     name: Text
-    sector: Literal[
-        "council", "health", "police", "housing", "probation", "voluntary", "fire", "other"
-    ]
+    sector: Sector
     board_member: bool = True
 
 
@@ -88,7 +91,7 @@ class Selector(_Model):
     who: Literal["raiser", "receiver", "line_manager", "agency_role", "board_role"]
     side: Side = Side.BOTH
     roles: list[Ident] = Field(default_factory=list)
-    sectors: list[str] = Field(default_factory=list)
+    sectors: list[Sector] = Field(default_factory=list)
     note: Text | None = None
 
     @model_validator(mode="after")
@@ -129,7 +132,7 @@ class Timescale(_Model):
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
         if self.same_working_day == (self.working_days is not None):
-            raise ValueError("give either working_days or same_working_day: true, not both")
+            raise ValueError("give exactly one of working_days or same_working_day: true")
         return self
 
     @property
@@ -416,7 +419,9 @@ class PolicyPack(_Model):
                     elif role.scope != wanted:
                         problems.append(
                             f"{where}.{i}: role {role_id!r} is a {role.scope.value} role, "
-                            f"but '{sel.who}' needs a {wanted.value} role"
+                            f"but '{sel.who}' needs an {wanted.value} role"
+                            if wanted == RoleScope.AGENCY
+                            else f"but '{sel.who}' needs a {wanted.value} role"
                         )
 
         for index, role in enumerate(self.roles):
@@ -497,12 +502,13 @@ class PolicyPack(_Model):
         problems: list[str] = []
         by_id = {s.id: s for s in self.stages}
         reachable: set[str] = set()
-        for track in self.tracks:
+        for index, track in enumerate(self.tracks):
             seen: list[str] = []
             current: str | None = track.entry
             while current is not None and current in by_id:
                 if current in seen:
-                    problems.append(f"tracks.{track.id}: stages loop ({' -> '.join(seen)})")
+                    loop = " -> ".join([*seen, current])
+                    problems.append(f"tracks.{index}: stages loop ({loop})")
                     break
                 seen.append(current)
                 current = by_id[current].escalates_to
