@@ -1,0 +1,377 @@
+"""The core's case repository on the table store: a case's events, state and outbox in one partition.
+
+Key design (see storage/KEYS.md):
+
+* ``Cases`` — PartitionKey = case id. RowKeys ``state`` (a summary for queries), ``event-00000001``
+  … (the hash-chained history; the truth) and ``outbox-<hash of key>`` (messages to send). One
+  transaction saves a change's events, the state and its messages together, or nothing.
+  Concurrency needs no ETag: two writers that read the same version both insert the same next
+  ``event-`` row, and the second insert fails the whole transaction.
+* Indexes live in other tables, so they cannot join that transaction. They are written *before*
+  it, as hints: a crash leaves a hint that points at nothing (harmless: readers check the case),
+  never a case that no index can find.
+  - ``CaseIndex``: PartitionKey = board id, RowKey = case id (audit, purge, reports).
+  - ``PersonCases``: PartitionKey = person id, RowKey = case id ("my cases").
+  - ``DueIndex``: PartitionKey = ``due-YYYY-MM-DDTHH`` (UTC hour of a running clock's deadline),
+    RowKey = ``case|stage|clock``. The scheduler reads the partitions up to now: its cost grows with
+    what is due, not with the number of open cases.
+  - ``OutboxPending``: PartitionKey = ``pending``, RowKey = ``case|row`` of each unsent message,
+    so that the dispatcher finds after a restart what a crash left unsent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from escalation.case import Case, ClockStatus
+from escalation.errors import ConcurrencyConflict
+from escalation.events import Event
+from escalation.notifications import Notification, Recipient
+from escalation.ports import StoredCase
+from storage.tables import (
+    PARTITION_KEY,
+    ROW_KEY,
+    Entity,
+    EntityExists,
+    Op,
+    TableStore,
+    join_text,
+    split_text,
+)
+from storage.tables import (
+    ConcurrencyConflict as StoreConflict,
+)
+
+CASES: Final = "Cases"
+CASE_INDEX: Final = "CaseIndex"
+PERSON_CASES: Final = "PersonCases"
+DUE_INDEX: Final = "DueIndex"
+OUTBOX_PENDING: Final = "OutboxPending"
+TABLES: Final = (CASES, CASE_INDEX, PERSON_CASES, DUE_INDEX, OUTBOX_PENDING)
+
+STATE_ROW: Final = "state"
+EVENT_PREFIX: Final = "event-"
+OUTBOX_PREFIX: Final = "outbox-"
+MAX_OPS: Final = 100
+
+
+def event_row(seq: int) -> str:
+    return f"{EVENT_PREFIX}{seq:08d}"
+
+
+def outbox_row(key: str) -> str:
+    # Keys hold ':' and ids from Teams; a digest is a safe, fixed-length RowKey.
+    return OUTBOX_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+
+
+def due_partition(moment: datetime) -> str:
+    return f"due-{moment.astimezone(UTC):%Y-%m-%dT%H}"
+
+
+def safe_key(text: str) -> str:
+    """A reversible key for ids that may hold characters Azure forbids in keys."""
+    return "".join(ch if ch.isalnum() or ch in "-_.:@=+" else f"~{ord(ch):04x}" for ch in text)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_entity(event: Event) -> Entity:
+    entity: Entity = {
+        PARTITION_KEY: event.case_id,
+        ROW_KEY: event_row(event.seq),
+        "seq": event.seq,
+        "type": event.type,
+        "at": event.at,
+        "author": event.author,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+    entity.update(split_text("data", _json(dict(event.data))))
+    return entity
+
+
+def entity_event(entity: Entity) -> Event:
+    return Event(
+        case_id=str(entity[PARTITION_KEY]),
+        seq=int(entity["seq"]),
+        type=str(entity["type"]),
+        at=_utc(entity["at"]),
+        author=str(entity["author"]),
+        data=json.loads(join_text("data", entity)),
+        prev_hash=str(entity["prev_hash"]),
+        hash=str(entity["hash"]),
+    )
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+def state_entity(case: Case) -> Entity:
+    """What queries need without folding the history: the case's summary."""
+    nxt = case.next_due()
+    entity: Entity = {
+        PARTITION_KEY: case.id,
+        ROW_KEY: STATE_ROW,
+        "board_id": case.board_id,
+        "track": case.track,
+        "stage": case.stage,
+        "status": case.status.value,
+        "version": case.version,
+        "raised_at": case.raised_at,
+        "updated_at": case.updated_at or case.raised_at,
+        "immediate_risk": case.immediate_risk,
+        "category": case.category,
+        "adult_reference": case.adult_reference,
+        "raiser_id": case.raiser.person_id or "",
+        "raiser_agency": case.raiser.agency_id,
+        "receiver_id": case.receiver.person_id or "",
+        "receiver_agency": case.receiver.agency_id,
+    }
+    if nxt is not None:
+        entity["next_due"] = nxt.effective_due
+        entity["next_due_clock"] = f"{nxt.stage}:{nxt.clock}"
+    if case.closure is not None:
+        entity["closed_at"] = case.closure.at
+    return entity
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    case_id: str
+    board_id: str
+    stage: str
+    status: str
+    version: int
+    raised_at: datetime
+    updated_at: datetime
+    next_due: datetime | None
+    closed_at: datetime | None
+    immediate_risk: bool
+    adult_reference: str
+
+    @classmethod
+    def from_entity(cls, entity: Entity) -> CaseSummary:
+        return cls(
+            case_id=str(entity[PARTITION_KEY]),
+            board_id=str(entity["board_id"]),
+            stage=str(entity["stage"]),
+            status=str(entity["status"]),
+            version=int(entity["version"]),
+            raised_at=_utc(entity["raised_at"]),
+            updated_at=_utc(entity["updated_at"]),
+            next_due=_utc(entity["next_due"]) if "next_due" in entity else None,
+            closed_at=_utc(entity["closed_at"]) if "closed_at" in entity else None,
+            immediate_risk=bool(entity["immediate_risk"]),
+            adult_reference=str(entity["adult_reference"]),
+        )
+
+
+def notification_entity(notification: Notification, *, created_at: datetime) -> Entity:
+    n = notification
+    return {
+        PARTITION_KEY: n.case_id,
+        ROW_KEY: outbox_row(n.key),
+        "key": n.key,
+        "event_seq": n.event_seq,
+        "kind": n.kind,
+        "recipient_kind": n.recipient.kind,
+        "recipient_id": n.recipient.id,
+        "reason": n.reason,
+        "stage": n.stage,
+        "clauses": _json(list(n.clauses)),
+        "action_required": n.action_required,
+        "details": _json(n.details),
+        "status": "pending",
+        "attempts": 0,
+        "created_at": created_at,
+        "next_attempt_at": created_at,
+    }
+
+
+def entity_notification(entity: Entity) -> Notification:
+    return Notification(
+        case_id=str(entity[PARTITION_KEY]),
+        event_seq=int(entity["event_seq"]),
+        kind=str(entity["kind"]),
+        recipient=Recipient(str(entity["recipient_kind"]), str(entity["recipient_id"])),
+        reason=str(entity["reason"]),
+        stage=str(entity["stage"]),
+        clauses=tuple(json.loads(str(entity["clauses"]))),
+        action_required=bool(entity["action_required"]),
+        details=dict(json.loads(str(entity["details"]))),
+    )
+
+
+@dataclass(frozen=True)
+class TableNames:
+    """The tables one deployment uses; a prefix lets deployments (or tests) share an account."""
+
+    prefix: str = ""
+
+    @property
+    def cases(self) -> str:
+        return self.prefix + CASES
+
+    @property
+    def case_index(self) -> str:
+        return self.prefix + CASE_INDEX
+
+    @property
+    def person_cases(self) -> str:
+        return self.prefix + PERSON_CASES
+
+    @property
+    def due_index(self) -> str:
+        return self.prefix + DUE_INDEX
+
+    @property
+    def outbox_pending(self) -> str:
+        return self.prefix + OUTBOX_PENDING
+
+    def all(self) -> tuple[str, ...]:
+        return tuple(self.prefix + name for name in TABLES)
+
+
+class TableCaseRepository:
+    """`escalation.ports.CaseRepository` on a `TableStore` (Azure Tables or SQLite)."""
+
+    def __init__(self, store: TableStore, tables: TableNames | None = None) -> None:
+        self._store = store
+        self._t = tables or TableNames()
+
+    async def ensure_tables(self) -> None:
+        await self._store.ensure_tables(self._t.all())
+
+    # -- the core's port ---------------------------------------------------------------------------
+
+    async def load(self, case_id: str) -> StoredCase | None:
+        rows = await self._store.query_partition(
+            self._t.cases, case_id, rk_from=EVENT_PREFIX, rk_to=EVENT_PREFIX + "~"
+        )
+        if not rows:
+            return None
+        return StoredCase(tuple(entity_event(r.entity) for r in rows))
+
+    async def save(
+        self,
+        case: Case,
+        new_events: Sequence[Event],
+        notifications: Sequence[Notification],
+        *,
+        expected_version: int,
+    ) -> None:
+        if not new_events:
+            return
+        if new_events[0].seq != expected_version + 1:
+            raise ValueError("new events must follow the expected version")
+        now = new_events[-1].at
+        ops = [Op.insert(event_entity(e)) for e in new_events]
+        ops.append(Op.upsert(state_entity(case)))
+        ops += [Op.insert(notification_entity(n, created_at=now)) for n in notifications]
+        if len(ops) > MAX_OPS:
+            raise ValueError(
+                f"a change to case {case.id} needs {len(ops)} writes; one transaction holds "
+                f"{MAX_OPS}"
+            )
+        await self._write_hints(case, notifications, written_at=now)
+        try:
+            await self._store.transact(self._t.cases, ops)
+        except (EntityExists, StoreConflict) as exc:
+            raise ConcurrencyConflict(
+                f"case {case.id} changed since version {expected_version}"
+            ) from exc
+
+    async def _write_hints(
+        self, case: Case, notifications: Sequence[Notification], *, written_at: datetime
+    ) -> None:
+        """Index rows, written first so that no saved case or message is ever unfindable."""
+        await self._store.upsert(
+            self._t.case_index, {PARTITION_KEY: case.board_id, ROW_KEY: case.id, "case_id": case.id}
+        )
+        people = {p.person_id for p in case.parties if p.person_id}
+        people |= {n.recipient.id for n in notifications if n.recipient.kind == "person"}
+        for person_id in sorted(people):
+            await self._store.upsert(
+                self._t.person_cases,
+                {PARTITION_KEY: safe_key(person_id), ROW_KEY: case.id, "person_id": person_id},
+            )
+        for clock in case.clocks:
+            if clock.status == ClockStatus.RUNNING:
+                await self._store.upsert(
+                    self._t.due_index,
+                    {
+                        PARTITION_KEY: due_partition(clock.effective_due),
+                        ROW_KEY: f"{case.id}|{clock.stage}|{clock.clock}",
+                        "case_id": case.id,
+                        "due": clock.effective_due,
+                    },
+                )
+        for n in notifications:
+            await self._store.upsert(
+                self._t.outbox_pending,
+                {
+                    PARTITION_KEY: "pending",
+                    ROW_KEY: f"{n.case_id}|{outbox_row(n.key)}",
+                    "case_id": n.case_id,
+                    "row": outbox_row(n.key),
+                    "written_at": written_at,
+                },
+            )
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    async def summary(self, case_id: str) -> CaseSummary | None:
+        found = await self._store.get(self._t.cases, case_id, STATE_ROW)
+        return None if found is None else CaseSummary.from_entity(found.entity)
+
+    async def case_ids(self, board_id: str | None = None) -> list[str]:
+        """Every case the index knows (hints: a case id may point at a change never saved)."""
+        if board_id is None:
+            rows = await self._store.query_range(self._t.case_index, None, None)
+        else:
+            rows = await self._store.query_partition(self._t.case_index, board_id)
+        return [str(r.entity[ROW_KEY]) for r in rows]
+
+    async def cases_of_person(self, person_id: str) -> list[CaseSummary]:
+        rows = await self._store.query_partition(self._t.person_cases, safe_key(person_id))
+        summaries = []
+        for row in rows:
+            summary = await self.summary(str(row.entity[ROW_KEY]))
+            if summary is not None:
+                summaries.append(summary)
+        return summaries
+
+    async def due_hints(self, until: datetime, *, limit: int | None = None) -> list[Entity]:
+        """Index rows of clocks falling due up to the end of `until`'s hour (stale ones too)."""
+        upper = due_partition(until) + "~"
+        rows = await self._store.query_range(self._t.due_index, "due-", upper, limit=limit)
+        return [r.entity for r in rows]
+
+    async def forget_due_hint(self, hint: Entity) -> None:
+        await self._store.delete(self._t.due_index, str(hint[PARTITION_KEY]), str(hint[ROW_KEY]))
+
+    async def delete_case(self, case_id: str, board_id: str) -> int:
+        """Remove a case's every row and index entry (retention). Returns rows removed."""
+        rows = await self._store.query_partition(self._t.cases, case_id)
+        for start in range(0, len(rows), MAX_OPS):
+            batch = rows[start : start + MAX_OPS]
+            await self._store.transact(
+                self._t.cases, [Op.delete(case_id, str(r.entity[ROW_KEY])) for r in batch]
+            )
+        await self._store.delete(self._t.case_index, board_id, case_id)
+        pending = await self._store.query_partition(
+            self._t.outbox_pending, "pending", rk_from=f"{case_id}|", rk_to=f"{case_id}|~"
+        )
+        for row in pending:
+            await self._store.delete(self._t.outbox_pending, "pending", str(row.entity[ROW_KEY]))
+        return len(rows)

@@ -1,0 +1,251 @@
+"""The outbox: messages saved with the change that caused them, sent afterwards, marked when sent.
+
+A message row lives in its case's partition (saved in the case's transaction, see
+`storage.cases`); an `OutboxPending` hint, written before that transaction, lets the dispatcher
+find unsent messages after a restart without reading every case.
+
+Each message moves pending → sending (claimed with an ETag, so two instances never both send it)
+→ sent, or back to pending with a later attempt time, or to failed when delivery can never work.
+A claim is a lease: if the instance that holds it dies, the lease runs out and another instance
+sends the message. The one window in which a message can go out twice is a crash after the
+channel accepted it and before it was marked sent: the Bot Connector has no idempotent send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from escalation.notifications import Notification
+from storage.cases import TableNames, entity_notification, outbox_row
+from storage.tables import (
+    ROW_KEY,
+    ConcurrencyConflict,
+    Entity,
+    EntityNotFound,
+    StoredEntity,
+    TableStore,
+)
+
+PENDING_PARTITION: Final = "pending"
+# A hint whose message row is missing this long after it was written belongs to a change that
+# was never saved (the transaction failed or the process died before it).
+ORPHAN_GRACE: Final = timedelta(minutes=10)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    notification: Notification
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    etag: str
+    hint_key: str
+    lease_until: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.notification.key
+
+
+class DeliveryResult(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # a 429, a 5xx or a network fault: try again later
+    PERMANENT = "permanent"  # the recipient cannot be reached (app removed, no conversation)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    result: DeliveryResult
+    retry_after: timedelta | None = None
+    error: str | None = None
+
+
+@dataclass
+class DispatchReport:
+    sent: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: int = 0
+    orphans_removed: int = 0
+
+
+def _utc(value: object) -> datetime:
+    assert isinstance(value, datetime), value
+    return value.astimezone(UTC)
+
+
+def _item(row: StoredEntity, hint_key: str) -> OutboxItem:
+    e = row.entity
+    return OutboxItem(
+        notification=entity_notification(e),
+        status=DeliveryStatus(str(e["status"])),
+        attempts=int(e["attempts"]),
+        next_attempt_at=_utc(e["next_attempt_at"]),
+        created_at=_utc(e["created_at"]),
+        etag=row.etag,
+        hint_key=hint_key,
+        lease_until=_utc(e["lease_until"]) if "lease_until" in e else None,
+        last_error=str(e["last_error"]) if "last_error" in e else None,
+    )
+
+
+class TableOutbox:
+    def __init__(
+        self,
+        store: TableStore,
+        tables: TableNames | None = None,
+        *,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 12,
+    ) -> None:
+        self._store = store
+        self._t = tables or TableNames()
+        self._lease = lease
+        self._max_attempts = max_attempts
+
+    async def due(self, now: datetime, *, limit: int = 100) -> tuple[list[OutboxItem], int]:
+        """Messages that may be sent now, oldest first; and how many stale hints were removed."""
+        hints = await self._store.query_partition(self._t.outbox_pending, PENDING_PARTITION)
+        ready: list[OutboxItem] = []
+        orphans = 0
+        for hint in hints:
+            hint_key = str(hint.entity[ROW_KEY])
+            case_id, row_key = str(hint.entity["case_id"]), str(hint.entity["row"])
+            row = await self._store.get(self._t.cases, case_id, row_key)
+            if row is None:
+                if now - _utc(hint.entity["written_at"]) > ORPHAN_GRACE:
+                    await self._forget(hint_key)
+                    orphans += 1
+                continue
+            item = _item(row, hint_key)
+            if item.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
+                await self._forget(hint_key)  # finished; the hint outlived a crash
+                continue
+            leased = item.status == DeliveryStatus.SENDING and (
+                item.lease_until is not None and item.lease_until > now
+            )
+            if not leased and item.next_attempt_at <= now:
+                ready.append(item)
+        ready.sort(key=lambda i: (i.created_at, i.key))
+        return ready[:limit], orphans
+
+    async def claim(self, item: OutboxItem, now: datetime) -> OutboxItem | None:
+        """Take the message for sending; None if another instance took or finished it first."""
+        update = await self._entity(item)
+        update.update(
+            {
+                "status": DeliveryStatus.SENDING.value,
+                "attempts": item.attempts + 1,
+                "lease_until": now + self._lease,
+            }
+        )
+        try:
+            etag = await self._store.update(self._t.cases, update, item.etag)
+        except (ConcurrencyConflict, EntityNotFound):
+            return None
+        return OutboxItem(
+            notification=item.notification,
+            status=DeliveryStatus.SENDING,
+            attempts=item.attempts + 1,
+            next_attempt_at=item.next_attempt_at,
+            created_at=item.created_at,
+            etag=etag,
+            hint_key=item.hint_key,
+            lease_until=now + self._lease,
+        )
+
+    async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
+        await self._finish(item, {"status": DeliveryStatus.SENT.value, "sent_at": now})
+
+    async def retry_later(self, item: OutboxItem, at: datetime, error: str) -> None:
+        if item.attempts >= self._max_attempts:
+            await self.mark_failed(item, f"gave up after {item.attempts} attempts: {error}")
+            return
+        await self._update(
+            item,
+            {
+                "status": DeliveryStatus.PENDING.value,
+                "next_attempt_at": at,
+                "last_error": error[:1000],
+            },
+        )
+
+    async def mark_failed(self, item: OutboxItem, error: str) -> None:
+        await self._finish(
+            item, {"status": DeliveryStatus.FAILED.value, "last_error": error[:1000]}
+        )
+
+    async def _finish(self, item: OutboxItem, changes: dict[str, object]) -> None:
+        await self._update(item, changes)
+        await self._forget(item.hint_key)
+
+    async def _update(self, item: OutboxItem, changes: dict[str, object]) -> None:
+        update = await self._entity(item)
+        update.pop("lease_until", None)
+        update.update(changes)
+        # The claim's ETag: a write here fails if the lease was lost to another instance.
+        await self._store.update(self._t.cases, update, item.etag)
+
+    async def _entity(self, item: OutboxItem) -> Entity:
+        row = await self._store.get(
+            self._t.cases, item.notification.case_id, item.hint_key.split("|", 1)[1]
+        )
+        if row is None:
+            raise EntityNotFound(f"outbox message {item.key} is gone")
+        return dict(row.entity)
+
+    async def _forget(self, hint_key: str) -> None:
+        await self._store.delete(self._t.outbox_pending, PENDING_PARTITION, hint_key)
+
+    async def message(self, case_id: str, key: str) -> OutboxItem | None:
+        row = await self._store.get(self._t.cases, case_id, outbox_row(key))
+        return None if row is None else _item(row, f"{case_id}|{outbox_row(key)}")
+
+
+Send = Callable[[Notification], Awaitable[Delivery]]
+
+
+async def dispatch_once(
+    outbox: TableOutbox,
+    send: Send,
+    now: datetime,
+    *,
+    limit: int = 100,
+    backoff: Callable[[int], timedelta] = lambda attempt: timedelta(seconds=min(2**attempt, 900)),
+) -> DispatchReport:
+    """Send what is due once: claim, send, mark. Safe to run in several instances at once."""
+    report = DispatchReport()
+    items, report.orphans_removed = await outbox.due(now, limit=limit)
+    for item in items:
+        claimed = await outbox.claim(item, now)
+        if claimed is None:
+            report.skipped += 1
+            continue
+        try:
+            delivery = await send(claimed.notification)
+        except Exception as exc:  # a sender fault is a failed attempt, never a lost message
+            delivery = Delivery(DeliveryResult.RETRY, error=f"{type(exc).__name__}: {exc}")
+        if delivery.result == DeliveryResult.SENT:
+            await outbox.mark_sent(claimed, now)
+            report.sent.append(claimed.key)
+        elif delivery.result == DeliveryResult.PERMANENT:
+            await outbox.mark_failed(claimed, delivery.error or "permanent failure")
+            report.failed.append(claimed.key)
+        else:
+            wait = delivery.retry_after or backoff(claimed.attempts)
+            await outbox.retry_later(claimed, now + wait, delivery.error or "retry")
+            report.retried.append(claimed.key)
+    return report

@@ -1,0 +1,197 @@
+"""One contract for the case repository, run against the in-memory fake and both real engines."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from escalation.commands import ApproveRecord, Escalate
+from escalation.directory import StaticDirectory
+from escalation.errors import ConcurrencyConflict, RefusalCode, Refused
+from escalation.events import verify_chain
+from escalation.memory import InMemoryCaseRepository, RecordingNotifier
+from escalation.packs import PackRegistry
+from escalation.ports import CaseRepository
+from escalation.service import EscalationService
+from storage.azure_engine import AzureTableStore
+from storage.cases import TableCaseRepository, TableNames
+from storage.sqlite_engine import SqliteTableStore
+from storage.tables import TableStore
+from tests.support import FakeClock, make_directory
+from tests.unit.builders import discussion, redbridge_raise
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+
+@dataclass
+class Harness:
+    kind: str
+    repository: CaseRepository
+    clock: FakeClock
+    store: TableStore | None = None
+
+    def service(self, **overrides: object) -> EscalationService:
+        options: dict[str, object] = {
+            "packs": PackRegistry.from_directory(POLICIES),
+            "repository": self.repository,
+            "directory": StaticDirectory(make_directory()),
+            "notifier": RecordingNotifier(),
+            "now": self.clock,
+        }
+        options.update(overrides)
+        return EscalationService(**options)  # type: ignore[arg-type]
+
+
+async def _open(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    if kind == "memory":
+        yield Harness("memory", InMemoryCaseRepository(), clock)
+        return
+    store: TableStore
+    if kind == "azure":
+        store = AzureTableStore(request.getfixturevalue("azurite_connection_string"))
+    else:
+        store = SqliteTableStore(tmp_path / "data")
+    # Azurite lives for the whole session: each test gets tables of its own.
+    repository = TableCaseRepository(store, TableNames(prefix=f"t{uuid.uuid4().hex[:10]}"))
+    await repository.ensure_tables()
+    try:
+        yield Harness(kind, repository, clock, store)
+    finally:
+        await store.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", "azure"])
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    async for opened in _open(request.param, request, tmp_path):
+        yield opened
+
+
+@pytest.fixture(params=["sqlite", "azure"])
+async def tables(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    async for opened in _open(request.param, request, tmp_path):
+        yield opened
+
+
+async def test_an_unknown_case_is_none(harness: Harness) -> None:
+    assert await harness.repository.load("RB-2026-NONE") is None
+
+
+async def test_a_saved_case_loads_exactly_as_it_was_written(harness: Harness) -> None:
+    service = harness.service()
+    opened = await service.execute(
+        redbridge_raise(issue="Café | “quotes” — and a very long line " * 40)
+    )
+    harness.clock.set("2026-12-02T11:00:00+00:00")
+    recorded = await service.execute(
+        discussion("noah", opened.case.id, harness.clock.now, "not_resolved")
+    )
+    stored = await harness.repository.load(opened.case.id)
+    assert stored is not None
+    assert list(stored.events) == list(opened.events) + list(recorded.events)
+    assert verify_chain(opened.case.id, stored.events) == []
+    assert await service.case(opened.case.id) == recorded.case
+
+
+async def test_a_stale_save_is_refused_and_changes_nothing(harness: Harness) -> None:
+    service = harness.service()
+    opened = await service.execute(redbridge_raise())
+    first = await service.execute(
+        discussion("noah", opened.case.id, harness.clock.now, "continuing")
+    )
+    before = await harness.repository.load(opened.case.id)
+    # A second instance decided on the version it had read, which is now out of date.
+    from escalation.case import evolve
+    from escalation.events import EventDraft, append
+
+    stale = append(
+        opened.case.id,
+        opened.events,
+        [EventDraft("SignpostShown", {"signpost": "x"})],
+        at=harness.clock.now,
+        author="amara",
+    )
+    with pytest.raises(ConcurrencyConflict):
+        await harness.repository.save(
+            evolve(opened.case, stale), stale, [], expected_version=opened.case.version
+        )
+    assert await harness.repository.load(opened.case.id) == before
+    assert before is not None and before.version == first.case.version
+
+
+async def test_two_instances_acting_at_once_cannot_both_win(harness: Harness) -> None:
+    one, two = harness.service(), harness.service()
+    case_id = (await one.execute(redbridge_raise())).case.id
+    shown = (
+        await one.execute(discussion("noah", case_id, harness.clock.now, "not_resolved"))
+    ).case.version
+    results = await asyncio.gather(
+        one.execute(
+            Escalate(actor_id="amara", case_id=case_id, reason="a", expected_version=shown)
+        ),
+        two.execute(Escalate(actor_id="noah", case_id=case_id, reason="b", expected_version=shown)),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Outcome", "Refused"]
+    [loser] = [r for r in results if isinstance(r, Refused)]
+    assert loser.code in (RefusalCode.STALE, RefusalCode.CONFLICT)
+    case = await one.case(case_id)
+    assert [v.stage for v in case.stages] == ["1", "2"]
+
+
+async def test_many_instances_approving_the_same_record_approve_it_once(harness: Harness) -> None:
+    services = [harness.service() for _ in range(4)]
+    case_id = (await services[0].execute(redbridge_raise())).case.id
+    await services[0].execute(discussion("noah", case_id, harness.clock.now, "continuing"))
+    results = await asyncio.gather(
+        *(
+            s.execute(ApproveRecord(actor_id="amara", case_id=case_id, record_id="R1"))
+            for s in services
+        ),
+        return_exceptions=True,
+    )
+    assert sum(1 for r in results if not isinstance(r, BaseException)) == 1
+    assert all(isinstance(r, Refused) for r in results if isinstance(r, BaseException))
+    case = await services[0].case(case_id)
+    assert len(case.records[0].approvals) == 1
+
+
+async def test_the_notifications_of_a_change_are_saved_with_it(harness: Harness) -> None:
+    service = harness.service()
+    opened = await service.execute(redbridge_raise())
+    keys = {n.key for n in opened.notifications}
+    if isinstance(harness.repository, InMemoryCaseRepository):
+        assert set(harness.repository.outbox) == keys
+        return
+    from storage.outbox import TableOutbox
+
+    assert harness.store is not None
+    outbox = TableOutbox(harness.store, harness.repository._t)
+    due, _ = await outbox.due(harness.clock.now + timedelta(seconds=1))
+    assert {i.key for i in due} == keys
+    assert {i.notification for i in due} == set(opened.notifications)
+
+
+async def test_queries_find_cases_by_board_person_and_due_time(tables: Harness) -> None:
+    repo = tables.repository
+    assert isinstance(repo, TableCaseRepository)
+    service = tables.service()
+    rb = (await service.execute(redbridge_raise())).case
+    assert await repo.case_ids("redbridge") == [rb.id]
+    assert await repo.case_ids("harrow") == []
+    [mine] = await repo.cases_of_person("noah")
+    assert (mine.case_id, mine.stage, mine.status, mine.version) == (rb.id, "1", "open", rb.version)
+    assert mine.next_due == datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+    assert await repo.cases_of_person("rb-chair") == []
+    # Only clocks due by the time asked for are read.
+    assert await repo.due_hints(datetime(2026, 12, 3, 0, 0, tzinfo=UTC)) == []
+    due = await repo.due_hints(datetime(2026, 12, 4, 17, 0, tzinfo=UTC))
+    assert [h["RowKey"] for h in due] == [f"{rb.id}|1|respond"]
