@@ -348,12 +348,22 @@ async def test_resolution_at_stage_1_is_confirmed_in_writing_and_approved(
         "Share falls logs early",
     )
     assert not closed.case.running_clocks()
-    assert told(closed, "case_closed") == {
-        "person:noah"
-    }  # never copied to the board, so no channel copy
+    # Never copied to the board, so no channel copy at closure.
+    assert told(closed, "case_closed") == {"person:noah"}
     await refused(
         service,
         ApproveRecord(actor_id="noah", case_id=case_id, record_id="R1"),
+        RefusalCode.INVALID_STATE,
+    )
+    refusal = await refused(
+        service,
+        Escalate(actor_id="amara", case_id=case_id, reason="reopen"),
+        RefusalCode.INVALID_STATE,
+    )
+    assert "closed" in refusal.reason
+    await refused(
+        service,
+        CloseCase(actor_id="amara", case_id=case_id, summary="again"),
         RefusalCode.INVALID_STATE,
     )
 
