@@ -170,10 +170,11 @@ class TableOutbox:
     async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
         await self._finish(item, {"status": DeliveryStatus.SENT.value, "sent_at": now})
 
-    async def retry_later(self, item: OutboxItem, at: datetime, error: str) -> None:
+    async def retry_later(self, item: OutboxItem, at: datetime, error: str) -> bool:
+        """Put the message back for a later attempt; False when it has had its last attempt."""
         if item.attempts >= self._max_attempts:
             await self.mark_failed(item, f"gave up after {item.attempts} attempts: {error}")
-            return
+            return False
         await self._update(
             item,
             {
@@ -182,6 +183,7 @@ class TableOutbox:
                 "last_error": error[:1000],
             },
         )
+        return True
 
     async def mark_failed(self, item: OutboxItem, error: str) -> None:
         await self._finish(
@@ -246,6 +248,8 @@ async def dispatch_once(
             report.failed.append(claimed.key)
         else:
             wait = delivery.retry_after or backoff(claimed.attempts)
-            await outbox.retry_later(claimed, now + wait, delivery.error or "retry")
-            report.retried.append(claimed.key)
+            if await outbox.retry_later(claimed, now + wait, delivery.error or "retry"):
+                report.retried.append(claimed.key)
+            else:
+                report.failed.append(claimed.key)
     return report

@@ -1,0 +1,179 @@
+"""The outbox on both engines: sent once, retried on failure, found again after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from escalation.notifications import Notification
+from storage.cases import TableCaseRepository
+from storage.outbox import Delivery, DeliveryResult, DeliveryStatus, TableOutbox, dispatch_once
+from tests.integration.test_case_repository import Harness, _open
+from tests.unit.builders import discussion, redbridge_raise
+
+
+@pytest.fixture(params=["sqlite", "azure"])
+async def tables(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    async for opened in _open(request.param, request, tmp_path):
+        yield opened
+
+
+def outbox_of(h: Harness, **options: object) -> TableOutbox:
+    assert isinstance(h.repository, TableCaseRepository) and h.store is not None
+    return TableOutbox(h.store, h.repository._t, **options)  # type: ignore[arg-type]
+
+
+class Recorder:
+    """A stand-in channel: records what it is given and answers as told."""
+
+    def __init__(self, answers: list[Delivery] | None = None) -> None:
+        self.sent: list[str] = []
+        self.answers = answers or []
+
+    async def __call__(self, notification: Notification) -> Delivery:
+        await asyncio.sleep(0)  # a real send yields to the loop
+        answer = self.answers.pop(0) if self.answers else Delivery(DeliveryResult.SENT)
+        if answer.result == DeliveryResult.SENT:
+            self.sent.append(notification.key)
+        return answer
+
+
+async def test_each_message_is_sent_once_and_then_no_more(tables: Harness) -> None:
+    opened = await tables.service().execute(redbridge_raise())
+    outbox, channel = outbox_of(tables), Recorder()
+    now = tables.clock.now
+    report = await dispatch_once(outbox, channel, now)
+    assert sorted(report.sent) == sorted(n.key for n in opened.notifications)
+    assert sorted(channel.sent) == sorted(report.sent)
+    again = await dispatch_once(outbox, channel, now + timedelta(minutes=5))
+    assert again.sent == [] and len(channel.sent) == len(opened.notifications)
+    for n in opened.notifications:
+        item = await outbox.message(n.case_id, n.key)
+        assert item is not None and item.status == DeliveryStatus.SENT
+
+
+async def test_two_dispatchers_at_once_send_each_message_once(tables: Harness) -> None:
+    service = tables.service()
+    case_id = (await service.execute(redbridge_raise())).case.id
+    await service.execute(discussion("noah", case_id, tables.clock.now, "not_resolved"))
+    expected = {i.key for i in (await outbox_of(tables).due(tables.clock.now))[0]}
+    channel = Recorder()
+    one, two = outbox_of(tables), outbox_of(tables)
+    reports = await asyncio.gather(
+        dispatch_once(one, channel, tables.clock.now), dispatch_once(two, channel, tables.clock.now)
+    )
+    assert len(channel.sent) == len(set(channel.sent))
+    assert sorted(reports[0].sent + reports[1].sent) == sorted(channel.sent)
+    assert set(channel.sent) == expected
+
+
+async def test_a_429_waits_as_long_as_it_is_told_then_sends(tables: Harness) -> None:
+    opened = await tables.service().execute(redbridge_raise())
+    first = sorted(opened.notifications, key=lambda n: n.key)[0]
+    outbox = outbox_of(tables)
+    throttled = Recorder(
+        [Delivery(DeliveryResult.RETRY, retry_after=timedelta(seconds=30), error="429")] * 10
+    )
+    now = tables.clock.now
+    report = await dispatch_once(outbox, throttled, now, limit=1)
+    [retried] = report.retried
+    item = await outbox.message(first.case_id, retried)
+    assert item is not None
+    assert (item.status, item.attempts, item.next_attempt_at, item.last_error) == (
+        DeliveryStatus.PENDING,
+        1,
+        now + timedelta(seconds=30),
+        "429",
+    )
+    # Not before its time, then yes.
+    channel = Recorder()
+    early = await dispatch_once(outbox, channel, now + timedelta(seconds=29))
+    assert retried not in early.sent
+    late = await dispatch_once(outbox, channel, now + timedelta(seconds=31))
+    assert retried in late.sent
+
+
+async def test_a_sender_that_raises_is_a_failed_attempt_not_a_lost_message(tables: Harness) -> None:
+    await tables.service().execute(redbridge_raise())
+    outbox = outbox_of(tables)
+
+    async def broken(_: Notification) -> Delivery:
+        raise ConnectionResetError("connector went away")
+
+    report = await dispatch_once(outbox, broken, tables.clock.now)
+    assert report.sent == [] and report.retried
+    later = await dispatch_once(outbox, Recorder(), tables.clock.now + timedelta(hours=1))
+    assert sorted(later.sent) == sorted(report.retried)
+
+
+async def test_a_permanent_failure_is_recorded_and_not_retried(tables: Harness) -> None:
+    opened = await tables.service().execute(redbridge_raise())
+    outbox = outbox_of(tables)
+    gone = Recorder([Delivery(DeliveryResult.PERMANENT, error="user removed the app")] * 10)
+    report = await dispatch_once(outbox, gone, tables.clock.now)
+    assert sorted(report.failed) == sorted(n.key for n in opened.notifications)
+    item = await outbox.message(opened.case.id, report.failed[0])
+    assert item is not None and (item.status, item.last_error) == (
+        DeliveryStatus.FAILED,
+        "user removed the app",
+    )
+    assert (
+        await dispatch_once(outbox, Recorder(), tables.clock.now + timedelta(days=1))
+    ).sent == []
+
+
+async def test_retries_give_up_after_the_limit(tables: Harness) -> None:
+    await tables.service().execute(redbridge_raise())
+    outbox = outbox_of(tables, max_attempts=2)
+    failing = Recorder([Delivery(DeliveryResult.RETRY, error="503")] * 100)
+    now = tables.clock.now
+    first = await dispatch_once(outbox, failing, now, limit=1)
+    [key] = first.retried
+    second = await dispatch_once(outbox, failing, now + timedelta(hours=1), limit=1)
+    assert second.failed == [key] and second.retried == []
+    case_id = key.split(":", 1)[0]
+    item = await outbox.message(case_id, key)
+    assert item is not None and item.status == DeliveryStatus.FAILED
+    assert item.last_error == "gave up after 2 attempts: 503"
+
+
+async def test_a_dispatcher_that_died_holding_a_message_loses_it_to_another_after_the_lease(
+    tables: Harness,
+) -> None:
+    opened = await tables.service().execute(redbridge_raise())
+    outbox = outbox_of(tables, lease=timedelta(minutes=2))
+    now = tables.clock.now
+    items, _ = await outbox.due(now)
+    claimed = await outbox.claim(items[0], now)  # ...and the process dies before sending
+    assert claimed is not None
+    channel = Recorder()
+    during = await dispatch_once(outbox, channel, now + timedelta(minutes=1))
+    assert claimed.key not in during.sent
+    after = await dispatch_once(outbox, channel, now + timedelta(minutes=3))
+    assert claimed.key in after.sent
+    assert sorted(channel.sent) == sorted(n.key for n in opened.notifications)
+
+
+async def test_a_hint_for_a_change_never_saved_is_cleared_after_a_grace(tables: Harness) -> None:
+    assert tables.store is not None and isinstance(tables.repository, TableCaseRepository)
+    table = tables.repository._t.outbox_pending
+    await tables.store.upsert(
+        table,
+        {
+            "PartitionKey": "pending",
+            "RowKey": "RB-X|outbox-1",
+            "case_id": "RB-X",
+            "row": "outbox-1",
+            "written_at": tables.clock.now,
+        },
+    )
+    outbox = outbox_of(tables)
+    _, removed = await outbox.due(tables.clock.now + timedelta(minutes=1))
+    assert removed == 0  # the transaction may still be on its way
+    _, removed = await outbox.due(tables.clock.now + timedelta(minutes=11))
+    assert removed == 1
+    assert await tables.store.get(table, "pending", "RB-X|outbox-1") is None
