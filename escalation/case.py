@@ -392,7 +392,8 @@ def _apply(case: Case, event: Event) -> Case:
         )
         return replace(case, outcome=outcome)
     if kind == "OutcomeApproved":
-        assert case.outcome is not None, "OutcomeApproved without OutcomeConfirmed"
+        if case.outcome is None:
+            raise ValueError(f"case {case.id}: OutcomeApproved without OutcomeConfirmed")
         approved_outcome = replace(case.outcome, approved_by=event.author, approved_at=event.at)
         return replace(case, outcome=approved_outcome, status=CaseStatus.RESOLVED)
     if kind == "AdviceRequested":
@@ -435,7 +436,8 @@ def _apply(case: Case, event: Event) -> Case:
         )
         return replace(case, representations=(*case.representations, rep))
     if kind == "PanelDecisionRecorded":
-        assert case.panel is not None, "PanelDecisionRecorded without PanelConvened"
+        if case.panel is None:
+            raise ValueError(f"case {case.id}: PanelDecisionRecorded without PanelConvened")
         decided = replace(
             case.panel, decision=str(d["decision"]), decided_by=event.author, decided_at=event.at
         )

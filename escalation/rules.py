@@ -148,12 +148,14 @@ def _start_clock(
     timescale = clock.effective
     due = deadline(ctx.calendar, timescale, start)
     basis = _describe(timescale)
+    clauses = list(clock.clauses)
     if case_immediate_risk and clock.protective:
         limit_scale = ctx.pack.immediate_risk.timescale
         limit = deadline(ctx.calendar, limit_scale, start)
         if limit < due:
             due = limit
             basis = f"immediate risk: {_describe(limit_scale)}"
+            clauses += limit_scale.clauses
     return EventDraft(
         "ClockStarted",
         {
@@ -162,8 +164,7 @@ def _start_clock(
             "label": clock.label,
             "started_at": start.isoformat(),
             "due": due.isoformat(),
-            "clauses": clock.clauses
-            + (list(ctx.pack.immediate_risk.timescale.clauses) if "immediate" in basis else []),
+            "clauses": clauses,
             "protective": clock.protective,
             "local_default": clock.local_default,
             "basis": basis,
