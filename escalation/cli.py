@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from escalation.calendar import WorkingCalendar
 from escalation.packs import PackError, load_pack, resolve_pack
@@ -21,7 +21,19 @@ EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 
 
-def _parser() -> argparse.ArgumentParser:
+class CliExtension(Protocol):
+    """Commands that live outside the core (storage, reports) and join the same command line."""
+
+    def add_commands(self, commands: Any) -> None:
+        """Add sub-parsers to `commands` (what `add_subparsers` returned)."""
+        ...
+
+    def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
+        """Run the command if it is one of this extension's; None otherwise."""
+        ...
+
+
+def _parser(extensions: Sequence[CliExtension] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escalation",
         description="Safeguarding adults escalation policies: check packs and work out deadlines.",
@@ -53,15 +65,21 @@ def _parser() -> argparse.ArgumentParser:
         help="ISO 8601 date-time; without an offset it is read as the board's local time",
     )
     deadlines.add_argument("--json", action="store_true", help="print JSON")
+    for extension in extensions:
+        extension.add_commands(commands)
     return parser
 
 
 def main(
-    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    extensions: Sequence[CliExtension] = (),
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    parser = _parser()
+    parser = _parser(extensions)
     try:
         # argparse prints help and usage errors itself: send them to the streams given.
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -76,6 +94,10 @@ def main(
             return EXIT_OK
         if args.command == "deadlines":
             return _deadlines(args, out, err)
+        for extension in extensions:
+            code = extension.run(args, out, err)
+            if code is not None:
+                return code
     except PackError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_PROBLEM
@@ -238,10 +260,10 @@ def _deadlines(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def console() -> None:
+def console(extensions: Sequence[CliExtension] = ()) -> None:
     """Entry point of the console script."""
     try:
-        code = main()
+        code = main(extensions=extensions)
         sys.stdout.flush()
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         code = EXIT_OK

@@ -1,0 +1,181 @@
+"""The `escalation` command line: the core's commands plus those that need the stored cases.
+
+escalation audit verify [--board B]          check every case's event hash chain
+escalation purge [--dry-run] [--now ISO]     remove closed cases past the pack's retention
+escalation case export CASE-ID [--out PATH]  the full case record, as Markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from escalation.case import CaseStatus, fold
+from escalation.cli import EXIT_OK, EXIT_PROBLEM
+from escalation.cli import console as core_console
+from escalation.cli import main as core_main
+from escalation.events import verify_chain
+from escalation.packs import PackRegistry, default_policy_dir
+from storage.settings import Storage, StorageSettings, open_storage
+
+
+def retention_ends(closed_at: datetime, years: int) -> datetime:
+    try:
+        return closed_at.replace(year=closed_at.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return closed_at.replace(year=closed_at.year + years, day=28)
+
+
+@dataclass
+class StorageCommands:
+    """The commands that read or change stored cases."""
+
+    settings: StorageSettings | None = None
+
+    def add_commands(self, commands: Any) -> None:
+        audit = commands.add_parser("audit", help="check the integrity of stored cases")
+        audit_actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+        verify = audit_actions.add_parser("verify", help="check every case's event hash chain")
+        verify.add_argument("--board", help="only this board's cases")
+
+        purge = commands.add_parser(
+            "purge", help="remove closed cases past their pack's retention period"
+        )
+        purge.add_argument("--dry-run", action="store_true", help="list, remove nothing")
+        purge.add_argument("--board", help="only this board's cases")
+        purge.add_argument("--now", help="ISO 8601 date-time to judge retention by (default: now)")
+
+        case = commands.add_parser("case", help="one stored case")
+        case_actions = case.add_subparsers(dest="case_command", required=True, metavar="ACTION")
+        export = case_actions.add_parser("export", help="the full case record as Markdown")
+        export.add_argument("case_id")
+        export.add_argument("--out", type=Path, help="write to this file (default: print)")
+
+    def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
+        if args.command not in ("audit", "purge", "case"):
+            return None
+        return asyncio.run(self._run(args, out, err))
+
+    async def _run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        settings = self.settings or StorageSettings.from_env()
+        storage = await open_storage(settings)
+        try:
+            if args.command == "audit":
+                return await audit_verify(storage, args.board, out)
+            packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
+            if args.command == "purge":
+                now = _moment(args.now) if args.now else datetime.now(UTC)
+                return await purge(storage, packs, now, args.board, args.dry_run, out)
+            return await export_case(storage, packs, args.case_id, args.out, out, err)
+        finally:
+            await storage.close()
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"--now needs a UTC offset: {text!r}")
+    return moment
+
+
+async def audit_verify(storage: Storage, board: str | None, out: TextIO) -> int:
+    checked = events = 0
+    problems: list[str] = []
+    for case_id in await storage.cases.case_ids(board):
+        stored = await storage.cases.load(case_id)
+        if stored is None:
+            continue  # an index hint for a change that was never saved
+        checked += 1
+        events += len(stored.events)
+        problems += [
+            f"{b.case_id} event {b.seq}: {b.problem}" for b in verify_chain(case_id, stored.events)
+        ]
+        summary = await storage.cases.summary(case_id)
+        if summary is None or summary.version != len(stored.events):
+            seen = "missing" if summary is None else f"version {summary.version}"
+            problems.append(
+                f"{case_id}: state row is {seen}, history has {len(stored.events)} events"
+            )
+    for line in problems:
+        print(f"BROKEN {line}", file=out)
+    verdict = "every chain verifies" if not problems else f"{len(problems)} problem(s)"
+    print(f"audit: {checked} case(s), {events} event(s): {verdict}", file=out)
+    return EXIT_OK if not problems else EXIT_PROBLEM
+
+
+async def purge(
+    storage: Storage,
+    packs: PackRegistry,
+    now: datetime,
+    board: str | None,
+    dry_run: bool,
+    out: TextIO,
+) -> int:
+    removed = 0
+    for board_id in [board] if board else packs.board_ids():
+        years = packs.get(board_id).retention.closed_case_years
+        for case_id in await storage.cases.case_ids(board_id):
+            summary = await storage.cases.summary(case_id)
+            if summary is None or summary.status != CaseStatus.CLOSED or summary.closed_at is None:
+                continue
+            expires = retention_ends(summary.closed_at, years)
+            if expires > now:
+                continue
+            verb = "would remove" if dry_run else "removed"
+            rows = 0 if dry_run else await storage.cases.delete_case(case_id, board_id)
+            detail = "" if dry_run else f", {rows} rows"
+            print(
+                f"{verb} {case_id} ({board_id}, closed {summary.closed_at:%Y-%m-%d}, retention "
+                f"{years} years ended {expires:%Y-%m-%d}{detail})",
+                file=out,
+            )
+            removed += 1
+    what = "would be removed" if dry_run else "removed"
+    print(f"purge: {removed} closed case(s) {what}", file=out)
+    return EXIT_OK
+
+
+async def export_case(
+    storage: Storage,
+    packs: PackRegistry,
+    case_id: str,
+    path: Path | None,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    from escalation.directory import Directory
+    from escalation.record import case_record_markdown
+
+    stored = await storage.cases.load(case_id)
+    if stored is None:
+        print(f"error: there is no case {case_id}", file=err)
+        return EXIT_PROBLEM
+    case = fold(stored.events)
+    text = case_record_markdown(
+        case, stored.events, packs.get(case.board_id), Directory(), generated_at=datetime.now(UTC)
+    )
+    if path is None:
+        out.write(text)
+    else:
+        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        print(f"wrote {path}", file=out)
+    return EXIT_OK
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    settings: StorageSettings | None = None,
+) -> int:
+    return core_main(argv, out=out, err=err, extensions=[StorageCommands(settings)])
+
+
+def console() -> None:
+    core_console([StorageCommands()])

@@ -1,0 +1,72 @@
+"""Where the data lives: Azure Table Storage when a connection string is set, else SQLite."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.cases import TableCaseRepository, TableNames
+from storage.factory import open_table_store
+from storage.outbox import TableOutbox
+from storage.tables import TableStore
+
+CONNECTION_STRING_ENV = "STORAGE_CONNECTION_STRING"
+DATA_DIR_ENV = "ESCALATION_DATA_DIR"
+TABLE_PREFIX_ENV = "ESCALATION_TABLE_PREFIX"
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    connection_string: str | None
+    data_dir: Path
+    table_prefix: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
+        env = os.environ if environ is None else environ
+        prefix = env.get(TABLE_PREFIX_ENV, "")
+        if prefix and not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,20}", prefix):
+            raise ValueError(
+                f"{TABLE_PREFIX_ENV} must be letters and digits, starting with a letter "
+                f"(at most 21): {prefix!r}"
+            )
+        return cls(
+            connection_string=(env.get(CONNECTION_STRING_ENV) or "").strip() or None,
+            data_dir=Path(env.get(DATA_DIR_ENV) or "data"),
+            table_prefix=prefix,
+        )
+
+    @property
+    def engine(self) -> str:
+        return "azure" if self.connection_string else "sqlite"
+
+    def describe(self) -> str:
+        """For logs: never the connection string, which holds a secret."""
+        if self.connection_string:
+            account = re.search(r"AccountName=([^;]+)", self.connection_string)
+            return f"Azure Table Storage (account {account.group(1) if account else '?'})"
+        return f"embedded SQLite store in {self.data_dir.resolve()}"
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Everything the app keeps, opened on one table store."""
+
+    store: TableStore
+    tables: TableNames
+    cases: TableCaseRepository
+    outbox: TableOutbox
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def open_storage(settings: StorageSettings) -> Storage:
+    store = open_table_store(settings.connection_string, settings.data_dir)
+    tables = TableNames(settings.table_prefix)
+    cases = TableCaseRepository(store, tables)
+    await cases.ensure_tables()
+    return Storage(store, tables, cases, TableOutbox(store, tables))

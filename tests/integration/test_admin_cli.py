@@ -1,0 +1,157 @@
+"""`escalation audit verify`, `purge` and `case export` on stored cases (both engines)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from admin.cli import main, retention_ends
+from escalation.commands import ApproveOutcome, CloseCase, ConfirmOutcome
+from escalation.directory import StaticDirectory
+from escalation.memory import RecordingNotifier
+from escalation.packs import PackRegistry
+from escalation.service import EscalationService
+from storage.cases import event_row
+from storage.settings import Storage, StorageSettings, open_storage
+from tests.support import FakeClock, make_directory
+from tests.unit.builders import discussion, redbridge_raise
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+
+@pytest.fixture(params=["sqlite", "azure"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageSettings]:
+    connection = (
+        request.getfixturevalue("azurite_connection_string") if request.param == "azure" else None
+    )
+    yield StorageSettings(connection, tmp_path / "data", table_prefix=f"t{uuid.uuid4().hex[:10]}")
+
+
+def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err, settings=settings)
+    return code, out.getvalue(), err.getvalue()
+
+
+async def _with_storage(settings: StorageSettings, work):  # type: ignore[no-untyped-def]
+    storage = await open_storage(settings)
+    try:
+        return await work(storage)
+    finally:
+        await storage.close()
+
+
+def make_cases(settings: StorageSettings) -> dict[str, str]:
+    """An open case and a case closed on 1 December 2026; returns their ids."""
+
+    async def work(storage: Storage) -> dict[str, str]:
+        clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+        service = EscalationService(
+            packs=PackRegistry.from_directory(POLICIES),
+            repository=storage.cases,
+            directory=StaticDirectory(make_directory()),
+            notifier=RecordingNotifier(),
+            now=clock,
+        )
+        open_id = (await service.execute(redbridge_raise())).case.id
+        closed_id = (await service.execute(redbridge_raise(adult_reference="ASC-2"))).case.id
+        await service.execute(discussion("amara", closed_id, clock.now, "resolved"))
+        await service.execute(ConfirmOutcome(actor_id="noah", case_id=closed_id, outcome="Visit"))
+        await service.execute(ApproveOutcome(actor_id="amara", case_id=closed_id))
+        await service.execute(CloseCase(actor_id="amara", case_id=closed_id, summary="Resolved"))
+        return {"open": open_id, "closed": closed_id}
+
+    return asyncio.run(_with_storage(settings, work))
+
+
+def test_audit_verify_passes_on_untouched_cases(settings: StorageSettings) -> None:
+    make_cases(settings)
+    code, out, _ = run(settings, "audit", "verify")
+    assert code == 0
+    assert out.splitlines()[-1].startswith("audit: 2 case(s), ") and out.endswith(
+        "every chain verifies\n"
+    )
+
+
+def test_audit_verify_finds_an_edited_event(settings: StorageSettings) -> None:
+    ids = make_cases(settings)
+
+    async def tamper(storage: Storage) -> None:
+        row = await storage.store.get(storage.tables.cases, ids["closed"], event_row(1))
+        assert row is not None
+        entity = dict(row.entity)
+        data = json.loads(entity["data_0"])
+        data["immediate_risk"] = True  # someone rewrites history
+        entity["data_0"] = json.dumps(data)
+        await storage.store.update(storage.tables.cases, entity, row.etag)
+
+    asyncio.run(_with_storage(settings, tamper))
+    code, out, _ = run(settings, "audit", "verify")
+    assert code == 1
+    assert f"BROKEN {ids['closed']} event 1: content changed after it was written" in out
+    assert ids["open"] not in out
+
+
+def test_audit_verify_finds_a_removed_event(settings: StorageSettings) -> None:
+    ids = make_cases(settings)
+
+    async def remove(storage: Storage) -> None:
+        await storage.store.delete(storage.tables.cases, ids["open"], event_row(2))
+
+    asyncio.run(_with_storage(settings, remove))
+    code, out, _ = run(settings, "audit", "verify")
+    assert code == 1
+    assert f"BROKEN {ids['open']} event 3: out of order: expected event 2" in out
+    assert f"{ids['open']}: state row is version" in out
+
+
+def test_purge_removes_only_closed_cases_past_retention(settings: StorageSettings) -> None:
+    ids = make_cases(settings)
+    # Redbridge keeps closed cases 7 years: still kept on 30 November 2033.
+    code, out, _ = run(settings, "purge", "--now", "2033-11-30T12:00:00+00:00")
+    assert (code, out) == (0, "purge: 0 closed case(s) removed\n")
+
+    code, out, _ = run(settings, "purge", "--dry-run", "--now", "2033-12-02T12:00:00+00:00")
+    assert code == 0
+    assert (
+        f"would remove {ids['closed']} (redbridge, closed 2026-12-01, retention 7 years ended 2033-12-01)"
+        in out
+    )
+    assert ids["open"] not in out
+    assert run(settings, "audit", "verify")[1].startswith("audit: 2 case(s)")
+
+    code, out, _ = run(settings, "purge", "--now", "2033-12-02T12:00:00+00:00")
+    assert f"removed {ids['closed']} (redbridge, closed 2026-12-01" in out and "rows)" in out
+    assert out.endswith("purge: 1 closed case(s) removed\n")
+
+    async def check(storage: Storage) -> None:
+        assert await storage.cases.load(ids["closed"]) is None
+        assert await storage.cases.load(ids["open"]) is not None
+        assert await storage.cases.case_ids("redbridge") == [ids["open"]]
+
+    asyncio.run(_with_storage(settings, check))
+    assert run(settings, "audit", "verify")[1].startswith("audit: 1 case(s)")
+
+
+def test_export_writes_the_case_record(settings: StorageSettings, tmp_path: Path) -> None:
+    ids = make_cases(settings)
+    code, out, _ = run(settings, "case", "export", ids["closed"])
+    assert code == 0
+    assert ids["closed"] in out and "ASC-2" in out
+    target = tmp_path / "record.md"
+    code, out, _ = run(settings, "case", "export", ids["closed"], "--out", str(target))
+    assert code == 0 and out == f"wrote {target}\n"
+    assert ids["closed"] in target.read_text(encoding="utf-8")
+    code, _, err = run(settings, "case", "export", "RB-2026-NONE")
+    assert code == 1 and "there is no case RB-2026-NONE" in err
+
+
+def test_retention_from_29_february() -> None:
+    assert retention_ends(datetime(2028, 2, 29, tzinfo=UTC), 7) == datetime(2035, 2, 28, tzinfo=UTC)
