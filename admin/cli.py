@@ -21,6 +21,8 @@ from escalation.cli import console as core_console
 from escalation.cli import main as core_main
 from escalation.events import verify_chain
 from escalation.packs import PackRegistry, default_policy_dir
+from escalation.record import case_record_markdown
+from storage.directory_store import load_directory_file
 from storage.settings import Storage, StorageSettings, open_storage
 
 
@@ -56,8 +58,17 @@ class StorageCommands:
         export.add_argument("case_id")
         export.add_argument("--out", type=Path, help="write to this file (default: print)")
 
+        directory = commands.add_parser("directory", help="the people the bot knows")
+        directory_actions = directory.add_subparsers(
+            dest="directory_command", required=True, metavar="ACTION"
+        )
+        load = directory_actions.add_parser(
+            "import", help="add or update people from a YAML file ({people: [...]})"
+        )
+        load.add_argument("path", type=Path)
+
     def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
-        if args.command not in ("audit", "purge", "case"):
+        if args.command not in ("audit", "purge", "case", "directory"):
             return None
         return asyncio.run(self._run(args, out, err))
 
@@ -67,6 +78,8 @@ class StorageCommands:
         try:
             if args.command == "audit":
                 return await audit_verify(storage, args.board, out)
+            if args.command == "directory":
+                return await import_directory(storage, args.path, out, err)
             packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
             if args.command == "purge":
                 now = _moment(args.now) if args.now else datetime.now(UTC)
@@ -148,22 +161,34 @@ async def export_case(
     out: TextIO,
     err: TextIO,
 ) -> int:
-    from escalation.directory import Directory
-    from escalation.record import case_record_markdown
-
     stored = await storage.cases.load(case_id)
     if stored is None:
         print(f"error: there is no case {case_id}", file=err)
         return EXIT_PROBLEM
     case = fold(stored.events)
     text = case_record_markdown(
-        case, stored.events, packs.get(case.board_id), Directory(), generated_at=datetime.now(UTC)
+        case,
+        stored.events,
+        packs.get(case.board_id),
+        await storage.directory.snapshot(),
+        generated_at=datetime.now(UTC),
     )
     if path is None:
         out.write(text)
     else:
         await asyncio.to_thread(path.write_text, text, encoding="utf-8")
         print(f"wrote {path}", file=out)
+    return EXIT_OK
+
+
+async def import_directory(storage: Storage, path: Path, out: TextIO, err: TextIO) -> int:
+    try:
+        records = await asyncio.to_thread(load_directory_file, path)
+        count = await storage.directory.import_records(records)
+    except ValueError as exc:  # the file and the records at fault are named; nothing changed
+        print(f"error: {exc}", file=err)
+        return EXIT_PROBLEM
+    print(f"directory: {count} people imported from {path}", file=out)
     return EXIT_OK
 
 

@@ -238,6 +238,18 @@ class TableNames:
     def outbox_pending(self) -> str:
         return self.prefix + OUTBOX_PENDING
 
+    @property
+    def directory(self) -> str:
+        return self.prefix + "Directory"
+
+    @property
+    def conversations(self) -> str:
+        return self.prefix + "Conversations"
+
+    @property
+    def bot_state(self) -> str:
+        return self.prefix + "botstate"
+
     def all(self) -> tuple[str, ...]:
         return tuple(self.prefix + name for name in TABLES)
 

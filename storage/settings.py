@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.cases import TableCaseRepository, TableNames
+from storage.conversations import ConversationStore
+from storage.directory_store import DirectoryStore
 from storage.factory import open_table_store
 from storage.outbox import TableOutbox
 from storage.tables import TableStore
@@ -59,14 +62,27 @@ class Storage:
     tables: TableNames
     cases: TableCaseRepository
     outbox: TableOutbox
+    directory: DirectoryStore
+    conversations: ConversationStore
 
     async def close(self) -> None:
         await self.store.close()
 
 
-async def open_storage(settings: StorageSettings) -> Storage:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def open_storage(
+    settings: StorageSettings, *, now: Callable[[], datetime] = _utc_now
+) -> Storage:
+    """Open the store and create any table that is missing."""
     store = open_table_store(settings.connection_string, settings.data_dir)
     tables = TableNames(settings.table_prefix)
     cases = TableCaseRepository(store, tables)
+    directory = DirectoryStore(store, now=now, table=tables.directory)
+    conversations = ConversationStore(store, now=now, table=tables.conversations)
     await cases.ensure_tables()
-    return Storage(store, tables, cases, TableOutbox(store, tables))
+    await directory.ensure_tables()
+    await conversations.ensure_tables()
+    return Storage(store, tables, cases, TableOutbox(store, tables), directory, conversations)

@@ -155,3 +155,28 @@ def test_export_writes_the_case_record(settings: StorageSettings, tmp_path: Path
 
 def test_retention_from_29_february() -> None:
     assert retention_ends(datetime(2028, 2, 29, tzinfo=UTC), 7) == datetime(2035, 2, 28, tzinfo=UTC)
+
+
+def test_directory_import_then_export_names_people(
+    settings: StorageSettings, tmp_path: Path
+) -> None:
+    sample = Path(__file__).resolve().parents[2] / "sample" / "directory.yaml"
+    code, out, _ = run(settings, "directory", "import", str(sample))
+    assert code == 0 and out.startswith("directory: ") and "people imported" in out
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("people:\n  - {id: x, name: X, agency: nelft, line_manager: nobody}\n")
+    code, _, err = run(settings, "directory", "import", str(broken))
+    assert code == 1 and "nobody" in err
+
+
+def test_export_uses_the_stored_directory_for_names(settings: StorageSettings) -> None:
+    async def seed(storage: Storage) -> None:
+        await storage.directory.import_records(
+            [{"id": "noah", "name": "Noah Okafor", "agency": "nelft"}]
+        )
+
+    asyncio.run(_with_storage(settings, seed))
+    ids = make_cases(settings)
+    # Noah confirmed the outcome of the closed case: the chronology names him.
+    code, out, _ = run(settings, "case", "export", ids["closed"])
+    assert code == 0 and "Noah Okafor" in out

@@ -1,0 +1,252 @@
+"""How to reach people and channels proactively: stored Bot Framework conversation references.
+
+Key design, table ``Conversations``:
+
+* PartitionKey ``person``, RowKey ``safe_key(person id)``: the person's personal-chat reference,
+  when it was saved and, after a permanent delivery failure (the person removed the app, left the
+  tenant), why and when they became unreachable. Saving a new reference clears that mark.
+* PartitionKey ``channel``, RowKey board id: the board's business-manager channel, with the team
+  id, the channel id and who set it.
+
+A reference is the JSON dict of a botbuilder ``ConversationReference`` (``serialize()`` on the way
+in, ``deserialize()`` on the way out, in the bot layer): this module does not import botbuilder. It
+is stored whole, spread over as many properties as it needs (``split_text``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from storage.cases import safe_key
+from storage.tables import (
+    PARTITION_KEY,
+    ROW_KEY,
+    ConcurrencyConflict,
+    Entity,
+    EntityExists,
+    TableStore,
+    join_text,
+    split_text,
+)
+
+CONVERSATIONS: Final = "Conversations"
+PERSON_PARTITION: Final = "person"
+CHANNEL_PARTITION: Final = "channel"
+_ATTEMPTS: Final = 5
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ChannelRecord:
+    """A board's business-manager channel."""
+
+    board_id: str
+    reference: dict[str, Any]
+    team_id: str
+    channel_id: str
+    set_by: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A permanent delivery failure: messages to this person cannot be delivered."""
+
+    reason: str
+    at: datetime
+
+
+def validate_reference(reference: object) -> dict[str, Any]:
+    """Check a serialized ConversationReference; returns a copy that is plain JSON.
+
+    It needs ``conversation.id`` and an http(s) ``serviceUrl``: without them nothing can be sent.
+    """
+    if not isinstance(reference, Mapping):
+        raise ValueError(f"a conversation reference must be a dict, not {type(reference).__name__}")
+    conversation = reference.get("conversation")
+    if not isinstance(conversation, Mapping):
+        raise ValueError("a conversation reference needs a 'conversation' object")
+    conversation_id = conversation.get("id")
+    if not isinstance(conversation_id, str) or not conversation_id.strip():
+        raise ValueError("a conversation reference needs a non-empty 'conversation.id'")
+    service_url = reference.get("serviceUrl")
+    if not isinstance(service_url, str) or not service_url.strip():
+        raise ValueError("a conversation reference needs a 'serviceUrl'")
+    try:
+        parts = urlsplit(service_url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ValueError(f"serviceUrl {service_url[:80]!r} is not an http(s) URL")
+    try:
+        copy: dict[str, Any] = json.loads(json.dumps(reference, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"a conversation reference must be plain JSON: {exc}") from None
+    return copy
+
+
+def _dumps(reference: dict[str, Any]) -> str:
+    return json.dumps(reference, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string")
+    return value
+
+
+def _utc(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+class ConversationStore:
+    """Conversation references for proactive messages, on a `TableStore`."""
+
+    def __init__(
+        self,
+        store: TableStore,
+        *,
+        now: Callable[[], datetime] = _utc_now,
+        table: str = CONVERSATIONS,
+    ) -> None:
+        self._store = store
+        self._now = now
+        self._table = table
+
+    async def ensure_tables(self) -> None:
+        await self._store.ensure_tables([self._table])
+
+    # -- people --------------------------------------------------------------------------------
+
+    async def save_person_reference(self, person_id: str, reference: dict[str, Any]) -> None:
+        """Store how to reach a person in their personal chat; clears an unreachable mark."""
+        _text("person_id", person_id)
+        checked = validate_reference(reference)
+        entity: Entity = {
+            PARTITION_KEY: PERSON_PARTITION,
+            ROW_KEY: safe_key(person_id),
+            "person_id": person_id,
+            "updated_at": self._now(),
+        }
+        entity.update(split_text("reference", _dumps(checked)))
+        await self._store.upsert(self._table, entity)
+
+    async def person_reference(self, person_id: str) -> dict[str, Any] | None:
+        """The stored reference (also while the person is marked unreachable), or None."""
+        entity = await self._person_row(person_id)
+        if entity is None or "reference_count" not in entity:
+            return None
+        reference: dict[str, Any] = json.loads(join_text("reference", entity))
+        return reference
+
+    async def mark_unreachable(self, person_id: str, reason: str, at: datetime) -> bool:
+        """Record a permanent delivery failure seen at ``at``. A reference saved after ``at`` is
+        newer than the one that failed, so it is left unmarked (returns False)."""
+        _text("person_id", person_id)
+        _text("reason", reason)
+        if not isinstance(at, datetime) or at.utcoffset() is None:
+            raise ValueError("at must be a timezone-aware datetime")
+        key = safe_key(person_id)
+        for _attempt in range(_ATTEMPTS):
+            found = await self._store.get(self._table, PERSON_PARTITION, key)
+            if found is not None and found.entity.get("person_id") != person_id:
+                raise ValueError(f"person {person_id!r}: its table key is used by another id")
+            try:
+                if found is None:
+                    await self._store.insert(
+                        self._table,
+                        {
+                            PARTITION_KEY: PERSON_PARTITION,
+                            ROW_KEY: key,
+                            "person_id": person_id,
+                            "unreachable_reason": reason,
+                            "unreachable_at": at,
+                        },
+                    )
+                    return True
+                saved = found.entity.get("updated_at")
+                if saved is not None and _utc(saved) > at:
+                    return False
+                entity = dict(found.entity)
+                entity.update({"unreachable_reason": reason, "unreachable_at": at})
+                await self._store.update(self._table, entity, found.etag)
+                return True
+            except (ConcurrencyConflict, EntityExists):
+                continue  # a reference was saved meanwhile: look again
+        raise ConcurrencyConflict(f"the reference of {person_id!r} kept changing")
+
+    async def unreachable(self, person_id: str) -> Unreachable | None:
+        entity = await self._person_row(person_id)
+        if entity is None or "unreachable_reason" not in entity:
+            return None
+        return Unreachable(str(entity["unreachable_reason"]), _utc(entity["unreachable_at"]))
+
+    async def is_unreachable(self, person_id: str) -> bool:
+        return await self.unreachable(person_id) is not None
+
+    async def _person_row(self, person_id: str) -> Entity | None:
+        _text("person_id", person_id)
+        found = await self._store.get(self._table, PERSON_PARTITION, safe_key(person_id))
+        if found is None or found.entity.get("person_id") != person_id:
+            return None
+        return found.entity
+
+    # -- channels ------------------------------------------------------------------------------
+
+    async def set_channel(
+        self,
+        board_id: str,
+        reference: dict[str, Any],
+        *,
+        set_by: str,
+        team_id: str,
+        channel_id: str,
+    ) -> ChannelRecord:
+        """Make a Teams channel the board's business-manager channel (replacing any before)."""
+        record = ChannelRecord(
+            board_id=_text("board_id", board_id),
+            reference=validate_reference(reference),
+            team_id=_text("team_id", team_id),
+            channel_id=_text("channel_id", channel_id),
+            set_by=_text("set_by", set_by),
+            updated_at=self._now(),
+        )
+        entity: Entity = {
+            PARTITION_KEY: CHANNEL_PARTITION,
+            ROW_KEY: board_id,
+            "board_id": board_id,
+            "team_id": record.team_id,
+            "channel_id": record.channel_id,
+            "set_by": record.set_by,
+            "updated_at": record.updated_at,
+        }
+        entity.update(split_text("reference", _dumps(record.reference)))
+        await self._store.upsert(self._table, entity)
+        return record
+
+    async def channel(self, board_id: str) -> ChannelRecord | None:
+        _text("board_id", board_id)
+        found = await self._store.get(self._table, CHANNEL_PARTITION, board_id)
+        if found is None:
+            return None
+        entity = found.entity
+        return ChannelRecord(
+            board_id=str(entity["board_id"]),
+            reference=json.loads(join_text("reference", entity)),
+            team_id=str(entity["team_id"]),
+            channel_id=str(entity["channel_id"]),
+            set_by=str(entity["set_by"]),
+            updated_at=_utc(entity["updated_at"]),
+        )

@@ -1,0 +1,717 @@
+"""The people directory on the table store: who works where, in which roles, and their Teams ids.
+
+Key design, table ``Directory``:
+
+* PartitionKey ``person``, RowKey ``safe_key(person id)``: one row per person, the truth. The raw id
+  is kept in the ``id`` property (Teams and AAD ids may hold characters Azure forbids in keys) and
+  every read checks it, so two ids that escape to the same key can never be confused.
+* PartitionKey ``teams``, RowKey ``safe_key(Teams user id or AAD object id)``: an index row naming
+  the person (``person_id``). People reach the bot with a Teams id; this maps it to the person.
+  Index rows are hints, written *before* the person row: a crash between the two leaves a hint
+  that points at a person who does not claim the id (ignored by readers), never a person whose
+  Teams id no index row can find. A reader trusts an index row only when the person row it names
+  exists and still holds that id.
+
+The core reads the whole directory as a snapshot (``DirectorySource``); the snapshot is cached for
+``cache_seconds`` so that a command does not read the whole partition each time. Writes through
+this object drop the cache at once; writes by another process (another instance of the bot) are
+seen when the cache expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from escalation.directory import Directory, Person
+from storage.cases import safe_key
+from storage.tables import (
+    PARTITION_KEY,
+    ROW_KEY,
+    ConcurrencyConflict,
+    Entity,
+    EntityExists,
+    EntityNotFound,
+    Op,
+    StorageError,
+    TableStore,
+    checked_entity,
+    validate_key,
+)
+
+DIRECTORY: Final = "Directory"
+PERSON_PARTITION: Final = "person"
+TEAMS_PARTITION: Final = "teams"
+
+RECORD_FIELDS: Final = frozenset(
+    {
+        "id",
+        "name",
+        "agency",
+        "roles",
+        "board_roles",
+        "line_manager",
+        "email",
+        "teams_user_id",
+        "aad_object_id",
+    }
+)
+_REQUIRED_TEXT: Final = ("id", "name", "agency")
+_OPTIONAL_TEXT: Final = ("line_manager", "email", "teams_user_id", "aad_object_id")
+_MAX_OPS: Final = 100
+_ATTEMPTS: Final = 3
+
+
+class DirectoryFileError(ValueError):
+    """A directory file that cannot be read: names the file and the problem."""
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A person row as read: the person, their Teams ids and the row's ETag."""
+
+    person: Person
+    teams_user_id: str | None
+    aad_object_id: str | None
+    etag: str
+
+    @property
+    def teams_ids(self) -> tuple[str, ...]:
+        return _ids(self.teams_user_id, self.aad_object_id)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One person row to write, with the index rows it needs and the ones it leaves behind."""
+
+    person_id: str
+    entity: Entity
+    etag: str | None  # None: the row must not exist yet
+    teams_ids: tuple[str, ...]
+    dropped_ids: tuple[str, ...]
+
+
+def _ids(*values: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v is not None))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def person_entity(
+    person: Person,
+    *,
+    teams_user_id: str | None,
+    aad_object_id: str | None,
+    updated_at: datetime,
+) -> Entity:
+    entity: Entity = {
+        PARTITION_KEY: PERSON_PARTITION,
+        ROW_KEY: safe_key(person.id),
+        "id": person.id,
+        "name": person.name,
+        "agency": person.agency_id,
+        "roles": _json(sorted(person.roles)),
+        "board_roles": _json(sorted(f"{board}:{role}" for board, role in person.board_roles)),
+        "updated_at": updated_at,
+    }
+    optional = {
+        "line_manager": person.line_manager_id,
+        "email": person.email,
+        "teams_user_id": teams_user_id,
+        "aad_object_id": aad_object_id,
+    }
+    entity.update({name: value for name, value in optional.items() if value is not None})
+    return entity
+
+
+def _stored(entity: Entity, etag: str) -> _Stored:
+    try:
+        person = Person.from_record(
+            {
+                "id": entity["id"],
+                "name": entity["name"],
+                "agency": entity["agency"],
+                "roles": json.loads(str(entity["roles"])),
+                "board_roles": json.loads(str(entity["board_roles"])),
+                "line_manager": entity.get("line_manager"),
+                "email": entity.get("email"),
+            }
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StorageError(
+            f"{DIRECTORY} row {entity.get(ROW_KEY)!r} is not a valid person: {exc!r}"
+        ) from None
+    teams = entity.get("teams_user_id")
+    aad = entity.get("aad_object_id")
+    return _Stored(
+        person,
+        teams if isinstance(teams, str) else None,
+        aad if isinstance(aad, str) else None,
+        etag,
+    )
+
+
+def _valid_key(text: str) -> str | None:
+    """The row key for an id, or None when no row can have it (too long once escaped)."""
+    try:
+        return validate_key(ROW_KEY, safe_key(text))
+    except ValueError:
+        return None
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _person_problems(person: Person) -> list[str]:
+    """What makes a person unfit to store (whatever built it)."""
+    problems: list[str] = []
+    for name, value in (("id", person.id), ("name", person.name), ("agency", person.agency_id)):
+        if not _is_text(value):
+            problems.append(f"{name} must be a non-empty string")
+    if _is_text(person.id) and _valid_key(person.id) is None:
+        problems.append("id is too long to be a table key")
+    if not all(_is_text(role) for role in person.roles):
+        problems.append("roles must be non-empty strings")
+    for board, role in sorted(person.board_roles):
+        if not _is_text(board) or not _is_text(role) or ":" in board:
+            problems.append(f"board role ({board!r}, {role!r}) must be 'board:role'")
+    optional: tuple[tuple[str, str | None], ...] = (
+        ("line_manager", person.line_manager_id),
+        ("email", person.email),
+    )
+    for name, maybe in optional:
+        if maybe is not None and not _is_text(maybe):
+            problems.append(f"{name} must be a non-empty string or null")
+    if person.line_manager_id is not None and person.line_manager_id == person.id:
+        problems.append("a person cannot be their own line manager")
+    return problems
+
+
+def _teams_id_problems(teams_user_id: str | None, aad_object_id: str | None) -> list[str]:
+    problems: list[str] = []
+    for name, value in (("teams_user_id", teams_user_id), ("aad_object_id", aad_object_id)):
+        if value is None:
+            continue
+        if not _is_text(value):
+            problems.append(f"{name} must be a non-empty string or null")
+        elif _valid_key(value) is None:
+            problems.append(f"{name} is too long to be a table key")
+    return problems
+
+
+@dataclass(frozen=True)
+class _Record:
+    index: int
+    person: Person
+    teams_user_id: str | None
+    aad_object_id: str | None
+
+
+def _parse_record(index: int, record: object) -> tuple[_Record | None, list[str]]:
+    """A directory record checked field by field (YAML turns `29:10` or `no` into numbers and
+    booleans, and ``Person.from_record`` would read a string of roles as one role per letter)."""
+    if not isinstance(record, Mapping):
+        return None, [f"must be a mapping, not {type(record).__name__}"]
+    problems: list[str] = []
+    unknown = sorted(str(key) for key in record if key not in RECORD_FIELDS)
+    if unknown:
+        problems.append(
+            f"unknown field(s) {', '.join(repr(k) for k in unknown)} (misspelt?); known: "
+            + ", ".join(sorted(RECORD_FIELDS))
+        )
+    for name in _REQUIRED_TEXT:
+        if name not in record or record[name] is None:
+            problems.append(f"{name} is required")
+        elif not _is_text(record[name]):
+            problems.append(f"{name} must be a non-empty string (quote it in YAML)")
+    for name in _OPTIONAL_TEXT:
+        value = record.get(name)
+        if value is not None and not _is_text(value):
+            problems.append(f"{name} must be a non-empty string or null (quote it in YAML)")
+    for name in ("roles", "board_roles"):
+        value = record.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(_is_text(item) for item in value):
+            problems.append(f"{name} must be a list of non-empty strings")
+        elif name == "board_roles":
+            for item in value:
+                board, sep, role = item.partition(":")
+                if not sep or not board.strip() or not role.strip():
+                    problems.append(f"board role {item!r} must be written 'board:role'")
+    if problems:
+        return None, problems
+    try:
+        person = Person.from_record(record)
+    except (KeyError, TypeError, ValueError) as exc:
+        return None, [str(exc)]
+    problems = _person_problems(person)
+    teams_user_id = record.get("teams_user_id")
+    aad_object_id = record.get("aad_object_id")
+    problems += _teams_id_problems(teams_user_id, aad_object_id)
+    if problems:
+        return None, problems
+    return _Record(index, person, teams_user_id, aad_object_id), []
+
+
+def _manager_cycle(start: str, managers: Mapping[str, str | None]) -> list[str] | None:
+    """The loop of line managers reached from ``start``, if its chain loops."""
+    path: list[str] = []
+    seen: dict[str, int] = {}
+    current: str | None = start
+    while current is not None and current in managers:
+        if current in seen:
+            return [*path[seen[current] :], current]
+        seen[current] = len(path)
+        path.append(current)
+        current = managers[current]
+    return None
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+class DirectoryStore:
+    """The people directory (`escalation.directory.DirectorySource`) on a `TableStore`."""
+
+    def __init__(
+        self,
+        store: TableStore,
+        *,
+        now: Callable[[], datetime],
+        cache_seconds: float = 30.0,
+        table: str = DIRECTORY,
+    ) -> None:
+        if isinstance(cache_seconds, bool) or not (
+            isinstance(cache_seconds, int | float)
+            and math.isfinite(cache_seconds)
+            and cache_seconds >= 0
+        ):
+            raise ValueError(f"cache_seconds must be a finite number >= 0, not {cache_seconds!r}")
+        self._store = store
+        self._now = now
+        self._cache_seconds = float(cache_seconds)
+        self._table = table
+        self._cache: tuple[datetime, Directory] | None = None
+        self._generation = 0  # bumped by every write, so a read that overlapped one is not kept
+        self._lock = asyncio.Lock()
+
+    async def ensure_tables(self) -> None:
+        await self._store.ensure_tables([self._table])
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def snapshot(self) -> Directory:
+        """Everyone, as the core reads them; cached for ``cache_seconds``."""
+        async with self._lock:  # one read at a time: callers arriving together share it
+            now = self._now()
+            if self._cache is not None:
+                loaded_at, directory = self._cache
+                age = (now - loaded_at).total_seconds()
+                if 0 <= age < self._cache_seconds:
+                    return directory
+                self._cache = None
+            generation = self._generation
+            rows = await self._store.query_partition(self._table, PERSON_PARTITION)
+            directory = Directory.of(_stored(r.entity, r.etag).person for r in rows)
+            if generation == self._generation and self._cache_seconds > 0:
+                self._cache = (now, directory)
+            return directory
+
+    def invalidate(self) -> None:
+        """Forget the cached snapshot (done by every write made through this object)."""
+        self._generation += 1
+        self._cache = None
+
+    async def person(self, person_id: str) -> Person | None:
+        found = await self._read(person_id)
+        return None if found is None else found.person
+
+    async def teams_ids(self, person_id: str) -> tuple[str | None, str | None] | None:
+        """The person's (Teams user id, AAD object id), or None when there is no such person."""
+        found = await self._read(person_id)
+        return None if found is None else (found.teams_user_id, found.aad_object_id)
+
+    async def find_by_teams_id(self, teams_id: str) -> Person | None:
+        """The person who reaches the bot with this Teams user id (``from.id``) or AAD object id."""
+        holder = await self._holder(teams_id)
+        return None if holder is None else holder.person
+
+    async def _read(self, person_id: str) -> _Stored | None:
+        key = _valid_key(person_id) if _is_text(person_id) else None
+        if key is None:
+            return None
+        found = await self._store.get(self._table, PERSON_PARTITION, key)
+        if found is None or found.entity.get("id") != person_id:
+            return None  # absent, or another id that escapes to the same key
+        return _stored(found.entity, found.etag)
+
+    async def _holder(self, teams_id: str) -> _Stored | None:
+        """The person an index row names, if that person exists and still holds the id."""
+        key = _valid_key(teams_id) if _is_text(teams_id) else None
+        if key is None:
+            return None
+        hint = await self._store.get(self._table, TEAMS_PARTITION, key)
+        if hint is None or hint.entity.get("teams_id") != teams_id:
+            return None
+        found = await self._read(str(hint.entity.get("person_id", "")))
+        if found is None or teams_id not in found.teams_ids:
+            return None  # a stale hint: the person left, or their Teams id changed
+        return found
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def upsert_person(
+        self,
+        person: Person,
+        *,
+        teams_user_id: str | None = None,
+        aad_object_id: str | None = None,
+    ) -> None:
+        """Add or replace a person. A Teams id left as None keeps the one stored (a directory
+        update must not cut someone off from the bot); a new one replaces it. Raises ValueError
+        for an invalid person, or a Teams id that another person holds."""
+        problems = _person_problems(person) + _teams_id_problems(teams_user_id, aad_object_id)
+        if problems:
+            raise ValueError(f"person {person.id!r}: " + "; ".join(problems))
+        for _attempt in range(_ATTEMPTS):
+            existing = await self._existing(person.id)
+            teams = teams_user_id if teams_user_id is not None else _held(existing, "teams")
+            aad = aad_object_id if aad_object_id is not None else _held(existing, "aad")
+            for teams_id in _ids(teams, aad):
+                other = await self._holder(teams_id)
+                if other is not None and other.person.id != person.id:
+                    raise ValueError(
+                        f"person {person.id!r}: Teams id {teams_id!r} already belongs to "
+                        f"{other.person.id!r}"
+                    )
+            plan = self._plan(person, teams, aad, existing)
+            try:
+                await self._write([plan])
+                return
+            except (ConcurrencyConflict, EntityExists, EntityNotFound):
+                continue  # someone else changed this person meanwhile: read again
+        raise ConcurrencyConflict(f"person {person.id!r} kept changing; nothing was written")
+
+    async def remove_person(self, person_id: str) -> bool:
+        """Remove a person and their Teams index rows. False when there was no such person."""
+        found = await self._read(person_id)
+        if found is None:
+            return False
+        try:
+            await self._store.delete(self._table, PERSON_PARTITION, safe_key(person_id))
+        finally:
+            self.invalidate()
+        await self._drop_hints(person_id, found.teams_ids)
+        return True
+
+    async def import_records(self, records: Sequence[Mapping[str, Any]]) -> int:
+        """Add or replace the people of ``records`` (directory-file records); returns how many.
+
+        Every record is checked first, and against the people already stored; any problem refuses
+        the whole import with a ValueError naming each bad record as ``records[i]``, and nothing is
+        written. People not in the import are left as they are. A record without a Teams id keeps
+        the one stored. Person rows are written in transactions of up to 100, so a storage failure
+        part way through a larger import leaves some batches written: run it again.
+        """
+        if isinstance(records, str | bytes) or not isinstance(records, Sequence):
+            raise ValueError("records must be a list of mappings")
+        for _attempt in range(_ATTEMPTS):
+            rows = await self._store.query_partition(self._table, PERSON_PARTITION)
+            stored = {s.person.id: s for s in (_stored(r.entity, r.etag) for r in rows)}
+            plans = self._plan_import(records, stored)
+            try:
+                await self._write(plans)
+                return len(plans)
+            except (ConcurrencyConflict, EntityExists, EntityNotFound):
+                continue  # the directory changed while we checked it: check again
+        raise ConcurrencyConflict("the directory kept changing during the import; run it again")
+
+    # -- planning and writing ------------------------------------------------------------------
+
+    async def _existing(self, person_id: str) -> _Stored | None:
+        """The stored row for a person id; ValueError if another id owns the same key."""
+        found = await self._store.get(self._table, PERSON_PARTITION, safe_key(person_id))
+        if found is None:
+            return None
+        if found.entity.get("id") != person_id:
+            raise ValueError(
+                f"person {person_id!r}: its table key {safe_key(person_id)!r} is already used by "
+                f"{found.entity.get('id')!r}"
+            )
+        return _stored(found.entity, found.etag)
+
+    def _plan(
+        self,
+        person: Person,
+        teams_user_id: str | None,
+        aad_object_id: str | None,
+        existing: _Stored | None,
+    ) -> _Plan:
+        entity = person_entity(
+            person,
+            teams_user_id=teams_user_id,
+            aad_object_id=aad_object_id,
+            updated_at=self._now(),
+        )
+        checked_entity(entity)  # refuse an oversized row before anything is written
+        teams_ids = _ids(teams_user_id, aad_object_id)
+        dropped = (
+            () if existing is None else tuple(i for i in existing.teams_ids if i not in teams_ids)
+        )
+        return _Plan(
+            person.id, entity, None if existing is None else existing.etag, teams_ids, dropped
+        )
+
+    def _plan_import(
+        self, records: Sequence[Mapping[str, Any]], stored: Mapping[str, _Stored]
+    ) -> list[_Plan]:
+        problems: list[str] = []
+
+        def problem(index: int, person_id: object, message: str) -> None:
+            who = f" (id {person_id!r})" if isinstance(person_id, str) else ""
+            problems.append(f"records[{index}]{who}: {message}")
+
+        parsed: list[_Record] = []
+        first_index: dict[str, int] = {}
+        keys: dict[str, str] = {safe_key(pid): pid for pid in stored}
+        mentioned: set[str] = set(stored)
+        for index, record in enumerate(records):
+            item, found = _parse_record(index, record)
+            raw_id = record.get("id") if isinstance(record, Mapping) else None
+            if isinstance(raw_id, str):
+                mentioned.add(raw_id)
+            for message in found:
+                problem(index, raw_id, message)
+            if item is None:
+                continue
+            pid = item.person.id
+            if pid in first_index:
+                problem(index, pid, f"the id is also used by records[{first_index[pid]}]")
+                continue
+            owner = keys.get(safe_key(pid))
+            if owner is not None and owner != pid:
+                problem(index, pid, f"the id's table key is already used by {owner!r}")
+                continue
+            first_index[pid] = index
+            keys[safe_key(pid)] = pid
+            parsed.append(item)
+
+        # Teams ids: a record without one keeps the stored one; no id may name two people.
+        effective: dict[str, tuple[str | None, str | None]] = {}
+        for item in parsed:
+            before = stored.get(item.person.id)
+            teams = item.teams_user_id
+            aad = item.aad_object_id
+            teams = teams if teams is not None else _held(before, "teams")
+            aad = aad if aad is not None else _held(before, "aad")
+            effective[item.person.id] = (teams, aad)
+        claimed: dict[str, str] = {}
+        for pid, s in stored.items():
+            if pid not in effective:
+                claimed.update({teams_id: f"{pid!r} (already stored)" for teams_id in s.teams_ids})
+        for item in parsed:
+            for teams_id in _ids(*effective[item.person.id]):
+                if teams_id in claimed:
+                    problem(
+                        item.index,
+                        item.person.id,
+                        f"Teams id {teams_id!r} is also held by {claimed[teams_id]}",
+                    )
+                else:
+                    claimed[teams_id] = f"records[{item.index}]"
+
+        # Line managers: someone in this import or already stored; never oneself; no loops.
+        managers: dict[str, str | None] = {
+            pid: s.person.line_manager_id for pid, s in stored.items()
+        }
+        managers.update({item.person.id: item.person.line_manager_id for item in parsed})
+        looped: set[str] = set()
+        for item in parsed:
+            manager = item.person.line_manager_id
+            if manager is None or manager == item.person.id:
+                continue  # self-management was reported with the record
+            if manager not in mentioned:
+                problem(
+                    item.index,
+                    item.person.id,
+                    f"line_manager {manager!r} is nobody in this import or the directory",
+                )
+                continue
+            cycle = _manager_cycle(item.person.id, managers)
+            if cycle is not None and item.person.id in cycle and item.person.id not in looped:
+                looped.update(cycle)
+                problem(
+                    item.index,
+                    item.person.id,
+                    "line managers form a loop: " + " -> ".join(repr(p) for p in cycle),
+                )
+
+        plans: list[_Plan] = []
+        for item in parsed:
+            teams, aad = effective[item.person.id]
+            try:
+                plans.append(self._plan(item.person, teams, aad, stored.get(item.person.id)))
+            except ValueError as exc:
+                problem(item.index, item.person.id, str(exc))
+        if problems:
+            count = len(problems)
+            raise ValueError(
+                f"the directory import was refused ({count} problem{'s' * (count != 1)}); "
+                "nothing was changed:\n" + "\n".join(problems)
+            )
+        return plans
+
+    async def _write(self, plans: Sequence[_Plan]) -> None:
+        """Index rows, then person rows (each batch all or nothing), then the index rows again
+        and the clean-up of ids people no longer hold.
+
+        Writing the index rows a second time, after the person rows, undoes a concurrent
+        clean-up (of a removal, or of a change of Teams id) that read the person row just before
+        ours landed and deleted a hint we need.
+        """
+        if not plans:
+            return
+        self.invalidate()
+        try:
+            await self._put_hints(plans)
+            for start in range(0, len(plans), _MAX_OPS):
+                batch = plans[start : start + _MAX_OPS]
+                ops = [
+                    Op.insert(p.entity) if p.etag is None else Op.update(p.entity, p.etag)
+                    for p in batch
+                ]
+                await self._store.transact(self._table, ops)
+            await self._put_hints(plans)
+        finally:
+            self.invalidate()  # whatever landed, the cached snapshot may be out of date now
+        for plan in plans:
+            if plan.dropped_ids:
+                await self._drop_hints(plan.person_id, plan.dropped_ids)
+
+    async def _put_hints(self, plans: Iterable[_Plan]) -> None:
+        hints = [
+            {
+                PARTITION_KEY: TEAMS_PARTITION,
+                ROW_KEY: safe_key(teams_id),
+                "teams_id": teams_id,
+                "person_id": plan.person_id,
+            }
+            for plan in plans
+            for teams_id in plan.teams_ids
+        ]
+        for start in range(0, len(hints), _MAX_OPS):
+            await self._store.transact(
+                self._table, [Op.upsert(h) for h in hints[start : start + _MAX_OPS]]
+            )
+
+    async def _drop_hints(self, person_id: str, teams_ids: Iterable[str]) -> None:
+        """Delete index rows that name ``person_id`` for ids the person no longer holds.
+
+        Stale rows are harmless to readers, but a Teams id is personal data: it should not outlive
+        the person's entry. A row rewritten since it was read (its ETag changed) is left alone.
+        """
+        for teams_id in teams_ids:
+            hint = await self._store.get(self._table, TEAMS_PARTITION, safe_key(teams_id))
+            if hint is None or hint.entity.get("person_id") != person_id:
+                continue
+            current = await self._read(person_id)
+            if current is not None and teams_id in current.teams_ids:
+                continue
+            try:
+                await self._store.delete(
+                    self._table, TEAMS_PARTITION, safe_key(teams_id), hint.etag
+                )
+            except ConcurrencyConflict:
+                continue
+
+
+def _held(stored: _Stored | None, which: str) -> str | None:
+    if stored is None:
+        return None
+    return stored.teams_user_id if which == "teams" else stored.aad_object_id
+
+
+# --- the directory file -------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice (plain YAML keeps the last, silently)."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[object, object]:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def load_directory_file(path: Path | str) -> list[dict[str, Any]]:
+    """The records of a directory file ``{people: [...]}``, ready for ``import_records``.
+
+    Checks the file's shape only; ``import_records`` checks each record. Raises
+    ``DirectoryFileError`` (a ValueError) naming the file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DirectoryFileError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DirectoryFileError(f"{path}: cannot be read: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: builds no objects
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DirectoryFileError(f"{path}:{where} not valid YAML: {problem}") from None
+    if not isinstance(data, dict) or set(data) != {"people"}:
+        raise DirectoryFileError(
+            f"{path}: a directory file is a mapping with one key, 'people', holding a list"
+        )
+    people = data["people"]
+    if not isinstance(people, list):
+        raise DirectoryFileError(f"{path}: 'people' must be a list, not {type(people).__name__}")
+    for index, item in enumerate(people):
+        if not isinstance(item, dict):
+            raise DirectoryFileError(
+                f"{path}: people[{index}] must be a mapping, not {type(item).__name__}"
+            )
+    return [dict(item) for item in people]
+
+
+__all__ = [
+    "DIRECTORY",
+    "PERSON_PARTITION",
+    "TEAMS_PARTITION",
+    "DirectoryFileError",
+    "DirectoryStore",
+    "load_directory_file",
+    "person_entity",
+]

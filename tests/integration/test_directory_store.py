@@ -1,0 +1,935 @@
+"""The people directory on the table store, against both engines (SQLite and Azure via Azurite)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from escalation.actors import resolve, stage_actors
+from escalation.case import Case
+from escalation.commands import OtherParty
+from escalation.directory import Directory, Person
+from escalation.memory import InMemoryCaseRepository, RecordingNotifier
+from escalation.packs import PackRegistry
+from escalation.policy import PolicyPack, Selector
+from escalation.service import EscalationService
+from storage.cases import safe_key
+from storage.directory_store import (
+    PERSON_PARTITION,
+    TEAMS_PARTITION,
+    DirectoryFileError,
+    DirectoryStore,
+    load_directory_file,
+)
+from storage.tables import (
+    Entity,
+    Op,
+    StorageUnavailable,
+    StoredEntity,
+    TableStore,
+)
+from tests.integration.conftest import REPO_ROOT, unique_table_name
+from tests.support import FakeClock, person
+from tests.unit.builders import harrow_raise, redbridge_raise
+
+SAMPLE = REPO_ROOT / "sample" / "directory.yaml"
+POLICIES = REPO_ROOT / "policies"
+PLAYGROUND_USERS = {
+    "alex-wilber": "Alex Wilber",
+    "megan-bowen": "Megan Bowen",
+    "adele-vance": "Adele Vance",
+    "isaiah-langer": "Isaiah Langer",
+    "patti-fernandez": "Patti Fernandez",
+    "lynne-robbins": "Lynne Robbins",
+}
+# The sample cases of sample/directory.yaml: (board, raiser, receiver, track).
+SAMPLE_CASES = (
+    ("redbridge", "alex-wilber", "adele-vance", "main"),
+    ("harrow", "imani-fairbrook", "femi-calloway", "main"),
+    ("harrow", "femi-calloway", "imani-fairbrook", "threshold"),
+)
+WEIRD_ID = "29:1a/b\\c#d?e\x07f"  # every character Azure forbids in a key
+
+
+class Pause:
+    """Holds the n-th call of one kind until released, to interleave two writers."""
+
+    def __init__(self, method: str, partition: str, nth: int) -> None:
+        self.call = (method, partition)
+        self.nth = nth
+        self.seen = 0
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def wait_reached(self) -> None:
+        await asyncio.wait_for(self.reached.wait(), timeout=10)
+
+
+class SpyStore:
+    """A TableStore that records calls, can fail at the n-th write, pause at a given call, and run
+    a hook while a query is in flight (to interleave a write with a read)."""
+
+    def __init__(self, inner: TableStore) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, str]] = []  # (method, partition or "")
+        self.fail_at_write: int | None = None
+        self.writes = 0
+        self.during_query: Callable[[], Awaitable[None]] | None = None
+        self.pauses: list[Pause] = []
+
+    def pause_before(self, method: str, partition: str, *, nth: int = 1) -> Pause:
+        pause = Pause(method, partition, nth)
+        self.pauses.append(pause)
+        return pause
+
+    def reads_of(self, partition: str) -> int:
+        return self.calls.count(("query_partition", partition))
+
+    async def _call(self, method: str, partition: str) -> None:
+        self.calls.append((method, partition))
+        for pause in self.pauses:
+            if pause.call == (method, partition):
+                pause.seen += 1
+                if pause.seen == pause.nth:
+                    pause.reached.set()
+                    await asyncio.wait_for(pause.release.wait(), timeout=10)
+
+    async def _write(self, method: str, partition: str) -> None:
+        await self._call(method, partition)
+        self.writes += 1
+        if self.fail_at_write is not None and self.writes == self.fail_at_write:
+            raise StorageUnavailable(f"injected failure at write {self.writes} ({method})")
+
+    async def get(self, table: str, pk: str, rk: str) -> StoredEntity | None:
+        await self._call("get", pk)
+        return await self.inner.get(table, pk, rk)
+
+    async def query_partition(
+        self,
+        table: str,
+        pk: str,
+        *,
+        rk_from: str | None = None,
+        rk_to: str | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEntity]:
+        await self._call("query_partition", pk)
+        found = await self.inner.query_partition(
+            table, pk, rk_from=rk_from, rk_to=rk_to, limit=limit
+        )
+        if self.during_query is not None:
+            hook, self.during_query = self.during_query, None
+            await hook()
+        return found
+
+    async def query_range(
+        self, table: str, pk_from: str | None, pk_to: str | None, *, limit: int | None = None
+    ) -> list[StoredEntity]:
+        await self._call("query_range", "")
+        return await self.inner.query_range(table, pk_from, pk_to, limit=limit)
+
+    async def upsert(self, table: str, entity: Entity) -> str:
+        await self._write("upsert", str(entity["PartitionKey"]))
+        return await self.inner.upsert(table, entity)
+
+    async def insert(self, table: str, entity: Entity) -> str:
+        await self._write("insert", str(entity["PartitionKey"]))
+        return await self.inner.insert(table, entity)
+
+    async def update(self, table: str, entity: Entity, etag: str) -> str:
+        await self._write("update", str(entity["PartitionKey"]))
+        return await self.inner.update(table, entity, etag)
+
+    async def delete(self, table: str, pk: str, rk: str, etag: str | None = None) -> None:
+        await self._write("delete", pk)
+        await self.inner.delete(table, pk, rk, etag)
+
+    async def transact(self, table: str, ops: Sequence[Op]) -> list[str]:
+        await self._write("transact", ops[0].pk if ops else "")
+        return await self.inner.transact(table, ops)
+
+    async def ensure_tables(self, names: Iterable[str]) -> None:
+        await self.inner.ensure_tables(names)
+
+    async def ping(self) -> None:
+        await self.inner.ping()
+
+    async def close(self) -> None:
+        """The test's `store` fixture closes the real store."""
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))  # a Tuesday
+
+
+@pytest.fixture
+def table() -> str:
+    return unique_table_name()  # Azurite lives for the whole session: one table per test
+
+
+@pytest.fixture
+async def directory(store: TableStore, clock: FakeClock, table: str) -> DirectoryStore:
+    created = DirectoryStore(store, now=clock, table=table)
+    await created.ensure_tables()
+    return created
+
+
+@pytest.fixture
+def spy(store: TableStore) -> SpyStore:
+    return SpyStore(store)
+
+
+@pytest.fixture
+async def spied(spy: SpyStore, clock: FakeClock, table: str) -> DirectoryStore:
+    created = DirectoryStore(spy, now=clock, table=table, cache_seconds=30)
+    await created.ensure_tables()
+    return created
+
+
+async def rows(store: TableStore, table: str) -> list[Entity]:
+    return [r.entity for r in await store.query_range(table, None, None)]
+
+
+def amara(**changes: Any) -> Person:
+    fields: dict[str, Any] = {
+        "id": "amara",
+        "name": "Amara Okafor",
+        "agency_id": "redbridge-asc",
+        "roles": frozenset({"practitioner", "safeguarding_lead"}),
+        "board_roles": frozenset({("redbridge", "business_manager")}),
+        "line_manager_id": "lena",
+        "email": "amara@example.org",
+    }
+    fields.update(changes)
+    return Person(**fields)
+
+
+def record(pid: object, **fields: Any) -> dict[str, Any]:
+    return {"id": pid, "name": str(pid).title(), "agency": "nelft", **fields}
+
+
+# --- round trips --------------------------------------------------------------------------------
+
+
+async def test_a_person_round_trips_with_every_field(directory: DirectoryStore) -> None:
+    await directory.upsert_person(amara(), teams_user_id="29:1amara", aad_object_id="aad-amara")
+
+    assert await directory.person("amara") == amara()
+    assert await directory.teams_ids("amara") == ("29:1amara", "aad-amara")
+    assert await directory.person("nobody") is None
+    assert await directory.teams_ids("nobody") is None
+    assert await directory.person("") is None
+
+
+async def test_the_row_holds_the_raw_id_and_the_documented_properties(
+    directory: DirectoryStore, store: TableStore, table: str, clock: FakeClock
+) -> None:
+    await directory.upsert_person(amara(), teams_user_id="29:1amara")
+
+    found = await store.get(table, PERSON_PARTITION, "amara")
+    assert found is not None
+    entity = found.entity
+    assert entity["id"] == "amara"
+    assert (entity["name"], entity["agency"]) == ("Amara Okafor", "redbridge-asc")
+    assert entity["roles"] == '["practitioner","safeguarding_lead"]'
+    assert entity["board_roles"] == '["redbridge:business_manager"]'
+    assert (entity["line_manager"], entity["email"]) == ("lena", "amara@example.org")
+    assert entity["teams_user_id"] == "29:1amara"
+    assert "aad_object_id" not in entity
+    assert entity["updated_at"] == clock.now
+    hint = await store.get(table, TEAMS_PARTITION, "29:1amara")
+    assert hint is not None and hint.entity["person_id"] == "amara"
+
+
+async def test_upsert_replaces_the_person_and_keeps_teams_ids_not_given(
+    directory: DirectoryStore,
+) -> None:
+    await directory.upsert_person(amara(), teams_user_id="29:1amara", aad_object_id="aad-amara")
+
+    moved = amara(agency_id="nelft", roles=frozenset({"line_manager"}), line_manager_id=None)
+    await directory.upsert_person(moved)
+
+    assert await directory.person("amara") == moved
+    assert await directory.teams_ids("amara") == ("29:1amara", "aad-amara")
+    found = await directory.find_by_teams_id("29:1amara")
+    assert found == moved
+
+
+async def test_ids_with_characters_azure_forbids_in_keys(
+    directory: DirectoryStore, store: TableStore, table: str
+) -> None:
+    someone = person(WEIRD_ID, "nelft", "practitioner", manager="amara/2")
+    await directory.upsert_person(someone, teams_user_id="29:x/y#z?", aad_object_id="aad\\1")
+
+    assert await directory.person(WEIRD_ID) == someone
+    assert await directory.find_by_teams_id("29:x/y#z?") == someone
+    assert await directory.find_by_teams_id("aad\\1") == someone
+    assert (await directory.snapshot()).person(WEIRD_ID) == someone
+    assert await directory.remove_person(WEIRD_ID) is True
+    assert await rows(store, table) == []
+
+
+async def test_two_ids_escaping_to_one_key_are_never_confused(
+    directory: DirectoryStore,
+) -> None:
+    # storage.cases.safe_key writes code points beyond U+FFFF with five hex digits, so these two
+    # different ids share a key; the raw id kept in the row tells them apart.
+    first, second = chr(0x1FBD0), chr(0x1FBD) + "0"
+    assert first != second and safe_key(first) == safe_key(second)
+    await directory.upsert_person(person(first, "nelft"))
+
+    with pytest.raises(ValueError, match="already used by"):
+        await directory.upsert_person(person(second, "nelft"))
+
+    assert await directory.person(second) is None
+    assert await directory.remove_person(second) is False
+    assert await directory.person(first) == person(first, "nelft")
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (amara(line_manager_id="amara"), "their own line manager"),
+        (amara(name=" "), "name must be a non-empty string"),
+        (amara(id="x" * 600), "too long"),
+        (amara(board_roles=frozenset({("a:b", "chair")})), "must be 'board:role'"),
+        (amara(roles=frozenset({""})), "roles must be non-empty"),
+    ],
+)
+async def test_an_invalid_person_is_refused_and_nothing_is_written(
+    directory: DirectoryStore, store: TableStore, table: str, bad: Person, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        await directory.upsert_person(bad, teams_user_id="29:1amara")
+
+    assert await rows(store, table) == []
+
+
+async def test_an_empty_teams_id_is_refused(directory: DirectoryStore) -> None:
+    with pytest.raises(ValueError, match="teams_user_id must be a non-empty string"):
+        await directory.upsert_person(amara(), teams_user_id="")
+
+
+# --- Teams ids ----------------------------------------------------------------------------------
+
+
+async def test_people_are_found_by_teams_user_id_or_aad_object_id(
+    directory: DirectoryStore,
+) -> None:
+    await directory.upsert_person(amara(), teams_user_id="29:1amara", aad_object_id="aad-amara")
+    await directory.upsert_person(person("noah", "nelft"), teams_user_id="29:1noah")
+
+    assert await directory.find_by_teams_id("29:1amara") == amara()
+    assert await directory.find_by_teams_id("aad-amara") == amara()
+    assert await directory.find_by_teams_id("29:1noah") == person("noah", "nelft")
+    assert await directory.find_by_teams_id("29:1nobody") is None
+    assert await directory.find_by_teams_id("") is None
+    assert await directory.find_by_teams_id("x" * 600) is None
+
+
+async def test_an_index_row_naming_a_missing_person_is_ignored(
+    directory: DirectoryStore, store: TableStore, table: str
+) -> None:
+    await store.upsert(
+        table,
+        {
+            "PartitionKey": TEAMS_PARTITION,
+            "RowKey": "29:1ghost",
+            "teams_id": "29:1ghost",
+            "person_id": "ghost",
+        },
+    )
+
+    assert await directory.find_by_teams_id("29:1ghost") is None
+
+
+async def test_an_index_row_left_from_an_old_teams_id_is_ignored(
+    directory: DirectoryStore, store: TableStore, table: str
+) -> None:
+    await directory.upsert_person(amara(), teams_user_id="29:1old")
+    await directory.upsert_person(amara(), teams_user_id="29:1new")
+    # As if the clean-up of the old hint had never run (a crash, or a concurrent writer):
+    await store.upsert(
+        table,
+        {
+            "PartitionKey": TEAMS_PARTITION,
+            "RowKey": "29:1old",
+            "teams_id": "29:1old",
+            "person_id": "amara",
+        },
+    )
+
+    assert await directory.find_by_teams_id("29:1old") is None
+    assert await directory.find_by_teams_id("29:1new") == amara()
+
+
+async def test_a_changed_teams_id_drops_the_old_index_row(
+    directory: DirectoryStore, store: TableStore, table: str
+) -> None:
+    await directory.upsert_person(amara(), teams_user_id="29:1old")
+    await directory.upsert_person(amara(), teams_user_id="29:1new")
+
+    assert await store.get(table, TEAMS_PARTITION, "29:1old") is None
+    assert await store.get(table, TEAMS_PARTITION, "29:1new") is not None
+
+
+async def test_a_teams_id_another_person_holds_is_refused(directory: DirectoryStore) -> None:
+    await directory.upsert_person(amara(), teams_user_id="29:1shared")
+
+    with pytest.raises(ValueError, match="already belongs to 'amara'"):
+        await directory.upsert_person(person("noah", "nelft"), teams_user_id="29:1shared")
+
+    assert await directory.person("noah") is None
+    assert await directory.find_by_teams_id("29:1shared") == amara()
+    # Once amara gives it up, it is free.
+    await directory.upsert_person(amara(), teams_user_id="29:1amara")
+    await directory.upsert_person(person("noah", "nelft"), teams_user_id="29:1shared")
+    assert await directory.find_by_teams_id("29:1shared") == person("noah", "nelft")
+
+
+async def test_removing_a_person_removes_their_index_rows(
+    directory: DirectoryStore, store: TableStore, table: str
+) -> None:
+    await directory.upsert_person(amara(), teams_user_id="29:1amara", aad_object_id="aad-amara")
+    await directory.upsert_person(person("noah", "nelft"), teams_user_id="29:1noah")
+
+    assert await directory.remove_person("amara") is True
+
+    assert await directory.person("amara") is None
+    assert await directory.find_by_teams_id("29:1amara") is None
+    assert await directory.remove_person("amara") is False
+    left = await rows(store, table)
+    assert sorted((r["PartitionKey"], r["RowKey"]) for r in left) == [
+        ("person", "noah"),
+        ("teams", "29:1noah"),
+    ]
+
+
+async def test_the_index_row_is_written_before_the_person_row(
+    directory: DirectoryStore, spied: DirectoryStore, spy: SpyStore
+) -> None:
+    await spied.upsert_person(amara(), teams_user_id="29:1amara")
+
+    writes = [c for c in spy.calls if c[0] in ("upsert", "insert", "update", "transact")]
+    assert writes[0][1] == TEAMS_PARTITION
+    assert writes[1][1] == PERSON_PARTITION
+
+
+async def test_a_crash_at_any_write_leaves_the_person_reachable(
+    store: TableStore, clock: FakeClock
+) -> None:
+    """Change a person's Teams id, failing at the 1st, 2nd, ... write: whatever landed, the Teams
+    id the person row holds still finds them."""
+    crashes = 0
+    for fail_at in range(1, 20):
+        table = unique_table_name()
+        plain = DirectoryStore(store, now=clock, table=table)
+        await plain.ensure_tables()
+        await plain.upsert_person(amara(), teams_user_id="29:1old")
+        spy = SpyStore(store)
+        spy.fail_at_write = fail_at
+        failing = DirectoryStore(spy, now=clock, table=table)
+
+        try:
+            await failing.upsert_person(amara(), teams_user_id="29:1new")
+        except StorageUnavailable:
+            crashes += 1
+            held = await plain.teams_ids("amara")
+            assert held is not None and held[0] in ("29:1old", "29:1new")
+            assert await plain.find_by_teams_id(held[0]) == amara(), f"write {fail_at}"
+            continue
+        assert await plain.find_by_teams_id("29:1new") == amara()
+        assert await plain.find_by_teams_id("29:1old") is None
+        break
+    else:
+        pytest.fail("the upsert never completed")
+    assert crashes >= 2  # at least the index write and the person write were interrupted
+
+
+async def test_a_concurrent_clean_up_cannot_unlink_a_person(
+    directory: DirectoryStore, store: TableStore, clock: FakeClock, table: str
+) -> None:
+    """A moves amara from the old Teams id to a new one and then deletes the old hint; B moves
+    her back. B writes the old hint, A (having read her row before B's lands) deletes it, then B's
+    row lands: B writes its hints again after its row, so the old id still finds her."""
+    await directory.upsert_person(amara(), teams_user_id="29:1old")
+    spy_a, spy_b = SpyStore(store), SpyStore(store)
+    before_clean_up = spy_a.pause_before("get", TEAMS_PARTITION, nth=2)
+    before_row = spy_b.pause_before("transact", PERSON_PARTITION)
+    writer_a = DirectoryStore(spy_a, now=clock, table=table)
+    writer_b = DirectoryStore(spy_b, now=clock, table=table)
+
+    task_a = asyncio.create_task(writer_a.upsert_person(amara(), teams_user_id="29:1new"))
+    await before_clean_up.wait_reached()
+    task_b = asyncio.create_task(writer_b.upsert_person(amara(), teams_user_id="29:1old"))
+    await before_row.wait_reached()
+    before_clean_up.release.set()
+    await task_a
+    before_row.release.set()
+    await task_b
+
+    assert await directory.teams_ids("amara") == ("29:1old", None)
+    assert await directory.find_by_teams_id("29:1old") == amara()
+
+
+# --- the cached snapshot ------------------------------------------------------------------------
+
+
+async def test_the_snapshot_is_the_directory_the_core_reads(directory: DirectoryStore) -> None:
+    await directory.upsert_person(person("amara", "redbridge-asc", "practitioner", manager="lena"))
+    await directory.upsert_person(person("lena", "redbridge-asc", "line_manager"))
+
+    snapshot = await directory.snapshot()
+
+    assert isinstance(snapshot, Directory)
+    assert sorted(snapshot.people) == ["amara", "lena"]
+    manager = snapshot.line_manager_of("amara")
+    assert manager is not None and manager.id == "lena"
+    assert [p.id for p in snapshot.holders("line_manager", "redbridge-asc")] == ["lena"]
+
+
+async def test_the_snapshot_is_not_read_again_within_cache_seconds(
+    spied: DirectoryStore,
+    spy: SpyStore,
+    store: TableStore,
+    clock: FakeClock,
+    table: str,
+) -> None:
+    await spied.upsert_person(amara())
+    elsewhere = DirectoryStore(store, now=clock, table=table)  # another instance of the bot
+
+    first = await spied.snapshot()
+    await elsewhere.upsert_person(person("noah", "nelft"))
+    clock.now += timedelta(seconds=29.9)
+    second = await spied.snapshot()
+
+    assert spy.reads_of(PERSON_PARTITION) == 1
+    assert second is first and "noah" not in second.people
+
+    clock.now += timedelta(seconds=0.1)  # 30 s: the cache has expired
+    third = await spied.snapshot()
+
+    assert spy.reads_of(PERSON_PARTITION) == 2
+    assert "noah" in third.people
+
+
+async def test_a_clock_that_goes_back_does_not_keep_the_cache_forever(
+    spied: DirectoryStore, spy: SpyStore, clock: FakeClock
+) -> None:
+    await spied.snapshot()
+    clock.now -= timedelta(hours=1)
+    await spied.snapshot()
+
+    assert spy.reads_of(PERSON_PARTITION) == 2
+
+
+@pytest.mark.parametrize("change", ["upsert", "remove", "import"])
+async def test_writes_through_the_store_drop_the_cache(
+    spied: DirectoryStore, spy: SpyStore, change: str
+) -> None:
+    await spied.upsert_person(amara())
+    await spied.snapshot()
+
+    if change == "upsert":
+        await spied.upsert_person(person("noah", "nelft"))
+    elif change == "remove":
+        await spied.remove_person("amara")
+    else:
+        await spied.import_records([record("noah")])
+    after = await spied.snapshot()
+
+    assert spy.reads_of(PERSON_PARTITION) == 2 + (change == "import")  # import reads to check
+    assert ("noah" in after.people) == (change != "remove")
+    assert ("amara" in after.people) == (change != "remove")
+
+
+async def test_a_read_that_overlaps_a_write_is_not_cached(
+    spied: DirectoryStore, spy: SpyStore
+) -> None:
+    async def write_meanwhile() -> None:
+        await spied.upsert_person(person("noah", "nelft"))
+
+    spy.during_query = write_meanwhile
+    overlapped = await spied.snapshot()  # read before noah landed
+    fresh = await spied.snapshot()
+
+    assert "noah" not in overlapped.people
+    assert "noah" in fresh.people
+    assert spy.reads_of(PERSON_PARTITION) == 2
+
+
+async def test_cache_seconds_zero_reads_every_time(
+    spy: SpyStore, clock: FakeClock, table: str
+) -> None:
+    uncached = DirectoryStore(spy, now=clock, table=table, cache_seconds=0)
+    await uncached.ensure_tables()
+
+    await uncached.snapshot()
+    await uncached.snapshot()
+
+    assert spy.reads_of(PERSON_PARTITION) == 2
+
+
+@pytest.mark.parametrize("seconds", [-1.0, math.nan, math.inf])
+def test_cache_seconds_must_be_a_finite_number_not_below_zero(
+    store: TableStore, clock: FakeClock, seconds: float
+) -> None:
+    with pytest.raises(ValueError, match="cache_seconds"):
+        DirectoryStore(store, now=clock, cache_seconds=seconds)
+
+
+# --- importing records --------------------------------------------------------------------------
+
+
+async def test_an_import_stores_everyone_and_indexes_their_teams_ids(
+    directory: DirectoryStore,
+) -> None:
+    records = [
+        # The report comes before the manager: order does not matter.
+        record("noah", roles=["practitioner"], line_manager="nadia", teams_user_id="29:1noah"),
+        record(
+            "nadia",
+            roles=["line_manager"],
+            board_roles=["redbridge:business_manager"],
+            email="nadia@example.org",
+            aad_object_id="aad-nadia",
+        ),
+    ]
+
+    assert await directory.import_records(records) == 2
+
+    nadia = Person(
+        "nadia",
+        "Nadia",
+        "nelft",
+        frozenset({"line_manager"}),
+        frozenset({("redbridge", "business_manager")}),
+        None,
+        "nadia@example.org",
+    )
+    assert await directory.person("nadia") == nadia
+    assert await directory.find_by_teams_id("aad-nadia") == nadia
+    noah = await directory.find_by_teams_id("29:1noah")
+    assert noah is not None and noah.line_manager_id == "nadia"
+    assert await directory.import_records([]) == 0
+
+
+async def test_an_import_may_name_a_line_manager_already_stored(
+    directory: DirectoryStore,
+) -> None:
+    await directory.upsert_person(person("nadia", "nelft", "line_manager"))
+
+    await directory.import_records([record("noah", line_manager="nadia")])
+
+    assert (await directory.snapshot()).line_manager_of("noah") == person(
+        "nadia", "nelft", "line_manager"
+    )
+
+
+async def test_an_import_replaces_people_leaves_the_rest_and_keeps_teams_ids_not_given(
+    directory: DirectoryStore, store: TableStore, table: str
+) -> None:
+    await directory.upsert_person(amara(line_manager_id=None), teams_user_id="29:1amara")
+    await directory.upsert_person(person("noah", "nelft"), teams_user_id="29:1noah")
+
+    await directory.import_records(
+        [
+            record("amara", agency="redbridge-housing", teams_user_id=None),
+            record("noah", teams_user_id="29:1noah-new"),
+        ]
+    )
+
+    moved = await directory.find_by_teams_id("29:1amara")
+    assert moved is not None and moved.agency_id == "redbridge-housing"
+    assert await directory.find_by_teams_id("29:1noah") is None
+    assert await directory.find_by_teams_id("29:1noah-new") is not None
+    assert await store.get(table, TEAMS_PARTITION, "29:1noah") is None
+
+
+VALID = record("fresh", roles=["practitioner"])
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        pytest.param([VALID, "alex"], "records[1]: must be a mapping", id="not-a-mapping"),
+        pytest.param(
+            [VALID, {"id": "p", "agency": "nelft"}], "records[1] (id 'p'): name is required"
+        ),
+        pytest.param([VALID, record(2910)], "records[1]: id must be a non-empty string"),
+        pytest.param([VALID, record("   ")], "records[1] (id '   '): id must be a non-empty"),
+        pytest.param([VALID, record("p", roles="practitioner")], "roles must be a list"),
+        pytest.param([VALID, record("p", board_roles=["redbridge"])], "'board:role'"),
+        pytest.param(
+            [VALID, record("p", line_manger="fresh")],
+            "records[1] (id 'p'): unknown field(s) 'line_manger'",
+        ),
+        pytest.param([VALID, record("p", email=False)], "email must be a non-empty string"),
+        pytest.param([VALID, record("p", teams_user_id=1750)], "teams_user_id must be"),
+        pytest.param([VALID, record("x" * 600)], "id is too long"),
+        pytest.param([VALID, record("fresh")], "records[1] (id 'fresh'): the id is also used by"),
+        pytest.param(
+            [VALID, record("p", line_manager="ghost")],
+            "records[1] (id 'p'): line_manager 'ghost' is nobody",
+        ),
+        pytest.param(
+            [VALID, record("p", line_manager="p")], "records[1] (id 'p'): a person cannot be"
+        ),
+        pytest.param(
+            [VALID, record("p", line_manager="q"), record("q", line_manager="p")],
+            "records[1] (id 'p'): line managers form a loop: 'p' -> 'q' -> 'p'",
+            id="cycle-in-import",
+        ),
+        pytest.param(
+            [VALID, record("stored-a", line_manager="p"), record("p", line_manager="stored-b")],
+            "line managers form a loop",
+            id="cycle-through-stored-people",
+        ),
+        pytest.param(
+            [VALID, record("p", teams_user_id="T1"), record("q", aad_object_id="T1")],
+            "records[2] (id 'q'): Teams id 'T1' is also held by records[1]",
+        ),
+        pytest.param(
+            [VALID, record("p", teams_user_id="29:1stored")],
+            "records[1] (id 'p'): Teams id '29:1stored' is also held by 'stored-a'",
+        ),
+        pytest.param([VALID, record(chr(0x1FBD) + "0")], "the id's table key is already used by"),
+    ],
+)
+async def test_an_invalid_import_is_refused_whole_and_changes_nothing(
+    directory: DirectoryStore,
+    store: TableStore,
+    table: str,
+    records: list[Any],
+    expected: str,
+) -> None:
+    await directory.upsert_person(person("stored-a", "nelft"), teams_user_id="29:1stored")
+    await directory.upsert_person(person("stored-b", "nelft", manager="stored-a"))
+    await directory.upsert_person(person(chr(0x1FBD0), "nelft"))
+    before = await rows(store, table)
+
+    with pytest.raises(ValueError) as refused:
+        await directory.import_records(records)
+
+    assert expected in str(refused.value)
+    assert "nothing was changed" in str(refused.value)
+    assert await rows(store, table) == before
+    assert "fresh" not in (await directory.snapshot()).people
+
+
+async def test_a_refused_import_names_every_bad_record(directory: DirectoryStore) -> None:
+    with pytest.raises(ValueError) as refused:
+        await directory.import_records(
+            [record("a", line_manager="a"), VALID, record("b", roles="x")]
+        )
+
+    message = str(refused.value)
+    assert "2 problems" in message
+    assert "records[0] (id 'a')" in message and "records[2] (id 'b')" in message
+    assert "records[1]" not in message
+
+
+async def test_an_import_needs_a_list(directory: DirectoryStore) -> None:
+    with pytest.raises(ValueError, match="list of mappings"):
+        await directory.import_records("people")  # type: ignore[arg-type]
+
+
+# --- the directory file -------------------------------------------------------------------------
+
+
+def test_a_directory_file_gives_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "people.yaml"
+    path.write_text("people:\n  - {id: a, name: A, agency: nelft, teams_user_id: '29:10'}\n")
+
+    assert load_directory_file(path) == [
+        {"id": "a", "name": "A", "agency": "nelft", "teams_user_id": "29:10"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("people: [\n  {id: a\n", "not valid YAML"),
+        ("people:\n  - {id: a, id: b}\n", "given twice"),
+        ("- {id: a}\n", "a mapping with one key, 'people'"),
+        ("people: []\nextra: 1\n", "a mapping with one key, 'people'"),
+        ("people: {id: a}\n", "'people' must be a list"),
+        ("people:\n  - alex\n", "people[0] must be a mapping"),
+        ("", "a mapping with one key"),
+    ],
+)
+def test_a_bad_directory_file_is_refused_naming_the_file(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "people.yaml"
+    path.write_text(text)
+
+    with pytest.raises(DirectoryFileError) as refused:
+        load_directory_file(path)
+
+    assert str(refused.value).startswith(f"{path}:")
+    assert expected in str(refused.value)
+
+
+def test_a_missing_directory_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DirectoryFileError, match="no such file"):
+        load_directory_file(tmp_path / "missing.yaml")
+
+
+# --- the sample directory -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def packs() -> PackRegistry:
+    return PackRegistry.from_directory(POLICIES)
+
+
+def selectors_in(node: object) -> Iterator[Selector]:
+    """Every selector anywhere in a pack: stage actors, notifications, advisers, clock owners,
+    immediate risk, resource implications, recommendations and panels."""
+    if isinstance(node, Selector):
+        yield node
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from selectors_in(getattr(node, name))
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from selectors_in(item)
+
+
+async def imported_sample(store: TableStore, clock: FakeClock) -> DirectoryStore:
+    sample = DirectoryStore(store, now=clock, table=unique_table_name())
+    await sample.ensure_tables()
+    records = load_directory_file(SAMPLE)
+    assert await sample.import_records(records) == len(records)
+    return sample
+
+
+async def test_the_sample_directory_imports(store: TableStore, clock: FakeClock) -> None:
+    sample = await imported_sample(store, clock)
+    snapshot = await sample.snapshot()
+    records = load_directory_file(SAMPLE)
+
+    assert len(snapshot.people) == len(records)
+    for pid, name in PLAYGROUND_USERS.items():
+        found = snapshot.person(pid)
+        assert found is not None and found.name == name
+    assert all("teams_user_id" in r for r in records)  # a place for the lead to fill in
+    alex = snapshot.person("alex-wilber")
+    assert alex is not None and (alex.agency_id, alex.roles) == (
+        "redbridge-asc",
+        frozenset({"practitioner"}),
+    )
+    assert snapshot.line_manager_of("alex-wilber") == snapshot.person("megan-bowen")
+    assert snapshot.line_manager_of("adele-vance") == snapshot.person("isaiah-langer")
+
+
+async def test_the_sample_uses_only_roles_the_packs_define(
+    store: TableStore, clock: FakeClock, packs: PackRegistry
+) -> None:
+    snapshot = await (await imported_sample(store, clock)).snapshot()
+    agency_roles = {r.id for pack in packs for r in pack.roles if r.scope == "agency"}
+
+    for someone in snapshot.people.values():
+        assert someone.roles <= agency_roles, someone.id
+        assert any(pack.agency(someone.agency_id) for pack in packs), someone.id
+        for board, role in someone.board_roles:
+            found = packs.get(board).role(role)
+            assert found is not None and found.scope == "board", (someone.id, board, role)
+
+
+async def test_the_sample_has_a_holder_for_every_role_each_pack_asks_for(
+    store: TableStore, clock: FakeClock, packs: PackRegistry
+) -> None:
+    snapshot = await (await imported_sample(store, clock)).snapshot()
+
+    for board_id, raiser_id, receiver_id, _track in SAMPLE_CASES:
+        pack = packs.get(board_id)
+        parties = [snapshot.person(raiser_id), snapshot.person(receiver_id)]
+        missing: list[str] = []
+        for party in parties:
+            assert party is not None and party.holds("practitioner")
+            if snapshot.line_manager_of(party.id) is None:
+                missing.append(f"line manager of {party.id}")
+        # Each role of a stage's actors needs a holder; elsewhere any one role of a selector
+        # will do (a clock owned by "senior_manager or named_safeguarding_professional").
+        actors = [s for stage in pack.stages for s in stage.actors]
+        for selector in [*actors, *selectors_in(pack)]:
+            each_role = any(selector is actor for actor in actors)
+            if selector.who == "board_role":
+                held = [r for r in selector.roles if snapshot.board_holders(board_id, r)]
+                if not held or (each_role and len(held) < len(selector.roles)):
+                    missing.append(f"{board_id}:{'/'.join(selector.roles)}")
+            if selector.who != "agency_role":
+                continue
+            for party in parties:
+                assert party is not None
+                agency = pack.agency(party.agency_id)
+                assert agency is not None
+                if selector.sectors and agency.sector not in selector.sectors:
+                    continue
+                held = [r for r in selector.roles if snapshot.holders(r, agency.id)]
+                if not held or (each_role and len(held) < len(selector.roles)):
+                    missing.append(f"{'/'.join(selector.roles)} at {agency.id}")
+        copied = any(stage.copy_business_manager for stage in pack.stages)
+        if copied and not snapshot.board_holders(board_id, "business_manager"):
+            missing.append(f"{board_id}:business_manager")
+        assert not missing, f"{board_id}: nobody holds {sorted(set(missing))}"
+
+
+async def test_every_stage_of_the_sample_cases_resolves_to_people(
+    store: TableStore, clock: FakeClock, packs: PackRegistry
+) -> None:
+    """The directory store as the core's DirectorySource: raise each sample case, then every
+    stage's actors, notifications, advisers and clock owners name someone."""
+    sample = await imported_sample(store, clock)
+    service = EscalationService(
+        packs=packs,
+        repository=InMemoryCaseRepository(),
+        directory=sample,
+        notifier=RecordingNotifier(),
+        now=clock,
+    )
+    snapshot = await sample.snapshot()
+
+    for board_id, raiser_id, receiver_id, track in SAMPLE_CASES:
+        receiver = snapshot.person(receiver_id)
+        assert receiver is not None
+        build = redbridge_raise if board_id == "redbridge" else harrow_raise
+        outcome = await service.execute(
+            build(
+                actor_id=raiser_id,
+                other_party=OtherParty(agency_id=receiver.agency_id, person_id=receiver_id),
+                category="other",
+                track=track,
+                resource_implications=board_id == "harrow",
+            )
+        )
+        case = outcome.case
+        pack = packs.get(board_id)
+        assert not unresolved(case, pack, snapshot), (board_id, track)
+
+
+def unresolved(case: Case, pack: PolicyPack, snapshot: Directory) -> list[str]:
+    gaps: list[str] = []
+    for stage in pack.stages:
+        found = stage_actors(case, pack, snapshot, stage.id).unresolved
+        gaps += [f"stage {stage.id} actor: {u.describe}" for u in found]
+        for what, selectors in (
+            ("notify", stage.notify_on_entry),
+            ("adviser", stage.advisers),
+            ("clock owner", [s for clock in stage.clocks for s in clock.owner]),
+        ):
+            found = resolve(selectors, case, pack, snapshot).unresolved
+            gaps += [f"stage {stage.id} {what}: {u.describe}" for u in found]
+    found = resolve(pack.immediate_risk.notify, case, pack, snapshot).unresolved
+    gaps += [f"immediate risk: {u.describe}" for u in found]
+    return gaps
