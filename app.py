@@ -1,0 +1,117 @@
+"""The composition root: settings → storage → core service → adapter and bot → dispatcher.
+
+python app.py        (or: gunicorn 'app:create_app()' --worker-class aiohttp.GunicornWebWorker)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import jwt
+import requests
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+
+from bot.connector import CachingBotFrameworkAuthentication
+from bot.http import messages_handler, problem
+from bot.settings import AppSettings
+from bot.teams_bot import EscalationBot
+from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
+from storage.settings import Storage, open_storage
+
+log = logging.getLogger("escalation.app")
+
+SETTINGS = web.AppKey("settings", AppSettings)
+STORAGE = web.AppKey("storage", Storage)
+ADAPTER = web.AppKey("adapter", CloudAdapter)
+BOT = web.AppKey("bot", EscalationBot)
+PACKS = web.AppKey("packs", PackRegistry)
+
+
+def load_packs(settings: AppSettings) -> PackRegistry:
+    directory = settings.policy_dir or default_policy_dir()
+    if not settings.policies:
+        return PackRegistry.from_directory(directory)
+    return PackRegistry(resolve_pack(name, directory) for name in settings.policies)
+
+
+async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    storage = await open_storage(settings.storage)
+    log.info("storage: %s", settings.storage.describe())
+    app[STORAGE] = storage
+    app[BOT] = EscalationBot(storage, app[PACKS])
+    yield
+    await storage.close()
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[STORAGE].store.ping()
+    except Exception as exc:  # any storage fault means: not ready
+        log.warning("not ready: storage did not answer: %s", type(exc).__name__)
+        return problem(503, "storage is not reachable")
+    return web.json_response({"status": "ready"})
+
+
+def create_app(settings: AppSettings | None = None) -> web.Application:
+    settings = settings or AppSettings.from_env()
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[PACKS] = load_packs(settings)
+    auth = CachingBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication(settings))
+    adapter = CloudAdapter(auth)
+    adapter.on_turn_error = _on_turn_error
+    app[ADAPTER] = adapter
+    if settings.anonymous:
+        log.warning(
+            "no MicrosoftAppId: running without authentication, for local use only; replies go "
+            "only to a serviceUrl on this machine"
+        )
+
+    async def process(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+        try:
+            response = await adapter.process(request, app[BOT])
+        except (PermissionError, jwt.PyJWTError):
+            raise web.HTTPUnauthorized() from None
+        except (requests.RequestException, OSError) as exc:
+            # Turn errors are handled inside the turn; what escapes here is the token check,
+            # which could not fetch the Bot Framework's signing keys. Not validated: refused.
+            log.error("could not validate a Bot Framework token: %s", type(exc).__name__)
+            raise web.HTTPUnauthorized() from None
+        return response if response is not None else web.Response(status=201)
+
+    app.router.add_post(
+        "/api/messages",
+        messages_handler(
+            process, anonymous=settings.anonymous, allowed_tenants=settings.allowed_tenants
+        ),
+    )
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.cleanup_ctx.append(_storage_ctx)
+    return app
+
+
+async def _on_turn_error(context: TurnContext, error: Exception) -> None:
+    log.exception("turn failed: %s", type(error).__name__, exc_info=error)
+    with contextlib.suppress(Exception):
+        await context.send_activity("Sorry, something went wrong on my side. Nothing was changed.")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = AppSettings.from_env()
+    web.run_app(create_app(settings), host=settings.host, port=settings.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The app's settings, read from the environment and checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage.settings import StorageSettings
+
+APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+
+
+class SettingsError(ValueError):
+    """A setting that is missing or malformed; the message names it and says what is wanted."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    app_id: str = ""
+    app_password: str = ""
+    app_type: str = "MultiTenant"
+    app_tenant_id: str = ""
+    host: str = "127.0.0.1"
+    port: int = 3978
+    allowed_tenants: frozenset[str] = frozenset()
+    policies: tuple[str, ...] = ()  # board ids or pack paths; empty: every pack in the folder
+    policy_dir: Path | None = None
+    storage: StorageSettings = field(default_factory=lambda: StorageSettings(None, Path("data")))
+    max_body_bytes: int = 256 * 1024
+    dispatch_interval_seconds: float = 2.0
+
+    @property
+    def anonymous(self) -> bool:
+        """No app id: local use only (the Playground); requests carry no token."""
+        return not self.app_id
+
+    # Botbuilder's configuration object reads these names.
+    @property
+    def APP_ID(self) -> str:
+        return self.app_id
+
+    @property
+    def APP_PASSWORD(self) -> str:
+        return self.app_password
+
+    @property
+    def APP_TYPE(self) -> str:
+        return self.app_type
+
+    @property
+    def APP_TENANTID(self) -> str:
+        return self.app_tenant_id
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AppSettings:
+        env = dict(os.environ if environ is None else environ)
+        problems: list[str] = []
+
+        app_id = env.get("MicrosoftAppId", "").strip()
+        app_password = env.get("MicrosoftAppPassword", "").strip()
+        app_type = env.get("MicrosoftAppType", "").strip() or "MultiTenant"
+        tenant = env.get("MicrosoftAppTenantId", "").strip()
+        if app_type not in APP_TYPES:
+            problems.append(
+                f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}, not {app_type!r}"
+            )
+        if app_id and app_type != "UserAssignedMSI" and not app_password:
+            problems.append("MicrosoftAppPassword is required when MicrosoftAppId is set")
+        if app_id and app_type in ("SingleTenant", "UserAssignedMSI") and not tenant:
+            problems.append(f"MicrosoftAppTenantId is required for MicrosoftAppType={app_type}")
+        if not app_id and app_password:
+            problems.append("MicrosoftAppPassword is set but MicrosoftAppId is not")
+
+        port_text = env.get("PORT", "").strip() or "3978"
+        port = 0
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            problems.append(f"PORT must be a number from 1 to 65535, not {port_text!r}")
+        else:
+            port = int(port_text)
+        host = env.get("HOST", "").strip() or "127.0.0.1"
+
+        tenants = frozenset(
+            t.strip() for t in env.get("ALLOWED_TENANTS", "").split(",") if t.strip()
+        )
+        if app_id and not tenants:
+            problems.append(
+                "ALLOWED_TENANTS is required when MicrosoftAppId is set: the Microsoft Entra "
+                "tenant ids of the board's partner agencies, comma-separated"
+            )
+        policies = tuple(
+            p.strip() for p in env.get("ESCALATION_POLICIES", "").split(",") if p.strip()
+        )
+        policy_dir_text = env.get("ESCALATION_POLICY_DIR", "").strip()
+        try:
+            storage = StorageSettings.from_env(env)
+        except ValueError as exc:
+            problems.append(str(exc))
+            storage = StorageSettings(None, Path("data"))
+        if problems:
+            raise SettingsError("settings are not valid:\n  - " + "\n  - ".join(problems))
+        return cls(
+            app_id=app_id,
+            app_password=app_password,
+            app_type=app_type,
+            app_tenant_id=tenant,
+            host=host,
+            port=port,
+            allowed_tenants=tenants,
+            policies=policies,
+            policy_dir=Path(policy_dir_text) if policy_dir_text else None,
+            storage=storage,
+        )
