@@ -5,22 +5,29 @@ python app.py        (or: gunicorn 'app:create_app()' --worker-class aiohttp.Gun
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 import requests
 from aiohttp import web
-from botbuilder.core import TurnContext
+from botbuilder.core import ConversationState, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from bot.connector import CachingBotFrameworkAuthentication
 from bot.http import messages_handler, problem
+from bot.sender import TeamsSender
 from bot.settings import AppSettings
 from bot.teams_bot import EscalationBot
+from escalation.notifications import Notification
 from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
+from escalation.service import EscalationService
+from storage.bot_state import TableStorage
+from storage.outbox import dispatch_once
 from storage.settings import Storage, open_storage
 
 log = logging.getLogger("escalation.app")
@@ -39,14 +46,80 @@ def load_packs(settings: AppSettings) -> PackRegistry:
     return PackRegistry(resolve_pack(name, directory) for name in settings.policies)
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WakeDispatcher:
+    """The core's notifier: the messages are already in the outbox; wake the dispatcher."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    async def notify(self, notifications: Sequence[Notification]) -> None:
+        if notifications:
+            self.event.set()
+
+
+WAKE = web.AppKey("wake", WakeDispatcher)
+
+
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     storage = await open_storage(settings.storage)
     log.info("storage: %s", settings.storage.describe())
     app[STORAGE] = storage
-    app[BOT] = EscalationBot(storage, app[PACKS])
+    wake = WakeDispatcher()
+    app[WAKE] = wake
+    service = EscalationService(
+        packs=app[PACKS],
+        repository=storage.cases,
+        directory=storage.directory,
+        notifier=wake,
+        now=utc_now,
+    )
+    state = ConversationState(TableStorage(storage.store, storage.tables.bot_state))
+    app[BOT] = EscalationBot(
+        storage=storage, packs=app[PACKS], service=service, conversation_state=state, now=utc_now
+    )
     yield
     await storage.close()
+
+
+async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Sends the outbox: woken after each change, and every few seconds for retries."""
+    settings = app[SETTINGS]
+    sender = TeamsSender(
+        adapter=app[ADAPTER],
+        app_id=settings.app_id,
+        storage=app[STORAGE],
+        packs=app[PACKS],
+        now=utc_now,
+    )
+    wake = app[WAKE]
+
+    async def run() -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.event.wait(), settings.dispatch_interval_seconds)
+            wake.event.clear()
+            try:
+                report = await dispatch_once(app[STORAGE].outbox, sender, utc_now())
+                if report.sent or report.failed:
+                    log.info(
+                        "outbox: %d sent, %d retried, %d failed",
+                        len(report.sent),
+                        len(report.retried),
+                        len(report.failed),
+                    )
+            except Exception:  # storage outage: the messages wait in the outbox
+                log.exception("outbox dispatch failed; will try again")
+
+    task = asyncio.create_task(run(), name="outbox-dispatcher")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -98,6 +171,7 @@ def create_app(settings: AppSettings | None = None) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(_storage_ctx)
+    app.cleanup_ctx.append(_dispatcher_ctx)
     return app
 
 

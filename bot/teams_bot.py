@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import (
+    CardFactory,
+    ConversationState,
+    InvokeResponse,
+    MessageFactory,
+    TurnContext,
+)
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import ChannelAccount
+from botbuilder.dialogs import DialogSet, DialogTurnStatus
+from botbuilder.schema import AdaptiveCardInvokeResponse, ChannelAccount
 
+from bot.card_actions import CardActionError, command_for, parse_action
+from cards.case_card import case_card
+from cards.outcome_cards import done_card, refusal_card
+from cards.views import REFRESH, case_view
+from dialogs.raise_dialog import RaiseDialog
+from escalation.case import Case
 from escalation.directory import Person
+from escalation.errors import Refused
 from escalation.packs import PackRegistry
+from escalation.service import EscalationService
 from storage.settings import Storage
 
 log = logging.getLogger("escalation.bot")
@@ -18,20 +38,47 @@ log = logging.getLogger("escalation.bot")
 HELP = (
     "I run your Safeguarding Adults Board's policy for resolving professional disagreements "
     "about an adult at risk.\n\n"
+    "- **raise**: raise a disagreement with a professional in another agency\n"
     "- **cases**: your open cases, their stage and what falls due next\n"
-    "- **help**: this message\n\n"
+    "- **case RB-2026-XXXXXX**: the case card, with what you can do now\n"
+    "- **help**: this message; **cancel** stops a question you are answering\n\n"
     "This is not a complaints process: complaints from the adult or their family go through the "
     "agency concerned. If an adult is in immediate danger, call 999."
 )
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")
 
 
-@dataclass
 class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
-    storage: Storage
-    packs: PackRegistry
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        packs: PackRegistry,
+        service: EscalationService,
+        conversation_state: ConversationState,
+        now: Callable[[], datetime],
+    ) -> None:
         super().__init__()
+        self.storage = storage
+        self.packs = packs
+        self.service = service
+        self.state = conversation_state
+        self.now = now
+        self.dialogs = DialogSet(conversation_state.create_property("dialogs"))
+        self.dialogs.add(
+            RaiseDialog(
+                packs=packs,
+                directory=storage.directory,
+                service=service,
+                today=lambda: self.now().astimezone(ZoneInfo("Europe/London")).date(),
+                show_case=self.show_case,
+            )
+        )
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await super().on_turn(turn_context)
+        await self.state.save_changes(turn_context)
 
     async def person(self, context: TurnContext) -> Person | None:
         sender = context.activity.from_property
@@ -44,41 +91,158 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
                     return found
         return None
 
+    # -- messages -----------------------------------------------------------------------------
+
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         person = await self.person(turn_context)
         if person is not None:
             reference = TurnContext.get_conversation_reference(turn_context.activity)
             await self.storage.conversations.save_person_reference(person.id, reference.serialize())
-        text = (turn_context.activity.text or "").strip().lower()
-        if text in ("cases", "my cases"):
+        if turn_context.activity.value and not turn_context.activity.text:
+            await self.on_card_submit(turn_context, person)  # the Action.Submit fallback
+            return
+        dc = await self.dialogs.create_context(turn_context)
+        result = await dc.continue_dialog()
+        if result.status != DialogTurnStatus.Empty:
+            return
+        text = (turn_context.activity.text or "").strip()
+        lowered = text.lower()
+        if lowered in ("raise", "raise a disagreement", "new"):
+            if person is None:
+                await turn_context.send_activity(self.not_in_directory())
+                return
+            await dc.begin_dialog("raise", {"person_id": person.id})
+            return
+        if lowered in ("cases", "my cases"):
             await turn_context.send_activity(MessageFactory.text(await self.cases_text(person)))
+            return
+        found = CASE_ID.search(text.upper())
+        if lowered.startswith("case") and found and person is not None:
+            await self.show_case_by_id(turn_context, found.group(1), person)
             return
         await turn_context.send_activity(MessageFactory.text(HELP))
 
+    @staticmethod
+    def not_in_directory() -> str:
+        return (
+            "You are not in the board's directory yet, so I cannot act for you. Ask your "
+            "board's business manager to add you with your agency, role and line manager."
+        )
+
     async def cases_text(self, person: Person | None) -> str:
         if person is None:
-            return (
-                "You are not in the board's directory yet, so I cannot show you cases. Ask your "
-                "board's business manager to add you."
-            )
+            return self.not_in_directory()
         summaries = [
             s for s in await self.storage.cases.cases_of_person(person.id) if s.status != "closed"
         ]
         if not summaries:
             return "You have no open cases."
         lines = [f"You have {len(summaries)} open case(s):"]
-        for s in sorted(summaries, key=lambda s: (s.next_due is None, s.next_due)):
+        for s in sorted(summaries, key=lambda s: (s.next_due is None, s.next_due or s.raised_at)):
             pack = self.packs.get(s.board_id)
             stage = pack.stage(s.stage)
             due = "nothing due"
             if s.next_due is not None:
-                tz = pack.calendar.timezone
-                from zoneinfo import ZoneInfo
-
-                due = f"next due {s.next_due.astimezone(ZoneInfo(tz)):%a %d %b %H:%M}"
+                local = s.next_due.astimezone(ZoneInfo(pack.calendar.timezone))
+                due = f"next due {local:%a %d %b %H:%M}"
             risk = " — IMMEDIATE RISK" if s.immediate_risk else ""
             lines.append(f"- {s.case_id}: stage {stage.id} ({stage.short_name}), {due}{risk}")
         return "\n".join(lines)
+
+    # -- cards --------------------------------------------------------------------------------
+
+    async def case_card_for(
+        self, case: Case, viewer: Person | None, notice: str | None = None
+    ) -> dict[str, Any]:
+        pack = self.packs.get(case.board_id)
+        directory = await self.storage.directory.snapshot()
+        view = case_view(
+            case, pack, directory, now=self.now(), viewer_id=viewer.id if viewer else None
+        )
+        return case_card(view, notice=notice)
+
+    async def show_case(self, turn_context: TurnContext, case: Case) -> None:
+        viewer = await self.person(turn_context)
+        card = await self.case_card_for(case, viewer)
+        await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+
+    async def show_case_by_id(
+        self, turn_context: TurnContext, case_id: str, person: Person
+    ) -> None:
+        try:
+            case = await self.service.case(case_id)
+        except Refused as refusal:
+            await turn_context.send_activity(refusal.reason)
+            return
+        if not await self.may_see(case, person):
+            await turn_context.send_activity(f"There is no case {case_id} that you can see.")
+            return
+        await self.show_case(turn_context, case)
+
+    async def may_see(self, case: Case, person: Person) -> bool:
+        """Only the parties, those asked to act, and the board roles see a case."""
+        related = {s.case_id for s in await self.storage.cases.cases_of_person(person.id)}
+        board_roles = {role for board, role in person.board_roles if board == case.board_id}
+        return case.id in related or bool(board_roles)
+
+    async def act(
+        self, turn_context: TurnContext, value: object, person: Person | None
+    ) -> dict[str, Any]:
+        """Run a card action; the card to show in place of the one that was clicked."""
+        try:
+            action = parse_action(value)
+        except CardActionError as exc:
+            return refusal_card(None, str(exc))
+        if person is None:
+            return refusal_card(None, self.not_in_directory())
+        try:
+            case = await self.service.case(action.case_id)
+        except Refused as refusal:
+            return refusal_card(None, refusal.reason)
+        if not await self.may_see(case, person):
+            return refusal_card(None, f"There is no case {action.case_id} that you can see.")
+        pack = self.packs.get(case.board_id)
+        directory = await self.storage.directory.snapshot()
+        if action.verb == REFRESH:
+            return case_card(case_view(case, pack, directory, now=self.now(), viewer_id=person.id))
+        tz = ZoneInfo(pack.calendar.timezone)
+        try:
+            outcome = await self.service.execute(command_for(action, person.id, tz))
+        except (Refused, CardActionError) as exc:
+            reason = exc.reason if isinstance(exc, Refused) else str(exc)
+            log.info(
+                "card action %s on %s refused: %s",
+                action.verb,
+                case.id,
+                getattr(exc, "code", "input"),
+            )
+            fresh = await self.service.case(case.id)
+            view = case_view(fresh, pack, directory, now=self.now(), viewer_id=person.id)
+            return refusal_card(view, reason)
+        view = case_view(outcome.case, pack, directory, now=self.now(), viewer_id=person.id)
+        return done_card(view, "Done: " + action.verb.replace("_", " ") + ".")
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        person = await self.person(turn_context)
+        card = await self.act(turn_context, turn_context.activity.value, person)
+        # botbuilder's own handler serializes this response twice under CloudAdapter (a 500):
+        # return the model itself, which the adapter serializes once.
+        body = AdaptiveCardInvokeResponse(status_code=200, type=CARD_TYPE, value=card)
+        return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+
+    async def on_card_submit(self, turn_context: TurnContext, person: Person | None) -> None:
+        card = await self.act(turn_context, turn_context.activity.value, person)
+        attachment = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        reply_to = turn_context.activity.reply_to_id
+        if reply_to:
+            attachment.id = reply_to
+            await turn_context.update_activity(attachment)
+        else:
+            await turn_context.send_activity(attachment)
+
+    # -- installation -------------------------------------------------------------------------
 
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext

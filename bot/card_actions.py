@@ -1,0 +1,166 @@
+"""From a card's action (a verb, ids, a version and the form's inputs) to a command for the core.
+
+A card carries nothing of the case but its id and version: everything else is loaded from
+storage, and the core decides whether the person may do it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cards.case_card import form_values
+from cards.views import (
+    APPROVE_OUTCOME,
+    APPROVE_RECORD,
+    ASK_LEAD,
+    CONFIRM_OUTCOME,
+    CONVENE_PANEL,
+    DECIDE,
+    ESCALATE,
+    RECOMMEND,
+    RECORD,
+    REFRESH,
+    SET_DEADLINE,
+)
+from escalation.commands import (
+    ApproveOutcome,
+    ApproveRecord,
+    AskSafeguardingLead,
+    ConfirmOutcome,
+    ConvenePanel,
+    Escalate,
+    RecordDiscussion,
+    RecordPanelDecision,
+    RecordRecommendations,
+    SetProtectiveDeadline,
+)
+
+CaseActionCommand = (
+    RecordDiscussion
+    | ApproveRecord
+    | Escalate
+    | SetProtectiveDeadline
+    | AskSafeguardingLead
+    | ConfirmOutcome
+    | ApproveOutcome
+    | RecordRecommendations
+    | ConvenePanel
+    | RecordPanelDecision
+)
+
+
+class CardActionError(ValueError):
+    """An action that cannot be understood: nothing is changed and the person is told why."""
+
+
+class CardAction:
+    """What a card action asks for, read from its data."""
+
+    def __init__(self, verb: str, data: Mapping[str, Any]) -> None:
+        self.verb = verb
+        self.data = data
+        case_id = data.get("case_id")
+        if not isinstance(case_id, str) or not case_id:
+            raise CardActionError("This card does not name a case.")
+        self.case_id = case_id
+        version = data.get("version")
+        if verb != REFRESH:
+            try:
+                self.version: int | None = int(version)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise CardActionError(
+                    "This card does not say which version of the case it shows."
+                ) from None
+        else:
+            self.version = None
+
+
+def parse_action(value: object) -> CardAction:
+    """An `adaptiveCard/action` invoke's value, or an Action.Submit's value."""
+    if not isinstance(value, Mapping):
+        raise CardActionError("The card sent nothing I understand.")
+    action = value.get("action")
+    if isinstance(action, Mapping):  # Action.Execute
+        verb, data = action.get("verb"), action.get("data")
+    else:  # the Action.Submit fallback puts the verb in the data
+        verb, data = value.get("verb"), value
+    if not isinstance(verb, str) or not isinstance(data, Mapping):
+        raise CardActionError("The card's action has no verb.")
+    return CardAction(verb, data)
+
+
+def _moment(day: str | None, at: str | None, tz: ZoneInfo, what: str) -> datetime:
+    try:
+        parsed_day = date.fromisoformat(day or "")
+        parsed_time = time.fromisoformat(at or "")
+    except ValueError:
+        raise CardActionError(f"Give the {what} as a date and a time.") from None
+    return datetime.combine(parsed_day, parsed_time, tzinfo=tz)
+
+
+def _split(text: str | None, separator: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(separator) if part.strip())
+
+
+def command_for(action: CardAction, actor_id: str, tz: ZoneInfo) -> CaseActionCommand:
+    verb, case_id, version = action.verb, action.case_id, action.version
+    form = form_values(verb, action.data)
+    common: dict[str, Any] = {"actor_id": actor_id, "case_id": case_id, "expected_version": version}
+    if verb == RECORD:
+        return RecordDiscussion(
+            **common,
+            held_at=_moment(
+                form.get("held_date"), form.get("held_time"), tz, "time of the discussion"
+            ),
+            participants=_split(form.get("participants"), ","),
+            method=form.get("method", "meeting"),
+            summary=form.get("summary", ""),
+            points_of_difference=form.get("points_of_difference", ""),
+            outcome=form.get("outcome", ""),  # type: ignore[arg-type]  # the core checks it
+            agreed_outcome=form.get("agreed_outcome", ""),
+            outstanding_issues=form.get("outstanding_issues", ""),
+            basis_of_decision=form.get("basis_of_decision", ""),
+        )
+    if verb == APPROVE_RECORD:
+        record_id = action.data.get("record_id")
+        if not isinstance(record_id, str):
+            raise CardActionError("This card does not say which record to approve.")
+        return ApproveRecord(**common, record_id=record_id)
+    if verb == ESCALATE:
+        return Escalate(
+            **common,
+            reason=form.get("reason", ""),
+            aim=form.get("aim", ""),
+            evidence=form.get("evidence", ""),
+            evidence_source=form.get("evidence_source", ""),
+            policy_issue=form.get("policy_issue", "false").lower() == "true",
+        )
+    if verb == SET_DEADLINE:
+        return SetProtectiveDeadline(
+            **common,
+            clock_id=form.get("clock", ""),
+            due=_moment(form.get("date"), form.get("time"), tz, "deadline"),
+            reason=form.get("reason", ""),
+        )
+    if verb == ASK_LEAD:
+        return AskSafeguardingLead(**common, question=form.get("question", ""))
+    if verb == CONFIRM_OUTCOME:
+        return ConfirmOutcome(
+            **common,
+            outcome=form.get("outcome", ""),
+            outstanding_issues=form.get("outstanding_issues", ""),
+        )
+    if verb == APPROVE_OUTCOME:
+        return ApproveOutcome(**common)
+    if verb == RECOMMEND:
+        return RecordRecommendations(
+            **common, recommendations=_split(form.get("recommendations"), "\n")
+        )
+    if verb == CONVENE_PANEL:
+        return ConvenePanel(**common, agency_ids=_split(form.get("agency_ids"), ","))
+    if verb == DECIDE:
+        return RecordPanelDecision(**common, decision=form.get("decision", ""))
+    raise CardActionError(f"I do not know the action {verb!r}.")

@@ -1,0 +1,174 @@
+"""Proactive sending: the outbox's messages to people's chats and to the business-manager channel.
+
+Each message is a card built now, from the case as it stands, for the person it goes to. Teams
+answers 429 past 7 messages a second in one conversation: the pacer keeps under that, and a 429
+or 5xx becomes a later attempt (honouring Retry-After); a person who removed the app is a
+permanent failure, recorded so the raiser can be told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.bot_adapter import BotAdapter
+from botbuilder.schema import ConversationParameters, ConversationReference
+from botbuilder.schema.teams import ChannelInfo, TeamsChannelData
+
+from cards.case_card import case_card
+from cards.copy_card import business_manager_copy_card
+from cards.views import case_view
+from escalation.case import fold
+from escalation.notifications import Notification
+from escalation.packs import PackRegistry
+from storage.outbox import Delivery, DeliveryResult
+from storage.settings import Storage
+
+log = logging.getLogger("escalation.sender")
+
+PER_CONVERSATION_INTERVAL = 1 / 6  # Teams allows 7 a second per conversation; keep under it
+
+
+class Pacer:
+    """Spaces sends to one conversation so that Teams never has to throttle us."""
+
+    def __init__(
+        self,
+        interval: float = PER_CONVERSATION_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._last: dict[str, float] = {}
+
+    async def wait(self, conversation_id: str) -> None:
+        last = self._last.get(conversation_id)
+        now = self._clock()
+        if last is not None and now - last < self._interval:
+            await asyncio.sleep(self._interval - (now - last))
+        self._last[conversation_id] = self._clock()
+        if len(self._last) > 10_000:
+            self._last.clear()
+
+
+def _status_of(error: BaseException) -> tuple[int | None, float | None]:
+    """The HTTP status and Retry-After (seconds) of a connector error, where it has them."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    headers = getattr(response, "headers", None) or {}
+    retry_after = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        seconds = float(retry_after) if retry_after is not None else None
+    except ValueError:
+        seconds = None
+    return (int(status) if status else None), seconds
+
+
+def classify(error: BaseException) -> Delivery:
+    status, retry_after = _status_of(error)
+    wait = timedelta(seconds=retry_after) if retry_after is not None else None
+    if status in (403, 404):
+        return Delivery(
+            DeliveryResult.PERMANENT,
+            error=f"{status}: the recipient cannot be reached (app removed or conversation gone)",
+        )
+    return Delivery(
+        DeliveryResult.RETRY, retry_after=wait, error=f"{status or type(error).__name__}"
+    )
+
+
+class TeamsSender:
+    def __init__(
+        self,
+        *,
+        adapter: BotAdapter,
+        app_id: str,
+        storage: Storage,
+        packs: PackRegistry,
+        now: Callable[[], datetime],
+        pacer: Pacer | None = None,
+    ) -> None:
+        self._adapter = adapter
+        self._app_id = app_id or None
+        self._storage = storage
+        self._packs = packs
+        self._now = now
+        self._pacer = pacer or Pacer()
+
+    async def __call__(self, notification: Notification) -> Delivery:
+        try:
+            card = await self._card(notification)
+            if card is None:
+                return Delivery(DeliveryResult.SENT)  # the case is gone (purged): nothing to say
+            if notification.recipient.kind == "channel":
+                return await self._to_channel(notification, card)
+            return await self._to_person(notification, card)
+        except Exception as exc:  # any fault is classified: a later attempt or a recorded failure
+            log.warning("sending %s failed: %s", notification.kind, type(exc).__name__)
+            return classify(exc)
+
+    async def _card(self, notification: Notification) -> dict[str, Any] | None:
+        stored = await self._storage.cases.load(notification.case_id)
+        if stored is None:
+            return None
+        case = fold(stored.events)
+        pack = self._packs.get(case.board_id)
+        directory = await self._storage.directory.snapshot()
+        viewer = notification.recipient.id if notification.recipient.kind == "person" else None
+        view = case_view(case, pack, directory, now=self._now(), viewer_id=viewer)
+        if notification.recipient.kind == "channel":
+            return business_manager_copy_card(view, notification.reason)
+        return case_card(view, notice=notification.reason)
+
+    async def _send(self, reference: ConversationReference, card: dict[str, Any]) -> None:
+        async def callback(turn_context: TurnContext) -> None:
+            await turn_context.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(card))
+            )
+
+        await self._pacer.wait(reference.conversation.id)
+        await self._adapter.continue_conversation(reference, callback, self._app_id)
+
+    async def _to_person(self, notification: Notification, card: dict[str, Any]) -> Delivery:
+        person_id = notification.recipient.id
+        stored = await self._storage.conversations.person_reference(person_id)
+        if stored is None:
+            # Teams lets a bot start a chat only with someone who has installed it.
+            return Delivery(
+                DeliveryResult.RETRY,
+                retry_after=timedelta(hours=1),
+                error="no conversation with this person yet: they have not opened the bot",
+            )
+        await self._send(ConversationReference().deserialize(stored), card)
+        return Delivery(DeliveryResult.SENT)
+
+    async def _to_channel(self, notification: Notification, card: dict[str, Any]) -> Delivery:
+        channel = await self._storage.conversations.channel(notification.recipient.id)
+        if channel is None:
+            return Delivery(
+                DeliveryResult.RETRY,
+                retry_after=timedelta(hours=1),
+                error="no business-manager channel set for this board",
+            )
+        reference = ConversationReference().deserialize(channel.reference)
+        activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        parameters = ConversationParameters(
+            is_group=True,
+            channel_data=TeamsChannelData(channel=ChannelInfo(id=channel.channel_id)),
+            activity=activity,
+        )
+
+        async def created(_: TurnContext) -> None:
+            return None
+
+        await self._pacer.wait(channel.channel_id)
+        # The form that works without a turn (the scheduler has none) and without an app id.
+        await self._adapter.create_conversation(
+            self._app_id, created, parameters, "msteams", reference.service_url
+        )
+        return Delivery(DeliveryResult.SENT)

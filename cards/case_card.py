@@ -1,0 +1,466 @@
+"""The case card: what one person sees of a case, and the actions they may take on it.
+
+It leads with the risk to the adult (RB-1.4), then the case, its deadlines and the records that
+wait for approval. Each action sends back only the case id, the version the person saw and the
+verb (and a record id, or what the person typed into the action's form), so the bot always acts
+on the case as it stands and refuses a stale click.
+
+Form inputs are named `<verb>.<field>` (see `FORM_FIELDS` and `form_values`), so the inputs of
+different forms on one card never collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cards.elements import (
+    Json,
+    action_set,
+    card,
+    case_data,
+    choice_input,
+    container,
+    date_input,
+    execute,
+    facts,
+    heading,
+    labelled,
+    refresh,
+    rich,
+    run,
+    sentence,
+    show_card,
+    text,
+    text_input,
+    time_input,
+    toggle_input,
+)
+from cards.views import (
+    APPROVE_OUTCOME,
+    APPROVE_RECORD,
+    ASK_LEAD,
+    CONFIRM_OUTCOME,
+    CONVENE_PANEL,
+    DECIDE,
+    ENTRY_LABELS,
+    ESCALATE,
+    RECOMMEND,
+    RECORD,
+    SET_DEADLINE,
+    CaseView,
+    RecordView,
+)
+
+# What each form collects, by field; the input ids are `<verb>.<field>`.
+FORM_FIELDS: dict[str, tuple[str, ...]] = {
+    RECORD: (
+        "held_date",
+        "held_time",
+        "method",
+        "participants",
+        "summary",
+        "points_of_difference",
+        "outcome",
+        "agreed_outcome",
+        "outstanding_issues",
+        "basis_of_decision",
+    ),
+    ESCALATE: ("reason", "aim", "evidence", "evidence_source", "policy_issue"),
+    SET_DEADLINE: ("clock", "date", "time", "reason"),
+    ASK_LEAD: ("question",),
+    CONFIRM_OUTCOME: ("outcome", "outstanding_issues"),
+    RECOMMEND: ("recommendations",),
+    CONVENE_PANEL: ("agency_ids",),
+    DECIDE: ("decision",),
+}
+
+DISCUSSION_METHODS: tuple[tuple[str, str], ...] = (
+    ("meeting", "Face to face"),
+    ("phone", "Phone call"),
+    ("teams call", "Teams or video call"),
+    ("email", "Email or letter"),
+)
+
+DISCUSSION_OUTCOMES: tuple[tuple[str, str], ...] = (
+    ("resolved", "Resolved: we reached agreement"),
+    ("not_resolved", "Not resolved: it needs escalating"),
+    ("continuing", "Continuing: we will talk again"),
+)
+
+
+def input_id(verb: str, field: str) -> str:
+    return f"{verb}.{field}"
+
+
+def form_values(verb: str, data: Mapping[str, Any]) -> dict[str, str]:
+    """The fields a form sent back (as strings), from an action's merged data."""
+    return {
+        field: str(data[key])
+        for field in FORM_FIELDS.get(verb, ())
+        if (key := input_id(verb, field)) in data and data[key] is not None
+    }
+
+
+# -- the parts of the card --------------------------------------------------------------------------
+
+
+def risk_block(view: CaseView) -> Json:
+    """The risk to the adult, first on every case card (RB-1.4); immediate risk said in words."""
+    items: list[Json] = [heading("Risk to the adult")]
+    if view.immediate_risk:
+        items.append(
+            text(
+                "IMMEDIATE RISK of significant harm: protect the adult first; nothing here "
+                "should delay that.",
+                weight="bolder",
+                color="attention",
+            )
+        )
+    items.append(rich(run(view.risk_to_adult or "Not recorded yet.")))
+    return container(items, style="attention" if view.immediate_risk else "emphasis")
+
+
+def _status(view: CaseView) -> str:
+    status = view.status.capitalize()
+    if view.outcome_awaiting_approval:
+        status += ": the outcome is confirmed and awaits approval"
+    return status
+
+
+def summary_blocks(view: CaseView) -> list[Json]:
+    blocks: list[Json] = [
+        heading(f"Case {view.case_id}"),
+        facts(
+            [
+                ("Board", view.board_name),
+                ("Stage", f"{view.stage.id}: {view.stage.name}"),
+                ("Status", _status(view)),
+                ("Category", view.category),
+            ]
+        ),
+        labelled("Issue", view.issue),
+        labelled("Adult's case reference", view.adult_reference),
+    ]
+    blocks += [labelled(p.role, p.describe) for p in view.parties]
+    return blocks
+
+
+def clock_blocks(view: CaseView) -> list[Json]:
+    blocks: list[Json] = [heading("Deadlines at this stage", size="default")]
+    if not view.clocks:
+        blocks.append(text("No deadlines at this stage."))
+        return blocks
+    blocks.append(facts((c.label, c.describe) for c in view.clocks))
+    if view.next_due is not None:
+        nxt = view.next_due
+        late = " It is overdue." if nxt.overdue else ""
+        blocks.append(text(f"Next: {nxt.label}, due {nxt.due}.{late}", weight="bolder"))
+    return blocks
+
+
+def _record_line(view: CaseView, record: RecordView) -> list[Json]:
+    line = rich(
+        run(f"Record {record.id}", bold=True),
+        run(f" (stage {record.stage}) by "),
+        run(record.author_name),
+        run(f", held {record.held}; outcome: {record.outcome}."),
+    )
+    if not record.approvable:
+        return [line]
+    approve = execute(
+        f"Approve record {record.id}",
+        APPROVE_RECORD,
+        case_data(view.case_id, view.version, APPROVE_RECORD, record_id=record.id),
+        style="positive",
+    )
+    return [line, action_set([approve])]
+
+
+def records_blocks(view: CaseView) -> list[Json]:
+    if not view.records_awaiting_approval:
+        return []
+    blocks: list[Json] = [heading("Records awaiting approval", size="default")]
+    for record in view.records_awaiting_approval:
+        blocks += _record_line(view, record)
+    return blocks
+
+
+# -- the forms --------------------------------------------------------------------------------------
+
+
+def _data(view: CaseView, verb: str) -> Json:
+    return case_data(view.case_id, view.version, verb)
+
+
+def record_form(view: CaseView) -> Json:
+    needs = set(view.record_requires)
+    v = RECORD
+    body: list[Json] = [
+        text("Record the discussion as it happened: who took part, what was said and decided."),
+        date_input(
+            input_id(v, "held_date"),
+            "Date of the discussion",
+            value=view.today.isoformat(),
+            max_date=view.today.isoformat(),
+        ),
+        time_input(
+            input_id(v, "held_time"),
+            f"Time of the discussion ({view.timezone})",
+            value=view.now_time,
+        ),
+        choice_input(input_id(v, "method"), "How you talked", DISCUSSION_METHODS, value="meeting"),
+        text_input(
+            input_id(v, "participants"),
+            "Who took part",
+            required=True,
+            placeholder="Names, separated by commas",
+        ),
+        text_input(
+            input_id(v, "summary"), "Summary of the discussion", required=True, multiline=True
+        ),
+        text_input(
+            input_id(v, "points_of_difference"),
+            "Points of difference, stated clearly and objectively",
+            required="points_of_difference" in needs,
+            multiline=True,
+        ),
+        choice_input(input_id(v, "outcome"), "Outcome", DISCUSSION_OUTCOMES, expanded=True),
+        text_input(
+            input_id(v, "agreed_outcome"),
+            "Agreed outcome (needed when resolved)",
+            multiline=True,
+        ),
+        text_input(
+            input_id(v, "outstanding_issues"),
+            "Outstanding issues and how they will be pursued",
+            multiline=True,
+        ),
+        text_input(
+            input_id(v, "basis_of_decision"),
+            "The basis of any decision",
+            required="basis_of_decision" in needs,
+            multiline=True,
+        ),
+    ]
+    return show_card("Record discussion", body, [execute("Save the record", v, _data(view, v))])
+
+
+def escalate_form(view: CaseView) -> Json:
+    target = view.escalates_to
+    assert target is not None  # the verb is only offered where the stage escalates
+    v = ESCALATE
+    body: list[Json] = [
+        text(
+            f"This moves the case to stage {target.id}: {target.name}. Everyone concerned is told."
+        ),
+        text_input(input_id(v, "reason"), "Why it needs escalating", required=True, multiline=True),
+    ]
+    body += [
+        text_input(input_id(v, name), ENTRY_LABELS.get(name, name), required=True, multiline=True)
+        for name in view.escalation_inputs
+    ]
+    if view.policy_issue_stage is not None:
+        policy = view.policy_issue_stage
+        body.append(
+            toggle_input(
+                input_id(v, "policy_issue"),
+                "Significant policy issue",
+                f"Refer it straight to stage {policy.id}: {policy.name}",
+            )
+        )
+    return show_card(
+        f"Escalate to stage {target.id}",
+        body,
+        [execute(f"Escalate to stage {target.id}", v, _data(view, v))],
+    )
+
+
+def deadline_form(view: CaseView) -> Json:
+    v = SET_DEADLINE
+    clocks = view.protective_clocks
+    body: list[Json] = [
+        text(
+            "Set a shorter deadline where waiting would fail to protect the adult. The earlier "
+            "deadline applies."
+        ),
+        choice_input(
+            input_id(v, "clock"),
+            "Which deadline",
+            [(c.clock, f"{c.label} (now due {c.due})") for c in clocks],
+            value=clocks[0].clock if len(clocks) == 1 else None,
+        ),
+        date_input(input_id(v, "date"), "New date", min_date=view.today.isoformat()),
+        time_input(input_id(v, "time"), f"New time ({view.timezone})", value="17:00"),
+        text_input(
+            input_id(v, "reason"),
+            "Why the earlier deadline protects the adult",
+            required=True,
+            multiline=True,
+        ),
+    ]
+    return show_card(
+        "Set protective deadline", body, [execute("Set the earlier deadline", v, _data(view, v))]
+    )
+
+
+def ask_lead_form(view: CaseView) -> Json:
+    v = ASK_LEAD
+    body: list[Json] = [
+        text(f"Your question goes to: {view.advisers}."),
+        text_input(input_id(v, "question"), "Your question", required=True, multiline=True),
+    ]
+    return show_card(
+        "Ask the safeguarding lead", body, [execute("Send the question", v, _data(view, v))]
+    )
+
+
+def confirm_outcome_form(view: CaseView) -> Json:
+    v = CONFIRM_OUTCOME
+    body: list[Json] = [
+        text("Confirm in writing the outcome agreed in the discussion."),
+        text_input(input_id(v, "outcome"), "The agreed outcome", required=True, multiline=True),
+        text_input(
+            input_id(v, "outstanding_issues"),
+            "Outstanding issues and how they will be pursued",
+            multiline=True,
+        ),
+    ]
+    return show_card(
+        "Confirm the outcome", body, [execute("Confirm the outcome", v, _data(view, v))]
+    )
+
+
+def recommend_form(view: CaseView) -> Json:
+    v = RECOMMEND
+    body: list[Json] = [
+        text("The recommendations are not binding; each agency records its response."),
+        text_input(
+            input_id(v, "recommendations"),
+            "Recommendations, one per line",
+            required=True,
+            multiline=True,
+        ),
+    ]
+    return show_card(
+        "Record recommendations", body, [execute("Record the recommendations", v, _data(view, v))]
+    )
+
+
+def convene_form(view: CaseView) -> Json:
+    v = CONVENE_PANEL
+    need = view.panel_min_agencies
+    body: list[Json] = [
+        text(f"Choose at least {need} member agencies that are not concerned in the disagreement."),
+        choice_input(
+            input_id(v, "agency_ids"),
+            f"Panel agencies (at least {need})",
+            [(a.id, a.name) for a in view.panel_candidates],
+            multi=True,
+            expanded=True,
+            error=f"Choose at least {need} agencies.",
+        ),
+    ]
+    return show_card("Convene the panel", body, [execute("Convene the panel", v, _data(view, v))])
+
+
+def decide_form(view: CaseView) -> Json:
+    v = DECIDE
+    body: list[Json] = [
+        text("The panel's decision is binding on all agencies concerned."),
+        text_input(input_id(v, "decision"), "The panel's decision", required=True, multiline=True),
+    ]
+    return show_card(
+        "Record the panel's decision", body, [execute("Record the decision", v, _data(view, v))]
+    )
+
+
+def case_actions(view: CaseView) -> list[Json]:
+    """The viewer's actions, most common first (approvals sit beside each record)."""
+    actions: list[Json] = []
+    if view.may(RECORD):
+        actions.append(record_form(view))
+    if view.may(ESCALATE) and view.escalates_to is not None:
+        actions.append(escalate_form(view))
+    if view.may(SET_DEADLINE) and view.protective_clocks:
+        actions.append(deadline_form(view))
+    if view.may(ASK_LEAD):
+        actions.append(ask_lead_form(view))
+    if view.may(CONFIRM_OUTCOME):
+        actions.append(confirm_outcome_form(view))
+    if view.may(APPROVE_OUTCOME):
+        actions.append(
+            execute(
+                "Approve the outcome",
+                APPROVE_OUTCOME,
+                _data(view, APPROVE_OUTCOME),
+                style="positive",
+            )
+        )
+    if view.may(RECOMMEND):
+        actions.append(recommend_form(view))
+    if view.may(CONVENE_PANEL) and view.panel_candidates:
+        actions.append(convene_form(view))
+    if view.may(DECIDE):
+        actions.append(decide_form(view))
+    return actions
+
+
+# -- the card ---------------------------------------------------------------------------------------
+
+
+def _speak(view: CaseView, notice: str | None) -> str:
+    parts = [f"Case {view.case_id}."]
+    if notice:
+        parts.append(notice)
+    if view.immediate_risk:
+        parts.append("Immediate risk of significant harm.")
+    parts.append(f"Risk to the adult: {sentence(view.risk_to_adult or 'not recorded yet')}")
+    parts.append(f"Stage {view.stage.id}: {view.stage.name}.")
+    if view.next_due is not None:
+        late = ", overdue" if view.next_due.overdue else ""
+        parts.append(f"Next deadline: {view.next_due.label}, due {view.next_due.due}{late}.")
+    return " ".join(parts)
+
+
+def fallback_text(view: CaseView) -> str:
+    urgent = "IMMEDIATE RISK. " if view.immediate_risk else ""
+    return (
+        f"Case {view.case_id} ({view.board_short_name}), stage {view.stage.id}. {urgent}"
+        f"Risk to the adult: {sentence(view.risk_to_adult or 'not recorded yet')} "
+        "Open this case in Microsoft Teams to see it in full and act on it."
+    )
+
+
+def case_card(
+    view: CaseView,
+    *,
+    user_ids: Sequence[str] = (),
+    notice: str | None = None,
+) -> Json:
+    """The case as `view.viewer_id` may see and act on it.
+
+    `user_ids`: the Teams user ids the card refreshes for on sight (each gets their own view; at
+    most 60 are kept). Without them the card refreshes for the viewer alone. `notice`: a line
+    saying what just happened, shown just under the risk.
+    """
+    body: list[Json] = [risk_block(view)]
+    if notice:
+        body.append(text(notice, weight="bolder", separator=True))
+    body += summary_blocks(view)
+    body += clock_blocks(view)
+    body += records_blocks(view)
+    if view.stage_guidance:
+        body.append(text(view.stage_guidance, isSubtle=True))
+    actions = case_actions(view)
+    approvals = any(r.approvable for r in view.records_awaiting_approval)
+    if not actions and not approvals:
+        body.append(text("You have no action to take on this case at this stage.", isSubtle=True))
+    users = list(user_ids) or ([view.viewer_id] if view.viewer_id else [])
+    return card(
+        body,
+        fallback_text=fallback_text(view),
+        speak=_speak(view, notice),
+        actions=actions,
+        refresh=refresh(view.case_id, view.version, users),
+    )

@@ -1,0 +1,454 @@
+"""What one person sees of a case: the facts a card shows and the buttons it may offer them.
+
+`case_view` reads the case, the pack and the directory once and returns plain, frozen values, so
+the card builders are simple functions of a view. Times are in the board's local time zone.
+
+Which verbs a viewer may use mirrors the permission checks of `escalation.rules`. The rules stay
+the authority: a button shown here can still be refused (say, when the case moved on), and the
+card that replaces it then says why. The view only decides which buttons to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from escalation.actors import party_ids, resolve, stage_actors
+from escalation.case import Case, CaseStatus, ClockState, ClockStatus, DiscussionRecord
+from escalation.directory import Directory
+from escalation.policy import PolicyPack, Stage, StageOutcome
+from escalation.rules import calendar_for
+
+# -- verbs: the `verb` of each card action ----------------------------------------------------------
+
+REFRESH = "refresh"
+RECORD = "record"
+APPROVE_RECORD = "approve_record"
+ESCALATE = "escalate"
+SET_DEADLINE = "set_deadline"
+ASK_LEAD = "ask_lead"
+CONFIRM_OUTCOME = "confirm_outcome"
+APPROVE_OUTCOME = "approve_outcome"
+RECOMMEND = "recommend"
+CONVENE_PANEL = "convene_panel"
+DECIDE = "decide"
+
+CASE_VERBS: tuple[str, ...] = (
+    RECORD,
+    APPROVE_RECORD,
+    ESCALATE,
+    SET_DEADLINE,
+    ASK_LEAD,
+    CONFIRM_OUTCOME,
+    APPROVE_OUTCOME,
+    RECOMMEND,
+    CONVENE_PANEL,
+    DECIDE,
+)
+
+OUTCOME_LABELS = {
+    "resolved": "resolved",
+    "not_resolved": "not resolved",
+    "continuing": "continuing",
+}
+
+ENTRY_LABELS = {
+    "aim": "What you aim to achieve",
+    "evidence": "The evidence for your view",
+    "evidence_source": "Where the evidence comes from",
+}
+
+
+# -- the view ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartyView:
+    side: str  # "raiser" or "receiver"
+    name: str
+    agency_name: str
+    on_teams: bool
+
+    @property
+    def role(self) -> str:
+        return "Raised by" if self.side == "raiser" else "Other professional"
+
+    @property
+    def describe(self) -> str:
+        reach = "" if self.on_teams else " (not on Teams)"
+        return f"{self.name}, {self.agency_name}{reach}"
+
+
+@dataclass(frozen=True)
+class ClockView:
+    stage: str
+    clock: str  # the clock's id in the pack
+    label: str
+    due_at: datetime  # effective deadline, in local time
+    due: str  # e.g. "Fri 04 Dec 17:00"
+    status: str  # running, met, missed, ended
+    overdue: bool
+    protective: bool  # a person may set an earlier, protective deadline
+    protective_reason: str | None  # set when an earlier protective deadline applies
+    local_default: bool  # a review date set by the board, not by the policy text
+    shortenable: bool  # running, protective and not yet due: an earlier deadline can be set
+
+    @property
+    def running(self) -> bool:
+        return self.status == ClockStatus.RUNNING.value
+
+    @property
+    def describe(self) -> str:
+        """The clock as a fact, in words (never colour alone)."""
+        if self.status == ClockStatus.RUNNING.value:
+            text = f"due {self.due}"
+            if self.overdue:
+                text += " — overdue"
+            if self.protective_reason is not None:
+                text += " (earlier deadline set to protect the adult)"
+        elif self.status == ClockStatus.MET.value:
+            text = f"met (was due {self.due})"
+        elif self.status == ClockStatus.MISSED.value:
+            text = f"missed (was due {self.due})"
+        else:
+            text = "ended (the case moved on)"
+        if self.local_default:
+            text += " — board's review date"
+        return text
+
+
+@dataclass(frozen=True)
+class RecordView:
+    id: str
+    stage: str
+    author_id: str
+    author_name: str
+    held: str  # local time
+    outcome: str  # in words
+    approvable: bool  # the viewer may approve it
+
+
+@dataclass(frozen=True)
+class StageRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AgencyChoice:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case_id: str
+    version: int
+    board_id: str
+    board_name: str
+    board_short_name: str
+    stage: StageRef
+    status: str  # open, resolved, closed
+    immediate_risk: bool
+    risk_to_adult: str
+    issue: str
+    category: str  # the category's label
+    parties: tuple[PartyView, ...]
+    adult_reference: str  # the agency's case reference; never the adult's name or initials
+    clocks: tuple[ClockView, ...]  # every clock of the current stage
+    next_due: ClockView | None
+    records_awaiting_approval: tuple[RecordView, ...]
+    outcome_awaiting_approval: bool
+    viewer_id: str | None
+    verbs: frozenset[str]  # what the viewer may do now
+    # What the forms need.
+    today: date  # local date
+    now_time: str  # local "HH:MM"
+    timezone: str
+    escalates_to: StageRef | None
+    escalation_inputs: tuple[str, ...]  # the next stage's entry requirements (HW-4.2)
+    policy_issue_stage: StageRef | None  # a direct route for a significant policy issue
+    record_requires: tuple[str, ...]  # e.g. points_of_difference (HW-4.1)
+    advisers: str  # who "ask the safeguarding lead" reaches, by role
+    panel_candidates: tuple[AgencyChoice, ...]  # member agencies not concerned in the case
+    panel_min_agencies: int
+    stage_guidance: str | None
+
+    def may(self, verb: str) -> bool:
+        return verb in self.verbs
+
+    @property
+    def protective_clocks(self) -> tuple[ClockView, ...]:
+        """Running clocks, not yet due, that a person may shorten to protect the adult."""
+        return tuple(c for c in self.clocks if c.shortenable)
+
+    @property
+    def agencies(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.agency_name for p in self.parties))
+
+
+# -- building it ------------------------------------------------------------------------------------
+
+
+def format_local(moment: datetime, tz: tzinfo, *, now: datetime) -> str:
+    """'Fri 04 Dec 17:00' in the board's zone; the year is added when it is not this year's."""
+    local = moment.astimezone(tz)
+    if local.year != now.astimezone(tz).year:
+        return f"{local:%a %d %b %Y %H:%M}"
+    return f"{local:%a %d %b %H:%M}"
+
+
+def _clock_view(clock: ClockState, tz: tzinfo, now: datetime) -> ClockView:
+    effective = clock.effective_due
+    shortened = clock.protective_due is not None and clock.protective_due < clock.due
+    return ClockView(
+        stage=clock.stage,
+        clock=clock.clock,
+        label=clock.label,
+        due_at=effective.astimezone(tz),
+        due=format_local(effective, tz, now=now),
+        status=clock.status.value,
+        overdue=clock.is_overdue(now),
+        protective=clock.protective,
+        protective_reason=clock.protective_reason if shortened else None,
+        local_default=clock.local_default,
+        shortenable=(clock.status == ClockStatus.RUNNING and clock.protective and effective > now),
+    )
+
+
+def _person_name(directory: Directory, case: Case, person_id: str) -> str:
+    person = directory.person(person_id)
+    if person is not None:
+        return person.name
+    for party in case.parties:
+        if party.person_id == person_id:
+            return party.name
+    return person_id
+
+
+def _may_approve_record(
+    case: Case,
+    pack: PolicyPack,
+    directory: Directory,
+    record: DiscussionRecord,
+    viewer: str | None,
+    current_actors: frozenset[str],
+) -> bool:
+    """Mirrors rules._approve_record."""
+    if viewer is None or case.status == CaseStatus.CLOSED or viewer == record.author:
+        return False
+    if any(a.by == viewer for a in record.approvals):
+        return False
+    managers = {
+        m.id for p in case.parties if (m := directory.line_manager_of(p.person_id)) is not None
+    }
+    allowed = (
+        stage_actors(case, pack, directory, record.stage).person_ids
+        | current_actors
+        | party_ids(case)
+        | managers
+    )
+    return viewer in allowed
+
+
+def _verbs(
+    case: Case,
+    pack: PolicyPack,
+    directory: Directory,
+    stage: Stage,
+    viewer: str | None,
+    approvable: bool,
+    now: datetime,
+) -> frozenset[str]:
+    verbs: set[str] = set()
+    if approvable:
+        verbs.add(APPROVE_RECORD)
+    if viewer is None or case.status != CaseStatus.OPEN:
+        return frozenset(verbs)
+    actors = stage_actors(case, pack, directory, stage.id)
+    actor_ids = actors.person_ids
+    parties = party_ids(case)
+    if viewer in actor_ids | parties:
+        verbs.add(RECORD)
+    if viewer in actor_ids and stage.escalates_to is not None:
+        verbs.add(ESCALATE)
+    # A protective deadline must be later than now and earlier than the current one.
+    shortenable = any(
+        c.protective and c.status == ClockStatus.RUNNING and c.effective_due > now
+        for c in case.clocks_of_stage(stage.id)
+    )
+    if viewer in actor_ids and shortenable:
+        verbs.add(SET_DEADLINE)
+    if (
+        stage.advisers
+        and viewer in actor_ids | parties
+        and resolve(stage.advisers, case, pack, directory).actors
+    ):
+        verbs.add(ASK_LEAD)
+    outcome = case.outcome if case.outcome is not None and case.outcome.stage == stage.id else None
+    if stage.outcome == StageOutcome.AGREEMENT:
+        agreed = any(r.outcome == "resolved" for r in case.records_at(stage.id))
+        if agreed and outcome is None:
+            confirmers = {a.person_id for a in actors.on_side("receiver")}
+            if case.receiver.person_id is not None and stage.id == pack.track(case.track).entry:
+                confirmers.add(case.receiver.person_id)
+            if not confirmers:
+                confirmers = set(actor_ids)
+            if viewer in confirmers:
+                verbs.add(CONFIRM_OUTCOME)
+        if outcome is not None and outcome.approved_by is None and viewer != outcome.by:
+            approvers = {a.person_id for a in actors.on_side("raiser")}
+            if case.raiser.person_id is not None:
+                approvers.add(case.raiser.person_id)
+            manager = directory.line_manager_of(case.raiser.person_id)
+            if manager is not None:
+                approvers.add(manager.id)
+            if viewer in approvers:
+                verbs.add(APPROVE_OUTCOME)
+    if (
+        stage.recommendations is not None
+        and case.recommendations is None
+        and viewer in resolve(stage.recommendations.by, case, pack, directory).person_ids
+    ):
+        verbs.add(RECOMMEND)
+    if stage.panel is not None:
+        if case.panel is None:
+            convenors = resolve(stage.panel.convened_by, case, pack, directory).person_ids
+            if viewer in convenors:
+                verbs.add(CONVENE_PANEL)
+        elif case.panel.decision is None and case.representations:
+            deciders = resolve(
+                stage.panel.convened_by + stage.panel.overseen_by, case, pack, directory
+            ).person_ids
+            if viewer in deciders:
+                verbs.add(DECIDE)
+    return frozenset(verbs)
+
+
+def _policy_issue_stage(case: Case, pack: PolicyPack, stage: Stage) -> StageRef | None:
+    target_id = pack.policy_issue_stage
+    if target_id is None or target_id == stage.escalates_to:
+        return None
+    path = [s.id for s in pack.stage_path(case.track)]
+    if target_id not in path or case.stage not in path:
+        return None
+    if path.index(target_id) <= path.index(case.stage):
+        return None
+    target = pack.stage(target_id)
+    return StageRef(target.id, target.name)
+
+
+def case_view(
+    case: Case,
+    pack: PolicyPack,
+    directory: Directory,
+    *,
+    now: datetime,
+    viewer_id: str | None,
+) -> CaseView:
+    """The case as `viewer_id` may see and act on it at `now` (timezone-aware)."""
+    if now.tzinfo is None:
+        raise ValueError("case_view needs a timezone-aware `now`")
+    calendar = calendar_for(pack)
+    tz = calendar.tz
+    stage = pack.stage(case.stage)
+    current_actors = stage_actors(case, pack, directory, stage.id).person_ids
+
+    records: list[RecordView] = []
+    for record in case.records:
+        if record.approved:
+            continue
+        records.append(
+            RecordView(
+                id=record.id,
+                stage=record.stage,
+                author_id=record.author,
+                author_name=_person_name(directory, case, record.author),
+                held=format_local(record.held_at, tz, now=now),
+                outcome=OUTCOME_LABELS.get(record.outcome, record.outcome),
+                approvable=_may_approve_record(
+                    case, pack, directory, record, viewer_id, current_actors
+                ),
+            )
+        )
+    verbs = _verbs(case, pack, directory, stage, viewer_id, any(r.approvable for r in records), now)
+
+    clocks = tuple(_clock_view(c, tz, now) for c in case.clocks_of_stage(stage.id))
+    running = [c for c in clocks if c.running]
+    next_due = min(running, key=lambda c: c.due_at) if running else None
+
+    escalates_to: StageRef | None = None
+    escalation_inputs: tuple[str, ...] = ()
+    if stage.escalates_to is not None:
+        target = pack.stage(stage.escalates_to)
+        escalates_to = StageRef(target.id, target.name)
+        escalation_inputs = tuple(n for n in target.entry_requires if n != "reason")
+
+    advisers = ""
+    if stage.advisers:
+        roles = [
+            role.name
+            for sel in stage.advisers
+            for role_id in sel.roles
+            if (role := pack.role(role_id)) is not None
+        ]
+        advisers = " or ".join(dict.fromkeys(roles)) or "the safeguarding lead"
+
+    panel_candidates: tuple[AgencyChoice, ...] = ()
+    panel_min = 0
+    if stage.panel is not None:
+        panel_min = stage.panel.min_agencies
+        panel_candidates = tuple(
+            AgencyChoice(a.id, a.name)
+            for a in pack.agencies
+            if a.board_member and a.id not in case.party_agencies
+        )
+
+    outcome = case.outcome
+    category = pack.category(case.category)
+    local_now = now.astimezone(tz)
+    return CaseView(
+        case_id=case.id,
+        version=case.version,
+        board_id=pack.board.id,
+        board_name=pack.board.name,
+        board_short_name=pack.board.short_name,
+        stage=StageRef(stage.id, stage.name),
+        status=case.status.value,
+        immediate_risk=case.immediate_risk,
+        risk_to_adult=case.details.get("risk_to_adult", "").strip(),
+        issue=case.details.get("issue", "").strip(),
+        category=category.label if category else case.category,
+        parties=tuple(
+            PartyView(
+                side=p.side,
+                name=p.name,
+                agency_name=(a.name if (a := pack.agency(p.agency_id)) else p.agency_id),
+                on_teams=p.reachable,
+            )
+            for p in case.parties
+        ),
+        adult_reference=case.adult_reference,
+        clocks=clocks,
+        next_due=next_due,
+        records_awaiting_approval=tuple(records),
+        outcome_awaiting_approval=(
+            outcome is not None
+            and outcome.stage == case.stage
+            and outcome.approved_by is None
+            and case.status == CaseStatus.OPEN
+        ),
+        viewer_id=viewer_id,
+        verbs=verbs,
+        today=local_now.date(),
+        now_time=f"{local_now:%H:%M}",
+        timezone=str(tz),
+        escalates_to=escalates_to,
+        escalation_inputs=escalation_inputs,
+        policy_issue_stage=_policy_issue_stage(case, pack, stage),
+        record_requires=tuple(stage.record_requires),
+        advisers=advisers,
+        panel_candidates=panel_candidates,
+        panel_min_agencies=panel_min,
+        stage_guidance=stage.guidance,
+    )

@@ -1,0 +1,85 @@
+"""The welcome card and the signpost cards (MASH, whistle-blowing, immediate danger, concerns).
+
+Welcome buttons are `Action.Submit`: they start a conversation (a dialog), they do not change a
+case, so they carry only `{"verb": ...}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from cards.elements import Json, card, container, heading, rich, run, submit, text
+from escalation.policy import Signpost
+
+RAISE = "raise"
+MY_CASES = "my_cases"
+HELP = "help"
+
+IMMEDIATE_DANGER = "immediate-danger"
+COMPLAINTS = "complaints"
+
+NOT_A_COMPLAINTS_PROCESS = (
+    "This is not a complaints process and does not replace your agency's own procedures."
+)
+CALL_999 = "If an adult is in immediate danger, call 999 now."
+
+
+def _unique(signposts: Iterable[Signpost], signpost_id: str) -> list[Signpost]:
+    seen: dict[tuple[str, str], Signpost] = {}
+    for signpost in signposts:
+        if signpost.id == signpost_id:
+            seen.setdefault((signpost.title, signpost.text), signpost)
+    return list(seen.values())
+
+
+def _boards(pack_names: Sequence[str]) -> str:
+    names = list(dict.fromkeys(pack_names))
+    if not names:
+        return "your Safeguarding Adults Board"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def welcome_card(pack_names: Sequence[str], signposts: Sequence[Signpost]) -> Json:
+    """What the bot does, safety first, and where complaints go (RB-1.5)."""
+    danger = _unique(signposts, IMMEDIATE_DANGER)
+    safety: list[Json] = [heading("The adult's safety comes first")]
+    safety += [text(s.text) for s in danger] or [text(CALL_999)]
+    body: list[Json] = [
+        container(safety, style="attention"),
+        heading("Professional disagreements about an adult's safety", size="default"),
+        text(
+            "I help you resolve a disagreement with a professional in another agency about an "
+            f"adult at risk, following the escalation policy of {_boards(pack_names)}: raise it, "
+            "record your discussions, keep to the policy's deadlines, and escalate when it is "
+            "not resolved."
+        ),
+        heading("Complaints", size="default"),
+        text(NOT_A_COMPLAINTS_PROCESS),
+    ]
+    body += [text(f"{s.title}: {s.text}") for s in _unique(signposts, COMPLAINTS)]
+    actions = [
+        submit("Raise a disagreement", {"verb": RAISE}),
+        submit("My cases", {"verb": MY_CASES}),
+        submit("Help", {"verb": HELP}),
+    ]
+    fallback = (
+        f"{CALL_999} I help you resolve professional disagreements about an adult's safety. "
+        f"{NOT_A_COMPLAINTS_PROCESS} Type 'raise', 'my cases' or 'help'."
+    )
+    return card(body, fallback_text=fallback, speak=fallback, actions=actions)
+
+
+def signpost_card(signpost: Signpost) -> Json:
+    """A pack's signpost: its title, text and contacts (RB-1.6, HW-0w, HW-7, RB-4.1...)."""
+    body: list[Json] = [heading(signpost.title), text(signpost.text)]
+    if signpost.contacts:
+        body.append(heading("Contacts", size="default"))
+        # Contacts are shown as typed in the pack, never as markdown.
+        body += [rich(run(contact)) for contact in signpost.contacts]
+    if signpost.id != IMMEDIATE_DANGER:
+        body.append(text(CALL_999, isSubtle=True))
+    contacts = f" Contacts: {'; '.join(signpost.contacts)}." if signpost.contacts else ""
+    summary = f"{signpost.title}. {signpost.text}{contacts}"
+    return card(body, fallback_text=summary, speak=summary)

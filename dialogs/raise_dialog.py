@@ -1,0 +1,406 @@
+"""Raise a disagreement: ask what the policy needs (RB-4.2, HW-4.2), check back, then save.
+
+The dialog only collects and validates answers; the core decides. Nothing is saved until the
+person confirms the summary, and the case opens through `EscalationService`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date
+from typing import Any
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs.choices import Choice, ListStyle
+from botbuilder.dialogs.prompts import (
+    ChoicePrompt,
+    ConfirmPrompt,
+    PromptOptions,
+    PromptValidatorContext,
+    TextPrompt,
+)
+
+from dialogs.answers import AnswerError, parse_day, reference_answer, text_answer
+from dialogs.base import CancelAndHelpDialog
+from escalation.case import Case
+from escalation.commands import OtherParty, RaiseDisagreement
+from escalation.directory import Directory, DirectorySource
+from escalation.errors import Refused
+from escalation.packs import PackRegistry
+from escalation.policy import PolicyPack
+from escalation.service import EscalationService
+
+ShowCase = Callable[[TurnContext, Case], Awaitable[None]]
+
+NOT_ON_TEAMS = "Someone not on Teams"
+QUESTIONS: dict[str, str] = {
+    "issue": "What is the issue you are concerned about?",
+    "risk_to_adult": "What is the risk to the adult?",
+    "nature_of_disagreement": "What exactly do you disagree about?",
+    "aim": "What do you aim to achieve?",
+    "evidence": "What evidence supports your view, and where does it come from?",
+}
+LABELS = {
+    "issue": "The issue",
+    "risk_to_adult": "The risk to the adult",
+    "nature_of_disagreement": "The disagreement",
+    "aim": "Your aim",
+    "evidence": "The evidence",
+}
+
+
+def _prompt(text: str, retry: str | None = None, choices: list[str] | None = None) -> PromptOptions:
+    return PromptOptions(
+        prompt=MessageFactory.text(text),
+        retry_prompt=MessageFactory.text(retry or text),
+        choices=[Choice(c) for c in choices] if choices else None,
+        style=ListStyle.hero_card if choices else None,
+    )
+
+
+class RaiseDialog(CancelAndHelpDialog):
+    help_text = (
+        "I am asking what the policy needs to open a case: who you disagree with, the risk to "
+        "the adult, the issue, what you disagree about, your aim and your evidence. Type "
+        "'cancel' to stop; nothing is saved until you confirm the summary."
+    )
+
+    def __init__(
+        self,
+        *,
+        packs: PackRegistry,
+        directory: DirectorySource,
+        service: EscalationService,
+        today: Callable[[], date],
+        show_case: ShowCase,
+    ) -> None:
+        super().__init__("raise")
+        self._packs = packs
+        self._directory = directory
+        self._service = service
+        self._today = today
+        self._show_case = show_case
+        self.add_dialog(TextPrompt("text", self._required_text))
+        self.add_dialog(TextPrompt("optional", self._optional_text))
+        self.add_dialog(TextPrompt("reference", self._reference))
+        self.add_dialog(TextPrompt("day", self._day))
+        self.add_dialog(ChoicePrompt("choice"))
+        self.add_dialog(ConfirmPrompt("confirm"))
+        steps: list[Callable[[WaterfallStepContext], Coroutine[Any, Any, DialogTurnResult]]] = [
+            self.board,
+            self.agency,
+            self.other_person,
+            self.outside_name,
+            self.outside_email,
+            self.reference,
+            self.category,
+            self.immediate,
+            self.start_stage,
+            self.start_reason,
+            self.child,
+        ]
+        for field in QUESTIONS:
+            steps.append(self._ask(field))
+        steps += [self.disagreement_day, self.summary, self.save]
+        self.add_dialog(WaterfallDialog("steps", steps))
+        self.initial_dialog_id = "steps"
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _pack(self, step: WaterfallStepContext) -> PolicyPack:
+        return self._packs.get(step.values["board"])
+
+    async def _people(self) -> Directory:
+        return await self._directory.snapshot()
+
+    def _remember(self, step: WaterfallStepContext) -> None:
+        """Store the previous question's answer under the name the step that asked it left."""
+        pending = step.values.pop("asked", None)
+        if pending and step.result is not None:
+            value = step.result
+            if hasattr(value, "value") and not isinstance(value, str | bool):
+                value = value.value  # a FoundChoice
+            step.values[pending] = value
+
+    async def _ask_text(
+        self, step: WaterfallStepContext, name: str, text: str, prompt: str = "text"
+    ) -> DialogTurnResult:
+        step.values["asked"] = name
+        return await step.prompt(prompt, _prompt(text))
+
+    async def _ask_choice(
+        self, step: WaterfallStepContext, name: str, text: str, choices: list[str]
+    ) -> DialogTurnResult:
+        step.values["asked"] = name
+        return await step.prompt("choice", _prompt(text, "Pick one of the options.", choices))
+
+    async def _ask_confirm(
+        self, step: WaterfallStepContext, name: str, text: str
+    ) -> DialogTurnResult:
+        step.values["asked"] = name
+        return await step.prompt("confirm", _prompt(text, "Please answer yes or no."))
+
+    # -- validators ---------------------------------------------------------------------------
+
+    @staticmethod
+    async def _check(pc: PromptValidatorContext, check: Callable[[str], object]) -> bool:
+        if not pc.recognized.succeeded:
+            return False
+        try:
+            check(pc.recognized.value)
+        except AnswerError as exc:
+            await pc.context.send_activity(MessageFactory.text(str(exc)))
+            return False
+        return True
+
+    async def _required_text(self, pc: PromptValidatorContext) -> bool:
+        return await self._check(pc, lambda t: text_answer(t, label="An answer", required=True))
+
+    async def _optional_text(self, pc: PromptValidatorContext) -> bool:
+        return await self._check(pc, lambda t: text_answer(t, label="An answer", required=False))
+
+    async def _reference(self, pc: PromptValidatorContext) -> bool:
+        return await self._check(pc, reference_answer)
+
+    async def _day(self, pc: PromptValidatorContext) -> bool:
+        return await self._check(pc, lambda t: parse_day(t, self._today()))
+
+    # -- steps --------------------------------------------------------------------------------
+
+    async def board(self, step: WaterfallStepContext) -> DialogTurnResult:
+        options: dict[str, Any] = dict(step.options or {})
+        step.values["person_id"] = options["person_id"]
+        person = (await self._people()).person(options["person_id"])
+        boards = [p for p in self._packs if person is not None and p.agency(person.agency_id)]
+        if not boards:
+            await step.context.send_activity(
+                "Your agency is not one of the boards' partner agencies in my directory. Ask "
+                "your board's business manager to add it."
+            )
+            return await step.end_dialog()
+        if len(boards) == 1:
+            step.values["board"] = boards[0].board.id
+            return await step.next(None)
+        step.values["boards"] = {p.board.name: p.board.id for p in boards}
+        return await self._ask_choice(
+            step, "board_name", "Which board's policy applies?", list(step.values["boards"])
+        )
+
+    async def agency(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        if "board_name" in step.values:
+            step.values["board"] = step.values["boards"][step.values.pop("board_name")]
+        pack = self._pack(step)
+        await step.context.send_activity(
+            "If the adult is in immediate danger, call 999 now. This is not a complaints process; "
+            "complaints from the adult or family go to the agency concerned. Type 'cancel' at any "
+            "time."
+        )
+        step.values["agencies"] = {a.name: a.id for a in pack.agencies}
+        return await self._ask_choice(
+            step,
+            "agency_name",
+            "Which agency is the other professional in?",
+            list(step.values["agencies"]),
+        )
+
+    async def other_person(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        agency_id = step.values["agencies"][step.values.pop("agency_name")]
+        step.values["agency_id"] = agency_id
+        people = [
+            p
+            for p in (await self._people()).people.values()
+            if p.agency_id == agency_id and p.id != step.values["person_id"]
+        ]
+        step.values["people"] = {p.name: p.id for p in sorted(people, key=lambda p: p.name)[:20]}
+        return await self._ask_choice(
+            step,
+            "other_name",
+            "Who is the other professional?",
+            [*step.values["people"], NOT_ON_TEAMS],
+        )
+
+    async def outside_name(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        chosen = step.values.pop("other_name")
+        if chosen != NOT_ON_TEAMS:
+            step.values["other_id"] = step.values["people"][chosen]
+            return await step.next(None)
+        return await self._ask_text(step, "outside_name", "What is their name and role?")
+
+    async def outside_email(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        if "other_id" in step.values:
+            return await step.next(None)
+        return await self._ask_text(
+            step, "outside_email", "Their work email (or 'skip')?", "optional"
+        )
+
+    async def reference(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        person = (await self._people()).person(step.values["person_id"])
+        pack = self._pack(step)
+        rule = pack.own_manager
+        if (
+            rule is not None
+            and person is not None
+            and step.values.get("other_id") == person.line_manager_id
+        ):
+            signpost = pack.signpost(rule.signpost)
+            await step.context.send_activity(
+                "That is your own line manager. " + (signpost.text if signpost else "")
+            )
+            if rule.blocks_case:
+                return await step.end_dialog()
+        return await self._ask_text(
+            step,
+            "adult_reference",
+            "The adult's case reference at your agency (no name needed)?",
+            "reference",
+        )
+
+    async def category(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        pack = self._pack(step)
+        step.values["categories"] = {c.label: c.id for c in pack.categories}
+        return await self._ask_choice(
+            step, "category_label", "What is it about?", list(step.values["categories"])
+        )
+
+    async def immediate(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        step.values["category"] = step.values["categories"][step.values.pop("category_label")]
+        return await self._ask_confirm(
+            step, "immediate_risk", "Is the adult at immediate risk of significant harm?"
+        )
+
+    async def start_stage(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        pack = self._pack(step)
+        if step.values.get("immediate_risk"):
+            await step.context.send_activity(MessageFactory.text(pack.immediate_risk.guidance))
+            if pack.immediate_risk.may_choose_start_stage:
+                stages = pack.stage_path(pack.default_track)
+                step.values["stages"] = {f"Stage {s.id}: {s.short_name}": s.id for s in stages}
+                return await self._ask_choice(
+                    step,
+                    "stage_label",
+                    "Which stage should it start at?",
+                    list(step.values["stages"]),
+                )
+        return await step.next(None)
+
+    async def start_reason(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        label = step.values.pop("stage_label", None)
+        if label is not None:
+            step.values["start_stage"] = step.values["stages"][label]
+        first = self._pack(step).stage_path(self._pack(step).default_track)[0].id
+        if step.values.get("start_stage", first) != first:
+            return await self._ask_text(step, "start_reason", "Why start at that stage?")
+        step.values.pop("start_stage", None)
+        return await step.next(None)
+
+    async def child(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        if self._pack(step).child_concern is None:
+            return await step.next(None)
+        return await self._ask_confirm(
+            step,
+            "child_concern",
+            "Is there a concern about a child or young person in the household?",
+        )
+
+    def _ask(
+        self, field: str
+    ) -> Callable[[WaterfallStepContext], Coroutine[Any, Any, DialogTurnResult]]:
+        async def ask(step: WaterfallStepContext) -> DialogTurnResult:
+            self._remember(step)
+            pack = self._pack(step)
+            if field == "issue" and step.values.get("child_concern") and pack.child_concern:
+                signpost = pack.signpost(pack.child_concern.signpost)
+                if signpost is not None:
+                    contacts = " ".join(signpost.contacts)
+                    await step.context.send_activity(
+                        f"{signpost.title}: {signpost.text} {contacts}"
+                    )
+            required = (
+                pack.immediate_risk.requires
+                if step.values.get("immediate_risk")
+                else pack.raise_requires
+            )
+            if field in required:
+                return await self._ask_text(step, field, QUESTIONS[field])
+            return await self._ask_text(step, field, QUESTIONS[field] + " (or 'skip')", "optional")
+
+        return ask
+
+    async def disagreement_day(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        return await self._ask_text(
+            step,
+            "day_text",
+            "When did the disagreement arise (or the decision reach you)? e.g. today, 24/12/2026",
+            "day",
+        )
+
+    async def summary(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        v = step.values
+        pack = self._pack(step)
+        people = await self._people()
+        other = people.person(v.get("other_id"))
+        lines = [
+            f"**Risk to the adult:** {v.get('risk_to_adult', '')}"
+            + (" — **IMMEDIATE RISK**" if v.get("immediate_risk") else ""),
+            f"**Board:** {pack.board.name}",
+            f"**Other professional:** {other.name if other else v.get('outside_name')}",
+            f"**Adult's case reference:** {v['adult_reference']}",
+            f"**Category:** {next(c.label for c in pack.categories if c.id == v['category'])}",
+        ]
+        lines += [
+            f"**{LABELS[f]}:** {v[f]}" for f in QUESTIONS if v.get(f) and f != "risk_to_adult"
+        ]
+        lines.append(
+            f"**Date of the disagreement:** {parse_day(v['day_text'], self._today()):%d %B %Y}"
+        )
+        if v.get("start_stage"):
+            lines.append(f"**Start at stage:** {v['start_stage']} ({v.get('start_reason', '')})")
+        await step.context.send_activity(MessageFactory.text("\n\n".join(lines)))
+        return await self._ask_confirm(step, "confirmed", "Raise this disagreement now?")
+
+    async def save(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        v = step.values
+        if not v.get("confirmed"):
+            await step.context.send_activity("Nothing was saved.")
+            return await step.end_dialog()
+        other = OtherParty(
+            agency_id=v["agency_id"],
+            person_id=v.get("other_id"),
+            name=v.get("outside_name"),
+            email=v.get("outside_email") or None,
+        )
+        command = RaiseDisagreement(
+            actor_id=v["person_id"],
+            board_id=v["board"],
+            other_party=other,
+            adult_reference=reference_answer(v["adult_reference"]),
+            category=v["category"],
+            disagreement_date=parse_day(v["day_text"], self._today()),
+            immediate_risk=bool(v.get("immediate_risk")),
+            child_concern=bool(v.get("child_concern")),
+            start_stage=v.get("start_stage"),
+            start_reason=v.get("start_reason"),
+            **{f: v.get(f, "") for f in QUESTIONS},
+        )
+        try:
+            outcome = await self._service.execute(command)
+        except Refused as refusal:
+            await step.context.send_activity(f"Nothing was saved: {refusal.reason}")
+            return await step.end_dialog()
+        await step.context.send_activity(f"Case {outcome.case.id} is open.")
+        await self._show_case(step.context, outcome.case)
+        return await step.end_dialog(outcome.case.id)

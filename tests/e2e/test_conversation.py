@@ -1,0 +1,292 @@
+"""A whole conversation over HTTP: raise by chatting, see the case card, act on it, and the
+other professional hears of it through the outbox — as Teams would call the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from app import create_app
+from bot.settings import AppSettings
+from storage.settings import StorageSettings, open_storage
+from tests.e2e.connector import Connector, connector, serve
+
+TENANT = "tenant-1"
+PEOPLE = [
+    {
+        "id": "amara",
+        "name": "Amara Osei",
+        "agency": "redbridge-asc",
+        "roles": ["practitioner"],
+        "line_manager": "lena",
+        "teams_user_id": "29:amara",
+        "aad_object_id": "aad-amara",
+    },
+    {
+        "id": "lena",
+        "name": "Lena Price",
+        "agency": "redbridge-asc",
+        "roles": ["line_manager"],
+        "teams_user_id": "29:lena",
+        "aad_object_id": "aad-lena",
+    },
+    {
+        "id": "noah",
+        "name": "Noah Okafor",
+        "agency": "nelft",
+        "roles": ["practitioner"],
+        "line_manager": "nadia",
+        "teams_user_id": "29:noah",
+        "aad_object_id": "aad-noah",
+    },
+    {
+        "id": "nadia",
+        "name": "Nadia Khan",
+        "agency": "nelft",
+        "roles": ["line_manager"],
+        "teams_user_id": "29:nadia",
+        "aad_object_id": "aad-nadia",
+    },
+]
+
+
+@dataclass
+class Chat:
+    url: str
+    connector: Connector
+    http: aiohttp.ClientSession
+    ids: itertools.count[int]
+
+    def activity(self, who: str, **fields: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": "message",
+            "id": f"in-{next(self.ids)}",
+            "channelId": "msteams",
+            "serviceUrl": self.connector.url,
+            "from": {"id": f"29:{who}", "aadObjectId": f"aad-{who}", "name": who},
+            "recipient": {"id": "28:bot"},
+            "conversation": {
+                "id": f"a:chat-{who}",
+                "conversationType": "personal",
+                "tenantId": TENANT,
+            },
+            "channelData": {"tenant": {"id": TENANT}},
+            "locale": "en-GB",
+        }
+        body.update(fields)
+        return body
+
+    async def say(self, who: str, text: str) -> list[str]:
+        before = len(self.connector.sent)
+        async with self.http.post(
+            self.url + "/api/messages", json=self.activity(who, text=text)
+        ) as r:
+            assert r.status == 201, await r.text()
+        return [said(s.body) for s in self.connector.sent[before:]]
+
+    async def invoke(self, who: str, verb: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        body = self.activity(
+            who,
+            type="invoke",
+            name="adaptiveCard/action",
+            value={
+                "action": {"type": "Action.Execute", "verb": verb, "data": data},
+                "trigger": "manual",
+            },
+        )
+        async with self.http.post(self.url + "/api/messages", json=body) as r:
+            return r.status, await r.json()
+
+
+def said(body: dict[str, Any]) -> str:
+    """What a reply says: its text, and the text of any card it carries (choices, prompts)."""
+    parts = [str(body.get("text") or "")]
+    for attachment in body.get("attachments") or []:
+        content = attachment.get("content") or {}
+        parts.append(str(content.get("text") or ""))
+        parts += [str(b.get("title") or "") for b in content.get("buttons") or []]
+    return "\n".join(p for p in parts if p)
+
+
+@pytest.fixture
+async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
+    storage_settings = StorageSettings(None, tmp_path / "data")
+    storage = await open_storage(storage_settings)
+    await storage.directory.import_records(PEOPLE)
+    await storage.close()
+    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
+    async with (
+        connector() as stand_in,
+        serve(create_app(settings)) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        yield Chat(url, stand_in, http, itertools.count(1))
+
+
+def cards(connector: Connector, conversation: str) -> list[dict[str, Any]]:
+    return [
+        a["content"]
+        for s in connector.sent
+        if s.conversation_id == conversation
+        for a in s.body.get("attachments") or []
+        if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+    ]
+
+
+def card_text(card: dict[str, Any]) -> str:
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "title", "value"):
+                if isinstance(node.get(key), str):
+                    found.append(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card.get("body"))
+    return "\n".join(found)
+
+
+async def eventually(check, within: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll until the dispatcher (a background task) has done its work; bounded."""
+    async with asyncio.timeout(within):
+        while not check():  # noqa: ASYNC110 - the condition lives in another component
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.clause("RB-4.2", "RB-4.4", "RB-1.4")
+async def test_raise_by_chatting_then_act_on_the_card(chat: Chat) -> None:
+    await chat.say("noah", "hello")  # Noah has opened the bot, so it can reach him later
+    answers = [
+        ("raise", "agency"),
+        ("NELFT NHS Foundation Trust", "other professional"),
+        ("Noah Okafor", "case reference"),
+        ("ASC-104233", "What is it about"),
+        ("Eligibility criteria and access to services", "immediate risk"),
+        ("no", "child"),
+        ("no", "What is the issue"),
+        ("Community nursing declined a joint visit", "risk to the adult"),
+        ("Further falls; lives alone", "disagree about"),
+        ("Whether a joint visit is needed", "aim to achieve"),
+        ("A joint visit within a week", "evidence"),
+        ("GP letter of 27 November", "When did the disagreement arise"),
+        ("yesterday", "Raise this disagreement now"),
+    ]
+    for text, expect in answers:
+        replies = await chat.say("amara", text)
+        assert any(expect.lower() in r.lower() for r in replies), (text, replies)
+    before = len(chat.connector.sent)
+    replies = await chat.say("amara", "yes")
+    assert any("is open" in r for r in replies), replies
+    [card] = [
+        c
+        for s in chat.connector.sent[before:]
+        for c in [a["content"] for a in s.body.get("attachments") or []]
+    ]
+    # The card leads with the risk to the adult (RB-1.4).
+    assert "Risk to the adult" in card_text({"body": card["body"][:1]})
+    assert "Further falls; lives alone" in card_text(card)
+    case_id = next(w for w in card_text(card).split() if w.startswith("RB-20"))
+    case_id = case_id.strip(".,:;()")
+
+    # The other professional hears of it in his own chat, through the outbox.
+    await eventually(lambda: bool(cards(chat.connector, "a:chat-noah")))
+    [to_noah] = cards(chat.connector, "a:chat-noah")
+    assert case_id in card_text(to_noah)
+
+    # Noah records the discussion from his card: the card is replaced in place.
+    version = int(to_noah["refresh"]["action"]["data"]["version"]) if "refresh" in to_noah else None
+    assert version is not None
+    status, response = await chat.invoke(
+        "noah",
+        "record",
+        {
+            "case_id": case_id,
+            "version": version,
+            "verb": "record",
+            "record.held_date": "2026-11-24",
+            "record.held_time": "10:00",
+            "record.method": "phone",
+            "record.participants": "Amara Osei, Noah Okafor",
+            "record.summary": "Talked it through",
+            "record.points_of_difference": "Timing",
+            "record.outcome": "continuing",
+        },
+    )
+    assert status == 200 and response["statusCode"] == 200
+    assert response["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "Talked it through" in card_text(response["value"]) or "R1" in card_text(
+        response["value"]
+    )
+
+    # The same card clicked again (an old version) changes nothing and says why.
+    status, stale = await chat.invoke(
+        "noah",
+        "record",
+        {
+            "case_id": case_id,
+            "version": version,
+            "verb": "record",
+            "record.held_date": "2026-11-24",
+            "record.held_time": "10:00",
+            "record.participants": "x",
+            "record.summary": "again",
+            "record.outcome": "continuing",
+        },
+    )
+    assert status == 200 and "changed since you saw it" in card_text(stale["value"])
+
+    # Someone who is not a party cannot act on it.
+    status, refused = await chat.invoke(
+        "nadia",
+        "escalate",
+        {"case_id": case_id, "version": version + 2, "verb": "escalate", "escalate.reason": "x"},
+    )
+    assert status == 200
+    assert f"There is no case {case_id} that you can see" in card_text(refused["value"])
+
+
+async def test_help_and_cancel_work_inside_the_dialog(chat: Chat) -> None:
+    await chat.say("amara", "raise")
+    replies = await chat.say("amara", "help")
+    assert any("nothing is saved until you confirm" in r.lower() for r in replies)
+    replies = await chat.say("amara", "cancel")
+    assert replies == ["Cancelled. Nothing was saved."]
+    replies = await chat.say("amara", "cases")
+    assert replies == ["You have no open cases."]
+
+
+async def test_bad_answers_are_asked_again(chat: Chat) -> None:
+    for text in ("raise", "NELFT NHS Foundation Trust", "Noah Okafor"):
+        await chat.say("amara", text)
+    replies = await chat.say("amara", "Margaret Anne Smith")
+    assert any("not the adult's name" in r for r in replies)
+    replies = await chat.say("amara", "ASC-1")
+    assert any("What is it about" in r for r in replies)
+
+
+async def test_an_unknown_person_is_told_how_to_join(chat: Chat) -> None:
+    replies = await chat.say("stranger", "raise")
+    assert any("not in the board's directory" in r for r in replies)
+
+
+async def test_a_card_action_for_a_case_that_does_not_exist(chat: Chat) -> None:
+    status, response = await chat.invoke(
+        "amara",
+        "approve_record",
+        {"case_id": "RB-2026-NOPE00", "version": 1, "verb": "approve_record", "record_id": "R1"},
+    )
+    assert status == 200 and "no case" in card_text(response["value"]).lower()
+    status, response = await chat.invoke("amara", "escalate", {"verb": "escalate"})
+    assert status == 200 and "does not name a case" in card_text(response["value"])

@@ -1,0 +1,707 @@
+"""The Adaptive Cards: valid 1.5 cards that lead with the risk and offer each person their actions.
+
+Every card built here is checked against Microsoft's Adaptive Card 1.5 JSON schema (vendored in
+cards/schema/) and against the product's own card rules (cards.checks).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft6Validator
+
+import cards
+from cards.case_card import FORM_FIELDS, case_card, form_values, input_id
+from cards.checks import ACTION_DATA_KEYS, actions, inputs, nodes, problems
+from cards.copy_card import business_manager_copy_card
+from cards.elements import MAX_REFRESH_USERS, Json
+from cards.nudge_card import NUDGE_KINDS, nudge_card
+from cards.outcome_cards import done_card, refusal_card
+from cards.views import CaseView, case_view
+from cards.welcome import NOT_A_COMPLAINTS_PROCESS, signpost_card, welcome_card
+from escalation.case import Case
+from escalation.commands import ConfirmOutcome, Escalate
+from escalation.directory import Directory
+from escalation.policy import PolicyPack
+from escalation.service import EscalationService
+
+from .builders import discussion, harrow_raise, redbridge_raise
+from .conftest import FakeClock
+from .test_case_harrow import harrow_at_stage
+from .test_case_redbridge import at_stage_2, at_stage_3
+
+SCHEMA_FILE = Path(cards.__file__).parent / "schema" / "adaptive-card-1.5.json"
+SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+VALIDATOR = Draft6Validator(SCHEMA)
+TEAMS_MAX_ACTIONS = 6  # Teams shows at most six buttons in an action bar
+
+
+def schema_errors(card: Json) -> list[str]:
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+        for e in VALIDATOR.iter_errors(card)
+    ]
+
+
+def assert_valid(card: Json) -> None:
+    assert schema_errors(card) == []
+    # The schema's FallbackOption lacks `"type": "string"`, so it accepts any object as a
+    # fallback: validate each action's fallback as an action of its own.
+    for action in actions(card):
+        if isinstance(action.get("fallback"), dict):
+            alone = {"type": "AdaptiveCard", "version": "1.5", "actions": [action["fallback"]]}
+            assert schema_errors(alone) == []
+    assert problems(card) == []
+    assert len(card.get("actions", [])) <= TEAMS_MAX_ACTIONS
+
+
+def text_of(value: Any) -> str:
+    """All the words a card shows (TextBlocks, TextRuns, facts), joined."""
+    words: list[str] = []
+    for node in nodes(value):
+        if node.get("type") in ("TextBlock", "TextRun") or ("title" in node and "value" in node):
+            words += [
+                str(node.get("text", "")),
+                str(node.get("title", "")),
+                str(node.get("value", "")),
+            ]
+    return " ".join(w for w in words if w)
+
+
+def buttons(card: Json) -> list[str]:
+    """The titles of the buttons a person sees: the action bar and the ActionSets in the body."""
+    titles = [a["title"] for a in card.get("actions", [])]
+    for node in nodes(card["body"]):
+        if node.get("type") == "ActionSet":
+            titles += [a["title"] for a in node["actions"]]
+    return titles
+
+
+def form(card: Json, title: str) -> Json:
+    [found] = [a for a in card.get("actions", []) if a["title"] == title]
+    assert found["type"] == "Action.ShowCard"
+    sub: Json = found["card"]
+    return sub
+
+
+def field(sub: Json, key: str) -> Json:
+    [found] = [i for i in inputs(sub) if i["id"] == key]
+    return found
+
+
+def view_of(
+    case: Case, pack: PolicyPack, directory: Directory, viewer: str | None, now: datetime
+) -> CaseView:
+    return case_view(case, pack, directory, now=now, viewer_id=viewer)
+
+
+def all_cards_for(view: CaseView) -> list[Json]:
+    built = [
+        case_card(view),
+        done_card(view, "Record R1 is saved."),
+        refusal_card(view, "the case has changed since you saw it."),
+        business_manager_copy_card(view, "the case reached stage 3"),
+    ]
+    built += [nudge_card(view, c.label, kind) for c in view.clocks for kind in NUDGE_KINDS]
+    return built
+
+
+# -- the schema itself ------------------------------------------------------------------------------
+
+
+def test_the_vendored_schema_is_the_official_adaptive_card_1_5_schema() -> None:
+    Draft6Validator.check_schema(SCHEMA)
+    definitions = SCHEMA["definitions"]
+    # 1.5 has Action.Execute with a verb, refresh with userIds, and the 1.5 Table and action mode
+    assert "verb" in definitions["Action.Execute"]["properties"]
+    assert "userIds" in definitions["Refresh"]["properties"]
+    assert {"Table", "TableCell"} <= set(definitions)
+    assert definitions["Extendable.Action"]["properties"]["mode"]["version"] == "1.5"
+    # and nothing newer than 1.5
+    versions = {d.get("version", "1.0") for d in definitions.values() if isinstance(d, dict)}
+    assert max(versions, key=lambda v: tuple(map(int, v.split(".")))) == "1.5"
+    assert "Input.Rating" not in definitions
+
+
+BROKEN: dict[str, tuple[str, Any]] = {
+    "an input with no id": ("schema", {"type": "Input.Text", "label": "x"}),
+    "an element newer than 1.5": ("schema", {"type": "Input.Rating", "id": "r"}),
+    "an unknown property": ("schema", {"type": "TextBlock", "text": "x", "colour": "red"}),
+    "an unlabelled input": ("rules", {"type": "Input.Text", "id": "a", "isRequired": False}),
+}
+
+
+def test_the_schema_accepts_any_object_as_a_fallback_so_fallbacks_are_checked_alone() -> None:
+    data = {"case_id": "RB-1", "version": 1, "verb": "v"}
+    fallback = {"type": "Action.Submit", "title": "x", "data": data}
+    action = {"type": "Action.Execute", "title": "x", "verb": "v", "data": data}
+    card: Json = {"type": "AdaptiveCard", "version": "1.5", "fallbackText": "x", "speak": "x"}
+    assert_valid({**card, "actions": [{**action, "fallback": fallback}]})
+    broken = {**action, "fallback": {**fallback, "colour": "red"}}
+    assert schema_errors({**card, "actions": [broken]}) == []  # the schema's gap
+    assert problems({**card, "actions": [broken]}) == []
+    with pytest.raises(AssertionError):
+        assert_valid({**card, "actions": [broken]})
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_the_validators_reject_broken_cards(name: str) -> None:
+    which, element = BROKEN[name]
+    broken = {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "fallbackText": "x",
+        "speak": "x",
+        "body": [element],
+    }
+    if which == "schema":
+        assert schema_errors(broken) != []
+    else:
+        assert schema_errors(broken) == []
+        assert problems(broken) != []
+
+
+def test_the_card_rules_reject_case_content_and_missing_fallbacks() -> None:
+    good_data = {"case_id": "RB-1", "version": 3, "verb": "escalate"}
+    base: Json = {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "fallbackText": "x",
+        "speak": "x",
+        "body": [],
+    }
+    execute = {
+        "type": "Action.Execute",
+        "title": "Escalate",
+        "verb": "escalate",
+        "data": good_data,
+        "fallback": {"type": "Action.Submit", "title": "Escalate", "data": good_data},
+    }
+    assert problems({**base, "actions": [execute]}) == []
+    leaky = {**good_data, "issue": "Community nursing declined a joint visit"}
+    assert problems({**base, "actions": [{**execute, "data": leaky}]})
+    assert problems({**base, "actions": [{k: v for k, v in execute.items() if k != "fallback"}]})
+    assert problems({**base, "version": "1.6"})
+    too_many = {"action": execute, "userIds": [f"u{i}" for i in range(61)]}
+    assert problems({**base, "refresh": too_many})
+
+
+# -- every card is a valid 1.5 card -----------------------------------------------------------------
+
+
+async def test_every_card_is_a_valid_adaptive_card_1_5(
+    service: EscalationService,
+    clock: FakeClock,
+    redbridge: PolicyPack,
+    harrow: PolicyPack,
+    directory: Directory,
+) -> None:
+    built: list[Json] = []
+    rb_id = await at_stage_3(service, clock)
+    hw_id = await harrow_at_stage(service, clock, "4")
+    immediate = (await service.execute(redbridge_raise(immediate_risk=True))).case
+    rb_people = ("amara", "noah", "lena", "nadia", "sam", "nina", "rb-chair", "stranger")
+    for viewer in rb_people:
+        for case in (await service.case(rb_id), immediate):
+            built += all_cards_for(view_of(case, redbridge, directory, viewer, clock.now))
+    hw_case = await service.case(hw_id)
+    for viewer in ("hana", "colin", "hssp", "hw-chair", "hw-bm"):
+        built += all_cards_for(view_of(hw_case, harrow, directory, viewer, clock.now))
+    built.append(refusal_card(None, "there is no case RB-2026-9999."))
+    for pack in (redbridge, harrow):
+        built += [signpost_card(s) for s in pack.signposts]
+    built.append(welcome_card(["RSAB", "HSAB"], [*redbridge.signposts, *harrow.signposts]))
+    built.append(welcome_card([], []))
+    assert len(built) > 150
+    for card in built:
+        assert_valid(card)
+
+
+# -- RB-1.4: the risk to the adult comes first ------------------------------------------------------
+
+
+@pytest.mark.clause("RB-1.4")
+async def test_every_case_card_leads_with_the_risk_to_the_adult(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = (await service.execute(redbridge_raise())).case
+    view = view_of(case, redbridge, directory, "amara", clock.now)
+    for card in all_cards_for(view):
+        first = card["body"][0]
+        assert first["type"] == "Container"
+        words = text_of(first)
+        assert words.startswith("Risk to the adult")
+        assert "Further falls; lives alone; pressure sores." in words
+        assert "IMMEDIATE RISK" not in json.dumps(card)
+        assert "Risk to the adult" in card["speak"]
+
+
+@pytest.mark.clause("RB-1.4", "RB-4.1")
+async def test_immediate_risk_is_said_in_words_not_colour_alone(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = (await service.execute(redbridge_raise(immediate_risk=True))).case
+    view = view_of(case, redbridge, directory, "amara", clock.now)
+    for card in all_cards_for(view):
+        assert "IMMEDIATE RISK" in text_of(card["body"][0])
+    card = case_card(view)
+    assert "Immediate risk" in card["speak"] and "IMMEDIATE RISK" in card["fallbackText"]
+
+
+# -- actions carry ids, a version and the verb; never case content ----------------------------------
+
+
+async def test_actions_carry_only_ids_the_version_and_the_verb(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    raised = (
+        await service.execute(redbridge_raise(adult_initials="QZX", child_concern=False))
+    ).case
+    clock.set("2026-12-02T11:00:00+00:00")
+    await service.execute(discussion("amara", raised.id, clock.now, "continuing"))
+    case = await service.case(raised.id)
+    secrets = [
+        *case.details.values(),
+        case.adult_reference,
+        "QZX",
+        case.raiser.name,
+        case.receiver.name,
+        "Discussed the falls",
+    ]
+    seen = 0
+    for viewer in ("amara", "noah", "lena"):
+        view = view_of(case, redbridge, directory, viewer, clock.now)
+        for card in all_cards_for(view):
+            for action in actions(card):
+                if "data" not in action:
+                    continue
+                seen += 1
+                data = action["data"]
+                assert set(data) <= ACTION_DATA_KEYS
+                assert data["case_id"] == case.id and data["version"] == case.version
+                dumped = json.dumps(data)
+                for secret in secrets:
+                    assert secret not in dumped
+    assert seen > 50
+
+
+async def test_every_execute_has_a_submit_fallback_with_the_same_title_and_data(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = (await service.execute(redbridge_raise())).case
+    card = case_card(view_of(case, redbridge, directory, "amara", clock.now))
+    executes = [a for a in actions(card) if a["type"] == "Action.Execute"]
+    assert {a["verb"] for a in executes} == {"record", "escalate", "set_deadline", "refresh"}
+    for action in executes:
+        fallback = action["fallback"]
+        assert fallback["type"] == "Action.Submit"
+        assert (fallback["title"], fallback["data"]) == (action["title"], action["data"])
+        assert fallback["data"]["verb"] == action["verb"]
+
+
+# -- who sees which buttons -------------------------------------------------------------------------
+
+
+async def test_at_stage_1_the_author_records_but_cannot_approve_their_own_record(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case_id = (await service.execute(redbridge_raise())).case.id
+    clock.set("2026-12-02T11:00:00+00:00")
+    await service.execute(discussion("amara", case_id, clock.now, "continuing"))
+    case = await service.case(case_id)
+
+    def seen_by(viewer: str) -> list[str]:
+        return buttons(case_card(view_of(case, redbridge, directory, viewer, clock.now)))
+
+    amara = seen_by("amara")
+    assert "Record discussion" in amara and "Escalate to stage 2" in amara
+    assert "Set protective deadline" in amara
+    assert "Approve record R1" not in amara
+    noah = seen_by("noah")
+    assert "Approve record R1" in noah and "Record discussion" in noah
+    # Amara's line manager may approve the record but does not act at stage 1.
+    assert seen_by("lena") == ["Approve record R1"]
+    stranger = case_card(view_of(case, redbridge, directory, "stranger", clock.now))
+    assert buttons(stranger) == []
+    assert "actions" not in stranger
+    assert "You have no action to take" in text_of(stranger)
+    # Records awaiting approval are listed for everyone, with their author.
+    assert "Record R1" in text_of(stranger) and "Amara" in text_of(stranger)
+
+
+@pytest.mark.clause("RB-4.5")
+async def test_at_stage_2_the_line_managers_escalate_and_may_ask_the_safeguarding_lead(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = await service.case(await at_stage_2(service, clock))
+    lena = case_card(view_of(case, redbridge, directory, "lena", clock.now))
+    assert {"Escalate to stage 3", "Ask the safeguarding lead", "Record discussion"} <= set(
+        buttons(lena)
+    )
+    ask = form(lena, "Ask the safeguarding lead")
+    question = field(ask, "ask_lead.question")
+    assert question["isRequired"] and question["label"] and question["errorMessage"]
+    assert "Designated safeguarding adult professional" in text_of(ask)
+    [send] = ask["actions"]
+    assert send["verb"] == "ask_lead"
+    assert send["data"] == {"case_id": case.id, "version": case.version, "verb": "ask_lead"}
+    # The raiser is no longer a stage actor: she records and asks, but does not escalate.
+    amara = buttons(case_card(view_of(case, redbridge, directory, "amara", clock.now)))
+    assert "Record discussion" in amara and "Ask the safeguarding lead" in amara
+    assert not any(b.startswith("Escalate") for b in amara)
+
+
+async def test_the_outcome_is_confirmed_by_the_receiver_and_approved_by_the_raiser(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case_id = (await service.execute(redbridge_raise())).case.id
+    clock.set("2026-12-03T11:00:00+00:00")
+    await service.execute(discussion("amara", case_id, clock.now, "resolved"))
+    case = await service.case(case_id)
+    assert "Confirm the outcome" in buttons(
+        case_card(view_of(case, redbridge, directory, "noah", clock.now))
+    )
+    assert "Confirm the outcome" not in buttons(
+        case_card(view_of(case, redbridge, directory, "amara", clock.now))
+    )
+    await service.execute(ConfirmOutcome(actor_id="noah", case_id=case_id, outcome="Joint visit"))
+    case = await service.case(case_id)
+    amara = view_of(case, redbridge, directory, "amara", clock.now)
+    assert amara.outcome_awaiting_approval
+    assert "Approve the outcome" in buttons(case_card(amara))
+    assert "awaits approval" in text_of(case_card(amara))
+    noah = buttons(case_card(view_of(case, redbridge, directory, "noah", clock.now)))
+    assert "Approve the outcome" not in noah and "Confirm the outcome" not in noah
+
+
+@pytest.mark.clause("HW-4.4")
+async def test_only_the_hssp_chair_convenes_the_panel_from_uninvolved_agencies(
+    service: EscalationService, clock: FakeClock, harrow: PolicyPack, directory: Directory
+) -> None:
+    case = await service.case(await harrow_at_stage(service, clock, "4"))
+    hssp = case_card(view_of(case, harrow, directory, "hssp", clock.now))
+    agencies = field(form(hssp, "Convene the panel"), "convene_panel.agency_ids")
+    offered = {c["value"] for c in agencies["choices"]}
+    assert agencies["isMultiSelect"] and agencies["isRequired"]
+    assert {"met-police", "lfb", "probation"} <= offered
+    assert not offered & {"harrow-council", "cnwl"}
+    assert "at least 3" in agencies["label"]
+    assert "Convene the panel" not in buttons(
+        case_card(view_of(case, harrow, directory, "hw-chair", clock.now))
+    )
+
+
+# -- the forms follow the pack ----------------------------------------------------------------------
+
+
+@pytest.mark.clause("HW-4.1")
+async def test_harrow_stage_1_records_require_the_points_of_difference(
+    service: EscalationService,
+    clock: FakeClock,
+    redbridge: PolicyPack,
+    harrow: PolicyPack,
+    directory: Directory,
+) -> None:
+    hw = (await service.execute(harrow_raise())).case
+    hw_form = form(
+        case_card(view_of(hw, harrow, directory, "hana", clock.now)), "Record discussion"
+    )
+    assert field(hw_form, "record.points_of_difference")["isRequired"] is True
+    assert field(hw_form, "record.basis_of_decision")["isRequired"] is False
+    rb = (await service.execute(redbridge_raise())).case
+    rb_form = form(
+        case_card(view_of(rb, redbridge, directory, "amara", clock.now)), "Record discussion"
+    )
+    assert field(rb_form, "record.points_of_difference")["isRequired"] is False
+    assert {i["id"] for i in inputs(rb_form)} == {
+        input_id("record", f) for f in FORM_FIELDS["record"]
+    }
+    for key in ("summary", "participants", "outcome", "held_date", "held_time", "method"):
+        assert field(rb_form, f"record.{key}")["isRequired"] is True
+    outcome = field(rb_form, "record.outcome")
+    assert [c["value"] for c in outcome["choices"]] == ["resolved", "not_resolved", "continuing"]
+    held = field(rb_form, "record.held_date")
+    assert held["max"] == held["value"] == "2026-12-01"  # a discussion is never in the future
+
+
+@pytest.mark.clause("HW-4.2")
+async def test_escalating_to_harrow_stage_2_asks_for_the_aim_evidence_and_its_source(
+    service: EscalationService,
+    clock: FakeClock,
+    redbridge: PolicyPack,
+    harrow: PolicyPack,
+    directory: Directory,
+) -> None:
+    hw = (await service.execute(harrow_raise())).case
+    escalate = form(
+        case_card(view_of(hw, harrow, directory, "hana", clock.now)), "Escalate to stage 2"
+    )
+    for name in ("reason", "aim", "evidence", "evidence_source"):
+        item = field(escalate, f"escalate.{name}")
+        assert item["isRequired"] is True and item["errorMessage"]
+    assert "Where the evidence comes from" in field(escalate, "escalate.evidence_source")["label"]
+    # At stage 2 the managers record the basis of their decisions.
+    case = await service.case(await harrow_at_stage(service, clock, "2"))
+    record = form(
+        case_card(view_of(case, harrow, directory, "harry", clock.now)), "Record discussion"
+    )
+    assert field(record, "record.basis_of_decision")["isRequired"] is True
+    # Redbridge asks only for the reason, and offers the policy-issue route to the Chair (RB-4.7).
+    rb = (await service.execute(redbridge_raise())).case
+    rb_escalate = form(
+        case_card(view_of(rb, redbridge, directory, "amara", clock.now)), "Escalate to stage 2"
+    )
+    assert {i["id"] for i in inputs(rb_escalate)} == {"escalate.reason", "escalate.policy_issue"}
+
+
+async def test_a_protective_deadline_is_set_on_a_running_protective_clock(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = (await service.execute(redbridge_raise())).case
+    sub = form(
+        case_card(view_of(case, redbridge, directory, "noah", clock.now)),
+        "Set protective deadline",
+    )
+    choice = field(sub, "set_deadline.clock")
+    assert [c["value"] for c in choice["choices"]] == ["respond", "resolve"]
+    assert "Fri 04 Dec 17:00" in choice["choices"][0]["title"]
+    assert field(sub, "set_deadline.reason")["isRequired"] is True
+    assert field(sub, "set_deadline.date")["min"] == "2026-12-01"
+
+
+def test_form_values_reads_back_what_a_form_sent() -> None:
+    data = {
+        "case_id": "RB-1",
+        "version": 4,
+        "verb": "escalate",
+        "escalate.reason": "No agreement",
+        "escalate.aim": "An enquiry",
+        "record.summary": "not this form's",
+    }
+    assert form_values("escalate", data) == {"reason": "No agreement", "aim": "An enquiry"}
+    assert form_values("unknown", data) == {}
+
+
+# -- refresh ----------------------------------------------------------------------------------------
+
+
+async def test_refresh_lists_at_most_60_users_so_each_gets_their_own_view(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = (await service.execute(redbridge_raise())).case
+    view = view_of(case, redbridge, directory, "amara", clock.now)
+    assert case_card(view)["refresh"]["userIds"] == ["amara"]
+    many = [f"29:user-{i}" for i in range(100)]
+    refresh = case_card(view, user_ids=["29:user-0", *many])["refresh"]
+    assert refresh["userIds"] == many[:MAX_REFRESH_USERS]
+    assert refresh["action"]["verb"] == "refresh"
+    assert refresh["action"]["data"] == {
+        "case_id": case.id,
+        "version": case.version,
+        "verb": "refresh",
+    }
+
+
+# -- times are local, in words ----------------------------------------------------------------------
+
+
+async def test_deadlines_show_local_time_in_winter_and_summer(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    winter = (await service.execute(redbridge_raise())).case
+    view = view_of(winter, redbridge, directory, "amara", clock.now)
+    facts_shown = {c.label: c.describe for c in view.clocks}
+    assert facts_shown["Receiving professional reviews the file and speaks to the raiser"] == (
+        "due Fri 04 Dec 17:00"
+    )
+    assert facts_shown["Raise the matter with the other professional"].startswith("met")
+
+    clock.set("2026-06-09T09:00:00+00:00")  # Tuesday 9 June 2026, 10:00 BST
+    summer = (await service.execute(redbridge_raise(disagreement_date=date(2026, 6, 8)))).case
+    view = view_of(summer, redbridge, directory, "amara", clock.now)
+    respond = next(c for c in view.clocks if c.clock == "respond")
+    assert respond.due == "Fri 12 Jun 17:00"  # 16:00 UTC
+    assert respond.due_at.utcoffset() == timedelta(hours=1)
+    assert respond.due_at.astimezone(UTC) == datetime(2026, 6, 12, 16, 0, tzinfo=UTC)
+    # A deadline held in UTC still shows as local time.
+    in_utc = replace(
+        summer,
+        clocks=tuple(
+            replace(c, due=datetime(2026, 6, 12, 16, 0, tzinfo=UTC)) for c in summer.clocks
+        ),
+    )
+    shown = text_of(case_card(view_of(in_utc, redbridge, directory, "amara", clock.now)))
+    assert "due Fri 12 Jun 17:00" in shown and "16:00" not in shown
+    # A deadline in another year says which.
+    next_year = replace(
+        summer,
+        clocks=tuple(
+            replace(c, due=datetime(2027, 1, 4, 17, 0, tzinfo=UTC)) for c in summer.clocks
+        ),
+    )
+    later = view_of(next_year, redbridge, directory, "amara", clock.now)
+    assert next(c for c in later.clocks if c.clock == "respond").due == "Mon 04 Jan 2027 17:00"
+
+
+async def test_an_overdue_clock_is_marked_in_words_and_the_nudge_offers_escalation(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = (await service.execute(redbridge_raise())).case
+    clock.set("2026-12-07T09:00:00+00:00")  # respond was due Friday 4 December
+    view = view_of(case, redbridge, directory, "amara", clock.now)
+    card = case_card(view)
+    assert "due Fri 04 Dec 17:00 — overdue" in text_of(card)
+    assert view.next_due is not None and view.next_due.overdue
+    label = "Receiving professional reviews the file and speaks to the raiser"
+
+    overdue = nudge_card(view, label, "overdue")
+    assert text_of(overdue["body"][1]).startswith(f"Overdue: {label} was due Fri 04 Dec 17:00")
+    assert buttons(overdue) == ["Escalate to stage 2", "Open the case"]
+    early = nudge_card(view, "respond", "early_warning")  # by clock id too
+    assert buttons(early) == ["Open the case"]
+    assert text_of(early["body"][1]) == f"Due soon: {label}, due Fri 04 Dec 17:00."
+    today = nudge_card(view, label, "due_today")
+    assert text_of(today["body"][1]) == f"Due today at 17:00: {label}."
+    # Amara's manager is told, but does not act at stage 1: no Escalate for her.
+    lena = view_of(case, redbridge, directory, "lena", clock.now)
+    manager = nudge_card(lena, label, "overdue_manager")
+    assert "as a manager" in text_of(manager) and buttons(manager) == ["Open the case"]
+    with pytest.raises(ValueError, match="unknown nudge kind"):
+        nudge_card(view, label, "whenever")  # type: ignore[arg-type]
+
+
+# -- outcome cards ----------------------------------------------------------------------------------
+
+
+async def test_the_replacing_cards_say_what_happened_or_why_nothing_changed(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = (await service.execute(redbridge_raise())).case
+    view = view_of(case, redbridge, directory, "amara", clock.now)
+    done = done_card(view, "Record R1 is saved.", user_ids=["29:amara"])
+    assert text_of(done["body"][1]) == "Done: Record R1 is saved."
+    assert done["refresh"]["userIds"] == ["29:amara"]
+    assert "Record discussion" in buttons(done)
+
+    stale = refusal_card(view, "the case has changed since you saw it.")
+    assert text_of(stale["body"][1]) == "Nothing changed: the case has changed since you saw it."
+    assert "Risk to the adult" in text_of(stale["body"][0])
+    unknown = refusal_card(None, "there is no case RB-2026-9999.")
+    assert "Nothing changed: there is no case RB-2026-9999." in text_of(unknown)
+    assert actions(unknown) == [] and "refresh" not in unknown
+    # An unauthorised person's refusal shows the case without buttons.
+    stranger = refusal_card(
+        view_of(case, redbridge, directory, "stranger", clock.now), "you may not act here."
+    )
+    assert buttons(stranger) == []
+
+
+# -- the business manager's copy --------------------------------------------------------------------
+
+
+@pytest.mark.clause("RB-4.6")
+async def test_the_business_manager_copy_is_read_only_and_names_no_adult(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    raised = (await service.execute(redbridge_raise(adult_initials="QZX"))).case
+    case_id = raised.id
+    clock.set("2026-12-02T11:00:00+00:00")
+    await service.execute(discussion("noah", case_id, clock.now, "not_resolved"))
+    await service.execute(Escalate(actor_id="amara", case_id=case_id, reason="No agreement"))
+    clock.set("2026-12-04T10:00:00+00:00")
+    await service.execute(
+        discussion("nadia", case_id, clock.now, "not_resolved", participants=("lena", "nadia"))
+    )
+    await service.execute(Escalate(actor_id="lena", case_id=case_id, reason="Managers disagree"))
+    case = await service.case(case_id)
+    assert case.stage == "3" and case.copied_to_business_manager
+    # Read-only whoever's view it is built from, even a senior manager who may act.
+    for viewer in ("sam", "nina", "rb-bm"):
+        view = view_of(case, redbridge, directory, viewer, clock.now)
+        copy = business_manager_copy_card(view, "the case reached stage 3")
+        assert_valid(copy)
+        assert actions(copy) == [] and "refresh" not in copy and "actions" not in copy
+        assert inputs(copy) == []
+        assert not [n for n in nodes(copy) if n.get("type") == "ActionSet"]
+    assert view_of(case, redbridge, directory, "sam", clock.now).verbs
+    words = text_of(copy)
+    assert words.startswith("Risk to the adult")
+    for shown in (case_id, "Redbridge Safeguarding Adults Board", "NELFT NHS Foundation Trust"):
+        assert shown in words
+    assert "ASC-104233" in words  # the agency's case reference, and nothing else of the adult
+    assert "Senior managers resolve the disagreement" in words
+    dumped = json.dumps(copy)
+    for hidden in ("QZX", "Amara", "Noah", "Lena", "Nadia", "Community nursing declined"):
+        assert hidden not in dumped
+    assert "name" not in {f["title"].lower() for n in nodes(copy) for f in n.get("facts", [])}
+
+
+# -- welcome and signposts --------------------------------------------------------------------------
+
+
+@pytest.mark.clause("RB-1.5")
+def test_the_welcome_card_says_what_the_bot_does_and_where_complaints_go(
+    redbridge: PolicyPack, harrow: PolicyPack
+) -> None:
+    card = welcome_card(
+        [redbridge.board.name, harrow.board.name], [*redbridge.signposts, *harrow.signposts]
+    )
+    words = text_of(card)
+    assert words.startswith("The adult's safety comes first")
+    assert "Call 999 now" in words
+    assert NOT_A_COMPLAINTS_PROCESS in words
+    complaints = redbridge.signpost("complaints")
+    assert complaints is not None and complaints.text in words
+    assert "Redbridge Safeguarding Adults Board or Harrow Safeguarding Adults Board" in words
+    assert buttons(card) == ["Raise a disagreement", "My cases", "Help"]
+    assert [a["data"] for a in card["actions"]] == [
+        {"verb": "raise"},
+        {"verb": "my_cases"},
+        {"verb": "help"},
+    ]
+
+
+@pytest.mark.clause("RB-1.6")
+def test_the_mash_signpost_shows_the_referral_route_and_contact(redbridge: PolicyPack) -> None:
+    mash = redbridge.signpost("mash")
+    assert mash is not None
+    card = signpost_card(mash)
+    words = text_of(card)
+    assert words.startswith("A concern about a child or young person")
+    assert "Multi-Agency Safeguarding Hub (MASH)" in words
+    assert "CPAT.Referrals@redbridge.gov.uk" in words and "CPAT.Referrals" in card["fallbackText"]
+
+
+@pytest.mark.clause("HW-0w")
+def test_the_whistle_blowing_signpost_for_a_disagreement_with_your_own_manager(
+    harrow: PolicyPack,
+) -> None:
+    whistle = harrow.signpost("whistleblowing")
+    assert whistle is not None
+    words = text_of(signpost_card(whistle))
+    assert "A disagreement with your own manager" in words
+    assert "whistle-blowing process" in words
+
+
+@pytest.mark.clause("HW-7")
+def test_the_raise_a_concern_signpost_shows_the_contacts(harrow: PolicyPack) -> None:
+    concern = harrow.signpost("raise-concern")
+    assert concern is not None and len(concern.contacts) == 2
+    card = signpost_card(concern)
+    words = text_of(card)
+    for contact in concern.contacts:
+        assert contact in words
+    assert "020 8901 2680" in card["speak"]
+
+
+def test_the_immediate_danger_signpost_says_call_999(redbridge: PolicyPack) -> None:
+    danger = redbridge.signpost("immediate-danger")
+    assert danger is not None
+    words = text_of(signpost_card(danger))
+    assert words.startswith("If the adult is in immediate danger Call 999 now.")
+    assert words.count("999") == 1  # no second reminder on this one
