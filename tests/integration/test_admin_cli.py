@@ -24,6 +24,7 @@ from tests.support import FakeClock, make_directory
 from tests.unit.builders import discussion, redbridge_raise
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample" / "directory.yaml"
 
 
 @pytest.fixture(params=["sqlite", "azure"])
@@ -34,9 +35,10 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage
     yield StorageSettings(connection, tmp_path / "data", table_prefix=f"t{uuid.uuid4().hex[:10]}")
 
 
-def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
+async def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
+    """The command line, run in a thread as from a shell: it starts its own event loop."""
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err, settings=settings)
+    code = await asyncio.to_thread(main, list(argv), out=out, err=err, settings=settings)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -48,7 +50,7 @@ async def _with_storage(settings: StorageSettings, work):  # type: ignore[no-unt
         await storage.close()
 
 
-def make_cases(settings: StorageSettings) -> dict[str, str]:
+async def make_cases(settings: StorageSettings) -> dict[str, str]:
     """An open case and a case closed on 1 December 2026; returns their ids."""
 
     async def work(storage: Storage) -> dict[str, str]:
@@ -68,20 +70,20 @@ def make_cases(settings: StorageSettings) -> dict[str, str]:
         await service.execute(CloseCase(actor_id="amara", case_id=closed_id, summary="Resolved"))
         return {"open": open_id, "closed": closed_id}
 
-    return asyncio.run(_with_storage(settings, work))
+    return await _with_storage(settings, work)
 
 
-def test_audit_verify_passes_on_untouched_cases(settings: StorageSettings) -> None:
-    make_cases(settings)
-    code, out, _ = run(settings, "audit", "verify")
+async def test_audit_verify_passes_on_untouched_cases(settings: StorageSettings) -> None:
+    await make_cases(settings)
+    code, out, _ = await run(settings, "audit", "verify")
     assert code == 0
     assert out.splitlines()[-1].startswith("audit: 2 case(s), ") and out.endswith(
         "every chain verifies\n"
     )
 
 
-def test_audit_verify_finds_an_edited_event(settings: StorageSettings) -> None:
-    ids = make_cases(settings)
+async def test_audit_verify_finds_an_edited_event(settings: StorageSettings) -> None:
+    ids = await make_cases(settings)
 
     async def tamper(storage: Storage) -> None:
         row = await storage.store.get(storage.tables.cases, ids["closed"], event_row(1))
@@ -92,42 +94,42 @@ def test_audit_verify_finds_an_edited_event(settings: StorageSettings) -> None:
         entity["data_0"] = json.dumps(data)
         await storage.store.update(storage.tables.cases, entity, row.etag)
 
-    asyncio.run(_with_storage(settings, tamper))
-    code, out, _ = run(settings, "audit", "verify")
+    await _with_storage(settings, tamper)
+    code, out, _ = await run(settings, "audit", "verify")
     assert code == 1
     assert f"BROKEN {ids['closed']} event 1: content changed after it was written" in out
     assert ids["open"] not in out
 
 
-def test_audit_verify_finds_a_removed_event(settings: StorageSettings) -> None:
-    ids = make_cases(settings)
+async def test_audit_verify_finds_a_removed_event(settings: StorageSettings) -> None:
+    ids = await make_cases(settings)
 
     async def remove(storage: Storage) -> None:
         await storage.store.delete(storage.tables.cases, ids["open"], event_row(2))
 
-    asyncio.run(_with_storage(settings, remove))
-    code, out, _ = run(settings, "audit", "verify")
+    await _with_storage(settings, remove)
+    code, out, _ = await run(settings, "audit", "verify")
     assert code == 1
     assert f"BROKEN {ids['open']} event 3: out of order: expected event 2" in out
     assert f"{ids['open']}: state row is version" in out
 
 
-def test_purge_removes_only_closed_cases_past_retention(settings: StorageSettings) -> None:
-    ids = make_cases(settings)
+async def test_purge_removes_only_closed_cases_past_retention(settings: StorageSettings) -> None:
+    ids = await make_cases(settings)
     # Redbridge keeps closed cases 7 years: still kept on 30 November 2033.
-    code, out, _ = run(settings, "purge", "--now", "2033-11-30T12:00:00+00:00")
+    code, out, _ = await run(settings, "purge", "--now", "2033-11-30T12:00:00+00:00")
     assert (code, out) == (0, "purge: 0 closed case(s) removed\n")
 
-    code, out, _ = run(settings, "purge", "--dry-run", "--now", "2033-12-02T12:00:00+00:00")
+    code, out, _ = await run(settings, "purge", "--dry-run", "--now", "2033-12-02T12:00:00+00:00")
     assert code == 0
     assert (
         f"would remove {ids['closed']} (redbridge, closed 2026-12-01, retention 7 years ended 2033-12-01)"
         in out
     )
     assert ids["open"] not in out
-    assert run(settings, "audit", "verify")[1].startswith("audit: 2 case(s)")
+    assert (await run(settings, "audit", "verify"))[1].startswith("audit: 2 case(s)")
 
-    code, out, _ = run(settings, "purge", "--now", "2033-12-02T12:00:00+00:00")
+    code, out, _ = await run(settings, "purge", "--now", "2033-12-02T12:00:00+00:00")
     assert f"removed {ids['closed']} (redbridge, closed 2026-12-01" in out and "rows)" in out
     assert out.endswith("purge: 1 closed case(s) removed\n")
 
@@ -136,20 +138,20 @@ def test_purge_removes_only_closed_cases_past_retention(settings: StorageSetting
         assert await storage.cases.load(ids["open"]) is not None
         assert await storage.cases.case_ids("redbridge") == [ids["open"]]
 
-    asyncio.run(_with_storage(settings, check))
-    assert run(settings, "audit", "verify")[1].startswith("audit: 1 case(s)")
+    await _with_storage(settings, check)
+    assert (await run(settings, "audit", "verify"))[1].startswith("audit: 1 case(s)")
 
 
-def test_export_writes_the_case_record(settings: StorageSettings, tmp_path: Path) -> None:
-    ids = make_cases(settings)
-    code, out, _ = run(settings, "case", "export", ids["closed"])
+async def test_export_writes_the_case_record(settings: StorageSettings, tmp_path: Path) -> None:
+    ids = await make_cases(settings)
+    code, out, _ = await run(settings, "case", "export", ids["closed"])
     assert code == 0
     assert ids["closed"] in out and "ASC-2" in out
     target = tmp_path / "record.md"
-    code, out, _ = run(settings, "case", "export", ids["closed"], "--out", str(target))
+    code, out, _ = await run(settings, "case", "export", ids["closed"], "--out", str(target))
     assert code == 0 and out == f"wrote {target}\n"
     assert ids["closed"] in target.read_text(encoding="utf-8")
-    code, _, err = run(settings, "case", "export", "RB-2026-NONE")
+    code, _, err = await run(settings, "case", "export", "RB-2026-NONE")
     assert code == 1 and "there is no case RB-2026-NONE" in err
 
 
@@ -157,26 +159,26 @@ def test_retention_from_29_february() -> None:
     assert retention_ends(datetime(2028, 2, 29, tzinfo=UTC), 7) == datetime(2035, 2, 28, tzinfo=UTC)
 
 
-def test_directory_import_then_export_names_people(
+async def test_directory_import_then_export_names_people(
     settings: StorageSettings, tmp_path: Path
 ) -> None:
-    sample = Path(__file__).resolve().parents[2] / "sample" / "directory.yaml"
-    code, out, _ = run(settings, "directory", "import", str(sample))
+    sample = SAMPLE
+    code, out, _ = await run(settings, "directory", "import", str(sample))
     assert code == 0 and out.startswith("directory: ") and "people imported" in out
     broken = tmp_path / "broken.yaml"
     broken.write_text("people:\n  - {id: x, name: X, agency: nelft, line_manager: nobody}\n")
-    code, _, err = run(settings, "directory", "import", str(broken))
+    code, _, err = await run(settings, "directory", "import", str(broken))
     assert code == 1 and "nobody" in err
 
 
-def test_export_uses_the_stored_directory_for_names(settings: StorageSettings) -> None:
+async def test_export_uses_the_stored_directory_for_names(settings: StorageSettings) -> None:
     async def seed(storage: Storage) -> None:
         await storage.directory.import_records(
             [{"id": "noah", "name": "Noah Okafor", "agency": "nelft"}]
         )
 
-    asyncio.run(_with_storage(settings, seed))
-    ids = make_cases(settings)
+    await _with_storage(settings, seed)
+    ids = await make_cases(settings)
     # Noah confirmed the outcome of the closed case: the chronology names him.
-    code, out, _ = run(settings, "case", "export", ids["closed"])
+    code, out, _ = await run(settings, "case", "export", ids["closed"])
     assert code == 0 and "Noah Okafor" in out

@@ -86,10 +86,12 @@ async def _with_storage(settings: StorageSettings, work):  # type: ignore[no-unt
         await storage.close()
 
 
-def test_a_kill_while_saving_loses_no_saved_change_and_no_message(
+async def test_a_kill_while_saving_loses_no_saved_change_and_no_message(
     settings: StorageSettings,
 ) -> None:
-    lines = kill_after(spawn(settings, "work"), SAVES_BEFORE_KILL, "saved ")
+    lines = await asyncio.to_thread(
+        kill_after, spawn(settings, "work"), SAVES_BEFORE_KILL, "saved "
+    )
     saved: dict[str, int] = {}
     messages: dict[str, list[str]] = {}
     for line in lines:
@@ -117,15 +119,17 @@ def test_a_kill_while_saving_loses_no_saved_change_and_no_message(
             )
             assert all(int(r.entity["event_seq"]) <= stored.version for r in rows)
 
-    asyncio.run(_with_storage(settings, check))
+    await _with_storage(settings, check)
 
 
-def test_a_kill_while_sending_loses_no_message_and_sends_none_twice_but_the_one_in_flight(
+async def test_a_kill_while_sending_loses_no_message_and_sends_none_twice_but_the_one_in_flight(
     settings: StorageSettings, tmp_path: Path
 ) -> None:
-    kill_after(spawn(settings, "work", "6"), 18, "saved ")  # six cases, fully saved
+    await asyncio.to_thread(
+        kill_after, spawn(settings, "work", "6"), 18, "saved "
+    )  # six cases, fully saved
     channel = tmp_path / "channel.log"
-    kill_after(spawn(settings, "dispatch", str(channel)), 3, "dispatched ")
+    await asyncio.to_thread(kill_after, spawn(settings, "dispatch", str(channel)), 3, "dispatched ")
 
     async def restart_and_finish(storage: Storage) -> list[str]:
         keys: list[str] = []
@@ -149,7 +153,7 @@ def test_a_kill_while_sending_loses_no_message_and_sends_none_twice_but_the_one_
             assert item is not None and item.status == DeliveryStatus.SENT, key
         return keys
 
-    keys = asyncio.run(_with_storage(settings, restart_and_finish))
+    keys = await _with_storage(settings, restart_and_finish)
     delivered = Counter(channel.read_text().split())
     assert set(delivered) == set(keys)  # nothing lost
     twice = [k for k, n in delivered.items() if n > 1]
