@@ -23,8 +23,11 @@ from bot.http import messages_handler, problem
 from bot.sender import TeamsSender
 from bot.settings import AppSettings
 from bot.teams_bot import EscalationBot
+from escalation.commands import RecordDeliveryFailure
+from escalation.errors import Refused
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
+from escalation.rules import SYSTEM
 from escalation.service import EscalationService
 from storage.bot_state import TableStorage
 from storage.outbox import dispatch_once
@@ -62,6 +65,7 @@ class WakeDispatcher:
 
 
 WAKE = web.AppKey("wake", WakeDispatcher)
+SERVICE = web.AppKey("service", EscalationService)
 
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -78,12 +82,36 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         notifier=wake,
         now=utc_now,
     )
+    app[SERVICE] = service
     state = ConversationState(TableStorage(storage.store, storage.tables.bot_state))
     app[BOT] = EscalationBot(
         storage=storage, packs=app[PACKS], service=service, conversation_state=state, now=utc_now
     )
     yield
     await storage.close()
+
+
+async def record_failure(
+    service: EscalationService, notification: Notification, error: str
+) -> None:
+    """A message that can never arrive is recorded on its case, and someone is told (by hand)."""
+    if notification.recipient.kind != "person":
+        log.error(
+            "business-manager copy for %s could not be delivered: %s", notification.case_id, error
+        )
+        return
+    try:
+        await service.execute(
+            RecordDeliveryFailure(
+                actor_id=SYSTEM,
+                case_id=notification.case_id,
+                recipient_id=notification.recipient.id,
+                kind=notification.kind,
+                error=error,
+            )
+        )
+    except Refused as refusal:
+        log.info("delivery failure on %s not recorded: %s", notification.case_id, refusal.code)
 
 
 async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -105,6 +133,8 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
             wake.event.clear()
             try:
                 report = await dispatch_once(app[STORAGE].outbox, sender, utc_now())
+                for notification, error in report.failures:
+                    await record_failure(app[SERVICE], notification, error)
                 if report.sent or report.failed:
                     log.info(
                         "outbox: %d sent, %d retried, %d failed",

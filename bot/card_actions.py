@@ -16,6 +16,7 @@ from cards.views import (
     APPROVE_OUTCOME,
     APPROVE_RECORD,
     ASK_LEAD,
+    CLOSE,
     CONFIRM_OUTCOME,
     CONVENE_PANEL,
     DECIDE,
@@ -23,18 +24,23 @@ from cards.views import (
     RECOMMEND,
     RECORD,
     REFRESH,
+    REPRESENT,
+    RESPOND,
     SET_DEADLINE,
 )
 from escalation.commands import (
     ApproveOutcome,
     ApproveRecord,
     AskSafeguardingLead,
+    CloseCase,
     ConfirmOutcome,
     ConvenePanel,
     Escalate,
+    RecordAgencyResponse,
     RecordDiscussion,
     RecordPanelDecision,
     RecordRecommendations,
+    RecordRepresentation,
     SetProtectiveDeadline,
 )
 
@@ -49,6 +55,9 @@ CaseActionCommand = (
     | RecordRecommendations
     | ConvenePanel
     | RecordPanelDecision
+    | RecordRepresentation
+    | RecordAgencyResponse
+    | CloseCase
 )
 
 
@@ -67,15 +76,23 @@ class CardAction:
             raise CardActionError("This card does not name a case.")
         self.case_id = case_id
         version = data.get("version")
+        self.version: int | None = None
         if verb != REFRESH:
-            try:
-                self.version: int | None = int(version)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise CardActionError(
-                    "This card does not say which version of the case it shows."
-                ) from None
-        else:
-            self.version = None
+            self.version = _version(version)
+
+
+def _version(value: object) -> int:
+    """The case version a card shows: a whole number (an int, or digits as text)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise CardActionError("This card does not say which version of the case it shows.")
+
+
+def _flag(value: str | None) -> bool:
+    """An Input.Toggle's value: "true" when ticked."""
+    return (value or "false").strip().lower() == "true"
 
 
 def parse_action(value: object) -> CardAction:
@@ -136,7 +153,7 @@ def command_for(action: CardAction, actor_id: str, tz: ZoneInfo) -> CaseActionCo
             aim=form.get("aim", ""),
             evidence=form.get("evidence", ""),
             evidence_source=form.get("evidence_source", ""),
-            policy_issue=form.get("policy_issue", "false").lower() == "true",
+            policy_issue=_flag(form.get("policy_issue")),
         )
     if verb == SET_DEADLINE:
         return SetProtectiveDeadline(
@@ -163,4 +180,23 @@ def command_for(action: CardAction, actor_id: str, tz: ZoneInfo) -> CaseActionCo
         return ConvenePanel(**common, agency_ids=_split(form.get("agency_ids"), ","))
     if verb == DECIDE:
         return RecordPanelDecision(**common, decision=form.get("decision", ""))
+    if verb == REPRESENT:
+        return RecordRepresentation(
+            **common, agency_id=form.get("agency", ""), summary=form.get("summary", "")
+        )
+    if verb == RESPOND:
+        return RecordAgencyResponse(
+            **common,
+            agency_id=form.get("agency", ""),
+            response=form.get("response", ""),  # type: ignore[arg-type]  # the core checks it
+            detail=form.get("detail", ""),
+        )
+    if verb == CLOSE:
+        return CloseCase(
+            **common,
+            summary=form.get("summary", ""),
+            learning_points=_split(form.get("learning_points"), "\n"),
+            policy_gaps=_split(form.get("policy_gaps"), "\n"),
+            debrief_offered=_flag(form.get("debrief_offered")),
+        )
     raise CardActionError(f"I do not know the action {verb!r}.")

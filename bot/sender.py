@@ -126,13 +126,21 @@ class TeamsSender:
         return case_card(view, notice=notification.reason)
 
     async def _send(self, reference: ConversationReference, card: dict[str, Any]) -> None:
+        errors: list[Exception] = []
+
         async def callback(turn_context: TurnContext) -> None:
-            await turn_context.send_activity(
-                MessageFactory.attachment(CardFactory.adaptive_card(card))
-            )
+            # The adapter's turn-error handler would swallow a failed send: keep it to classify.
+            try:
+                await turn_context.send_activity(
+                    MessageFactory.attachment(CardFactory.adaptive_card(card))
+                )
+            except Exception as exc:
+                errors.append(exc)
 
         await self._pacer.wait(reference.conversation.id)
         await self._adapter.continue_conversation(reference, callback, self._app_id)
+        if errors:
+            raise errors[0]
 
     async def _to_person(self, notification: Notification, card: dict[str, Any]) -> Delivery:
         person_id = notification.recipient.id

@@ -46,6 +46,18 @@ HELP = (
     "agency concerned. If an adult is in immediate danger, call 999."
 )
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+DONE = {
+    "record": "Your record of the discussion is saved; it waits for approval.",
+    "approve_record": "You approved the record.",
+    "escalate": "The case is escalated; the people at the next stage have been told.",
+    "set_deadline": "The earlier deadline is set; everyone at this stage has been told.",
+    "ask_lead": "Your question has gone to the safeguarding lead.",
+    "confirm_outcome": "The outcome is confirmed in writing; it waits for approval.",
+    "approve_outcome": "You approved the outcome: the case is resolved.",
+    "recommend": "The recommendations are recorded and sent to the agencies.",
+    "convene_panel": "The panel is convened.",
+    "decide": "The panel's decision is recorded; it binds all agencies concerned.",
+}
 CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")
 
 
@@ -105,8 +117,11 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         result = await dc.continue_dialog()
         if result.status != DialogTurnStatus.Empty:
             return
-        text = (turn_context.activity.text or "").strip()
+        text = (TurnContext.remove_recipient_mention(turn_context.activity) or "").strip()
         lowered = text.lower()
+        if lowered in ("set channel", "set business manager channel"):
+            await turn_context.send_activity(await self.set_channel(turn_context, person))
+            return
         if lowered in ("raise", "raise a disagreement", "new"):
             if person is None:
                 await turn_context.send_activity(self.not_in_directory())
@@ -121,6 +136,31 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             await self.show_case_by_id(turn_context, found.group(1), person)
             return
         await turn_context.send_activity(MessageFactory.text(HELP))
+
+    async def set_channel(self, turn_context: TurnContext, person: Person | None) -> str:
+        """Make this team channel the business-manager channel of the boards the person serves."""
+        activity = turn_context.activity
+        channel_data = activity.channel_data or {}
+        channel = (channel_data.get("channel") or {}).get("id")
+        team = (channel_data.get("team") or {}).get("id")
+        if activity.conversation.conversation_type != "channel" or not channel or not team:
+            return "Do this in the team channel that should get the copies, by mentioning me there."
+        if person is None:
+            return self.not_in_directory()
+        boards = sorted(
+            {board for board, _ in person.board_roles if board in self.packs.board_ids()}
+        )
+        if not boards:
+            return (
+                "Only someone with a board role (such as the business manager) can set the channel."
+            )
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        for board in boards:
+            await self.storage.conversations.set_channel(
+                board, reference, set_by=person.id, team_id=team, channel_id=channel
+            )
+        names = ", ".join(self.packs.get(b).board.short_name for b in boards)
+        return f"This channel now gets the business manager's copies for {names}."
 
     @staticmethod
     def not_in_directory() -> str:
@@ -220,7 +260,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             view = case_view(fresh, pack, directory, now=self.now(), viewer_id=person.id)
             return refusal_card(view, reason)
         view = case_view(outcome.case, pack, directory, now=self.now(), viewer_id=person.id)
-        return done_card(view, "Done: " + action.verb.replace("_", " ") + ".")
+        return done_card(view, DONE.get(action.verb, "Saved."))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name != "adaptiveCard/action":

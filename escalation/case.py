@@ -172,6 +172,14 @@ class AdviceRequest:
 
 
 @dataclass(frozen=True)
+class DeliveryFailure:
+    recipient_id: str
+    kind: str
+    error: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     board_id: str
@@ -206,6 +214,7 @@ class Case:
     closure: Closure | None = None
     updated_at: datetime | None = None
     copied_to_business_manager: bool = False
+    delivery_failures: tuple[DeliveryFailure, ...] = ()
 
     # -- views ----------------------------------------------------------------------------------
 
@@ -452,6 +461,14 @@ def _apply(case: Case, event: Event) -> Case:
             debrief_offered=bool(d.get("debrief_offered", False)),
         )
         return replace(case, closure=closure, status=CaseStatus.CLOSED)
+    if kind == "DeliveryFailed":
+        failure = DeliveryFailure(
+            recipient_id=str(d["recipient_id"]),
+            kind=str(d["kind"]),
+            error=str(d["error"]),
+            at=event.at,
+        )
+        return replace(case, delivery_failures=(*case.delivery_failures, failure))
     raise ValueError(f"unknown event type {kind!r} in case {case.id}")
 
 

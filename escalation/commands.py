@@ -163,6 +163,15 @@ class CloseCase(CaseCommand):
     expected_version: int | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecordDeliveryFailure(CaseCommand):
+    """The bot could not reach someone it had to tell (they removed the app, for instance)."""
+
+    recipient_id: str
+    kind: str
+    error: str
+
+
 Command = (
     RaiseDisagreement
     | RecordDiscussion
@@ -178,4 +187,5 @@ Command = (
     | RecordRepresentation
     | RecordPanelDecision
     | CloseCase
+    | RecordDeliveryFailure
 )

@@ -346,6 +346,24 @@ def _for_event(
             "representation",
             f"{d['agency_id']} made a representation to the panel.",
         )
+    elif event.type == "DeliveryFailed":
+        failed = str(d["recipient_id"])
+        failed_person = directory.person(failed)
+        name = failed_person.name if failed_person is not None else failed
+        tell = case.raiser.person_id
+        if tell == failed:  # the raiser is the one who cannot be reached: their manager is told
+            manager = directory.line_manager_of(failed)
+            tell = manager.id if manager else None
+        if tell is not None:
+            out.add(
+                Recipient.person(tell),
+                "contact_by_hand",
+                f"The bot could not reach {name} (they may have removed the app). Contact them "
+                "yourself and record it.",
+                action_required=True,
+                to_author=True,
+                details={"missing": name, "for": str(d["kind"])},
+            )
     elif event.type == "CaseClosed":
         for party in case.parties:
             if party.person_id is not None:

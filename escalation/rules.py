@@ -25,6 +25,7 @@ from escalation.commands import (
     Escalate,
     RaiseDisagreement,
     RecordAgencyResponse,
+    RecordDeliveryFailure,
     RecordDiscussion,
     RecordPanelDecision,
     RecordRecommendations,
@@ -967,6 +968,33 @@ def _close(case: Case, command: CloseCase, ctx: Context) -> list[EventDraft]:
     return drafts
 
 
+SYSTEM = "system"
+
+
+def _record_delivery_failure(
+    case: Case, command: RecordDeliveryFailure, ctx: Context
+) -> list[EventDraft]:
+    if command.actor_id != SYSTEM:
+        raise _refuse(RefusalCode.NOT_PERMITTED, "Only the bot records a failed delivery.")
+    if case.status == CaseStatus.CLOSED:
+        _open(case)
+    if any(f.recipient_id == command.recipient_id for f in case.delivery_failures):
+        # Told once is enough: a second failure for the same person must not start a loop.
+        raise _refuse(
+            RefusalCode.INVALID_STATE, "This person's failed delivery is already recorded."
+        )
+    return [
+        EventDraft(
+            "DeliveryFailed",
+            {
+                "recipient_id": command.recipient_id,
+                "kind": command.kind,
+                "error": command.error[:500],
+            },
+        )
+    ]
+
+
 _HANDLERS: dict[type[Any], Callable[[Case, Any, Context], list[EventDraft]]] = {
     RecordDiscussion: _record_discussion,
     ApproveRecord: _approve_record,
@@ -981,4 +1009,5 @@ _HANDLERS: dict[type[Any], Callable[[Case, Any, Context], list[EventDraft]]] = {
     RecordRepresentation: _record_representation,
     RecordPanelDecision: _record_panel_decision,
     CloseCase: _close,
+    RecordDeliveryFailure: _record_delivery_failure,
 }

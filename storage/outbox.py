@@ -78,6 +78,8 @@ class DispatchReport:
     sent: list[str] = field(default_factory=list)
     retried: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    # The messages that can never be delivered, with why: the case must record them.
+    failures: list[tuple[Notification, str]] = field(default_factory=list)
     skipped: int = 0
     orphans_removed: int = 0
 
@@ -244,8 +246,10 @@ async def dispatch_once(
             await outbox.mark_sent(claimed, now)
             report.sent.append(claimed.key)
         elif delivery.result == DeliveryResult.PERMANENT:
-            await outbox.mark_failed(claimed, delivery.error or "permanent failure")
+            error = delivery.error or "permanent failure"
+            await outbox.mark_failed(claimed, error)
             report.failed.append(claimed.key)
+            report.failures.append((claimed.notification, error))
         else:
             wait = delivery.retry_after or backoff(claimed.attempts)
             if await outbox.retry_later(claimed, now + wait, delivery.error or "retry"):

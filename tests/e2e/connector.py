@@ -24,8 +24,11 @@ class Sent:
 class Connector:
     url: str = ""
     sent: list[Sent] = field(default_factory=list)
-    # Answers to give before succeeding: (status, headers), e.g. (429, {"Retry-After": "1"}).
-    failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # Per conversation, answers to give before succeeding: (status, headers), e.g.
+    # (429, {"Retry-After": "1"}).
+    failures: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    # Conversations whose user removed the app: Teams answers 403 for them.
+    gone: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def texts(self, conversation_id: str | None = None) -> list[str]:
@@ -39,8 +42,11 @@ class Connector:
         return [a for s in self.sent for a in s.body.get("attachments") or []]
 
     async def _record(self, request: web.Request) -> web.Response:
-        if self.failures:
-            status, headers = self.failures.pop(0)
+        if request.match_info.get("conversation_id") in self.gone:
+            return web.json_response({"error": {"code": "BotNotInConversationRoster"}}, status=403)
+        pending = self.failures.get(request.match_info.get("conversation_id", ""))
+        if pending:
+            status, headers = pending.pop(0)
             return web.json_response(
                 {"error": {"code": "Throttled"}}, status=status, headers=headers
             )

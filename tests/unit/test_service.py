@@ -182,3 +182,52 @@ def test_case_ids_are_readable_and_unguessable(clock: FakeClock) -> None:
         prefix, year, suffix = case_id.split("-")
         assert (prefix, year, len(suffix)) == ("RB", "2026", 6)
         assert not set(suffix) & set("01OI")
+
+
+async def test_a_failed_delivery_is_recorded_once_and_the_raiser_told(
+    service: EscalationService,
+) -> None:
+    from escalation.commands import RecordDeliveryFailure
+    from escalation.rules import SYSTEM
+
+    case_id = (await service.execute(redbridge_raise())).case.id
+    failure = RecordDeliveryFailure(
+        actor_id=SYSTEM,
+        case_id=case_id,
+        recipient_id="noah",
+        kind="stage_entered",
+        error="403: app removed",
+    )
+    out = await service.execute(failure)
+    assert [(f.recipient_id, f.kind) for f in out.case.delivery_failures] == [
+        ("noah", "stage_entered")
+    ]
+    [told] = [n for n in out.notifications if n.kind == "contact_by_hand"]
+    assert told.recipient.key == "person:amara" and "could not reach Noah" in told.reason
+    with pytest.raises(Refused) as again:
+        await service.execute(failure)  # no loop of failures about failures
+    assert again.value.code == RefusalCode.INVALID_STATE
+    with pytest.raises(Refused) as forged:
+        await service.execute(
+            RecordDeliveryFailure(
+                actor_id="amara", case_id=case_id, recipient_id="lena", kind="x", error="y"
+            )
+        )
+    assert forged.value.code == RefusalCode.NOT_PERMITTED
+
+
+async def test_when_the_raiser_cannot_be_reached_their_manager_is_told(
+    service: EscalationService,
+) -> None:
+    from escalation.commands import RecordDeliveryFailure
+    from escalation.rules import SYSTEM
+
+    case_id = (await service.execute(redbridge_raise())).case.id
+    out = await service.execute(
+        RecordDeliveryFailure(
+            actor_id=SYSTEM, case_id=case_id, recipient_id="amara", kind="case_opened", error="404"
+        )
+    )
+    assert {n.recipient.key for n in out.notifications if n.kind == "contact_by_hand"} == {
+        "person:lena"
+    }

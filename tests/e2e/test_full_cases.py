@@ -1,0 +1,263 @@
+"""Whole cases over HTTP, as Teams would call the bot: every step on a card, copies in the
+business manager's channel, and a person who removed the app recorded on the case."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from app import create_app
+from bot.settings import AppSettings
+from escalation.case import fold
+from storage.settings import StorageSettings, open_storage
+from tests.e2e.connector import connector, serve
+from tests.e2e.test_conversation import TENANT, Chat, card_text, cards, eventually
+
+
+def person(
+    pid: str,
+    name: str,
+    agency: str,
+    *roles: str,
+    manager: str | None = None,
+    board: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": pid,
+        "name": name,
+        "agency": agency,
+        "roles": list(roles),
+        "board_roles": list(board),
+        "teams_user_id": f"29:{pid}",
+        "aad_object_id": f"aad-{pid}",
+    }
+    if manager:
+        record["line_manager"] = manager
+    return record
+
+
+PEOPLE = [
+    person("amara", "Amara Osei", "redbridge-asc", "practitioner", manager="lena"),
+    person("lena", "Lena Price", "redbridge-asc", "line_manager", manager="sam"),
+    person("sam", "Sam Idowu", "redbridge-asc", "senior_manager"),
+    person("noah", "Noah Okafor", "nelft", "practitioner", manager="nadia"),
+    person("nadia", "Nadia Khan", "nelft", "line_manager"),
+    person("nina", "Nina Shah", "nelft", "named_safeguarding_professional"),
+    person("bm", "Bea Marsh", "redbridge-asc", board=("redbridge:business_manager",)),
+    person("chair", "Chris Hale", "redbridge-cvs", board=("redbridge:independent_chair",)),
+]
+
+
+class Walk(Chat):
+    settings: AppSettings
+
+    async def case(self, case_id: str):  # type: ignore[no-untyped-def]
+        storage = await open_storage(self.settings.storage)
+        try:
+            stored = await storage.cases.load(case_id)
+            assert stored is not None
+            return fold(stored.events)
+        finally:
+            await storage.close()
+
+    async def act(self, who: str, verb: str, case_id: str, **fields: str) -> str:
+        version = (await self.case(case_id)).version
+        data: dict[str, Any] = {"case_id": case_id, "version": version, "verb": verb}
+        data.update({k if k == "record_id" else f"{verb}.{k}": v for k, v in fields.items()})
+        status, response = await self.invoke(who, verb, data)
+        assert status == 200, response
+        text = card_text(response["value"])
+        assert "Nothing changed" not in text, (who, verb, text)
+        return text
+
+    async def in_channel(self, who: str, text: str) -> list[str]:
+        body = self.activity(
+            who,
+            text=f"<at>Escalation</at> {text}",
+            conversation={
+                "id": "19:channel@thread.tacv2;messageid=1",
+                "conversationType": "channel",
+                "tenantId": TENANT,
+            },
+            channelData={
+                "tenant": {"id": TENANT},
+                "team": {"id": "team-id"},
+                "channel": {"id": "channel-announcements-id"},
+            },
+            entities=[
+                {
+                    "type": "mention",
+                    "mentioned": {"id": "28:bot", "name": "Escalation"},
+                    "text": "<at>Escalation</at>",
+                }
+            ],
+        )
+        before = len(self.connector.sent)
+        async with self.http.post(self.url + "/api/messages", json=body) as r:
+            assert r.status == 201
+        return [str(s.body.get("text") or "") for s in self.connector.sent[before:]]
+
+
+@pytest.fixture
+async def walk(tmp_path: Path) -> AsyncIterator[Walk]:
+    storage_settings = StorageSettings(None, tmp_path / "data")
+    storage = await open_storage(storage_settings)
+    await storage.directory.import_records(PEOPLE)
+    await storage.close()
+    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
+    async with (
+        connector() as stand_in,
+        serve(create_app(settings)) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        w = Walk(url, stand_in, http, itertools.count(1))
+        w.settings = settings
+        for p in PEOPLE:
+            await w.say(p["id"], "hello")  # each has opened the bot
+        yield w
+
+
+async def raise_case(w: Walk, *, immediate: bool = False) -> str:
+    for text in (
+        "raise",
+        "NELFT NHS Foundation Trust",
+        "Noah Okafor",
+        "ASC-104233",
+        "An agency's response to safeguarding concerns or a safeguarding plan",
+        "yes" if immediate else "no",
+        "no",
+        "Nursing declined a joint visit",
+        "Falls at home; lives alone",
+        "Whether a joint visit is needed",
+        "A joint visit this week",
+        "GP letter, 27 November",
+        "today",
+    ):
+        await w.say("amara", text)
+    replies = await w.say("amara", "yes")
+    [opened] = [r for r in replies if "is open" in r]
+    return opened.split()[1]
+
+
+def channel_copies(w: Walk) -> list[dict[str, Any]]:
+    return [
+        a["content"]
+        for s in w.connector.sent
+        if s.path == "/v3/conversations"
+        for a in (s.body.get("activity") or {}).get("attachments") or []
+    ]
+
+
+@pytest.mark.clause("RB-4.4", "RB-4.5", "RB-4.6", "RB-4.7", "RB-4.9", "RB-4.3")
+async def test_a_whole_redbridge_case_over_http(walk: Walk) -> None:
+    w = walk
+    replies = await w.in_channel("bm", "set channel")
+    assert replies == ["This channel now gets the business manager's copies for RSAB."]
+    case_id = await raise_case(w)
+
+    await w.act(
+        "noah",
+        "record",
+        case_id,
+        held_date="2026-11-25",
+        held_time="09:00",
+        method="phone",
+        participants="Amara Osei, Noah Okafor",
+        summary="Spoke about the falls",
+        points_of_difference="Timing",
+        outcome="not_resolved",
+    )
+    await w.act("amara", "approve_record", case_id, record_id="R1")
+    await w.act("amara", "escalate", case_id, reason="No agreement at stage 1")
+    assert (await w.case(case_id)).stage == "2"
+    await eventually(
+        lambda: bool(cards(w.connector, "a:chat-lena")) and bool(cards(w.connector, "a:chat-nadia"))
+    )
+
+    await w.act(
+        "nadia",
+        "record",
+        case_id,
+        held_date="2026-11-25",
+        held_time="11:00",
+        method="teams call",
+        participants="Lena Price, Nadia Khan",
+        summary="Managers discussed",
+        outcome="not_resolved",
+    )
+    await w.act("lena", "escalate", case_id, reason="Managers could not agree")
+    assert (await w.case(case_id)).stage == "3"
+    # The business manager's channel gets a copy at stage 3 (RB-4.6), with no actions on it.
+    await eventually(lambda: len(channel_copies(w)) == 1)
+    [copy] = channel_copies(w)
+    assert case_id in card_text(copy) and "actions" not in copy
+
+    await w.act("sam", "escalate", case_id, reason="Heads of Service could not agree")
+    assert (await w.case(case_id)).stage == "4"
+    await eventually(lambda: len(channel_copies(w)) == 2)  # and at stage 4 (RB-4.7)
+    await eventually(lambda: bool(cards(w.connector, "a:chat-chair")))
+
+    text = await w.act(
+        "chair",
+        "recommend",
+        case_id,
+        recommendations="Joint visit within 3 days\nReview the discharge protocol",
+    )
+    assert "The recommendations are recorded" in text
+    case = await w.case(case_id)
+    assert case.recommendations is not None and case.recommendations.binding is False
+    assert case.recommendations.items == (
+        "Joint visit within 3 days",
+        "Review the discharge protocol",
+    )
+    assert [c.status.value for c in case.clocks if c.stage == "4" and c.clock == "recommend"] == [
+        "met"
+    ]
+
+
+async def test_the_channel_can_only_be_set_by_a_board_role_in_a_channel(walk: Walk) -> None:
+    assert await walk.in_channel("amara", "set channel") == [
+        "Only someone with a board role (such as the business manager) can set the channel."
+    ]
+    replies = await walk.say("bm", "set channel")
+    assert replies == [
+        "Do this in the team channel that should get the copies, by mentioning me there."
+    ]
+
+
+async def test_a_person_who_removed_the_app_is_recorded_and_the_raiser_told(walk: Walk) -> None:
+    walk.connector.gone.add("a:chat-noah")  # Noah removed the app: Teams answers 403
+    case_id = await raise_case(walk)
+
+    async def recorded() -> bool:
+        return bool((await walk.case(case_id)).delivery_failures)
+
+    for _ in range(100):
+        if await recorded():
+            break
+        await asyncio.sleep(0.05)
+    [failure] = (await walk.case(case_id)).delivery_failures
+    assert (failure.recipient_id, failure.kind) == ("noah", "stage_entered")
+    assert failure.error.startswith("403")
+    # The raiser is shown it, and asked to contact him by hand.
+    await eventually(
+        lambda: any(
+            "could not reach Noah Okafor" in card_text(c)
+            for c in cards(walk.connector, "a:chat-amara")
+        )
+    )
+
+
+async def test_a_throttled_message_is_retried_and_arrives(walk: Walk) -> None:
+    walk.connector.failures["a:chat-noah"] = [(429, {"Retry-After": "0"}), (503, {})]
+    case_id = await raise_case(walk)
+    await eventually(
+        lambda: any(case_id in card_text(c) for c in cards(walk.connector, "a:chat-noah")),
+        within=10,
+    )
