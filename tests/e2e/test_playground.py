@@ -71,3 +71,43 @@ def test_help_answers_in_the_playground(local: pg.LocalRun, page: Page) -> None:
     assert local.stop() == 0, local.output()
     assert not pg.accepts(local.bot_port), "the bot still listens after the stop"
     assert not pg.accepts(local.playground_port), "the Playground still listens after the stop"
+
+
+def test_raise_by_typing_then_act_on_the_case_card(local: pg.LocalRun, page: Page) -> None:
+    pg.open_playground(page, local.playground_url)
+    pg.wait_for_text(page, "professional disagreements")
+    answers = [
+        ("raise", "Which agency"),
+        ("NELFT NHS Foundation Trust", "Who is the other professional"),
+        ("Adele Vance", "case reference"),
+        ("ASC-104233", "What is it about"),
+        ("Eligibility criteria and access to services", "immediate risk"),
+        ("no", "child"),
+        ("no", "What is the issue"),
+        ("Community nursing declined a joint visit", "risk to the adult"),
+        ("Falls at home; lives alone", "disagree about"),
+        ("Whether a joint visit is needed", "aim to achieve"),
+        ("A joint visit within a week", "evidence"),
+        ("GP letter of 27 November", "When did the disagreement arise"),
+        ("today", "Raise this disagreement now"),
+    ]
+    for text, expect in answers:
+        before = pg.send(page, text)
+        pg.wait_for_text(page, expect, after=before)
+    before = pg.send(page, "yes")
+    pg.wait_for_text(page, "is open", after=before)
+    card = pg.wait_for_text(page, "Risk to the adult", after=before)
+    assert "Falls at home; lives alone" in card.inner_text()
+    pg.screenshot(page, "playground-case-card")
+
+    # Record a discussion from the card: the card is replaced in place with the saved record.
+    index = pg.click_card_button(page, "Record discussion")
+    holder = pg.bot_messages(page).nth(index)
+    holder.get_by_label("Who took part").fill("Alex Wilber, Adele Vance")
+    holder.get_by_label("Summary of the discussion").fill("Talked through the falls log")
+    holder.get_by_label("Continuing: we will talk again").check()
+    pg.screenshot(page, "playground-record-form")
+    holder.get_by_role("button", name="Save the record", exact=True).click()
+    pg.wait_for_text(page, "Your record of the discussion is saved", after=index)
+    assert pg.bot_messages(page).nth(index).locator(pg.CARD).count() == 1  # replaced, not added
+    pg.screenshot(page, "playground-card-replaced")
