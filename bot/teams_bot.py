@@ -25,6 +25,9 @@ from bot.card_actions import CardActionError, command_for, parse_action
 from cards.case_card import case_card
 from cards.outcome_cards import done_card, refusal_card
 from cards.views import REFRESH, case_view
+from cards.welcome import HELP as HELP_VERB
+from cards.welcome import MY_CASES, RAISE, welcome_card
+from dialogs.profile_dialog import ProfileDialog
 from dialogs.raise_dialog import RaiseDialog
 from escalation.case import Case
 from escalation.directory import Person
@@ -41,6 +44,7 @@ HELP = (
     "- **raise**: raise a disagreement with a professional in another agency\n"
     "- **cases**: your open cases, their stage and what falls due next\n"
     "- **case RB-2026-XXXXXX**: the case card, with what you can do now\n"
+    "- **profile**: your agency and line manager\n"
     "- **help**: this message; **cancel** stops a question you are answering\n\n"
     "This is not a complaints process: complaints from the adult or their family go through the "
     "agency concerned. If an adult is in immediate danger, call 999."
@@ -58,6 +62,7 @@ DONE = {
     "convene_panel": "The panel is convened.",
     "decide": "The panel's decision is recorded; it binds all agencies concerned.",
 }
+WELCOME_VERBS = {RAISE: "raise", MY_CASES: "cases", HELP_VERB: "help"}
 CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")
 
 
@@ -78,6 +83,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         self.state = conversation_state
         self.now = now
         self.dialogs = DialogSet(conversation_state.create_property("dialogs"))
+        self.dialogs.add(ProfileDialog(packs=packs, directory=storage.directory))
         self.dialogs.add(
             RaiseDialog(
                 packs=packs,
@@ -110,23 +116,34 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         if person is not None:
             reference = TurnContext.get_conversation_reference(turn_context.activity)
             await self.storage.conversations.save_person_reference(person.id, reference.serialize())
-        if turn_context.activity.value and not turn_context.activity.text:
+        value = turn_context.activity.value
+        dc = await self.dialogs.create_context(turn_context)
+        if isinstance(value, dict) and value.get("verb") in WELCOME_VERBS:
+            turn_context.activity.text = WELCOME_VERBS[value["verb"]]  # a welcome card button
+        elif value and not turn_context.activity.text:
             await self.on_card_submit(turn_context, person)  # the Action.Submit fallback
             return
-        dc = await self.dialogs.create_context(turn_context)
         result = await dc.continue_dialog()
         if result.status != DialogTurnStatus.Empty:
             return
-        text = (TurnContext.remove_recipient_mention(turn_context.activity) or "").strip()
+        text = (
+            TurnContext.remove_recipient_mention(turn_context.activity)
+            or turn_context.activity.text
+            or ""
+        ).strip()
         lowered = text.lower()
         if lowered in ("set channel", "set business manager channel"):
             await turn_context.send_activity(await self.set_channel(turn_context, person))
             return
         if lowered in ("raise", "raise a disagreement", "new"):
             if person is None:
-                await turn_context.send_activity(self.not_in_directory())
+                await turn_context.send_activity("First, tell me who you are.")
+                await dc.begin_dialog("profile", self.profile_options(turn_context, None))
                 return
             await dc.begin_dialog("raise", {"person_id": person.id})
+            return
+        if lowered in ("profile", "my profile"):
+            await dc.begin_dialog("profile", self.profile_options(turn_context, person))
             return
         if lowered in ("cases", "my cases"):
             await turn_context.send_activity(MessageFactory.text(await self.cases_text(person)))
@@ -161,6 +178,18 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             )
         names = ", ".join(self.packs.get(b).board.short_name for b in boards)
         return f"This channel now gets the business manager's copies for {names}."
+
+    @staticmethod
+    def profile_options(turn_context: TurnContext, person: Person | None) -> dict[str, Any]:
+        sender = turn_context.activity.from_property
+        teams_id = sender.id if sender else None
+        aad_id = sender.aad_object_id if sender else None
+        return {
+            "person_id": person.id if person else f"teams-{aad_id or teams_id}",
+            "name": person.name if person else (sender.name if sender else None),
+            "teams_user_id": teams_id,
+            "aad_object_id": aad_id,
+        }
 
     @staticmethod
     def not_in_directory() -> str:
@@ -289,4 +318,9 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
     ) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(member.id != bot_id for member in members_added):
-            await turn_context.send_activity(MessageFactory.text("Welcome. " + HELP))
+            names = [pack.board.name for pack in self.packs]
+            signposts = [sign for pack in self.packs for sign in pack.signposts]
+            card = welcome_card(names, signposts)
+            await turn_context.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(card))
+            )

@@ -63,6 +63,7 @@ class Chat:
     connector: Connector
     http: aiohttp.ClientSession
     ids: itertools.count[int]
+    storage_settings: StorageSettings | None = None
 
     def activity(self, who: str, **fields: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -105,6 +106,11 @@ class Chat:
             return r.status, await r.json()
 
 
+def chat_settings(chat: Chat) -> StorageSettings:
+    assert chat.storage_settings is not None
+    return chat.storage_settings
+
+
 def said(body: dict[str, Any]) -> str:
     """What a reply says: its text, and the text of any card it carries (choices, prompts)."""
     parts = [str(body.get("text") or "")]
@@ -127,7 +133,7 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
         serve(create_app(settings)) as url,
         aiohttp.ClientSession() as http,
     ):
-        yield Chat(url, stand_in, http, itertools.count(1))
+        yield Chat(url, stand_in, http, itertools.count(1), storage_settings)
 
 
 def cards(connector: Connector, conversation: str) -> list[dict[str, Any]]:
@@ -276,9 +282,38 @@ async def test_bad_answers_are_asked_again(chat: Chat) -> None:
     assert any("What is it about" in r for r in replies)
 
 
-async def test_an_unknown_person_is_told_how_to_join(chat: Chat) -> None:
+async def test_a_newcomer_sets_up_a_profile_then_can_raise(chat: Chat) -> None:
     replies = await chat.say("stranger", "raise")
-    assert any("not in the board's directory" in r for r in replies)
+    assert any("tell me who you are" in r for r in replies)
+    assert any("Which agency do you work for" in r for r in replies)
+    replies = await chat.say("stranger", "NELFT NHS Foundation Trust")
+    assert any("Who is your line manager" in r and "Nadia Khan" in r for r in replies)
+    replies = await chat.say("stranger", "Nadia Khan")
+    assert any(
+        "practitioner at NELFT NHS Foundation Trust; line manager: Nadia Khan" in r for r in replies
+    )
+    replies = await chat.say("stranger", "yes")
+    assert any("Your profile is saved" in r for r in replies)
+    # Now the bot knows them: raising starts.
+    replies = await chat.say("stranger", "raise")
+    assert any("Which agency is the other professional in" in r for r in replies)
+
+
+async def test_a_newcomer_can_only_make_themselves_a_practitioner(chat: Chat) -> None:
+    for text in ("profile", "NELFT NHS Foundation Trust", "My manager is not listed"):
+        await chat.say("stranger", text)
+    replies = await chat.say("stranger", "yes")
+    assert any("Ask your board's business manager to add your line manager" in r for r in replies)
+    storage = await open_storage(chat_settings(chat))
+    try:
+        person = await storage.directory.find_by_teams_id("aad-stranger")
+    finally:
+        await storage.close()
+    assert (
+        person is not None
+        and person.roles == frozenset({"practitioner"})
+        and person.line_manager_id is None
+    )
 
 
 async def test_a_card_action_for_a_case_that_does_not_exist(chat: Chat) -> None:
