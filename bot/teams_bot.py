@@ -318,8 +318,12 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
     ) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(member.id != bot_id for member in members_added):
-            names = [pack.board.name for pack in self.packs]
-            signposts = [sign for pack in self.packs for sign in pack.signposts]
+            # A person the directory knows sees their own board's signposts, not every board's.
+            person = await self.person(turn_context)
+            packs = [p for p in self.packs if person is not None and p.agency(person.agency_id)]
+            packs = packs or list(self.packs)
+            names = [pack.board.name for pack in packs]
+            signposts = [sign for pack in packs for sign in pack.signposts]
             card = welcome_card(names, signposts)
             await turn_context.send_activity(
                 MessageFactory.attachment(CardFactory.adaptive_card(card))

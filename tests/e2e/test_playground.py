@@ -58,8 +58,9 @@ def test_help_answers_in_the_playground(local: pg.LocalRun, page: Page) -> None:
         assert not pg.accepts(port, "127.0.0.2"), f"port {port} listens beyond 127.0.0.1"
 
     pg.open_playground(page, local.playground_url)
-    # Opening the page installs the app again; the bot greets.
-    pg.wait_for_text(page, "professional disagreements")
+    # Opening the page installs the app again; the bot greets with its welcome card.
+    welcome = pg.wait_for_text(page, "Raise a disagreement")
+    assert "Redbridge" in welcome.inner_text() and "Harrow" not in welcome.inner_text()
     pg.screenshot(page, "playground-welcome")
 
     before = pg.send(page, "help")
@@ -75,7 +76,7 @@ def test_help_answers_in_the_playground(local: pg.LocalRun, page: Page) -> None:
 
 def test_raise_by_typing_then_act_on_the_case_card(local: pg.LocalRun, page: Page) -> None:
     pg.open_playground(page, local.playground_url)
-    pg.wait_for_text(page, "professional disagreements")
+    pg.wait_for_text(page, "Raise a disagreement")
     answers = [
         ("raise", "Which agency"),
         ("NELFT NHS Foundation Trust", "Who is the other professional"),
