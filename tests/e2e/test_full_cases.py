@@ -49,6 +49,7 @@ PEOPLE = [
     person("noah", "Noah Okafor", "nelft", "practitioner", manager="nadia"),
     person("nadia", "Nadia Khan", "nelft", "line_manager"),
     person("nina", "Nina Shah", "nelft", "named_safeguarding_professional"),
+    person("sgl", "Sade Green", "redbridge-asc", "safeguarding_lead"),
     person("bm", "Bea Marsh", "redbridge-asc", board=("redbridge:business_manager",)),
     person("chair", "Chris Hale", "redbridge-cvs", board=("redbridge:independent_chair",)),
 ]
@@ -261,3 +262,52 @@ async def test_a_throttled_message_is_retried_and_arrives(walk: Walk) -> None:
         lambda: any(case_id in card_text(c) for c in cards(walk.connector, "a:chat-noah")),
         within=10,
     )
+
+
+@pytest.mark.clause("RB-4.1", "RB-1.4")
+async def test_immediate_risk_reaches_the_manager_and_safeguarding_lead_at_once(walk: Walk) -> None:
+    case_id = await raise_case(walk, immediate=True)
+    case = await walk.case(case_id)
+    assert case.immediate_risk
+    for chat_id in ("a:chat-lena", "a:chat-sgl"):
+        await eventually(
+            lambda chat_id=chat_id: any(
+                case_id in card_text(c) for c in cards(walk.connector, chat_id)
+            )
+        )
+    [to_lead] = [c for c in cards(walk.connector, "a:chat-sgl") if case_id in card_text(c)]
+    assert "IMMEDIATE RISK" in card_text(to_lead).upper()
+    # Every protective clock falls due by the end of the working day.
+    assert {c.clock for c in case.clocks if c.basis.startswith("immediate risk")} == {
+        "respond",
+        "resolve",
+    }
+
+
+async def test_the_submit_fallback_acts_and_updates_the_card(walk: Walk) -> None:
+    case_id = await raise_case(walk)
+    await walk.act(
+        "noah",
+        "record",
+        case_id,
+        held_date="2026-11-25",
+        held_time="09:00",
+        participants="Amara, Noah",
+        summary="Spoke",
+        points_of_difference="Timing",
+        outcome="continuing",
+    )
+    version = (await walk.case(case_id)).version
+    body = walk.activity(
+        "amara",
+        value={"verb": "approve_record", "case_id": case_id, "version": version, "record_id": "R1"},
+        replyToId="card-activity-7",
+    )
+    body.pop("text", None)
+    before = len(walk.connector.sent)
+    async with walk.http.post(walk.url + "/api/messages", json=body) as r:
+        assert r.status == 201
+    [update] = [s for s in walk.connector.sent[before:] if s.method == "PUT"]
+    assert update.path.endswith("/activities/card-activity-7")
+    assert "You approved the record" in card_text(update.body["attachments"][0]["content"])
+    assert [a.by for a in (await walk.case(case_id)).records[0].approvals] == ["amara"]
