@@ -61,6 +61,9 @@ DONE = {
     "recommend": "The recommendations are recorded and sent to the agencies.",
     "convene_panel": "The panel is convened.",
     "decide": "The panel's decision is recorded; it binds all agencies concerned.",
+    "represent": "Your agency's representation is recorded for the panel.",
+    "respond": "Your agency's response to the recommendations is recorded.",
+    "close": "The case is closed, with its learning points.",
 }
 WELCOME_VERBS = {RAISE: "raise", MY_CASES: "cases", HELP_VERB: "help"}
 CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")

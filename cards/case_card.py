@@ -40,6 +40,7 @@ from cards.views import (
     APPROVE_OUTCOME,
     APPROVE_RECORD,
     ASK_LEAD,
+    CLOSE,
     CONFIRM_OUTCOME,
     CONVENE_PANEL,
     DECIDE,
@@ -47,6 +48,9 @@ from cards.views import (
     ESCALATE,
     RECOMMEND,
     RECORD,
+    REPRESENT,
+    RESPOND,
+    RESPONSE_LABELS,
     SET_DEADLINE,
     CaseView,
     RecordView,
@@ -73,6 +77,9 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     RECOMMEND: ("recommendations",),
     CONVENE_PANEL: ("agency_ids",),
     DECIDE: ("decision",),
+    REPRESENT: ("agency", "summary"),
+    RESPOND: ("agency", "response", "detail"),
+    CLOSE: ("summary", "learning_points", "policy_gaps", "debrief_offered"),
 }
 
 DISCUSSION_METHODS: tuple[tuple[str, str], ...] = (
@@ -183,6 +190,51 @@ def records_blocks(view: CaseView) -> list[Json]:
     blocks: list[Json] = [heading("Records awaiting approval", size="default")]
     for record in view.records_awaiting_approval:
         blocks += _record_line(view, record)
+    return blocks
+
+
+def recommendations_blocks(view: CaseView) -> list[Json]:
+    """The Chair's recommendations and each party agency's response (RB-4.9)."""
+    recs = view.recommendations
+    if recs is None:
+        return []
+    force = "binding" if recs.binding else "not binding"
+    blocks: list[Json] = [
+        heading(f"The Chair's recommendations ({force})", size="default"),
+        text(f"Made {recs.made}."),
+    ]
+    blocks += [
+        rich(run(f"{n}. ", bold=True), run(item)) for n, item in enumerate(recs.items, start=1)
+    ]
+    blocks.append(heading("Agencies' responses", size="default"))
+    blocks += [labelled(r.agency, r.describe) for r in recs.responses]
+    return blocks
+
+
+def panel_blocks(view: CaseView) -> list[Json]:
+    """The resolution panel: who sits, what it heard, and its binding decision (HW-4.4)."""
+    panel = view.panel
+    if panel is None:
+        return []
+    blocks: list[Json] = [
+        heading("Resolution panel", size="default"),
+        facts([("Convened", panel.convened), ("Panel agencies", "; ".join(panel.agencies))]),
+    ]
+    if not panel.representations:
+        blocks.append(text("No representations recorded yet."))
+    for rep in panel.representations:
+        blocks.append(
+            rich(
+                run(f"Representation for {rep.agency}", bold=True),
+                run(f" (recorded by {rep.by}, {rep.at}): "),
+                run(rep.summary),
+            )
+        )
+    force = "binding on all agencies concerned" if panel.binding else "not binding"
+    if panel.decision is None:
+        blocks.append(text(f"The panel has not decided yet; its decision will be {force}."))
+    else:
+        blocks.append(labelled(f"The panel's decision ({force})", panel.decision))
     return blocks
 
 
@@ -375,6 +427,86 @@ def decide_form(view: CaseView) -> Json:
     )
 
 
+def represent_form(view: CaseView) -> Json:
+    v = REPRESENT
+    choices = view.represent_agencies
+    body: list[Json] = [
+        text("Record the representation an agency concerned makes to the panel."),
+        choice_input(
+            input_id(v, "agency"),
+            "For which agency",
+            [(a.id, a.name) for a in choices],
+            value=choices[0].id if len(choices) == 1 else None,
+        ),
+        text_input(
+            input_id(v, "summary"), "The agency's representation", required=True, multiline=True
+        ),
+    ]
+    return show_card(
+        "Record a representation", body, [execute("Record the representation", v, _data(view, v))]
+    )
+
+
+def respond_form(view: CaseView) -> Json:
+    agency = view.respond_agency
+    assert agency is not None  # the verb is only offered to a member of an agency yet to respond
+    v = RESPOND
+    force = "binding" if view.recommendations and view.recommendations.binding else "not binding"
+    body: list[Json] = [
+        text(
+            f"Respond for {agency.name} to the Chair's recommendations. They are {force}: "
+            "say whether your agency accepts them, and why not where it does not."
+        ),
+        choice_input(
+            input_id(v, "agency"), "Responding for", [(agency.id, agency.name)], value=agency.id
+        ),
+        choice_input(
+            input_id(v, "response"),
+            "Your agency's response",
+            list(RESPONSE_LABELS.items()),
+            expanded=True,
+        ),
+        text_input(
+            input_id(v, "detail"),
+            "Why, and what your agency will do (needed unless accepted)",
+            multiline=True,
+        ),
+    ]
+    return show_card(
+        "Respond to the recommendations", body, [execute("Send the response", v, _data(view, v))]
+    )
+
+
+def close_form(view: CaseView) -> Json:
+    v = CLOSE
+    fields = set(view.closure_fields)
+    body: list[Json] = [text("Closing the case ends it: nothing can change afterwards.")]
+    if view.learning_route:
+        body.append(text(view.learning_route, weight="bolder"))
+    body.append(
+        text_input(input_id(v, "summary"), "Summary of the outcome", required=True, multiline=True)
+    )
+    if "learning_points" in fields:
+        body.append(
+            text_input(
+                input_id(v, "learning_points"), "Learning points, one per line", multiline=True
+            )
+        )
+    if "policy_gaps" in fields:
+        body.append(
+            text_input(input_id(v, "policy_gaps"), "Gaps in policy, one per line", multiline=True)
+        )
+    if "debrief_offered" in fields:
+        body.append(
+            toggle_input(
+                input_id(v, "debrief_offered"),
+                "Debrief",
+                "A debrief was offered to those involved",
+            )
+        )
+    return show_card("Close the case", body, [execute("Close the case", v, _data(view, v))])
+
+
 def case_actions(view: CaseView) -> list[Json]:
     """The viewer's actions, most common first (approvals sit beside each record)."""
     actions: list[Json] = []
@@ -401,8 +533,14 @@ def case_actions(view: CaseView) -> list[Json]:
         actions.append(recommend_form(view))
     if view.may(CONVENE_PANEL) and view.panel_candidates:
         actions.append(convene_form(view))
+    if view.may(REPRESENT) and view.represent_agencies:
+        actions.append(represent_form(view))
     if view.may(DECIDE):
         actions.append(decide_form(view))
+    if view.may(RESPOND) and view.respond_agency is not None:
+        actions.append(respond_form(view))
+    if view.may(CLOSE):
+        actions.append(close_form(view))
     return actions
 
 
@@ -450,6 +588,8 @@ def case_card(
     body += summary_blocks(view)
     body += clock_blocks(view)
     body += records_blocks(view)
+    body += recommendations_blocks(view)
+    body += panel_blocks(view)
     if view.stage_guidance:
         body.append(text(view.stage_guidance, isSubtle=True))
     actions = case_actions(view)

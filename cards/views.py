@@ -32,6 +32,9 @@ APPROVE_OUTCOME = "approve_outcome"
 RECOMMEND = "recommend"
 CONVENE_PANEL = "convene_panel"
 DECIDE = "decide"
+REPRESENT = "represent"
+RESPOND = "respond"
+CLOSE = "close"
 
 CASE_VERBS: tuple[str, ...] = (
     RECORD,
@@ -44,6 +47,9 @@ CASE_VERBS: tuple[str, ...] = (
     RECOMMEND,
     CONVENE_PANEL,
     DECIDE,
+    REPRESENT,
+    RESPOND,
+    CLOSE,
 )
 
 OUTCOME_LABELS = {
@@ -51,6 +57,15 @@ OUTCOME_LABELS = {
     "not_resolved": "not resolved",
     "continuing": "continuing",
 }
+
+RESPONSE_LABELS = {
+    "accepted": "Accepted",
+    "partly_accepted": "Partly accepted",
+    "not_accepted": "Not accepted",
+}
+
+# What closing a case may record beyond its summary, where the pack enables it (HW-learn).
+CLOSURE_FIELDS: tuple[str, ...] = ("learning_points", "policy_gaps", "debrief_offered")
 
 ENTRY_LABELS = {
     "aim": "What you aim to achieve",
@@ -141,6 +156,44 @@ class AgencyChoice:
 
 
 @dataclass(frozen=True)
+class AgencyResponseView:
+    agency: str  # the agency's name
+    response: str | None  # in words; None while the agency has not responded
+    detail: str  # as typed
+
+    @property
+    def describe(self) -> str:
+        if self.response is None:
+            return "not responded yet"
+        return f"{self.response}: {self.detail}" if self.detail else self.response
+
+
+@dataclass(frozen=True)
+class RecommendationsView:
+    items: tuple[str, ...]  # as typed by the Chair
+    binding: bool
+    made: str  # local time
+    responses: tuple[AgencyResponseView, ...]  # one per party agency, in the parties' order
+
+
+@dataclass(frozen=True)
+class RepresentationView:
+    agency: str
+    by: str
+    at: str  # local time
+    summary: str  # as typed
+
+
+@dataclass(frozen=True)
+class PanelView:
+    agencies: tuple[str, ...]  # the names of the member agencies that sit on it
+    convened: str  # local time
+    representations: tuple[RepresentationView, ...]
+    decision: str | None  # as typed; None until the panel decides
+    binding: bool
+
+
+@dataclass(frozen=True)
 class CaseView:
     case_id: str
     version: int
@@ -173,6 +226,13 @@ class CaseView:
     panel_candidates: tuple[AgencyChoice, ...]  # member agencies not concerned in the case
     panel_min_agencies: int
     stage_guidance: str | None
+    # The end of a case: recommendations and responses, the panel, closing it.
+    recommendations: RecommendationsView | None
+    panel: PanelView | None
+    represent_agencies: tuple[AgencyChoice, ...]  # the party agencies the viewer may speak for
+    respond_agency: AgencyChoice | None  # the viewer's agency, while it may still respond
+    closure_fields: tuple[str, ...]  # of CLOSURE_FIELDS, those the pack enables
+    learning_route: str | None  # where wider learning and policy gaps go (HW-learn)
 
     def may(self, verb: str) -> bool:
         return verb in self.verbs
@@ -259,15 +319,27 @@ def _verbs(
     viewer: str | None,
     approvable: bool,
     now: datetime,
+    *,
+    represents: bool,
+    responds: bool,
 ) -> frozenset[str]:
     verbs: set[str] = set()
     if approvable:
         verbs.add(APPROVE_RECORD)
-    if viewer is None or case.status != CaseStatus.OPEN:
+    if responds:  # mirrors rules._record_agency_response (see _respond_agency)
+        verbs.add(RESPOND)
+    if viewer is None or case.status == CaseStatus.CLOSED:
         return frozenset(verbs)
     actors = stage_actors(case, pack, directory, stage.id)
     actor_ids = actors.person_ids
     parties = party_ids(case)
+    if case.status == CaseStatus.RESOLVED:
+        # Mirrors rules._close: a resolved case is closed by a stage actor or a party.
+        if viewer in actor_ids | parties:
+            verbs.add(CLOSE)
+        return frozenset(verbs)
+    if represents:  # mirrors rules._record_representation (see _represent_agencies)
+        verbs.add(REPRESENT)
     if viewer in actor_ids | parties:
         verbs.add(RECORD)
     if viewer in actor_ids and stage.escalates_to is not None:
@@ -325,6 +397,98 @@ def _verbs(
     return frozenset(verbs)
 
 
+def _agency_choice(pack: PolicyPack, agency_id: str) -> AgencyChoice:
+    agency = pack.agency(agency_id)
+    return AgencyChoice(agency_id, agency.name if agency else agency_id)
+
+
+def _party_agency_ids(case: Case) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.agency_id for p in case.parties))
+
+
+def _represent_agencies(
+    case: Case,
+    pack: PolicyPack,
+    directory: Directory,
+    viewer: str | None,
+    current_actors: frozenset[str],
+) -> tuple[AgencyChoice, ...]:
+    """Mirrors rules._record_representation: once the panel sits, and before it decides, a
+    stage actor speaks for any party agency; anyone else only for their own party agency."""
+    if viewer is None or case.status != CaseStatus.OPEN:
+        return ()
+    if case.panel is None or case.panel.decision is not None:
+        return ()
+    if viewer in current_actors:
+        return tuple(_agency_choice(pack, a) for a in _party_agency_ids(case))
+    person = directory.person(viewer)
+    if person is None or person.agency_id not in case.party_agencies:
+        return ()
+    return (_agency_choice(pack, person.agency_id),)
+
+
+def _respond_agency(
+    case: Case, pack: PolicyPack, directory: Directory, viewer: str | None
+) -> AgencyChoice | None:
+    """Mirrors rules._record_agency_response: once the recommendations are made, a member of a
+    party agency responds for their own agency, once."""
+    if viewer is None or case.status == CaseStatus.CLOSED or case.recommendations is None:
+        return None
+    person = directory.person(viewer)
+    if person is None or person.agency_id not in case.party_agencies:
+        return None
+    if any(r.agency_id == person.agency_id for r in case.agency_responses):
+        return None
+    return _agency_choice(pack, person.agency_id)
+
+
+def _recommendations_view(
+    case: Case, pack: PolicyPack, tz: tzinfo, now: datetime
+) -> RecommendationsView | None:
+    recs = case.recommendations
+    if recs is None:
+        return None
+    responses = []
+    for agency_id in _party_agency_ids(case):
+        given = next((r for r in case.agency_responses if r.agency_id == agency_id), None)
+        responses.append(
+            AgencyResponseView(
+                agency=_agency_choice(pack, agency_id).name,
+                response=(RESPONSE_LABELS.get(given.response, given.response) if given else None),
+                detail=given.detail.strip() if given else "",
+            )
+        )
+    return RecommendationsView(
+        items=recs.items,
+        binding=recs.binding,
+        made=format_local(recs.at, tz, now=now),
+        responses=tuple(responses),
+    )
+
+
+def _panel_view(
+    case: Case, pack: PolicyPack, directory: Directory, tz: tzinfo, now: datetime
+) -> PanelView | None:
+    panel = case.panel
+    if panel is None:
+        return None
+    return PanelView(
+        agencies=tuple(_agency_choice(pack, a).name for a in panel.agency_ids),
+        convened=format_local(panel.convened_at, tz, now=now),
+        representations=tuple(
+            RepresentationView(
+                agency=_agency_choice(pack, r.agency_id).name,
+                by=_person_name(directory, case, r.by),
+                at=format_local(r.at, tz, now=now),
+                summary=r.summary,
+            )
+            for r in case.representations
+        ),
+        decision=panel.decision,
+        binding=panel.binding,
+    )
+
+
 def _policy_issue_stage(case: Case, pack: PolicyPack, stage: Stage) -> StageRef | None:
     target_id = pack.policy_issue_stage
     if target_id is None or target_id == stage.escalates_to:
@@ -371,7 +535,19 @@ def case_view(
                 ),
             )
         )
-    verbs = _verbs(case, pack, directory, stage, viewer_id, any(r.approvable for r in records), now)
+    represent_agencies = _represent_agencies(case, pack, directory, viewer_id, current_actors)
+    respond_agency = _respond_agency(case, pack, directory, viewer_id)
+    verbs = _verbs(
+        case,
+        pack,
+        directory,
+        stage,
+        viewer_id,
+        any(r.approvable for r in records),
+        now,
+        represents=bool(represent_agencies),
+        responds=respond_agency is not None,
+    )
 
     clocks = tuple(_clock_view(c, tz, now) for c in case.clocks_of_stage(stage.id))
     running = [c for c in clocks if c.running]
@@ -451,4 +627,10 @@ def case_view(
         panel_candidates=panel_candidates,
         panel_min_agencies=panel_min,
         stage_guidance=stage.guidance,
+        recommendations=_recommendations_view(case, pack, tz, now),
+        panel=_panel_view(case, pack, directory, tz, now),
+        represent_agencies=represent_agencies,
+        respond_agency=respond_agency,
+        closure_fields=tuple(f for f in CLOSURE_FIELDS if getattr(pack.closure, f)),
+        learning_route=pack.closure.learning_route,
     )

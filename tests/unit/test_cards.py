@@ -16,16 +16,25 @@ import pytest
 from jsonschema import Draft6Validator
 
 import cards
-from cards.case_card import FORM_FIELDS, case_card, form_values, input_id
+from cards.case_card import FORM_FIELDS, case_card, form_values, input_id, risk_block
 from cards.checks import ACTION_DATA_KEYS, actions, inputs, nodes, problems
 from cards.copy_card import business_manager_copy_card
 from cards.elements import MAX_REFRESH_USERS, Json
 from cards.nudge_card import NUDGE_KINDS, nudge_card
 from cards.outcome_cards import done_card, refusal_card
-from cards.views import CaseView, case_view
+from cards.views import CLOSE, REPRESENT, RESPOND, CaseView, case_view
 from cards.welcome import NOT_A_COMPLAINTS_PROCESS, signpost_card, welcome_card
 from escalation.case import Case
-from escalation.commands import ConfirmOutcome, Escalate
+from escalation.commands import (
+    ApproveOutcome,
+    ConfirmOutcome,
+    ConvenePanel,
+    Escalate,
+    RecordAgencyResponse,
+    RecordPanelDecision,
+    RecordRecommendations,
+    RecordRepresentation,
+)
 from escalation.directory import Directory
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
@@ -80,6 +89,11 @@ def buttons(card: Json) -> list[str]:
         if node.get("type") == "ActionSet":
             titles += [a["title"] for a in node["actions"]]
     return titles
+
+
+def bar(card: Json) -> list[str]:
+    """The titles of the buttons in the card's action bar only."""
+    return [a["title"] for a in card.get("actions", [])]
 
 
 def form(card: Json, title: str) -> Json:
@@ -485,6 +499,288 @@ def test_form_values_reads_back_what_a_form_sent() -> None:
     }
     assert form_values("escalate", data) == {"reason": "No agreement", "aim": "An enquiry"}
     assert form_values("unknown", data) == {}
+
+
+# -- the end of a case: closing, representations, responses ----------------------------------------
+
+
+def said(value: Any) -> str:
+    """A card's words with the spacing between runs made single."""
+    return " ".join(text_of(value).split())
+
+
+async def harrow_resolved(service: EscalationService, clock: FakeClock) -> Case:
+    case_id = (await service.execute(harrow_raise())).case.id
+    await service.execute(
+        discussion("hana", case_id, clock.now, "resolved", participants=("hana", "colin"))
+    )
+    await service.execute(ConfirmOutcome(actor_id="colin", case_id=case_id, outcome="Reopened"))
+    return (await service.execute(ApproveOutcome(actor_id="hana", case_id=case_id))).case
+
+
+async def redbridge_recommended(service: EscalationService, clock: FakeClock) -> Case:
+    case_id = await at_stage_3(service, clock)
+    clock.set("2026-12-08T16:00:00+00:00")
+    await service.execute(Escalate(actor_id="sam", case_id=case_id, reason="No agreement"))
+    clock.set("2026-12-11T10:00:00+00:00")
+    recommendations = ("Joint visit within 3 days", "Review the discharge protocol")
+    command = RecordRecommendations(
+        actor_id="rb-chair", case_id=case_id, recommendations=recommendations
+    )
+    return (await service.execute(command)).case
+
+
+async def harrow_panel(service: EscalationService, clock: FakeClock) -> Case:
+    case_id = await harrow_at_stage(service, clock, "4")
+    agencies = ("met-police", "lfb", "probation")
+    command = ConvenePanel(actor_id="hssp", case_id=case_id, agency_ids=agencies)
+    return (await service.execute(command)).case
+
+
+async def test_every_card_at_the_end_of_a_case_is_valid_and_keeps_six_buttons_at_most(
+    service: EscalationService,
+    clock: FakeClock,
+    redbridge: PolicyPack,
+    harrow: PolicyPack,
+    directory: Directory,
+) -> None:
+    panel = await harrow_panel(service, clock)
+    heard = (
+        await service.execute(
+            RecordRepresentation(
+                actor_id="colin", case_id=panel.id, agency_id="cnwl", summary="Not met"
+            )
+        )
+    ).case
+    decided = (
+        await service.execute(
+            RecordPanelDecision(actor_id="hssp", case_id=panel.id, decision="An enquiry")
+        )
+    ).case
+    hw_resolved = await harrow_resolved(service, clock)
+    recommended = await redbridge_recommended(service, clock)
+    cases = [
+        (panel, harrow),
+        (heard, harrow),
+        (decided, harrow),
+        (hw_resolved, harrow),
+        (recommended, redbridge),
+    ]
+    built: list[Json] = []
+    offered: set[str] = set()
+    for case, pack in cases:
+        for viewer in [*directory.people, "stranger"]:
+            view = view_of(case, pack, directory, viewer, clock.now)
+            offered |= view.verbs
+            card = case_card(view)
+            assert card["body"][0] == risk_block(view)  # still leads with the risk
+            built += all_cards_for(view)
+    assert {CLOSE, REPRESENT, RESPOND} <= offered
+    assert len(built) > 200
+    for card in built:
+        assert_valid(card)
+
+
+@pytest.mark.clause("HW-learn")
+async def test_the_close_form_asks_for_what_the_pack_records_under_its_learning_route(
+    service: EscalationService,
+    clock: FakeClock,
+    redbridge: PolicyPack,
+    harrow: PolicyPack,
+    directory: Directory,
+) -> None:
+    case = await harrow_resolved(service, clock)
+    card = case_card(view_of(case, harrow, directory, "colin", clock.now))
+    assert bar(card) == ["Close the case"]  # resolved: closing is all that is left
+    close = form(card, "Close the case")
+    assert [i["id"] for i in inputs(close)] == [input_id(CLOSE, f) for f in FORM_FIELDS[CLOSE]]
+    assert field(close, "close.summary")["isRequired"] is True
+    for name in ("learning_points", "policy_gaps"):
+        item = field(close, f"close.{name}")
+        assert item["isMultiline"] and not item["isRequired"] and "one per line" in item["label"]
+    debrief = field(close, "close.debrief_offered")
+    assert debrief["type"] == "Input.Toggle"
+    assert (debrief["valueOn"], debrief["valueOff"], debrief["value"]) == ("true", "false", "false")
+    # Harrow's learning route is said before the fields that feed it.
+    route = harrow.closure.learning_route
+    assert route is not None and "HSAB representative" in route
+    words = [n for n in close["body"] if n["type"] == "TextBlock"]
+    assert [w["text"] for w in words].index(route) == 1
+    assert close["body"].index(words[1]) < close["body"].index(field(close, "close.summary"))
+    [send] = close["actions"]
+    assert send["verb"] == CLOSE
+    assert send["data"] == {"case_id": case.id, "version": case.version, "verb": CLOSE}
+    # A pack that records no learning asks only for the summary, and says no route.
+    bare = harrow.model_copy(
+        update={
+            "closure": harrow.closure.model_copy(
+                update={
+                    "learning_points": False,
+                    "policy_gaps": False,
+                    "debrief_offered": False,
+                    "learning_route": None,
+                }
+            )
+        }
+    )
+    bare_close = form(
+        case_card(view_of(case, bare, directory, "hana", clock.now)), "Close the case"
+    )
+    assert [i["id"] for i in inputs(bare_close)] == ["close.summary"]
+    assert "HSAB representative" not in text_of(bare_close)
+    only_gaps = harrow.model_copy(
+        update={"closure": harrow.closure.model_copy(update={"learning_points": False})}
+    )
+    gaps_close = form(
+        case_card(view_of(case, only_gaps, directory, "hana", clock.now)), "Close the case"
+    )
+    assert [i["id"] for i in inputs(gaps_close)] == [
+        "close.summary",
+        "close.policy_gaps",
+        "close.debrief_offered",
+    ]
+    # Redbridge records learning but names no route for it.
+    rb_id = (await service.execute(redbridge_raise())).case.id
+    await service.execute(discussion("amara", rb_id, clock.now, "resolved"))
+    await service.execute(ConfirmOutcome(actor_id="noah", case_id=rb_id, outcome="Agreed"))
+    rb = (await service.execute(ApproveOutcome(actor_id="amara", case_id=rb_id))).case
+    rb_close = form(
+        case_card(view_of(rb, redbridge, directory, "amara", clock.now)), "Close the case"
+    )
+    assert len(inputs(rb_close)) == 4 and "representative" not in text_of(rb_close)
+    # Someone neither acting nor a party sees no Close button.
+    assert "Close the case" not in buttons(
+        case_card(view_of(rb, redbridge, directory, "lena", clock.now))
+    )
+
+
+@pytest.mark.clause("HW-4.4")
+async def test_representations_are_offered_for_the_agencies_each_person_may_speak_for(
+    service: EscalationService, clock: FakeClock, harrow: PolicyPack, directory: Directory
+) -> None:
+    case = await harrow_panel(service, clock)
+
+    def represent_for(viewer: str) -> Json | None:
+        card = case_card(view_of(case, harrow, directory, viewer, clock.now))
+        if "Record a representation" not in buttons(card):
+            return None
+        return form(card, "Record a representation")
+
+    # A member of a party agency speaks for their own agency only, chosen already.
+    colin = represent_for("colin")
+    assert colin is not None
+    agency = field(colin, "represent.agency")
+    assert [c["value"] for c in agency["choices"]] == ["cnwl"]
+    assert agency["value"] == "cnwl" and agency["isRequired"]
+    assert field(colin, "represent.summary")["isRequired"] is True
+    cara = represent_for("cara")
+    assert cara is not None and field(cara, "represent.agency")["value"] == "cnwl"
+    hana = represent_for("hana")
+    assert hana is not None
+    assert [c["value"] for c in field(hana, "represent.agency")["choices"]] == ["harrow-council"]
+    # The stage's actors record for either agency; nobody is chosen for them.
+    for actor in ("hssp", "hw-chair"):
+        sub = represent_for(actor)
+        assert sub is not None
+        choice = field(sub, "represent.agency")
+        assert [c["value"] for c in choice["choices"]] == ["harrow-council", "cnwl"]
+        assert "value" not in choice
+    # Anyone working for a party agency speaks for it (the business manager works for the
+    # council); others (another agency's staff, a stranger) record nothing.
+    bm = represent_for("hw-bm")
+    assert bm is not None
+    assert [c["value"] for c in field(bm, "represent.agency")["choices"]] == ["harrow-council"]
+    for other in ("noah", "rb-chair", "stranger"):
+        assert represent_for(other) is None
+    # The card shows the panel and what it heard; the decision binds, once made.
+    heard = (
+        await service.execute(
+            RecordRepresentation(
+                actor_id="colin", case_id=case.id, agency_id="cnwl", summary="Threshold not met"
+            )
+        )
+    ).case
+    words = said(case_card(view_of(heard, harrow, directory, "hana", clock.now)))
+    assert "Resolution panel" in words
+    assert "Metropolitan Police Service; London Fire Brigade" in words
+    assert "Representation for Central and North West London NHS Foundation Trust" in words
+    assert "Threshold not met" in words and "recorded by Colin" in words
+    assert "has not decided yet; its decision will be binding" in words
+    decided = (
+        await service.execute(
+            RecordPanelDecision(actor_id="hssp", case_id=case.id, decision="A s42 enquiry opens")
+        )
+    ).case
+    card = case_card(view_of(decided, harrow, directory, "colin", clock.now))
+    words = said(card)
+    assert "The panel's decision (binding on all agencies concerned): A s42 enquiry opens" in words
+    # Decided, the case is resolved: no more representations; closing is what is left.
+    assert bar(card) == ["Close the case"]
+
+
+@pytest.mark.clause("RB-4.9")
+async def test_each_party_agency_responds_once_to_the_recommendations_which_do_not_bind(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = await redbridge_recommended(service, clock)
+
+    def card_for(viewer: str, shown: Case = case) -> Json:
+        return case_card(view_of(shown, redbridge, directory, viewer, clock.now))
+
+    nadia = card_for("nadia")
+    assert bar(nadia) == ["Respond to the recommendations"]  # not a party: cannot close
+    respond = form(nadia, "Respond to the recommendations")
+    assert [i["id"] for i in inputs(respond)] == [
+        input_id(RESPOND, f) for f in FORM_FIELDS[RESPOND]
+    ]
+    agency = field(respond, "respond.agency")
+    assert [(c["value"], c["title"]) for c in agency["choices"]] == [
+        ("nelft", "NELFT NHS Foundation Trust")
+    ]
+    assert agency["value"] == "nelft"
+    response = field(respond, "respond.response")
+    assert [c["value"] for c in response["choices"]] == [
+        "accepted",
+        "partly_accepted",
+        "not_accepted",
+    ]
+    assert response["isRequired"] and response["style"] == "expanded"
+    detail = field(respond, "respond.detail")
+    assert not detail["isRequired"] and "unless accepted" in detail["label"]
+    assert "not binding" in text_of(respond)
+    # The parties may respond for their agency and close; the Chair may close but not respond.
+    assert bar(card_for("noah")) == ["Respond to the recommendations", "Close the case"]
+    assert bar(card_for("rb-chair")) == ["Close the case"]
+    # The Business Manager acts at stage 4 and works for a party agency: both.
+    assert bar(card_for("rb-bm")) == ["Respond to the recommendations", "Close the case"]
+    assert buttons(card_for("stranger")) == []
+    # The card shows the recommendations as not binding, and who has responded.
+    words = said(nadia)
+    assert "The Chair's recommendations (not binding)" in words
+    assert "1. Joint visit within 3 days" in words and "2. Review the discharge protocol" in words
+    assert "London Borough of Redbridge Adult Social Care: not responded yet" in words
+    assert "NELFT NHS Foundation Trust: not responded yet" in words
+    answered = (
+        await service.execute(
+            RecordAgencyResponse(
+                actor_id="sam",
+                case_id=case.id,
+                agency_id="redbridge-asc",
+                response="partly_accepted",
+                detail="The visit, not the review",
+            )
+        )
+    ).case
+    words = said(card_for("noah", answered))
+    assert (
+        "London Borough of Redbridge Adult Social Care: Partly accepted: The visit, not the review"
+        in words
+    )
+    assert "NELFT NHS Foundation Trust: not responded yet" in words
+    # Redbridge has answered: nobody from it is offered a response again; NELFT still is.
+    for viewer in ("amara", "lena", "sam"):
+        assert "Respond to the recommendations" not in buttons(card_for(viewer, answered))
+    assert "Respond to the recommendations" in buttons(card_for("nina", answered))
 
 
 # -- refresh ----------------------------------------------------------------------------------------

@@ -17,12 +17,15 @@ from cards.views import (
     APPROVE_RECORD,
     ASK_LEAD,
     CASE_VERBS,
+    CLOSE,
     CONFIRM_OUTCOME,
     CONVENE_PANEL,
     DECIDE,
     ESCALATE,
     RECOMMEND,
     RECORD,
+    REPRESENT,
+    RESPOND,
     SET_DEADLINE,
     CaseView,
     case_view,
@@ -33,10 +36,12 @@ from escalation.commands import (
     ApproveRecord,
     AskSafeguardingLead,
     CaseCommand,
+    CloseCase,
     ConfirmOutcome,
     ConvenePanel,
     Escalate,
     OtherParty,
+    RecordAgencyResponse,
     RecordDiscussion,
     RecordPanelDecision,
     RecordRecommendations,
@@ -118,12 +123,47 @@ def commands(
         ),
     )
     yield DECIDE, RecordPanelDecision(actor_id=actor, case_id=cid, decision="Decided.")
+    # Speaking or responding for an agency: one command per agency, whether a party or not, so
+    # the form's agency choices are checked as well as the button.
+    for agency_id in [*sorted(case.party_agencies), "redbridge-cvs", "met-police"]:
+        yield (
+            f"{REPRESENT}:{agency_id}",
+            RecordRepresentation(
+                actor_id=actor, case_id=cid, agency_id=agency_id, summary="Our view."
+            ),
+        )
+        yield (
+            f"{RESPOND}:{agency_id}",
+            RecordAgencyResponse(
+                actor_id=actor,
+                case_id=cid,
+                agency_id=agency_id,
+                response="partly_accepted",
+                detail="The visit, not the review.",
+            ),
+        )
+    yield (
+        CLOSE,
+        CloseCase(
+            actor_id=actor,
+            case_id=cid,
+            summary="Resolved.",
+            learning_points=("Share the falls log sooner.",),
+            policy_gaps=("No joint-visit protocol.",),
+            debrief_offered=True,
+        ),
+    )
 
 
 def offered(view: CaseView, key: str) -> bool:
-    if key.startswith(f"{APPROVE_RECORD}:"):
-        record_id = key.split(":", 1)[1]
-        return any(r.id == record_id and r.approvable for r in view.records_awaiting_approval)
+    verb, _, target = key.partition(":")
+    if verb == APPROVE_RECORD:
+        return any(r.id == target and r.approvable for r in view.records_awaiting_approval)
+    if verb == REPRESENT:
+        return view.may(verb) and target in {a.id for a in view.represent_agencies}
+    if verb == RESPOND:
+        mine = view.respond_agency
+        return view.may(verb) and mine is not None and mine.id == target
     return view.may(key)
 
 
@@ -162,7 +202,8 @@ async def test_the_buttons_match_the_rules_for_everyone_at_every_stage(
     directory: Directory,
 ) -> None:
     cases: list[tuple[Case, PolicyPack]] = []
-    # Redbridge: stage 1 fresh, with a record, resolved, confirmed; stages 2, 3 and 4.
+    # Redbridge: stage 1 fresh, with a record, agreed, confirmed, approved (resolved); stages 2,
+    # 3 and 4, the Chair's recommendations and an agency's response.
     fresh = (await service.execute(redbridge_raise())).case
     cases.append((fresh, redbridge))
     clock.set("2026-12-01T11:00:00+00:00")
@@ -174,6 +215,9 @@ async def test_the_buttons_match_the_rules_for_everyone_at_every_stage(
         await service.execute(ConfirmOutcome(actor_id="noah", case_id=fresh.id, outcome="Agreed"))
     ).case
     cases.append((confirmed, redbridge))
+    # Approved: the case is resolved, and those who acted or are parties may close it.
+    resolved = (await service.execute(ApproveOutcome(actor_id="amara", case_id=fresh.id))).case
+    cases.append((resolved, redbridge))
     immediate = (await service.execute(redbridge_raise(immediate_risk=True))).case
     cases.append((immediate, redbridge))
     # The other professional is not on Teams: the raiser records and confirms for both sides.
@@ -203,7 +247,26 @@ async def test_the_buttons_match_the_rules_for_everyone_at_every_stage(
     ).case
     assert stage_4.stage == "4"
     cases.append((stage_4, redbridge))
-    # Harrow: stages 1 to 4, the panel convened and heard, and the threshold track.
+    # The Chair recommends (the case is resolved); each party agency responds once (RB-4.9).
+    recommended = (
+        await service.execute(
+            RecordRecommendations(
+                actor_id="rb-chair",
+                case_id=stage_3_id,
+                recommendations=("Joint visit within 3 days", "Review the discharge protocol"),
+            )
+        )
+    ).case
+    cases.append((recommended, redbridge))
+    answered = (
+        await service.execute(
+            RecordAgencyResponse(
+                actor_id="sam", case_id=stage_3_id, agency_id="redbridge-asc", response="accepted"
+            )
+        )
+    ).case
+    cases.append((answered, redbridge))
+    # Harrow: stages 1 to 4, the panel convened, heard and decided, and the threshold track.
     for stage in ("1", "2", "3", "4"):
         cases.append((await service.case(await harrow_at_stage(service, clock, stage)), harrow))
     panel_id = cases[-1][0].id
@@ -221,6 +284,21 @@ async def test_the_buttons_match_the_rules_for_everyone_at_every_stage(
         )
     ).case
     cases.append((heard, harrow))
+    # A stage actor speaks for the other agency; then the panel decides (the case is resolved).
+    heard_both = (
+        await service.execute(
+            RecordRepresentation(
+                actor_id="hssp", case_id=panel_id, agency_id="harrow-council", summary="Fire risk"
+            )
+        )
+    ).case
+    cases.append((heard_both, harrow))
+    decided = (
+        await service.execute(
+            RecordPanelDecision(actor_id="hssp", case_id=panel_id, decision="An enquiry opens")
+        )
+    ).case
+    cases.append((decided, harrow))
     threshold = (await service.execute(harrow_raise(track="threshold"))).case
     cases.append((threshold, harrow))
     resources = (await service.execute(harrow_raise(resource_implications=True))).case
@@ -233,23 +311,21 @@ async def test_the_buttons_match_the_rules_for_everyone_at_every_stage(
         used += seen
     # Every verb was offered (and accepted) somewhere: none of the checks above is vacuous.
     assert set(used) == set(CASE_VERBS)
-    assert len(cases) == 18 and len(used) > 100
+    assert len(cases) == 23 and len(used) > 150
 
 
 async def test_nothing_is_offered_on_a_closed_case(
     service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
 ) -> None:
-    from escalation.commands import CloseCase
-
     case_id = (await service.execute(redbridge_raise())).case.id
     clock.set("2026-12-03T11:00:00+00:00")
     await service.execute(discussion("amara", case_id, clock.now, "resolved"))
     await service.execute(ConfirmOutcome(actor_id="noah", case_id=case_id, outcome="Agreed"))
     await service.execute(ApproveOutcome(actor_id="amara", case_id=case_id))
     resolved = await service.case(case_id)
-    # A resolved case still lets the other party approve the record; nothing else.
+    # A resolved case still lets the other party approve the record, and close it; nothing else.
     noah = case_view(resolved, redbridge, directory, now=clock.now, viewer_id="noah")
-    assert noah.verbs == {APPROVE_RECORD} and not noah.outcome_awaiting_approval
+    assert noah.verbs == {APPROVE_RECORD, CLOSE} and not noah.outcome_awaiting_approval
     closed = (
         await service.execute(CloseCase(actor_id="amara", case_id=case_id, summary="Done"))
     ).case
