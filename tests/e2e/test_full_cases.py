@@ -221,6 +221,38 @@ async def test_a_whole_redbridge_case_over_http(walk: Walk) -> None:
         "met"
     ]
 
+    # Each agency responds to the recommendations (RB-4.9), then the case is closed.
+    await w.act("sam", "respond", case_id, agency="redbridge-asc", response="accepted")
+    await w.act(
+        "nadia",
+        "respond",
+        case_id,
+        agency="nelft",
+        response="partly_accepted",
+        detail="Visit agreed",
+    )
+    text = await w.act(
+        "chair",
+        "close",
+        case_id,
+        summary="Recommendations accepted",
+        learning_points="Share falls logs early",
+        policy_gaps="Discharge protocol silent on falls",
+        debrief_offered="true",
+    )
+    assert "The case is closed" in text
+    case = await w.case(case_id)
+    assert (
+        case.status.value == "closed" and case.closure is not None and case.closure.debrief_offered
+    )
+    assert [(r.agency_id, r.response) for r in case.agency_responses] == [
+        ("redbridge-asc", "accepted"),
+        ("nelft", "partly_accepted"),
+    ]
+    await eventually(
+        lambda: len(channel_copies(w)) >= 4
+    )  # the copies: stage 3, stage 4, outcome, closure
+
 
 async def test_the_channel_can_only_be_set_by_a_board_role_in_a_channel(walk: Walk) -> None:
     assert await walk.in_channel("amara", "set channel") == [
@@ -311,3 +343,136 @@ async def test_the_submit_fallback_acts_and_updates_the_card(walk: Walk) -> None
     assert update.path.endswith("/activities/card-activity-7")
     assert "You approved the record" in card_text(update.body["attachments"][0]["content"])
     assert [a.by for a in (await walk.case(case_id)).records[0].approvals] == ["amara"]
+
+
+HARROW = [
+    person("hana", "Hana Ali", "harrow-council", "practitioner", manager="harry"),
+    person("harry", "Harry Stone", "harrow-council", "line_manager"),
+    person("hbm", "Helen Board", "harrow-council", "board_member"),
+    person("colin", "Colin Reed", "cnwl", "practitioner", manager="cara"),
+    person("cara", "Cara Bell", "cnwl", "line_manager"),
+    person("cbm", "Carl Board", "cnwl", "board_member"),
+    person("hssp", "Hugh Price", "met-police", board=("harrow:hssp_chair",)),
+    person("hwchair", "Ivy Chair", "harrow-voluntary", board=("harrow:independent_chair",)),
+    person("hwbm", "Hattie Marsh", "harrow-council", board=("harrow:business_manager",)),
+]
+
+
+@pytest.fixture
+async def harrow_walk(tmp_path: Path) -> AsyncIterator[Walk]:
+    storage_settings = StorageSettings(None, tmp_path / "data")
+    storage = await open_storage(storage_settings)
+    await storage.directory.import_records(HARROW)
+    await storage.close()
+    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
+    async with (
+        connector() as stand_in,
+        serve(create_app(settings)) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        w = Walk(url, stand_in, http, itertools.count(1))
+        w.settings = settings
+        for p in HARROW:
+            await w.say(p["id"], "hello")
+        yield w
+
+
+@pytest.mark.clause("HW-4.1", "HW-4.2", "HW-4.3", "HW-4.4", "HW-learn")
+async def test_a_whole_harrow_case_to_a_binding_panel_decision(harrow_walk: Walk) -> None:
+    w = harrow_walk
+    assert await w.in_channel("hwbm", "set channel") == [
+        "This channel now gets the business manager's copies for HSAB."
+    ]
+    for text in (
+        "raise",
+        "Central and North West London NHS Foundation Trust (CNWL)",
+        "Colin Reed",
+        "LBH-55120",
+        "Differing views of thresholds",
+        "no",
+        "Mental health team closed the referral",
+        "Self-neglect; fire risk",
+        "Whether the threshold for an enquiry is met",
+        "A section 42 enquiry",
+        "Fire service visit report",
+        "today",
+    ):
+        await w.say("hana", text)
+    [opened] = [r for r in await w.say("hana", "yes") if "is open" in r]
+    case_id = opened.split()[1]
+    record = {
+        "held_date": "2026-11-25",
+        "held_time": "09:00",
+        "method": "meeting",
+        "outcome": "not_resolved",
+        "points_of_difference": "Whether the threshold is met",
+        "basis_of_decision": "Risk assessment",
+    }
+
+    await w.act(
+        "colin",
+        "record",
+        case_id,
+        participants="Hana Ali, Colin Reed",
+        summary="Stage 1 talk",
+        **record,
+    )
+    await w.act(
+        "hana",
+        "escalate",
+        case_id,
+        reason="Unsafe decision",
+        aim="An enquiry",
+        evidence="Fire report",
+        evidence_source="LFB home safety visit",
+    )
+    await w.act(
+        "cara",
+        "record",
+        case_id,
+        participants="Harry Stone, Cara Bell",
+        summary="Managers talked",
+        **record,
+    )
+    await w.act("harry", "escalate", case_id, reason="Managers disagree")
+    assert (await w.case(case_id)).stage == "3"
+    await w.act(
+        "cbm",
+        "record",
+        case_id,
+        participants="Helen Board, Carl Board",
+        summary="Board members talked",
+        **record,
+    )
+    await w.act("hbm", "escalate", case_id, reason="Board members disagree")
+    assert (await w.case(case_id)).stage == "4"
+    await eventually(
+        lambda: len(channel_copies(w)) == 1
+    )  # the panel stage is copied to the channel
+
+    await w.act("hssp", "convene_panel", case_id, agency_ids="met-police,lfb,probation")
+    await w.act("colin", "represent", case_id, agency="cnwl", summary="Threshold not met")
+    await w.act(
+        "hana", "represent", case_id, agency="harrow-council", summary="The fire risk is high"
+    )
+    text = await w.act("hssp", "decide", case_id, decision="A section 42 enquiry opens this week")
+    assert "binds all agencies" in text
+    await w.act(
+        "hssp",
+        "close",
+        case_id,
+        summary="Panel decided",
+        learning_points="Threshold guidance on hoarding",
+        debrief_offered="true",
+    )
+    case = await w.case(case_id)
+    assert case.status.value == "closed"
+    assert (
+        case.panel is not None
+        and case.panel.binding
+        and case.panel.agency_ids == ("met-police", "lfb", "probation")
+    )
+    assert case.closure is not None and case.closure.learning_points == (
+        "Threshold guidance on hoarding",
+    )
+    await eventually(lambda: any("closed" in card_text(c).lower() for c in channel_copies(w)))
