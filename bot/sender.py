@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,19 +41,22 @@ class Pacer:
         self,
         interval: float = PER_CONVERSATION_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._interval = interval
         self._clock = clock
+        self._sleep = sleep
         self._last: dict[str, float] = {}
 
     async def wait(self, conversation_id: str) -> None:
         last = self._last.get(conversation_id)
         now = self._clock()
         if last is not None and now - last < self._interval:
-            await asyncio.sleep(self._interval - (now - last))
-        self._last[conversation_id] = self._clock()
-        if len(self._last) > 10_000:
+            await self._sleep(self._interval - (now - last))
+            now = last + self._interval
+        if len(self._last) > 10_000:  # conversations come and go; bound the memory
             self._last.clear()
+        self._last[conversation_id] = now
 
 
 def _status_of(error: BaseException) -> tuple[int | None, float | None]:

@@ -325,3 +325,22 @@ async def test_a_card_action_for_a_case_that_does_not_exist(chat: Chat) -> None:
     assert status == 200 and "no case" in card_text(response["value"]).lower()
     status, response = await chat.invoke("amara", "escalate", {"verb": "escalate"})
     assert status == 200 and "does not name a case" in card_text(response["value"])
+
+
+async def test_a_half_finished_dialog_survives_a_restart(tmp_path: Path) -> None:
+    storage_settings = StorageSettings(None, tmp_path / "data")
+    storage = await open_storage(storage_settings)
+    await storage.directory.import_records(PEOPLE)
+    await storage.close()
+    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
+    async with connector() as stand_in:
+        async with serve(create_app(settings)) as url, aiohttp.ClientSession() as http:
+            before = Chat(url, stand_in, http, itertools.count(1))
+            await before.say("amara", "raise")
+            replies = await before.say("amara", "NELFT NHS Foundation Trust")
+            assert any("Who is the other professional" in r for r in replies)
+        # The app stops (a deploy, a crash) and a new one starts on the same storage.
+        async with serve(create_app(settings)) as url, aiohttp.ClientSession() as http:
+            after = Chat(url, stand_in, http, itertools.count(100))
+            replies = await after.say("amara", "Noah Okafor")
+            assert any("case reference" in r for r in replies), replies
