@@ -17,7 +17,7 @@ from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.core.bot_adapter import BotAdapter
-from botbuilder.schema import ConversationParameters, ConversationReference
+from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 from botbuilder.schema.teams import ChannelInfo, TeamsChannelData
 
 from cards.case_card import case_card
@@ -148,15 +148,59 @@ class TeamsSender:
     async def _to_person(self, notification: Notification, card: dict[str, Any]) -> Delivery:
         person_id = notification.recipient.id
         stored = await self._storage.conversations.person_reference(person_id)
-        if stored is None:
-            # Teams lets a bot start a chat only with someone who has installed it.
-            return Delivery(
-                DeliveryResult.RETRY,
-                retry_after=timedelta(hours=1),
-                error="no conversation with this person yet: they have not opened the bot",
-            )
-        await self._send(ConversationReference().deserialize(stored), card)
-        return Delivery(DeliveryResult.SENT)
+        if stored is not None:
+            await self._send(ConversationReference().deserialize(stored), card)
+            return Delivery(DeliveryResult.SENT)
+        if await self._start_chat(notification, card):
+            return Delivery(DeliveryResult.SENT)
+        # Teams lets a bot start a chat only with someone whose Teams id it knows.
+        return Delivery(
+            DeliveryResult.RETRY,
+            retry_after=timedelta(hours=1),
+            error="no conversation with this person yet, and no Teams id to start one",
+        )
+
+    async def _start_chat(self, notification: Notification, card: dict[str, Any]) -> bool:
+        """Open a 1:1 chat with someone the bot has not heard from, by their Teams id, on the
+        service URL and tenant of the case's raiser (who has talked to the bot)."""
+        ids = await self._storage.directory.teams_ids(notification.recipient.id)
+        teams_user_id = ids[0] if ids else None
+        stored = await self._storage.cases.load(notification.case_id)
+        raiser = fold(stored.events).raiser.person_id if stored else None
+        template = await self._storage.conversations.person_reference(raiser) if raiser else None
+        if not teams_user_id or template is None:
+            return False
+        known = ConversationReference().deserialize(template)
+        tenant = template.get("tenant")  # kept beside the reference: botbuilder's model drops it
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=known.bot,
+            members=[ChannelAccount(id=teams_user_id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}} if tenant else None,
+        )
+        errors: list[Exception] = []
+        person_id = notification.recipient.id
+
+        async def opened(turn_context: TurnContext) -> None:
+            try:
+                reference = TurnContext.get_conversation_reference(turn_context.activity)
+                saved: dict[str, Any] = reference.serialize()
+                if tenant:
+                    saved["tenant"] = tenant
+                await self._storage.conversations.save_person_reference(person_id, saved)
+                await turn_context.send_activity(
+                    MessageFactory.attachment(CardFactory.adaptive_card(card))
+                )
+            except Exception as exc:  # classified by the caller, never swallowed by the adapter
+                errors.append(exc)
+
+        await self._adapter.create_conversation(
+            self._app_id, opened, parameters, "msteams", known.service_url
+        )
+        if errors:
+            raise errors[0]
+        return True
 
     async def _to_channel(self, notification: Notification, card: dict[str, Any]) -> Delivery:
         channel = await self._storage.conversations.channel(notification.recipient.id)

@@ -69,6 +69,18 @@ WELCOME_VERBS = {RAISE: "raise", MY_CASES: "cases", HELP_VERB: "help"}
 CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")
 
 
+def reference_with_tenant(turn_context: TurnContext) -> dict[str, Any]:
+    """The conversation reference, keeping the tenant (botbuilder's model drops it), which a
+    proactive message needs to start a chat."""
+    activity = turn_context.activity
+    reference: dict[str, Any] = TurnContext.get_conversation_reference(activity).serialize()
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = (channel_data.get("tenant") or {}).get("id")
+    if tenant:
+        reference["tenant"] = tenant
+    return reference
+
+
 class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
     def __init__(
         self,
@@ -117,8 +129,9 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         person = await self.person(turn_context)
         if person is not None:
-            reference = TurnContext.get_conversation_reference(turn_context.activity)
-            await self.storage.conversations.save_person_reference(person.id, reference.serialize())
+            await self.storage.conversations.save_person_reference(
+                person.id, reference_with_tenant(turn_context)
+            )
         value = turn_context.activity.value
         dc = await self.dialogs.create_context(turn_context)
         if isinstance(value, dict) and value.get("verb") in WELCOME_VERBS:

@@ -476,3 +476,35 @@ async def test_a_whole_harrow_case_to_a_binding_panel_decision(harrow_walk: Walk
         "Threshold guidance on hoarding",
     )
     await eventually(lambda: any("closed" in card_text(c).lower() for c in channel_copies(w)))
+
+
+async def test_a_chat_is_started_with_someone_who_has_not_opened_the_bot(tmp_path: Path) -> None:
+    storage_settings = StorageSettings(None, tmp_path / "data")
+    storage = await open_storage(storage_settings)
+    await storage.directory.import_records(PEOPLE)
+    await storage.close()
+    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
+    async with (
+        connector() as stand_in,
+        serve(create_app(settings)) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        w = Walk(url, stand_in, http, itertools.count(1))
+        w.settings = settings
+        await w.say("amara", "hello")  # only the raiser has talked to the bot
+        case_id = await raise_case(w)
+        await eventually(lambda: any(s.path == "/v3/conversations" for s in stand_in.sent))
+        [created] = [s for s in stand_in.sent if s.path == "/v3/conversations"]
+        assert created.body["members"] == [{"id": "29:noah"}] and created.body["isGroup"] is False
+        assert created.body["tenantID"] == TENANT
+        assert created.body["channelData"] == {"tenant": {"id": TENANT}}
+        await eventually(
+            lambda: any(case_id in card_text(c) for c in cards(stand_in, created.conversation_id))
+        )
+        # The new chat is remembered: the next message goes straight to it.
+        storage = await open_storage(storage_settings)
+        try:
+            reference = await storage.conversations.person_reference("noah")
+        finally:
+            await storage.close()
+        assert reference is not None and reference["conversation"]["id"] == created.conversation_id
