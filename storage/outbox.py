@@ -13,6 +13,7 @@ channel accepted it and before it was marked sent: the Bot Connector has no idem
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -222,13 +223,20 @@ class TableOutbox:
 Send = Callable[[Notification], Awaitable[Delivery]]
 
 
+def jittered_backoff(attempt: int, *, rng: random.Random | None = None) -> timedelta:
+    """2, 4, 8 … seconds, at most 15 minutes, each ±20%: instances that failed together do not
+    all retry at the same moment."""
+    base = min(2**attempt, 900)
+    return timedelta(seconds=base * (rng or random).uniform(0.8, 1.2))
+
+
 async def dispatch_once(
     outbox: TableOutbox,
     send: Send,
     now: datetime,
     *,
     limit: int = 100,
-    backoff: Callable[[int], timedelta] = lambda attempt: timedelta(seconds=min(2**attempt, 900)),
+    backoff: Callable[[int], timedelta] | None = None,
 ) -> DispatchReport:
     """Send what is due once: claim, send, mark. Safe to run in several instances at once."""
     report = DispatchReport()
@@ -251,7 +259,7 @@ async def dispatch_once(
             report.failed.append(claimed.key)
             report.failures.append((claimed.notification, error))
         else:
-            wait = delivery.retry_after or backoff(claimed.attempts)
+            wait = delivery.retry_after or (backoff or jittered_backoff)(claimed.attempts)
             if await outbox.retry_later(claimed, now + wait, delivery.error or "retry"):
                 report.retried.append(claimed.key)
             else:
