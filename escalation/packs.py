@@ -6,10 +6,10 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from escalation.policy import PROBLEM_SEPARATOR, PolicyPack
+from escalation.strict_yaml import YamlError, load_strict
 
 POLICY_DIR_ENV = "ESCALATION_POLICY_DIR"
 
@@ -38,33 +38,11 @@ def load_pack(path: Path | str) -> PolicyPack:
     return parse_pack(text, source=path)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice (plain YAML keeps the last, silently)."""
-
-
-def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[object, object]:
-    seen: set[object] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
 def parse_pack(text: str, *, source: Path | str = "<pack>") -> PolicyPack:
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: builds no objects
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PackError(source, [(where, f"not valid YAML: {problem}")]) from None
+        data = load_strict(text)
+    except YamlError as exc:
+        raise PackError(source, [(exc.where, exc.problem)]) from None
     if not isinstance(data, dict):
         raise PackError(source, [("", "a pack must be a YAML mapping at the top level")])
     try:

@@ -29,9 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from escalation.directory import Directory, Person
+from escalation.strict_yaml import YamlError, load_strict
 from storage.cases import safe_key
 from storage.tables import (
     PARTITION_KEY,
@@ -652,25 +651,6 @@ def _held(stored: _Stored | None, which: str) -> str | None:
 # --- the directory file -------------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice (plain YAML keeps the last, silently)."""
-
-
-def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[object, object]:
-    seen: set[object] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
 def load_directory_file(path: Path | str) -> list[dict[str, Any]]:
     """The records of a directory file ``{people: [...]}``, ready for ``import_records``.
 
@@ -685,12 +665,10 @@ def load_directory_file(path: Path | str) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise DirectoryFileError(f"{path}: cannot be read: {exc}") from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: builds no objects
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise DirectoryFileError(f"{path}:{where} not valid YAML: {problem}") from None
+        data = load_strict(text)
+    except YamlError as exc:
+        where = f" {exc.where}:" if exc.where else ""
+        raise DirectoryFileError(f"{path}:{where} {exc.problem}") from None
     if not isinstance(data, dict) or set(data) != {"people"}:
         raise DirectoryFileError(
             f"{path}: a directory file is a mapping with one key, 'people', holding a list"
