@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -59,6 +60,8 @@ PEOPLE = [
 
 @dataclass
 class Chat:
+    """A person typing to the bot and clicking its cards, over HTTP as Teams would."""
+
     url: str
     connector: Connector
     http: aiohttp.ClientSession
@@ -121,19 +124,35 @@ def said(body: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
-@pytest.fixture
-async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
+ChatT = TypeVar("ChatT", bound=Chat)
+
+
+async def settings_with(tmp_path: Path, people: list[dict[str, Any]]) -> AppSettings:
+    """App settings on a fresh embedded store holding `people`."""
     storage_settings = StorageSettings(None, tmp_path / "data")
     storage = await open_storage(storage_settings)
-    await storage.directory.import_records(PEOPLE)
-    await storage.close()
-    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
+    try:
+        await storage.directory.import_records(people)
+    finally:
+        await storage.close()
+    return AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
+
+
+@asynccontextmanager
+async def running(settings: AppSettings, kind: type[ChatT], start: int = 1) -> AsyncIterator[ChatT]:
+    """The app on 127.0.0.1 with a stand-in Bot Connector, and a client that talks to it."""
     async with (
         connector() as stand_in,
         serve(create_app(settings)) as url,
         aiohttp.ClientSession() as http,
     ):
-        yield Chat(url, stand_in, http, itertools.count(1), storage_settings)
+        yield kind(url, stand_in, http, itertools.count(start), settings.storage)
+
+
+@pytest.fixture
+async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
+    async with running(await settings_with(tmp_path, PEOPLE), Chat) as started:
+        yield started
 
 
 def cards(connector: Connector, conversation: str) -> list[dict[str, Any]]:
@@ -328,19 +347,12 @@ async def test_a_card_action_for_a_case_that_does_not_exist(chat: Chat) -> None:
 
 
 async def test_a_half_finished_dialog_survives_a_restart(tmp_path: Path) -> None:
-    storage_settings = StorageSettings(None, tmp_path / "data")
-    storage = await open_storage(storage_settings)
-    await storage.directory.import_records(PEOPLE)
-    await storage.close()
-    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
-    async with connector() as stand_in:
-        async with serve(create_app(settings)) as url, aiohttp.ClientSession() as http:
-            before = Chat(url, stand_in, http, itertools.count(1))
-            await before.say("amara", "raise")
-            replies = await before.say("amara", "NELFT NHS Foundation Trust")
-            assert any("Who is the other professional" in r for r in replies)
-        # The app stops (a deploy, a crash) and a new one starts on the same storage.
-        async with serve(create_app(settings)) as url, aiohttp.ClientSession() as http:
-            after = Chat(url, stand_in, http, itertools.count(100))
-            replies = await after.say("amara", "Noah Okafor")
-            assert any("case reference" in r for r in replies), replies
+    settings = await settings_with(tmp_path, PEOPLE)
+    async with running(settings, Chat) as before:
+        await before.say("amara", "raise")
+        replies = await before.say("amara", "NELFT NHS Foundation Trust")
+        assert any("Who is the other professional" in r for r in replies)
+    # The app stops (a deploy, a crash) and a new one starts on the same storage.
+    async with running(settings, Chat, start=100) as after:
+        replies = await after.say("amara", "Noah Okafor")
+        assert any("case reference" in r for r in replies), replies

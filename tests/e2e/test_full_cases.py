@@ -4,20 +4,23 @@ business manager's channel, and a person who removed the app recorded on the cas
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from app import create_app
-from bot.settings import AppSettings
 from escalation.case import fold
-from storage.settings import StorageSettings, open_storage
-from tests.e2e.connector import connector, serve
-from tests.e2e.test_conversation import TENANT, Chat, card_text, cards, eventually
+from storage.settings import open_storage
+from tests.e2e.test_conversation import (
+    TENANT,
+    Chat,
+    card_text,
+    cards,
+    eventually,
+    running,
+    settings_with,
+)
 
 
 def person(
@@ -56,10 +59,9 @@ PEOPLE = [
 
 
 class Walk(Chat):
-    settings: AppSettings
-
     async def case(self, case_id: str):  # type: ignore[no-untyped-def]
-        storage = await open_storage(self.settings.storage)
+        assert self.storage_settings is not None
+        storage = await open_storage(self.storage_settings)
         try:
             stored = await storage.cases.load(case_id)
             assert stored is not None
@@ -107,18 +109,7 @@ class Walk(Chat):
 
 @pytest.fixture
 async def walk(tmp_path: Path) -> AsyncIterator[Walk]:
-    storage_settings = StorageSettings(None, tmp_path / "data")
-    storage = await open_storage(storage_settings)
-    await storage.directory.import_records(PEOPLE)
-    await storage.close()
-    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
-    async with (
-        connector() as stand_in,
-        serve(create_app(settings)) as url,
-        aiohttp.ClientSession() as http,
-    ):
-        w = Walk(url, stand_in, http, itertools.count(1))
-        w.settings = settings
+    async with running(await settings_with(tmp_path, PEOPLE), Walk) as w:
         for p in PEOPLE:
             await w.say(p["id"], "hello")  # each has opened the bot
         yield w
@@ -360,18 +351,7 @@ HARROW = [
 
 @pytest.fixture
 async def harrow_walk(tmp_path: Path) -> AsyncIterator[Walk]:
-    storage_settings = StorageSettings(None, tmp_path / "data")
-    storage = await open_storage(storage_settings)
-    await storage.directory.import_records(HARROW)
-    await storage.close()
-    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
-    async with (
-        connector() as stand_in,
-        serve(create_app(settings)) as url,
-        aiohttp.ClientSession() as http,
-    ):
-        w = Walk(url, stand_in, http, itertools.count(1))
-        w.settings = settings
+    async with running(await settings_with(tmp_path, HARROW), Walk) as w:
         for p in HARROW:
             await w.say(p["id"], "hello")
         yield w
@@ -479,18 +459,9 @@ async def test_a_whole_harrow_case_to_a_binding_panel_decision(harrow_walk: Walk
 
 
 async def test_a_chat_is_started_with_someone_who_has_not_opened_the_bot(tmp_path: Path) -> None:
-    storage_settings = StorageSettings(None, tmp_path / "data")
-    storage = await open_storage(storage_settings)
-    await storage.directory.import_records(PEOPLE)
-    await storage.close()
-    settings = AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
-    async with (
-        connector() as stand_in,
-        serve(create_app(settings)) as url,
-        aiohttp.ClientSession() as http,
-    ):
-        w = Walk(url, stand_in, http, itertools.count(1))
-        w.settings = settings
+    settings = await settings_with(tmp_path, PEOPLE)
+    async with running(settings, Walk) as w:
+        stand_in = w.connector
         await w.say("amara", "hello")  # only the raiser has talked to the bot
         case_id = await raise_case(w)
         await eventually(lambda: any(s.path == "/v3/conversations" for s in stand_in.sent))
@@ -502,7 +473,7 @@ async def test_a_chat_is_started_with_someone_who_has_not_opened_the_bot(tmp_pat
             lambda: any(case_id in card_text(c) for c in cards(stand_in, created.conversation_id))
         )
         # The new chat is remembered: the next message goes straight to it.
-        storage = await open_storage(storage_settings)
+        storage = await open_storage(settings.storage)
         try:
             reference = await storage.conversations.person_reference("noah")
         finally:
