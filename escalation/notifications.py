@@ -45,10 +45,14 @@ class Notification:
     clauses: tuple[str, ...] = ()
     action_required: bool = False
     details: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # Nudges are keyed by (case, stage, clock, kind, day, recipient), not by an event.
+    key_override: str | None = None
 
     @property
     def key(self) -> str:
         """Idempotency key: one message per event, kind and recipient, however often it is sent."""
+        if self.key_override is not None:
+            return self.key_override
         return f"{self.case_id}:{self.event_seq}:{self.kind}:{self.recipient.key}"
 
 
