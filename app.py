@@ -31,6 +31,7 @@ from escalation.rules import SYSTEM
 from escalation.service import EscalationService
 from storage.bot_state import TableStorage
 from storage.outbox import dispatch_once
+from storage.scheduler import Scheduler
 from storage.settings import Storage, open_storage
 
 log = logging.getLogger("escalation.app")
@@ -112,6 +113,37 @@ async def record_failure(
         )
     except Refused as refusal:
         log.info("delivery failure on %s not recorded: %s", notification.case_id, refusal.code)
+
+
+async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Sweeps for nudges every so often; the lease lets one instance sweep at a time."""
+    settings = app[SETTINGS]
+    storage = app[STORAGE]
+    scheduler = Scheduler(
+        store=storage.store,
+        tables=storage.tables,
+        cases=storage.cases,
+        packs=app[PACKS],
+        directory=storage.directory,
+    )
+    await scheduler.ensure_tables()
+
+    async def run() -> None:
+        while True:
+            try:
+                report = await scheduler.sweep(utc_now())
+                if report.queued:
+                    log.info("sweep: %d nudge(s) queued", len(report.queued))
+                    app[WAKE].event.set()
+            except Exception:  # storage outage: the next sweep finds the same clocks
+                log.exception("sweep failed; will try again")
+            await asyncio.sleep(settings.sweep_interval_seconds)
+
+    task = asyncio.create_task(run(), name="scheduler")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -202,6 +234,7 @@ def create_app(settings: AppSettings | None = None) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx)
+    app.cleanup_ctx.append(_scheduler_ctx)
     return app
 
 

@@ -23,6 +23,7 @@ from escalation.events import verify_chain
 from escalation.packs import PackRegistry, default_policy_dir
 from escalation.record import case_record_markdown
 from storage.directory_store import load_directory_file
+from storage.scheduler import Scheduler
 from storage.settings import Storage, StorageSettings, open_storage
 
 
@@ -58,6 +59,11 @@ class StorageCommands:
         export.add_argument("case_id")
         export.add_argument("--out", type=Path, help="write to this file (default: print)")
 
+        sweep = commands.add_parser(
+            "sweep", help="queue the nudges that are due (for a timer job); the app also sweeps"
+        )
+        sweep.add_argument("--now", help="ISO 8601 date-time with offset (default: now)")
+
         directory = commands.add_parser("directory", help="the people the bot knows")
         directory_actions = directory.add_subparsers(
             dest="directory_command", required=True, metavar="ACTION"
@@ -68,7 +74,7 @@ class StorageCommands:
         load.add_argument("path", type=Path)
 
     def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
-        if args.command not in ("audit", "purge", "case", "directory"):
+        if args.command not in ("audit", "purge", "case", "directory", "sweep"):
             return None
         return asyncio.run(self._run(args, out, err))
 
@@ -81,6 +87,9 @@ class StorageCommands:
             if args.command == "directory":
                 return await import_directory(storage, args.path, out, err)
             packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
+            if args.command == "sweep":
+                now = _moment(args.now) if args.now else datetime.now(UTC)
+                return await sweep_once(storage, packs, now, out)
             if args.command == "purge":
                 now = _moment(args.now) if args.now else datetime.now(UTC)
                 return await purge(storage, packs, now, args.board, args.dry_run, out)
@@ -178,6 +187,27 @@ async def export_case(
     else:
         await asyncio.to_thread(path.write_text, text, encoding="utf-8")
         print(f"wrote {path}", file=out)
+    return EXIT_OK
+
+
+async def sweep_once(storage: Storage, packs: PackRegistry, now: datetime, out: TextIO) -> int:
+    scheduler = Scheduler(
+        store=storage.store,
+        tables=storage.tables,
+        cases=storage.cases,
+        packs=packs,
+        directory=storage.directory,
+    )
+    await scheduler.ensure_tables()
+    report = await scheduler.sweep(now)
+    if not report.swept:
+        print("sweep: another instance is sweeping now; nothing done", file=out)
+        return EXIT_OK
+    print(
+        f"sweep: {report.cases} case(s) with clocks due, {len(report.queued)} nudge(s) queued, "
+        f"{report.already_queued} already queued, {report.stale_hints} stale index row(s) removed",
+        file=out,
+    )
     return EXIT_OK
 
 

@@ -30,6 +30,7 @@ class AppSettings:
     storage: StorageSettings = field(default_factory=lambda: StorageSettings(None, Path("data")))
     max_body_bytes: int = 256 * 1024
     dispatch_interval_seconds: float = 2.0
+    sweep_interval_seconds: float = 60.0
 
     @property
     def anonymous(self) -> bool:

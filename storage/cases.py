@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -199,7 +199,7 @@ def notification_entity(notification: Notification, *, created_at: datetime) -> 
 
 
 def entity_notification(entity: Entity) -> Notification:
-    return Notification(
+    notification = Notification(
         case_id=str(entity[PARTITION_KEY]),
         event_seq=int(entity["event_seq"]),
         kind=str(entity["kind"]),
@@ -210,6 +210,10 @@ def entity_notification(entity: Entity) -> Notification:
         action_required=bool(entity["action_required"]),
         details=dict(json.loads(str(entity["details"]))),
     )
+    stored_key = str(entity["key"])
+    if stored_key != notification.key:  # a nudge, keyed by its day rather than an event
+        notification = replace(notification, key_override=stored_key)
+    return notification
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,10 @@ class TableNames:
     @property
     def bot_state(self) -> str:
         return self.prefix + "botstate"
+
+    @property
+    def leases(self) -> str:
+        return self.prefix + "Leases"
 
     def all(self) -> tuple[str, ...]:
         return tuple(self.prefix + name for name in TABLES)

@@ -182,3 +182,14 @@ async def test_export_uses_the_stored_directory_for_names(settings: StorageSetti
     # Noah confirmed the outcome of the closed case: the chronology names him.
     code, out, _ = await run(settings, "case", "export", ids["closed"])
     assert code == 0 and "Noah Okafor" in out
+
+
+async def test_sweep_by_hand_queues_each_nudge_once(settings: StorageSettings) -> None:
+    await make_cases(settings)  # the open case's 'respond' clock falls due Fri 4 Dec 17:00
+    code, out, _ = await run(settings, "sweep", "--now", "2026-12-03T09:30:00+00:00")
+    assert code == 0 and "0 already queued" in out
+    assert "stale index row(s) removed" in out  # the closed case's clocks stopped
+    queued = int(out.split(", ")[1].split()[0])
+    assert queued >= 1  # the early warnings
+    code, again, _ = await run(settings, "sweep", "--now", "2026-12-03T10:30:00+00:00")
+    assert "0 nudge(s) queued" in again and f"{queued} already queued" in again

@@ -1,0 +1,147 @@
+"""The scheduler over simulated weeks, on both engines: every nudge once, on working days only."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from escalation.commands import Escalate
+from escalation.directory import StaticDirectory
+from escalation.notifications import Notification
+from escalation.packs import PackRegistry
+from storage.cases import TableCaseRepository
+from storage.outbox import Delivery, DeliveryResult, TableOutbox, dispatch_once
+from storage.scheduler import Lease, Scheduler
+from tests.integration.test_case_repository import Harness, _open
+from tests.support import make_directory
+from tests.unit.builders import discussion, redbridge_raise
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture(params=["sqlite", "azure"])
+async def tables(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    async for opened in _open(request.param, request, tmp_path):
+        yield opened
+
+
+def scheduler(h: Harness, holder: str = "one") -> Scheduler:
+    assert isinstance(h.repository, TableCaseRepository) and h.store is not None
+    return Scheduler(
+        store=h.store,
+        tables=h.repository._t,
+        cases=h.repository,
+        packs=PackRegistry.from_directory(POLICIES),
+        directory=StaticDirectory(make_directory()),
+        holder=holder,
+    )
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.got: list[Notification] = []
+
+    async def __call__(self, notification: Notification) -> Delivery:
+        self.got.append(notification)
+        return Delivery(DeliveryResult.SENT)
+
+
+async def run_weeks(
+    h: Harness, start: datetime, days: int, step: timedelta = timedelta(hours=1)
+) -> Inbox:
+    one = scheduler(h)
+    await one.ensure_tables()
+    outbox = TableOutbox(h.store, h.repository._t)  # type: ignore[arg-type, attr-defined]
+    inbox = Inbox()
+    now = start
+    while now < start + timedelta(days=days):
+        await one.sweep(now)
+        await dispatch_once(outbox, inbox, now)
+        now += step
+    return inbox
+
+
+@pytest.mark.clause("RB-4.4")
+async def test_weeks_across_christmas_send_each_nudge_once_on_working_days(tables: Harness) -> None:
+    tables.clock.set("2026-12-22T10:00:00+00:00")  # Tuesday before Christmas
+    service = tables.service()
+    opened = await service.execute(redbridge_raise(disagreement_date=datetime(2026, 12, 21).date()))
+    inbox = await run_weeks(
+        tables, datetime(2026, 12, 22, 10, tzinfo=UTC), days=21, step=timedelta(hours=2)
+    )
+    nudges = [n for n in inbox.got if n.details.get("nudge")]
+    assert nudges, "no nudges were sent"
+    keys = Counter(n.key for n in nudges)
+    assert max(keys.values()) == 1  # every nudge exactly once
+    for n in nudges:
+        day = datetime.fromisoformat(n.details["day"]).date()
+        assert day.weekday() < 5 and day not in {
+            datetime(2026, 12, 25).date(),
+            datetime(2026, 12, 28).date(),
+            datetime(2027, 1, 1).date(),
+        }
+    respond = {
+        (n.kind, n.recipient.id, n.details["day"])
+        for n in nudges
+        if n.details["clock"] == "respond"
+    }
+    # 'respond' falls due 3 WD after Tue 22 Dec: Wed 23 (1), Thu 24 (2), Tue 29 Dec (3), 17:00.
+    assert respond == {
+        ("early_warning", "noah", "2026-12-24"),
+        ("due_today", "noah", "2026-12-29"),
+        ("overdue", "noah", "2026-12-30"),
+        ("overdue_manager", "nadia", "2026-12-31"),
+        ("overdue_reminder", "noah", "2027-01-04"),  # not on New Year's Day
+        ("overdue_reminder", "noah", "2027-01-05"),
+        ("overdue_reminder", "noah", "2027-01-06"),
+        ("overdue_reminder", "noah", "2027-01-07"),
+        ("overdue_reminder", "noah", "2027-01-08"),
+        ("overdue_reminder", "noah", "2027-01-11"),
+    }
+    assert opened.case.id in {n.case_id for n in nudges}
+
+
+async def test_nudges_stop_when_the_case_moves_on(tables: Harness) -> None:
+    service = tables.service()
+    case_id = (await service.execute(redbridge_raise())).case.id  # Tue 1 Dec 2026 10:00
+    sweeper = scheduler(tables)
+    await sweeper.ensure_tables()
+    tables.clock.set("2026-12-02T11:00:00+00:00")
+    await service.execute(discussion("noah", case_id, tables.clock.now, "not_resolved"))
+    await service.execute(Escalate(actor_id="amara", case_id=case_id, reason="No agreement"))
+    report = await sweeper.sweep(datetime(2026, 12, 9, 9, 30, tzinfo=UTC))
+    stages = {key.split(":nudge:")[1].split(":")[0] for key in report.queued}
+    assert stages == {"2"}  # stage 1's clocks stopped: their hints were dropped as stale
+    assert report.stale_hints >= 1
+
+
+async def test_two_instances_sweeping_at_once_queue_each_nudge_once(tables: Harness) -> None:
+    await tables.service().execute(redbridge_raise())
+    one, two = scheduler(tables, "one"), scheduler(tables, "two")
+    await one.ensure_tables()
+    moment = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+    first, second = await asyncio.gather(one.sweep(moment), two.sweep(moment))
+    again = await one.sweep(moment)  # and a sweep repeated after a crash
+    queued = first.queued + second.queued + again.queued
+    assert queued and len(queued) == len(set(queued))
+    assert not (first.swept and second.swept and first.queued and second.queued)
+
+
+async def test_a_dead_holders_lease_runs_out(tables: Harness) -> None:
+    assert tables.store is not None and isinstance(tables.repository, TableCaseRepository)
+    table = tables.repository._t.leases
+    await tables.store.ensure_tables([table])
+    now = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    dead = Lease(tables.store, table, holder="dead", length=timedelta(minutes=5))
+    alive = Lease(tables.store, table, holder="alive", length=timedelta(minutes=5))
+    assert await dead.take(now)  # ...and the process dies holding it
+    assert not await alive.take(now + timedelta(minutes=4))
+    assert await alive.take(now + timedelta(minutes=6))
+    assert not await dead.take(now + timedelta(minutes=7))  # back from the dead: not its any more
