@@ -22,6 +22,7 @@ from botbuilder.schema.teams import ChannelInfo, TeamsChannelData
 
 from cards.case_card import case_card
 from cards.copy_card import business_manager_copy_card
+from cards.nudge_card import NudgeKind, nudge_card
 from cards.views import case_view
 from escalation.case import fold
 from escalation.notifications import Notification
@@ -126,6 +127,17 @@ class TeamsSender:
         view = case_view(case, pack, directory, now=self._now(), viewer_id=viewer)
         if notification.recipient.kind == "channel":
             return business_manager_copy_card(view, notification.reason)
+        nudge = notification.details.get("nudge")
+        if nudge:
+            # A nudge queued earlier is sent only if its clock still runs to the same deadline:
+            # a case that moved on, was resolved or got a protective deadline cancels it.
+            clock = case.running_clock(notification.stage, notification.details.get("clock", ""))
+            due = notification.details.get("due")
+            if clock is None or due is None or datetime.fromisoformat(due) != clock.effective_due:
+                log.info("nudge on %s no longer due; not sent", notification.case_id)
+                return None
+            kind: NudgeKind = "overdue" if nudge == "overdue_reminder" else nudge  # type: ignore[assignment]
+            return nudge_card(view, clock.clock, kind)
         return case_card(view, notice=notification.reason)
 
     async def _send(self, reference: ConversationReference, card: dict[str, Any]) -> None:

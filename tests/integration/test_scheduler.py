@@ -145,3 +145,39 @@ async def test_a_dead_holders_lease_runs_out(tables: Harness) -> None:
     assert not await alive.take(now + timedelta(minutes=4))
     assert await alive.take(now + timedelta(minutes=6))
     assert not await dead.take(now + timedelta(minutes=7))  # back from the dead: not its any more
+
+
+@pytest.mark.clause("HW-0")
+async def test_harrow_weeks_across_easter_and_the_clock_change(tables: Harness) -> None:
+    from tests.unit.builders import harrow_raise
+
+    tables.clock.set("2027-03-23T10:00:00+00:00")  # Tuesday before Easter, still GMT
+    await tables.service().execute(harrow_raise(disagreement_date=datetime(2027, 3, 22).date()))
+    inbox = await run_weeks(
+        tables, datetime(2027, 3, 23, 10, tzinfo=UTC), days=16, step=timedelta(hours=2)
+    )
+    nudges = [n for n in inbox.got if n.details.get("nudge")]
+    assert max(Counter(n.key for n in nudges).values()) == 1
+    review = {
+        (n.kind, n.recipient.id, n.details["day"]) for n in nudges if n.details["clock"] == "review"
+    }
+    # The local review interval (5 WD, not policy) falls due Thu 1 Apr 2027: Good Friday and
+    # Easter Monday do not count; the clocks went forward on Sunday 28 March.
+    assert ("early_warning", "hana", "2027-03-31") in review and (
+        "early_warning",
+        "colin",
+        "2027-03-31",
+    ) in review
+    assert ("due_today", "colin", "2027-04-01") in review
+    assert ("overdue", "colin", "2027-04-02") in review
+    assert ("overdue_manager", "cara", "2027-04-05") in review and (
+        "overdue_manager",
+        "harry",
+        "2027-04-05",
+    ) in review
+    assert not [
+        n for n in nudges if n.details["day"] in ("2027-03-26", "2027-03-29")
+    ]  # bank holidays
+    # 09:00 local is 08:00 UTC once summer time starts.
+    [warning] = [n for n in nudges if n.kind == "early_warning" and n.recipient.id == "colin"]
+    assert warning.key.endswith("person:colin") and "2027-03-31" in warning.details["day"]

@@ -1,0 +1,96 @@
+"""A queued nudge becomes a reminder card, and is dropped if its clock stopped or moved."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.sender import TeamsSender
+from escalation.commands import Escalate, SetProtectiveDeadline
+from escalation.directory import StaticDirectory
+from escalation.memory import RecordingNotifier
+from escalation.nudges import due_nudges
+from escalation.packs import PackRegistry
+from escalation.rules import calendar_for
+from escalation.service import EscalationService
+from storage.settings import StorageSettings, open_storage
+from tests.e2e.test_conversation import card_text
+from tests.support import FakeClock, make_directory
+from tests.unit.builders import discussion, redbridge_raise
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+
+async def test_nudge_cards_and_cancelled_nudges(tmp_path: Path) -> None:
+    storage = await open_storage(StorageSettings(None, tmp_path / "data"))
+    try:
+        packs = PackRegistry.from_directory(POLICIES)
+        directory = make_directory()
+        clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+        service = EscalationService(
+            packs=packs,
+            repository=storage.cases,
+            directory=StaticDirectory(directory),
+            notifier=RecordingNotifier(),
+            now=clock,
+        )
+        await storage.directory.import_records(
+            [
+                {"id": p.id, "name": p.name, "agency": p.agency_id, "roles": sorted(p.roles)}
+                for p in directory.people.values()
+                if p.line_manager_id is None
+            ]
+            + [
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "agency": p.agency_id,
+                    "roles": sorted(p.roles),
+                    "line_manager": p.line_manager_id,
+                }
+                for p in directory.people.values()
+                if p.line_manager_id is not None
+            ]
+        )
+        case = (await service.execute(redbridge_raise())).case
+        pack = packs.get("redbridge")
+        sender = TeamsSender(adapter=None, app_id="", storage=storage, packs=packs, now=clock)  # type: ignore[arg-type]
+
+        # Monday 7 December: 'respond' (due Fri 4 Dec) is overdue; Noah is reminded, with Escalate.
+        overdue_at = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+        clock.now = overdue_at
+        [overdue] = [
+            n
+            for n in due_nudges(case, pack, directory, calendar_for(pack), now=overdue_at)
+            if n.clock == "respond" and n.recipient_id == "noah"
+        ]
+        card = await sender._card(overdue.to_notification(case))
+        assert card is not None
+        text = card_text(card)
+        assert "Risk to the adult" in text and "overdue" in text.lower()
+        assert any(a.get("title", "").startswith("Escalate") for a in card.get("actions", []))
+
+        # A protective deadline re-times the clock: the queued nudge is no longer due.
+        early = (await service.execute(discussion("amara", case.id, clock.now, "continuing"))).case
+        [resolve] = [
+            n
+            for n in due_nudges(early, pack, directory, calendar_for(pack), now=overdue_at)
+            if n.clock == "resolve"
+        ][:1] or [None]
+        assert resolve is not None  # 'resolve' (due Tue 8 Dec) warns today
+        await service.execute(
+            SetProtectiveDeadline(
+                actor_id="amara",
+                case_id=case.id,
+                clock_id="resolve",
+                due=datetime(2026, 12, 7, 15, tzinfo=UTC),
+                reason="Discharge today",
+            )
+        )
+        assert await sender._card(resolve.to_notification(early)) is None
+
+        # The case moves on: what was queued for stage 1 is not sent.
+        await service.execute(Escalate(actor_id="amara", case_id=case.id, reason="No response"))
+        assert await sender._card(overdue.to_notification(case)) is None
+    finally:
+        await storage.close()
