@@ -47,6 +47,11 @@ def scheduler(h: Harness, holder: str = "one") -> Scheduler:
 class Inbox:
     def __init__(self) -> None:
         self.got: list[Notification] = []
+        self.queued_at: dict[str, datetime] = {}
+
+    def local_times(self) -> set[str]:
+        """The local wall-clock times at which nudges were first queued."""
+        return {f"{moment.astimezone(LONDON):%H:%M}" for moment in self.queued_at.values()}
 
     async def __call__(self, notification: Notification) -> Delivery:
         self.got.append(notification)
@@ -62,7 +67,9 @@ async def run_weeks(
     inbox = Inbox()
     now = start
     while now < start + timedelta(days=days):
-        await one.sweep(now)
+        report = await one.sweep(now)
+        for key in report.queued:
+            inbox.queued_at.setdefault(key, now)
         await dispatch_once(outbox, inbox, now)
         now += step
     return inbox
@@ -106,6 +113,8 @@ async def test_weeks_across_christmas_send_each_nudge_once_on_working_days(table
         ("overdue_reminder", "noah", "2027-01-11"),
     }
     assert opened.case.id in {n.case_id for n in nudges}
+    # Queued at the first sweep at or after 09:00 local (sweeps run every two hours from 10:00).
+    assert inbox.local_times() == {"10:00"}
 
 
 async def test_nudges_stop_when_the_case_moves_on(tables: Harness) -> None:
@@ -178,6 +187,29 @@ async def test_harrow_weeks_across_easter_and_the_clock_change(tables: Harness) 
     assert not [
         n for n in nudges if n.details["day"] in ("2027-03-26", "2027-03-29")
     ]  # bank holidays
-    # 09:00 local is 08:00 UTC once summer time starts.
+    # Every nudge falls after the clocks went forward: 09:00 BST is 08:00 UTC, when a two-hourly
+    # sweep runs, so each was queued at exactly 09:00 local.
+    assert inbox.local_times() == {"09:00"}
     [warning] = [n for n in nudges if n.kind == "early_warning" and n.recipient.id == "colin"]
     assert warning.key.endswith("person:colin") and "2027-03-31" in warning.details["day"]
+
+
+async def test_two_months_across_the_october_clock_change(tables: Harness) -> None:
+    """A case left alone at Harrow's HSAB-lead stage: reminders every working day for weeks."""
+    from tests.unit.builders import harrow_raise
+
+    tables.clock.set("2026-10-06T10:00:00+00:00")
+    service = tables.service()
+    await service.execute(
+        harrow_raise(immediate_risk=False, disagreement_date=datetime(2026, 10, 5).date())
+    )
+    inbox = await run_weeks(
+        tables, datetime(2026, 10, 6, 10, tzinfo=UTC), days=60, step=timedelta(hours=4)
+    )
+    nudges = [n for n in inbox.got if n.details.get("nudge")]
+    assert max(Counter(n.key for n in nudges).values()) == 1
+    days = sorted({n.details["day"] for n in nudges})
+    assert all(datetime.fromisoformat(d).weekday() < 5 for d in days)
+    reminders = [d for d in days if d > "2026-10-26"]  # after the clocks went back on 25 October
+    assert len(reminders) >= 20  # every working day, for weeks
+    assert inbox.local_times() <= {"10:00", "09:00", "11:00"}
