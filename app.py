@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 
 from bot.connector import CachingBotFrameworkAuthentication
 from bot.http import messages_handler, problem
+from bot.logs import configure_json_logging
 from bot.sender import TeamsSender
 from bot.settings import AppSettings
 from bot.teams_bot import EscalationBot
@@ -198,7 +200,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def create_app(settings: AppSettings | None = None) -> web.Application:
-    settings = settings or AppSettings.from_env()
+    if settings is None:  # started by gunicorn ('app:create_app()'): the deployed app
+        settings = AppSettings.from_env()
+        if os.environ.get("LOG_FORMAT", "json") == "json":
+            configure_json_logging()
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[PACKS] = load_packs(settings)
@@ -245,7 +250,7 @@ async def _on_turn_error(context: TurnContext, error: Exception) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_json_logging()
     settings = AppSettings.from_env()
     web.run_app(create_app(settings), host=settings.host, port=settings.port)
 

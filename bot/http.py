@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.logs import activity_id_var
+
 log = logging.getLogger("escalation.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -100,6 +102,8 @@ def messages_handler(
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return problem(400, "the body is not valid JSON")
+        if isinstance(body, dict) and isinstance(body.get("id"), str):
+            activity_id_var.set(body["id"])
         refused = check_activity(body, anonymous=anonymous, allowed_tenants=allowed_tenants)
         if refused is not None:
             return refused

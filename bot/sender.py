@@ -20,6 +20,7 @@ from botbuilder.core.bot_adapter import BotAdapter
 from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 from botbuilder.schema.teams import ChannelInfo, TeamsChannelData
 
+from bot.logs import case_id_var
 from cards.case_card import case_card
 from cards.copy_card import business_manager_copy_card
 from cards.nudge_card import NudgeKind, nudge_card
@@ -105,6 +106,7 @@ class TeamsSender:
         self._pacer = pacer or Pacer()
 
     async def __call__(self, notification: Notification) -> Delivery:
+        case_id_var.set(notification.case_id)
         try:
             card = await self._card(notification)
             if card is None:

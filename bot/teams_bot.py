@@ -22,6 +22,7 @@ from botbuilder.dialogs import DialogSet, DialogTurnStatus
 from botbuilder.schema import AdaptiveCardInvokeResponse, ChannelAccount
 
 from bot.card_actions import CardActionError, command_for, parse_action
+from bot.logs import case_id_var
 from cards.case_card import case_card
 from cards.outcome_cards import done_card, refusal_card
 from cards.views import REFRESH, case_view
@@ -280,6 +281,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             return refusal_card(None, str(exc))
         if person is None:
             return refusal_card(None, self.not_in_directory())
+        case_id_var.set(action.case_id)
         try:
             case = await self.service.case(action.case_id)
         except Refused as refusal:
