@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from escalation.cli import main as core_main
 from escalation.events import verify_chain
 from escalation.packs import PackRegistry, default_policy_dir
 from escalation.record import case_record_markdown
+from storage.backup import backup, restore
 from storage.directory_store import load_directory_file
 from storage.scheduler import Scheduler
 from storage.settings import Storage, StorageSettings, open_storage
@@ -59,6 +61,16 @@ class StorageCommands:
         export.add_argument("case_id")
         export.add_argument("--out", type=Path, help="write to this file (default: print)")
 
+        backup = commands.add_parser("backup", help="write every table to a JSON-lines file")
+        backup.add_argument("path", type=Path)
+        restore = commands.add_parser(
+            "restore", help="rebuild the tables from a backup file (into an empty store)"
+        )
+        restore.add_argument("path", type=Path)
+        restore.add_argument(
+            "--into-non-empty", action="store_true", help="restore over cases already stored"
+        )
+
         sweep = commands.add_parser(
             "sweep", help="queue the nudges that are due (for a timer job); the app also sweeps"
         )
@@ -74,7 +86,15 @@ class StorageCommands:
         load.add_argument("path", type=Path)
 
     def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
-        if args.command not in ("audit", "purge", "case", "directory", "sweep"):
+        if args.command not in (
+            "audit",
+            "purge",
+            "case",
+            "directory",
+            "sweep",
+            "backup",
+            "restore",
+        ):
             return None
         return asyncio.run(self._run(args, out, err))
 
@@ -86,6 +106,10 @@ class StorageCommands:
                 return await audit_verify(storage, args.board, out)
             if args.command == "directory":
                 return await import_directory(storage, args.path, out, err)
+            if args.command == "backup":
+                return await backup_to(storage, args.path, out)
+            if args.command == "restore":
+                return await restore_from(storage, args.path, args.into_non_empty, out, err)
             packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
             if args.command == "sweep":
                 now = _moment(args.now) if args.now else datetime.now(UTC)
@@ -187,6 +211,36 @@ async def export_case(
     else:
         await asyncio.to_thread(path.write_text, text, encoding="utf-8")
         print(f"wrote {path}", file=out)
+    return EXIT_OK
+
+
+async def backup_to(storage: Storage, path: Path, out: TextIO) -> int:
+    buffer = io.StringIO()
+    counts = await backup(storage.store, storage.tables, buffer)
+    await asyncio.to_thread(path.write_text, buffer.getvalue(), encoding="utf-8")
+    print(f"backup: {sum(counts.values())} entities from {len(counts)} tables to {path}", file=out)
+    return EXIT_OK
+
+
+async def restore_from(storage: Storage, path: Path, force: bool, out: TextIO, err: TextIO) -> int:
+    if not force and await storage.cases.case_ids():
+        print(
+            "error: this store already holds cases; restore into an empty one "
+            "(or pass --into-non-empty)",
+            file=err,
+        )
+        return EXIT_PROBLEM
+    try:
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        counts = await restore(storage.store, storage.tables, text.splitlines())
+    except (OSError, ValueError) as exc:
+        print(f"error: {path}: {exc}", file=err)
+        return EXIT_PROBLEM
+    print(
+        f"restore: {sum(counts.values())} entities into {len(counts)} tables; "
+        "run `escalation audit verify` next",
+        file=out,
+    )
     return EXIT_OK
 
 

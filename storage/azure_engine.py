@@ -141,10 +141,27 @@ class AzureTableStore(ValidatingTableStore):
     No connection is made until the first operation.
     """
 
-    def __init__(self, connection_string: str, **client_options: Any) -> None:
-        self._service = TableServiceClient.from_connection_string(
-            connection_string, **client_options
-        )
+    def __init__(
+        self,
+        connection_string: str | None = None,
+        *,
+        endpoint: str | None = None,
+        credential: Any = None,
+        **client_options: Any,
+    ) -> None:
+        # A connection string (Azurite, or an account key), or the account's table endpoint with
+        # a token credential (a managed identity: no key in the app's settings).
+        if connection_string:
+            self._service = TableServiceClient.from_connection_string(
+                connection_string, **client_options
+            )
+        elif endpoint and credential is not None:
+            self._service = TableServiceClient(
+                endpoint=endpoint, credential=credential, **client_options
+            )
+        else:
+            raise ValueError("give a connection string, or an endpoint and a credential")
+        self._credential = credential
         self._tables: dict[str, TableClient] = {}
 
     def _table(self, name: str) -> TableClient:
@@ -255,3 +272,6 @@ class AzureTableStore(ValidatingTableStore):
             await client.close()
         self._tables.clear()
         await self._service.close()
+        close = getattr(self._credential, "close", None)
+        if close is not None:
+            await close()

@@ -19,6 +19,8 @@ from storage.tables import TableStore
 CONNECTION_STRING_ENV = "STORAGE_CONNECTION_STRING"
 DATA_DIR_ENV = "ESCALATION_DATA_DIR"
 TABLE_PREFIX_ENV = "ESCALATION_TABLE_PREFIX"
+TABLE_ENDPOINT_ENV = "STORAGE_TABLE_ENDPOINT"
+CLIENT_ID_ENV = "AZURE_CLIENT_ID"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class StorageSettings:
     connection_string: str | None
     data_dir: Path
     table_prefix: str = ""
+    # Azure with the app's managed identity: no key in the settings.
+    table_endpoint: str | None = None
+    managed_identity_client_id: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
@@ -36,18 +41,27 @@ class StorageSettings:
                 f"{TABLE_PREFIX_ENV} must be letters and digits, starting with a letter "
                 f"(at most 21): {prefix!r}"
             )
+        endpoint = (env.get(TABLE_ENDPOINT_ENV) or "").strip() or None
+        if endpoint and not re.fullmatch(r"https://[^/\s]+/?", endpoint):
+            raise ValueError(
+                f"{TABLE_ENDPOINT_ENV} must be an https:// table endpoint: {endpoint!r}"
+            )
         return cls(
             connection_string=(env.get(CONNECTION_STRING_ENV) or "").strip() or None,
             data_dir=Path(env.get(DATA_DIR_ENV) or "data"),
             table_prefix=prefix,
+            table_endpoint=endpoint,
+            managed_identity_client_id=(env.get(CLIENT_ID_ENV) or "").strip() or None,
         )
 
     @property
     def engine(self) -> str:
-        return "azure" if self.connection_string else "sqlite"
+        return "azure" if self.connection_string or self.table_endpoint else "sqlite"
 
     def describe(self) -> str:
         """For logs: never the connection string, which holds a secret."""
+        if not self.connection_string and self.table_endpoint:
+            return f"Azure Table Storage at {self.table_endpoint} (managed identity)"
         if self.connection_string:
             account = re.search(r"AccountName=([^;]+)", self.connection_string)
             return f"Azure Table Storage (account {account.group(1) if account else '?'})"
@@ -77,7 +91,12 @@ async def open_storage(
     settings: StorageSettings, *, now: Callable[[], datetime] = _utc_now
 ) -> Storage:
     """Open the store and create any table that is missing."""
-    store = open_table_store(settings.connection_string, settings.data_dir)
+    store = open_table_store(
+        settings.connection_string,
+        settings.data_dir,
+        table_endpoint=settings.table_endpoint,
+        managed_identity_client_id=settings.managed_identity_client_id,
+    )
     tables = TableNames(settings.table_prefix)
     cases = TableCaseRepository(store, tables)
     directory = DirectoryStore(store, now=now, table=tables.directory)

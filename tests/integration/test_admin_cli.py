@@ -193,3 +193,43 @@ async def test_sweep_by_hand_queues_each_nudge_once(settings: StorageSettings) -
     assert queued >= 1  # the early warnings
     code, again, _ = await run(settings, "sweep", "--now", "2026-12-03T10:30:00+00:00")
     assert "0 nudge(s) queued" in again and f"{queued} already queued" in again
+
+
+async def test_backup_then_restore_into_an_empty_store(
+    settings: StorageSettings, tmp_path: Path
+) -> None:
+    ids = await make_cases(settings)
+    saved = tmp_path / "backup.jsonl"
+    code, out, _ = await run(settings, "backup", str(saved))
+    assert code == 0 and out.startswith("backup: ") and str(saved) in out
+    # A new, empty store (another prefix, or another folder): the restored one.
+    fresh = StorageSettings(
+        settings.connection_string, tmp_path / "restored", table_prefix=f"t{uuid.uuid4().hex[:10]}"
+    )
+    code, out, _ = await run(fresh, "restore", str(saved))
+    assert code == 0 and "run `escalation audit verify` next" in out
+    code, out, _ = await run(fresh, "audit", "verify")
+    assert code == 0 and out.startswith("audit: 2 case(s)")
+
+    async def same(original: Storage) -> None:
+        restored = await open_storage(fresh)
+        try:
+            for case_id in ids.values():
+                assert await restored.cases.load(case_id) == await original.cases.load(case_id)
+            assert (await restored.directory.snapshot()).people.keys() == (
+                await original.directory.snapshot()
+            ).people.keys()
+        finally:
+            await restored.close()
+
+    await _with_storage(settings, same)
+    # Restoring over live cases is refused unless asked for.
+    code, _, err = await run(fresh, "restore", str(saved))
+    assert code == 1 and "already holds cases" in err
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"table": "Cases"}\n')
+    empty = StorageSettings(
+        settings.connection_string, tmp_path / "empty", table_prefix=f"t{uuid.uuid4().hex[:10]}"
+    )
+    code, _, err = await run(empty, "restore", str(broken))
+    assert code == 1 and "line 1" in err

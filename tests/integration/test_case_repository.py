@@ -195,3 +195,35 @@ async def test_queries_find_cases_by_board_person_and_due_time(tables: Harness) 
     assert await repo.due_hints(datetime(2026, 12, 3, 0, 0, tzinfo=UTC)) == []
     due = await repo.due_hints(datetime(2026, 12, 4, 17, 0, tzinfo=UTC))
     assert [h["RowKey"] for h in due] == [f"{rb.id}|1|respond"]
+
+
+def test_a_table_endpoint_uses_the_managed_identity_and_no_key(tmp_path: Path) -> None:
+    from storage.settings import StorageSettings
+
+    settings = StorageSettings.from_env(
+        {"STORAGE_TABLE_ENDPOINT": "https://acct.table.core.windows.net/", "AZURE_CLIENT_ID": "cid"}
+    )
+    assert (settings.engine, settings.connection_string, settings.managed_identity_client_id) == (
+        "azure",
+        None,
+        "cid",
+    )
+    assert "managed identity" in settings.describe()
+    with pytest.raises(ValueError, match="https:// table endpoint"):
+        StorageSettings.from_env({"STORAGE_TABLE_ENDPOINT": "http://acct.table.core.windows.net/"})
+
+
+async def test_the_managed_identity_client_is_built_without_connecting() -> None:
+    from azure.identity.aio import ManagedIdentityCredential
+
+    from storage.factory import open_table_store
+
+    store = open_table_store(
+        None,
+        Path("unused"),
+        table_endpoint="https://acct.table.core.windows.net/",
+        managed_identity_client_id="cid",
+    )
+    assert isinstance(store, AzureTableStore)
+    assert isinstance(store._credential, ManagedIdentityCredential)
+    await store.close()
