@@ -23,6 +23,7 @@ from escalation.cli import main as core_main
 from escalation.events import verify_chain
 from escalation.packs import PackRegistry, default_policy_dir
 from escalation.record import case_record_markdown
+from reports.cli import ReportCommands
 from storage.backup import backup, restore
 from storage.directory_store import load_directory_file
 from storage.scheduler import Scheduler
@@ -283,8 +284,10 @@ def main(
     err: TextIO | None = None,
     settings: StorageSettings | None = None,
 ) -> int:
-    return core_main(argv, out=out, err=err, extensions=[StorageCommands(settings)])
+    return core_main(
+        argv, out=out, err=err, extensions=[StorageCommands(settings), ReportCommands(settings)]
+    )
 
 
 def console() -> None:
-    core_console([StorageCommands()])
+    core_console([StorageCommands(), ReportCommands()])

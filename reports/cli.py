@@ -1,0 +1,89 @@
+"""`escalation report` and `escalation sample`: a CLI extension (see `escalation.cli.CliExtension`).
+
+escalation report --policy NAME --from DATE --to DATE [--format html|md|json] [--out PATH]
+escalation sample --cases N [--seed S]     SYNTHETIC cases into storage (never on live data)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+from escalation.case import Case, fold
+from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
+from reports.figures import board_report
+from reports.render import Format, to_json, to_markdown, write_report
+from reports.sample import seed_storage
+from storage.settings import StorageSettings, open_storage
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+
+
+@dataclass
+class ReportCommands:
+    settings: StorageSettings | None = None
+
+    def add_commands(self, commands: Any) -> None:
+        report = commands.add_parser("report", help="a board's escalation report for a period")
+        report.add_argument("--policy", required=True, help="board id (e.g. redbridge) or pack")
+        report.add_argument("--from", dest="start", required=True, type=date.fromisoformat)
+        report.add_argument("--to", dest="end", required=True, type=date.fromisoformat)
+        report.add_argument("--format", choices=("html", "md", "json"), default="html")
+        report.add_argument("--out", type=Path, help="file to write (md/json: default print)")
+        sample = commands.add_parser(
+            "sample", help="add SYNTHETIC sample cases to storage (for demonstrations)"
+        )
+        sample.add_argument("--cases", type=int, required=True)
+        sample.add_argument("--seed", type=int, default=1)
+
+    def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
+        if args.command not in ("report", "sample"):
+            return None
+        return asyncio.run(self._run(args, out, err))
+
+    async def _run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        storage_settings = self.settings or StorageSettings.from_env()
+        storage = await open_storage(storage_settings)
+        try:
+            if args.command == "sample":
+                if not 1 <= args.cases <= 100_000:
+                    print("error: --cases must be between 1 and 100000", file=err)
+                    return EXIT_PROBLEM
+                if storage_settings.engine != "sqlite":
+                    # Synthetic cases in a board's live store would be counted in its reports.
+                    print(
+                        "error: sample data goes only into the embedded store, never Azure",
+                        file=err,
+                    )
+                    return EXIT_PROBLEM
+                packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
+                ids = await seed_storage(storage, packs, args.cases, args.seed)
+                print(f"sample: {len(ids)} SYNTHETIC cases added", file=out)
+                return EXIT_OK
+            pack = resolve_pack(args.policy, args.policy_dir)
+            cases: list[Case] = []
+            for case_id in await storage.cases.case_ids(pack.board.id):
+                stored = await storage.cases.load(case_id)
+                if stored is not None and stored.events:
+                    cases.append(fold(stored.events))
+        finally:
+            await storage.close()
+        if args.end < args.start:
+            print("error: --to is before --from", file=err)
+            return EXIT_PROBLEM
+        report = board_report(cases, pack, start=args.start, end=args.end)
+        fmt: Format = args.format
+        if args.out is None:
+            if fmt == "html":
+                print("error: an HTML report needs --out PATH", file=err)
+                return EXIT_PROBLEM
+            out.write(to_json(report) if fmt == "json" else to_markdown(report))
+            return EXIT_OK
+        for path in write_report(report, fmt, args.out):
+            print(f"wrote {path}", file=out)
+        return EXIT_OK

@@ -1,0 +1,37 @@
+"""`escalation sample` then `escalation report`, on the embedded store."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from escalation.cli import main
+from reports.cli import ReportCommands
+from storage.settings import StorageSettings
+
+
+def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err, extensions=[ReportCommands(settings)])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_sample_then_report_in_every_format(tmp_path: Path) -> None:
+    settings = StorageSettings(connection_string=None, data_dir=tmp_path / "data")
+    code, out, _ = run(settings, "sample", "--cases", "40", "--seed", "3")
+    assert code == 0 and "40 SYNTHETIC cases" in out
+    period = ("--policy", "harrow", "--from", "2024-01-01", "--to", "2027-12-31")
+    code, out, _ = run(settings, "report", *period, "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["synthetic"] and 0 < data["raised"] < 40
+    code, out, _ = run(settings, "report", *period, "--format", "md")
+    assert code == 0 and out.startswith("# Harrow Safeguarding Adults Board")
+    code, out, _ = run(settings, "report", *period, "--out", str(tmp_path / "r.html"))
+    assert code == 0 and (tmp_path / "r-charts" / "monthly-trend.png").exists()
+    code, _, err = run(settings, "report", *period)
+    assert code == 1 and "needs --out" in err
+    code, _, err = run(
+        settings, "report", "--policy", "harrow", "--from", "2026-02-01", "--to", "2026-01-01"
+    )
+    assert code == 1 and "before" in err
