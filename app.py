@@ -9,8 +9,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import jwt
@@ -22,6 +23,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from bot.connector import CachingBotFrameworkAuthentication
 from bot.http import messages_handler, problem
 from bot.logs import configure_json_logging
+from bot.report_links import ReportLinks
 from bot.sender import TeamsSender
 from bot.settings import AppSettings
 from bot.teams_bot import EscalationBot
@@ -31,6 +33,10 @@ from escalation.notifications import Notification
 from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
 from escalation.rules import SYSTEM
 from escalation.service import EscalationService
+from reports.charts import render_charts
+from reports.figures import board_report
+from reports.load import board_cases
+from reports.render import to_html
 from storage.bot_state import TableStorage
 from storage.outbox import dispatch_once
 from storage.scheduler import Scheduler
@@ -69,6 +75,7 @@ class WakeDispatcher:
 
 WAKE = web.AppKey("wake", WakeDispatcher)
 SERVICE = web.AppKey("service", EscalationService)
+LINKS = web.AppKey("links", ReportLinks)
 
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -88,7 +95,12 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     app[SERVICE] = service
     state = ConversationState(TableStorage(storage.store, storage.tables.bot_state))
     app[BOT] = EscalationBot(
-        storage=storage, packs=app[PACKS], service=service, conversation_state=state, now=utc_now
+        storage=storage,
+        packs=app[PACKS],
+        service=service,
+        conversation_state=state,
+        now=utc_now,
+        links=app[LINKS],
     )
     yield
     await storage.close()
@@ -127,6 +139,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         cases=storage.cases,
         packs=app[PACKS],
         directory=storage.directory,
+        conversations=storage.conversations,
     )
     await scheduler.ensure_tables()
 
@@ -157,6 +170,7 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         storage=app[STORAGE],
         packs=app[PACKS],
         now=utc_now,
+        links=app[LINKS],
     )
     wake = app[WAKE]
 
@@ -186,6 +200,27 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def report_page(request: web.Request) -> web.Response:
+    """A board's full report, for a signed link the bot gave a board role (see bot.report_links)."""
+    board_id = request.match_info["board"]
+    try:
+        start = date.fromisoformat(request.match_info["start"])
+        end = date.fromisoformat(request.match_info["end"])
+        pack = request.app[PACKS].get(board_id)
+    except (ValueError, KeyError):
+        return problem(404, "no such report")
+    links = request.app[LINKS]
+    if not links.check(
+        board_id, start, end, request.query.get("expires", ""), request.query.get("sig", "")
+    ):
+        return problem(403, "this link is not valid, or has expired: ask the bot for a new summary")
+    cases = await board_cases(request.app[STORAGE], board_id)
+    report = board_report(cases, pack, start=start, end=end)
+    # Drawing the charts is CPU work: keep it off the event loop.
+    page = await asyncio.to_thread(lambda: to_html(report, render_charts(report)))
+    return web.Response(text=page, content_type="text/html")
+
+
 async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "alive"})
 
@@ -207,6 +242,14 @@ def create_app(settings: AppSettings | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[PACKS] = load_packs(settings)
+    if not settings.report_link_secret:
+        log.warning(
+            "no REPORT_LINK_SECRET: report links work only on this instance, until it restarts"
+        )
+    base_url = settings.public_base_url or f"http://{settings.host}:{settings.port}"
+    app[LINKS] = ReportLinks(
+        settings.report_link_secret or secrets.token_bytes(32), base_url, utc_now
+    )
     auth = CachingBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication(settings))
     adapter = CloudAdapter(auth)
     adapter.on_turn_error = _on_turn_error
@@ -235,6 +278,7 @@ def create_app(settings: AppSettings | None = None) -> web.Application:
             process, anonymous=settings.anonymous, allowed_tenants=settings.allowed_tenants
         ),
     )
+    app.router.add_get("/reports/{board}/{start}/{end}", report_page)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(_storage_ctx)

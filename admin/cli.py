@@ -252,6 +252,7 @@ async def sweep_once(storage: Storage, packs: PackRegistry, now: datetime, out: 
         cases=storage.cases,
         packs=packs,
         directory=storage.directory,
+        conversations=storage.conversations,
     )
     await scheduler.ensure_tables()
     report = await scheduler.sweep(now)

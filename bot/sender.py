@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
@@ -21,18 +21,23 @@ from botbuilder.schema import ChannelAccount, ConversationParameters, Conversati
 from botbuilder.schema.teams import ChannelInfo, TeamsChannelData
 
 from bot.logs import case_id_var
+from bot.report_links import ReportLinks
 from cards.case_card import case_card
 from cards.copy_card import business_manager_copy_card
 from cards.nudge_card import NudgeKind, nudge_card
+from cards.summary_card import summary_card
 from cards.views import case_view
 from escalation.case import fold
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
+from reports.figures import board_report, month_before
+from reports.load import board_cases
 from storage.outbox import Delivery, DeliveryResult
 from storage.settings import Storage
 
 log = logging.getLogger("escalation.sender")
 
+MONTHLY_SUMMARY = "monthly_summary"
 PER_CONVERSATION_INTERVAL = 1 / 6  # Teams allows 7 a second per conversation; keep under it
 
 
@@ -96,8 +101,10 @@ class TeamsSender:
         storage: Storage,
         packs: PackRegistry,
         now: Callable[[], datetime],
+        links: ReportLinks | None = None,
         pacer: Pacer | None = None,
     ) -> None:
+        self._links = links
         self._adapter = adapter
         self._app_id = app_id or None
         self._storage = storage
@@ -119,6 +126,8 @@ class TeamsSender:
             return classify(exc)
 
     async def _card(self, notification: Notification) -> dict[str, Any] | None:
+        if notification.kind == MONTHLY_SUMMARY:
+            return await self._monthly_summary(notification)
         stored = await self._storage.cases.load(notification.case_id)
         if stored is None:
             return None
@@ -141,6 +150,22 @@ class TeamsSender:
             kind: NudgeKind = "overdue" if nudge == "overdue_reminder" else nudge  # type: ignore[assignment]
             return nudge_card(view, clock.clock, kind)
         return case_card(view, notice=notification.reason)
+
+    async def _monthly_summary(self, notification: Notification) -> dict[str, Any] | None:
+        """Last month's figures for the business-manager channel (cases raised in that month)."""
+        pack = self._packs.get(notification.recipient.id)
+        first, last = month_before(
+            date.fromisoformat(notification.details["month"] + "-01") + timedelta(days=32)
+        )
+        report = board_report(
+            await board_cases(self._storage, pack.board.id), pack, start=first, end=last
+        )
+        url = (
+            self._links.make(pack.board.id, first, last, ttl=timedelta(days=31))
+            if self._links
+            else None
+        )
+        return summary_card(report, title=f"Monthly summary, {first:%B %Y}", report_url=url)
 
     async def _send(self, reference: ConversationReference, card: dict[str, Any]) -> None:
         errors: list[Exception] = []

@@ -29,6 +29,8 @@ class AppSettings:
     policy_dir: Path | None = None
     storage: StorageSettings = field(default_factory=lambda: StorageSettings(None, Path("data")))
     max_body_bytes: int = 256 * 1024
+    public_base_url: str = ""  # where Teams users reach the app (report links); default: local
+    report_link_secret: bytes = b""  # signs report links; empty: a new one at each start
     dispatch_interval_seconds: float = 2.0
     sweep_interval_seconds: float = 60.0
 
@@ -99,6 +101,11 @@ class AppSettings:
         except ValueError as exc:
             problems.append(str(exc))
             storage = StorageSettings(None, Path("data"))
+        public_url = env.get("PUBLIC_BASE_URL", "").strip()
+        if public_url and not public_url.startswith(
+            ("https://", "http://127.0.0.1", "http://localhost")
+        ):
+            problems.append(f"PUBLIC_BASE_URL must be an https:// address, not {public_url!r}")
         if problems:
             raise SettingsError("settings are not valid:\n  - " + "\n  - ".join(problems))
         return cls(
@@ -112,4 +119,6 @@ class AppSettings:
             policies=policies,
             policy_dir=Path(policy_dir_text) if policy_dir_text else None,
             storage=storage,
+            public_base_url=public_url,
+            report_link_secret=env.get("REPORT_LINK_SECRET", "").encode(),
         )

@@ -23,8 +23,10 @@ from botbuilder.schema import AdaptiveCardInvokeResponse, ChannelAccount
 
 from bot.card_actions import CardActionError, command_for, parse_action
 from bot.logs import case_id_var
+from bot.report_links import ReportLinks
 from cards.case_card import case_card
 from cards.outcome_cards import done_card, refusal_card
+from cards.summary_card import summary_card
 from cards.views import REFRESH, case_view
 from cards.welcome import HELP as HELP_VERB
 from cards.welcome import MY_CASES, RAISE, welcome_card
@@ -35,6 +37,8 @@ from escalation.directory import Person
 from escalation.errors import Refused
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
+from reports.figures import board_report, financial_year_start
+from reports.load import board_cases
 from storage.settings import Storage
 
 log = logging.getLogger("escalation.bot")
@@ -46,6 +50,7 @@ HELP = (
     "- **cases**: your open cases, their stage and what falls due next\n"
     "- **case RB-2026-XXXXXX**: the case card, with what you can do now\n"
     "- **profile**: your agency and line manager\n"
+    "- **summary**: the board's figures for the year to date (board roles)\n"
     "- **help**: this message; **cancel** stops a question you are answering\n\n"
     "This is not a complaints process: complaints from the adult or their family go through the "
     "agency concerned. If an adult is in immediate danger, call 999."
@@ -91,8 +96,10 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         service: EscalationService,
         conversation_state: ConversationState,
         now: Callable[[], datetime],
+        links: ReportLinks,
     ) -> None:
         super().__init__()
+        self.links = links
         self.storage = storage
         self.packs = packs
         self.service = service
@@ -162,6 +169,9 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         if lowered in ("profile", "my profile"):
             await dc.begin_dialog("profile", self.profile_options(turn_context, person))
             return
+        if lowered in ("summary", "board summary"):
+            await self.send_summaries(turn_context, person)
+            return
         if lowered in ("cases", "my cases"):
             await turn_context.send_activity(MessageFactory.text(await self.cases_text(person)))
             return
@@ -195,6 +205,28 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             )
         names = ", ".join(self.packs.get(b).board.short_name for b in boards)
         return f"This channel now gets the business manager's copies for {names}."
+
+    async def send_summaries(self, turn_context: TurnContext, person: Person | None) -> None:
+        """A board role's headline figures for the year to date, with a link to the full report."""
+        boards = (
+            sorted({b for b, _ in person.board_roles if b in self.packs.board_ids()})
+            if person
+            else []
+        )
+        if not boards:
+            await turn_context.send_activity("The board summary is for people with a board role.")
+            return
+        today = self.now().astimezone(ZoneInfo("Europe/London")).date()
+        start = financial_year_start(today)
+        for board_id in boards:
+            pack = self.packs.get(board_id)
+            cases = await board_cases(self.storage, board_id)
+            report = board_report(cases, pack, start=start, end=today)
+            url = self.links.make(board_id, start, today)
+            card = summary_card(report, title="Year to date", report_url=url)
+            await turn_context.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(card))
+            )
 
     @staticmethod
     def profile_options(turn_context: TurnContext, person: Person | None) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from escalation.case import Case, fold
 from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
 from reports.figures import board_report
+from reports.load import board_cases
 from reports.render import Format, to_json, to_markdown, write_report
 from reports.sample import seed_storage
 from storage.settings import StorageSettings, open_storage
@@ -66,11 +66,7 @@ class ReportCommands:
                 print(f"sample: {len(ids)} SYNTHETIC cases added", file=out)
                 return EXIT_OK
             pack = resolve_pack(args.policy, args.policy_dir)
-            cases: list[Case] = []
-            for case_id in await storage.cases.case_ids(pack.board.id):
-                stored = await storage.cases.load(case_id)
-                if stored is not None and stored.events:
-                    cases.append(fold(stored.events))
+            cases = await board_cases(storage, pack.board.id)
         finally:
             await storage.close()
         if args.end < args.start:

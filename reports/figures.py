@@ -31,7 +31,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
@@ -247,6 +247,17 @@ def _months(start: date, end: date) -> list[str]:
 
 
 # -- the report ---------------------------------------------------------------------------------
+
+
+def financial_year_start(day: date) -> date:
+    """1 April of the financial year `day` falls in: boards report April to March."""
+    return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+def month_before(day: date) -> tuple[date, date]:
+    """The first and last day of the calendar month before `day`."""
+    last = day.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
 
 
 def board_report(

@@ -19,7 +19,7 @@ from typing import Final
 
 from escalation.case import ClockStatus, fold
 from escalation.directory import DirectorySource
-from escalation.notifications import Notification
+from escalation.notifications import Notification, Recipient
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry
 from escalation.rules import calendar_for
@@ -29,6 +29,7 @@ from storage.cases import (
     notification_entity,
     outbox_row,
 )
+from storage.conversations import ConversationStore
 from storage.tables import PARTITION_KEY, ROW_KEY, ConcurrencyConflict, EntityExists, TableStore
 
 log = logging.getLogger("escalation.scheduler")
@@ -95,7 +96,9 @@ class Scheduler:
         directory: DirectorySource,
         holder: str | None = None,
         lease: timedelta = timedelta(minutes=5),
+        conversations: ConversationStore | None = None,
     ) -> None:
+        self._conversations = conversations
         self._store = store
         self._tables = tables
         self._cases = cases
@@ -130,8 +133,41 @@ class Scheduler:
         finally:
             await self._lease.release()
 
+    async def _monthly_summaries(self, now: datetime, report: SweepReport) -> None:
+        """On the first working day of a month, at the pack's hour, last month's figures go to
+        each board's business-manager channel (once: keyed by board and month)."""
+        if self._conversations is None:
+            return
+        for pack in self._packs:
+            calendar = self._calendars[pack.board.id]
+            today = calendar.local_date(now)
+            first = today.replace(day=1)
+            first_working = (
+                first if calendar.is_working_day(first) else calendar.next_working_day(first)
+            )
+            if today != first_working or now < calendar.at(today, pack.nudges.send_at):
+                continue
+            if await self._conversations.channel(pack.board.id) is None:
+                continue  # no channel set: nobody to send it to
+            month = (first - timedelta(days=1)).strftime("%Y-%m")
+            notification = Notification(
+                case_id=f"board-{pack.board.id}",
+                event_seq=0,
+                kind="monthly_summary",
+                recipient=Recipient.business_manager_channel(pack.board.id),
+                reason=f"The board's figures for {month}.",
+                stage="",
+                details={"month": month},
+                key_override=f"board-{pack.board.id}:monthly_summary:{month}",
+            )
+            if await self._queue(notification, now):
+                report.queued.append(notification.key)
+            else:
+                report.already_queued += 1
+
     async def _sweep(self, now: datetime) -> SweepReport:
         report = SweepReport()
+        await self._monthly_summaries(now, report)
         hints = await self._cases.due_hints(self.horizon(now))
         report.hints_read = len(hints)
         by_case: dict[str, list[dict[str, object]]] = {}

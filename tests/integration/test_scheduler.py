@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -213,3 +214,64 @@ async def test_two_months_across_the_october_clock_change(tables: Harness) -> No
     reminders = [d for d in days if d > "2026-10-26"]  # after the clocks went back on 25 October
     assert len(reminders) >= 20  # every working day, for weeks
     assert inbox.local_times() <= {"10:00", "09:00", "11:00"}
+
+
+async def test_the_monthly_summary_goes_to_the_channel_on_the_first_working_day_once(
+    tables: Harness,
+) -> None:
+    from bot.sender import TeamsSender
+    from storage.conversations import ConversationStore
+
+    assert tables.store is not None and isinstance(tables.repository, TableCaseRepository)
+    await tables.service().execute(redbridge_raise())  # a November case... raised 1 Dec 2026
+    conversations = ConversationStore(tables.store, table=tables.repository._t.conversations)
+    await conversations.ensure_tables()
+    reference = {"conversation": {"id": "19:channel"}, "serviceUrl": "http://127.0.0.1:1/"}
+    await conversations.set_channel(
+        "redbridge", reference, set_by="bm", team_id="team", channel_id="channel"
+    )
+    sweeper = Scheduler(
+        store=tables.store,
+        tables=tables.repository._t,
+        cases=tables.repository,
+        packs=PackRegistry.from_directory(POLICIES),
+        directory=StaticDirectory(make_directory()),
+        conversations=conversations,
+    )
+    await sweeper.ensure_tables()
+    # Tuesday 1 December 2026 is the first working day: before 09:00 nothing, then once.
+    early = await sweeper.sweep(datetime(2026, 12, 1, 8, 30, tzinfo=UTC))
+    assert not [k for k in early.queued if "monthly" in k]
+    first = await sweeper.sweep(datetime(2026, 12, 1, 9, 30, tzinfo=UTC))
+    assert [k for k in first.queued if "monthly" in k] == [
+        "board-redbridge:monthly_summary:2026-11"
+    ]
+    again = await sweeper.sweep(datetime(2026, 12, 1, 11, 30, tzinfo=UTC))
+    assert not [k for k in again.queued if "monthly" in k]
+    later = await sweeper.sweep(datetime(2026, 12, 2, 9, 30, tzinfo=UTC))
+    assert not [k for k in later.queued if "monthly" in k]
+    # January 2027: the 1st is a bank holiday, so the summary waits for Monday the 4th.
+    assert not [
+        k
+        for k in (await sweeper.sweep(datetime(2027, 1, 1, 9, 30, tzinfo=UTC))).queued
+        if "monthly" in k
+    ]
+    jan = await sweeper.sweep(datetime(2027, 1, 4, 9, 30, tzinfo=UTC))
+    assert [k for k in jan.queued if "monthly" in k] == ["board-redbridge:monthly_summary:2026-12"]
+
+    # What the channel gets: last month's figures, counts only.
+    outbox = TableOutbox(tables.store, tables.repository._t)
+    item = await outbox.message("board-redbridge", "board-redbridge:monthly_summary:2026-12")
+    assert item is not None
+    storage_like = type("S", (), {"cases": tables.repository, "directory": None})()
+    sender = TeamsSender(
+        adapter=None,
+        app_id="",
+        storage=storage_like,
+        packs=PackRegistry.from_directory(POLICIES),
+        now=lambda: datetime(2027, 1, 4, 9, 30, tzinfo=UTC),
+    )  # type: ignore[arg-type]
+    card = await sender._card(item.notification)
+    assert card is not None
+    assert "Monthly summary, December 2026" in json.dumps(card)
+    assert '"Cases raised"' in json.dumps(card)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -54,7 +55,10 @@ def test_the_html_report_renders_in_chromium_and_a_screenshot_is_saved(
     from playwright.sync_api import Route, sync_playwright
 
     repository = InMemoryCaseRepository()
-    asyncio.run(generate(repository, packs, 300, seed=21))
+    # In a thread of its own: asyncio.run on the test's thread would replace the event loop
+    # pytest-asyncio keeps there, leaving it unclosed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, generate(repository, packs, 300, seed=21)).result()
     report = board_report(
         repository.states.values(),
         packs.get("redbridge"),

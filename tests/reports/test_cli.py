@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from escalation.cli import main
@@ -13,7 +14,12 @@ from storage.settings import StorageSettings
 
 def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err, extensions=[ReportCommands(settings)])
+    # In a thread, as from a shell: the command line runs its own event loop, and asyncio.run on
+    # the test's thread would leave pytest-asyncio's loop unclosed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        code = pool.submit(
+            lambda: main(list(argv), out=out, err=err, extensions=[ReportCommands(settings)])
+        ).result()
     return code, out.getvalue(), err.getvalue()
 
 

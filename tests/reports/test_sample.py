@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
@@ -21,7 +22,9 @@ N = 600
 
 def _generate(packs: PackRegistry, n: int, seed: int, **kw: object) -> InMemoryCaseRepository:
     repository = InMemoryCaseRepository()
-    asyncio.run(generate(repository, packs, n, seed=seed, **kw))  # type: ignore[arg-type]
+    # A thread of its own: asyncio.run here would replace pytest-asyncio's loop, leaving it open.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, generate(repository, packs, n, seed=seed, **kw)).result()  # type: ignore[arg-type]
     return repository
 
 

@@ -1,0 +1,15 @@
+"""The cases of a board, from storage, for a report."""
+
+from __future__ import annotations
+
+from escalation.case import Case, fold
+from storage.settings import Storage
+
+
+async def board_cases(storage: Storage, board_id: str) -> list[Case]:
+    cases: list[Case] = []
+    for case_id in await storage.cases.case_ids(board_id):
+        stored = await storage.cases.load(case_id)
+        if stored is not None and stored.events:  # an index hint may point at nothing
+            cases.append(fold(stored.events))
+    return cases
