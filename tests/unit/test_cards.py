@@ -1001,3 +1001,24 @@ def test_the_immediate_danger_signpost_says_call_999(redbridge: PolicyPack) -> N
     words = text_of(signpost_card(danger))
     assert words.startswith("If the adult is in immediate danger Call 999 now.")
     assert words.count("999") == 1  # no second reminder on this one
+
+
+async def test_the_summary_card_is_valid_and_holds_counts_only(
+    service: Any, redbridge: PolicyPack
+) -> None:
+    from datetime import date
+
+    from cards.summary_card import summary_card
+    from reports.figures import board_report
+    from tests.unit.builders import redbridge_raise
+
+    opened = await service.execute(redbridge_raise(immediate_risk=True))
+    report = board_report([opened.case], redbridge, start=date(2026, 4, 1), end=date(2026, 12, 31))
+    built = summary_card(
+        report, title="Year to date", report_url="https://bot.example.org/reports/x"
+    )
+    assert_valid(built)
+    words = text_of(built)
+    assert "Cases raised" in words and "Immediate risk" in words
+    assert opened.case.adult_reference not in json.dumps(built)
+    assert [a["title"] for a in built["actions"]] == ["Open the full report"]
