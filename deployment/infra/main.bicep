@@ -15,6 +15,10 @@ param resourceBaseName string
 @description('Region for everything except the bot registration (which is global).')
 param location string = resourceGroup().location
 
+@description('Signs the links to board reports (REPORT_LINK_SECRET). A new one at each deployment unless given: links made before it stop working.')
+@secure()
+param reportLinkSecret string = newGuid()
+
 @description('The Microsoft Entra tenant ids of the board\'s partner agencies, comma-separated (ALLOWED_TENANTS).')
 @minLength(1)
 param allowedTenants string
@@ -203,6 +207,16 @@ var baseSettings = [
   {
     name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
     value: insights.properties.ConnectionString
+  }
+  {
+    // Board roles' report links point here (the web app's own name: no cycle through its properties).
+    name: 'PUBLIC_BASE_URL'
+    value: 'https://${webAppName}.azurewebsites.net'
+  }
+  {
+    // Signs the report links, so every instance accepts the links any instance made.
+    name: 'REPORT_LINK_SECRET'
+    value: reportLinkSecret
   }
   {
     name: 'SCM_DO_BUILD_DURING_DEPLOYMENT'

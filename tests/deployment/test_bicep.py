@@ -134,6 +134,8 @@ def test_the_app_settings_are_the_ones_the_app_reads(template: dict[str, Any]) -
         "ALLOWED_TENANTS",
         "ESCALATION_POLICIES",
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "PUBLIC_BASE_URL",  # where report links point
+        "REPORT_LINK_SECRET",  # shared by every instance, so any instance accepts a link
     ):
         assert name in settings, name
     assert "MicrosoftAppPassword" not in settings  # the identity has no password
