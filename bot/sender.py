@@ -30,6 +30,7 @@ from cards.views import case_view
 from escalation.case import fold
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
+from escalation.sweep import MONTHLY_SUMMARY
 from reports.figures import board_report, month_before
 from reports.load import board_cases
 from storage.outbox import Delivery, DeliveryResult
@@ -37,7 +38,6 @@ from storage.settings import Storage
 
 log = logging.getLogger("escalation.sender")
 
-MONTHLY_SUMMARY = "monthly_summary"
 PER_CONVERSATION_INTERVAL = 1 / 6  # Teams allows 7 a second per conversation; keep under it
 
 
