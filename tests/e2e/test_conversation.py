@@ -214,11 +214,15 @@ async def test_raise_by_chatting_then_act_on_the_card(chat: Chat) -> None:
     before = len(chat.connector.sent)
     replies = await chat.say("amara", "yes")
     assert any("is open" in r for r in replies), replies
-    [card] = [
+    # The case card: in the reply, and also (through the outbox, in the same moment or not) as
+    # the raiser's own copy. Either leads with the risk.
+    shown = [
         c
         for s in chat.connector.sent[before:]
         for c in [a["content"] for a in s.body.get("attachments") or []]
     ]
+    assert shown
+    card = shown[0]
     # The card leads with the risk to the adult (RB-1.4).
     assert "Risk to the adult" in card_text({"body": card["body"][:1]})
     assert "Further falls; lives alone" in card_text(card)
