@@ -36,6 +36,7 @@ from escalation.case import Case
 from escalation.directory import Person
 from escalation.errors import Refused
 from escalation.packs import PackRegistry
+from escalation.rules import calendar_for
 from escalation.service import EscalationService
 from reports.figures import board_report, financial_year_start
 from reports.load import board_cases
@@ -216,10 +217,10 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         if not boards:
             await turn_context.send_activity("The board summary is for people with a board role.")
             return
-        today = self.now().astimezone(ZoneInfo("Europe/London")).date()
-        start = financial_year_start(today)
         for board_id in boards:
             pack = self.packs.get(board_id)
+            today = calendar_for(pack).local_date(self.now())
+            start = financial_year_start(today)
             cases = await board_cases(self.storage, board_id)
             report = board_report(cases, pack, start=start, end=today)
             url = self.links.make(board_id, start, today)

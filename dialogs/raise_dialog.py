@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date
 from typing import Any
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.dialogs.choices import Choice, ListStyle
 from botbuilder.dialogs.prompts import (
@@ -21,6 +21,7 @@ from botbuilder.dialogs.prompts import (
     TextPrompt,
 )
 
+from cards.welcome import signpost_card
 from dialogs.answers import AnswerError, parse_day, reference_answer, text_answer
 from dialogs.base import CancelAndHelpDialog
 from escalation.case import Case
@@ -141,6 +142,14 @@ class RaiseDialog(CancelAndHelpDialog):
         step.values["asked"] = name
         return await step.prompt("confirm", _prompt(text, "Please answer yes or no."))
 
+    @staticmethod
+    async def _signpost(step: WaterfallStepContext, pack: PolicyPack, signpost_id: str) -> None:
+        """Show a pack's signpost (MASH, whistle-blowing...) as its card, with its contacts."""
+        signpost = pack.signpost(signpost_id)
+        if signpost is not None:
+            card = CardFactory.adaptive_card(signpost_card(signpost))
+            await step.context.send_activity(MessageFactory.attachment(card))
+
     # -- validators ---------------------------------------------------------------------------
 
     @staticmethod
@@ -248,10 +257,8 @@ class RaiseDialog(CancelAndHelpDialog):
             and person is not None
             and step.values.get("other_id") == person.line_manager_id
         ):
-            signpost = pack.signpost(rule.signpost)
-            await step.context.send_activity(
-                "That is your own line manager. " + (signpost.text if signpost else "")
-            )
+            await step.context.send_activity("That is your own line manager.")
+            await self._signpost(step, pack, rule.signpost)
             if rule.blocks_case:
                 return await step.end_dialog()
         return await self._ask_text(
@@ -320,12 +327,7 @@ class RaiseDialog(CancelAndHelpDialog):
             self._remember(step)
             pack = self._pack(step)
             if field == "issue" and step.values.get("child_concern") and pack.child_concern:
-                signpost = pack.signpost(pack.child_concern.signpost)
-                if signpost is not None:
-                    contacts = " ".join(signpost.contacts)
-                    await step.context.send_activity(
-                        f"{signpost.title}: {signpost.text} {contacts}"
-                    )
+                await self._signpost(step, pack, pack.child_concern.signpost)
             required = (
                 pack.immediate_risk.requires
                 if step.values.get("immediate_risk")

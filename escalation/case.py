@@ -266,10 +266,6 @@ def _dt(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _opt_dt(value: Any) -> datetime | None:
-    return None if value in (None, "") else _dt(value)
-
-
 def _party(data: Mapping[str, Any]) -> Party:
     return Party(
         side=str(data["side"]),

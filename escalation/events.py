@@ -33,31 +33,6 @@ class Event:
     prev_hash: str
     hash: str
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "case_id": self.case_id,
-            "seq": self.seq,
-            "type": self.type,
-            "at": self.at.isoformat(),
-            "author": self.author,
-            "data": dict(self.data),
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-        }
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Event:
-        return cls(
-            case_id=str(record["case_id"]),
-            seq=int(record["seq"]),
-            type=str(record["type"]),
-            at=datetime.fromisoformat(str(record["at"])),
-            author=str(record["author"]),
-            data=dict(record["data"]),
-            prev_hash=str(record["prev_hash"]),
-            hash=str(record["hash"]),
-        )
-
 
 def event_hash(
     *,

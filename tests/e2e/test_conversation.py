@@ -360,3 +360,32 @@ async def test_a_half_finished_dialog_survives_a_restart(tmp_path: Path) -> None
     async with running(settings, Chat, start=100) as after:
         replies = await after.say("amara", "Noah Okafor")
         assert any("case reference" in r for r in replies), replies
+
+
+@pytest.mark.clause("RB-1.5")
+async def test_raising_against_your_own_manager_shows_the_whistle_blowing_signpost(
+    chat: Chat,
+) -> None:
+    for text in ("raise", "London Borough of Redbridge Adult Social Care"):
+        await chat.say("amara", text)
+    replies = await chat.say("amara", "Lena Price")  # Amara's own line manager
+    assert any("That is your own line manager." in r for r in replies)
+    signpost = card_text(cards(chat.connector, "a:chat-amara")[-1])
+    assert "whistle-blowing" in signpost
+    assert await chat.say("amara", "cases") == ["You have no open cases."]  # no case was opened
+
+
+@pytest.mark.clause("RB-1.6")
+async def test_a_child_concern_shows_the_mash_card_with_its_contact(chat: Chat) -> None:
+    for text in (
+        "raise",
+        "NELFT NHS Foundation Trust",
+        "Noah Okafor",
+        "ASC-104233",
+        "Eligibility criteria and access to services",
+        "no",
+    ):
+        await chat.say("amara", text)
+    await chat.say("amara", "yes")  # a child in the household
+    mash = card_text(cards(chat.connector, "a:chat-amara")[-1])
+    assert "Multi-Agency Safeguarding Hub" in mash and "CPAT.Referrals@redbridge.gov.uk" in mash
