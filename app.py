@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -49,6 +49,8 @@ STORAGE = web.AppKey("storage", Storage)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", EscalationBot)
 PACKS = web.AppKey("packs", PackRegistry)
+Clock = Callable[[], datetime]
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 
 
 def load_packs(settings: AppSettings) -> PackRegistry:
@@ -80,7 +82,7 @@ LINKS = web.AppKey("links", ReportLinks)
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    storage = await open_storage(settings.storage)
+    storage = await open_storage(settings.storage, now=app[CLOCK])
     log.info("storage: %s", settings.storage.describe())
     app[STORAGE] = storage
     wake = WakeDispatcher()
@@ -90,7 +92,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         repository=storage.cases,
         directory=storage.directory,
         notifier=wake,
-        now=utc_now,
+        now=app[CLOCK],
     )
     app[SERVICE] = service
     state = ConversationState(TableStorage(storage.store, storage.tables.bot_state))
@@ -99,7 +101,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         packs=app[PACKS],
         service=service,
         conversation_state=state,
-        now=utc_now,
+        now=app[CLOCK],
         links=app[LINKS],
     )
     yield
@@ -146,7 +148,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     async def run() -> None:
         while True:
             try:
-                report = await scheduler.sweep(utc_now())
+                report = await scheduler.sweep(app[CLOCK]())
                 if report.queued:
                     log.info("sweep: %d nudge(s) queued", len(report.queued))
                     app[WAKE].event.set()
@@ -169,7 +171,7 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         app_id=settings.app_id,
         storage=app[STORAGE],
         packs=app[PACKS],
-        now=utc_now,
+        now=app[CLOCK],
         links=app[LINKS],
     )
     wake = app[WAKE]
@@ -180,7 +182,7 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
                 await asyncio.wait_for(wake.event.wait(), settings.dispatch_interval_seconds)
             wake.event.clear()
             try:
-                report = await dispatch_once(app[STORAGE].outbox, sender, utc_now())
+                report = await dispatch_once(app[STORAGE].outbox, sender, app[CLOCK]())
                 for notification, error in report.failures:
                     await record_failure(app[SERVICE], notification, error)
                 if report.sent or report.failed:
@@ -234,13 +236,15 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-def create_app(settings: AppSettings | None = None) -> web.Application:
+def create_app(settings: AppSettings | None = None, clock: Clock = utc_now) -> web.Application:
+    """The app; `clock` is the one time source of the core, the sender and the scheduler."""
     if settings is None:  # started by gunicorn ('app:create_app()'): the deployed app
         settings = AppSettings.from_env()
         if os.environ.get("LOG_FORMAT", "json") == "json":
             configure_json_logging()
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app[PACKS] = load_packs(settings)
     if not settings.report_link_secret:
         log.warning(
@@ -248,7 +252,7 @@ def create_app(settings: AppSettings | None = None) -> web.Application:
         )
     base_url = settings.public_base_url or f"http://{settings.host}:{settings.port}"
     app[LINKS] = ReportLinks(
-        settings.report_link_secret or secrets.token_bytes(32), base_url, utc_now
+        settings.report_link_secret or secrets.token_bytes(32), base_url, clock
     )
     auth = CachingBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication(settings))
     adapter = CloudAdapter(auth)

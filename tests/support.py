@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 from escalation.directory import Directory, Person
 
@@ -65,3 +66,24 @@ class FakeClock:
 
     def set(self, iso: str) -> None:
         self.now = datetime.fromisoformat(iso)
+
+
+# Apps started in tests run on this day, whatever the machine's clock says: a Wednesday with
+# working days either side, so "yesterday" and "today" are both working days.
+TEST_DAY_START = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+
+
+class RunningClock:
+    """A clock that starts at a fixed moment and then moves with real time, so that retries and
+    back-offs still fall due while every date a test types follows from `start`."""
+
+    def __init__(self, start: datetime = TEST_DAY_START) -> None:
+        self.start = start
+        self._began = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._began)
+
+    def day(self, offset: int = 0) -> str:
+        """The ISO date `offset` days from the start, as a person would type it."""
+        return (self.start + timedelta(days=offset)).date().isoformat()

@@ -7,7 +7,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from app import create_app
 from bot.settings import AppSettings
 from storage.settings import StorageSettings, open_storage
 from tests.e2e.connector import Connector, connector, serve
+from tests.support import RunningClock
 
 TENANT = "tenant-1"
 PEOPLE = [
@@ -67,6 +68,8 @@ class Chat:
     http: aiohttp.ClientSession
     ids: itertools.count[int]
     storage_settings: StorageSettings | None = None
+    # The app's clock: every date the test types follows from it, never from the machine's.
+    clock: RunningClock = field(default_factory=RunningClock)
 
     def activity(self, who: str, **fields: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -140,13 +143,15 @@ async def settings_with(tmp_path: Path, people: list[dict[str, Any]]) -> AppSett
 
 @asynccontextmanager
 async def running(settings: AppSettings, kind: type[ChatT], start: int = 1) -> AsyncIterator[ChatT]:
-    """The app on 127.0.0.1 with a stand-in Bot Connector, and a client that talks to it."""
+    """The app on 127.0.0.1 with a stand-in Bot Connector, and a client that talks to it; the
+    app runs on a fixed day (tests.support.TEST_DAY_START), whatever the machine's date."""
+    clock = RunningClock()
     async with (
         connector() as stand_in,
-        serve(create_app(settings)) as url,
+        serve(create_app(settings, clock=clock)) as url,
         aiohttp.ClientSession() as http,
     ):
-        yield kind(url, stand_in, http, itertools.count(start), settings.storage)
+        yield kind(url, stand_in, http, itertools.count(start), settings.storage, clock)
 
 
 @pytest.fixture
@@ -244,7 +249,7 @@ async def test_raise_by_chatting_then_act_on_the_card(chat: Chat) -> None:
             "case_id": case_id,
             "version": version,
             "verb": "record",
-            "record.held_date": "2026-11-24",
+            "record.held_date": chat.clock.day(-1),
             "record.held_time": "10:00",
             "record.method": "phone",
             "record.participants": "Amara Osei, Noah Okafor",
@@ -267,7 +272,7 @@ async def test_raise_by_chatting_then_act_on_the_card(chat: Chat) -> None:
             "case_id": case_id,
             "version": version,
             "verb": "record",
-            "record.held_date": "2026-11-24",
+            "record.held_date": chat.clock.day(-1),
             "record.held_time": "10:00",
             "record.participants": "x",
             "record.summary": "again",

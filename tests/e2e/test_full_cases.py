@@ -157,7 +157,7 @@ async def test_a_whole_redbridge_case_over_http(walk: Walk) -> None:
         "noah",
         "record",
         case_id,
-        held_date="2026-11-25",
+        held_date=w.clock.day(),
         held_time="09:00",
         method="phone",
         participants="Amara Osei, Noah Okafor",
@@ -176,7 +176,7 @@ async def test_a_whole_redbridge_case_over_http(walk: Walk) -> None:
         "nadia",
         "record",
         case_id,
-        held_date="2026-11-25",
+        held_date=w.clock.day(),
         held_time="11:00",
         method="teams call",
         participants="Lena Price, Nadia Khan",
@@ -313,7 +313,7 @@ async def test_the_submit_fallback_acts_and_updates_the_card(walk: Walk) -> None
         "noah",
         "record",
         case_id,
-        held_date="2026-11-25",
+        held_date=walk.clock.day(),
         held_time="09:00",
         participants="Amara, Noah",
         summary="Spoke",
@@ -381,7 +381,7 @@ async def test_a_whole_harrow_case_to_a_binding_panel_decision(harrow_walk: Walk
     [opened] = [r for r in await w.say("hana", "yes") if "is open" in r]
     case_id = opened.split()[1]
     record = {
-        "held_date": "2026-11-25",
+        "held_date": w.clock.day(),
         "held_time": "09:00",
         "method": "meeting",
         "outcome": "not_resolved",
