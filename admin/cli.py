@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from escalation.case import CaseStatus, fold
+from escalation.case import fold
 from escalation.cli import EXIT_OK, EXIT_PROBLEM
 from escalation.cli import console as core_console
 from escalation.cli import main as core_main
@@ -26,15 +26,10 @@ from escalation.record import case_record_markdown
 from reports.cli import ReportCommands
 from storage.backup import backup, restore
 from storage.directory_store import load_directory_file
+from storage.purge import DEFAULT_IDLE_DAYS
+from storage.purge import purge as purge_stored
 from storage.scheduler import Scheduler
 from storage.settings import Storage, StorageSettings, open_storage
-
-
-def retention_ends(closed_at: datetime, years: int) -> datetime:
-    try:
-        return closed_at.replace(year=closed_at.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return closed_at.replace(year=closed_at.year + years, day=28)
 
 
 @dataclass
@@ -55,6 +50,12 @@ class StorageCommands:
         purge.add_argument("--dry-run", action="store_true", help="list, remove nothing")
         purge.add_argument("--board", help="only this board's cases")
         purge.add_argument("--now", help="ISO 8601 date-time to judge retention by (default: now)")
+        purge.add_argument(
+            "--idle-days",
+            type=idle_days,
+            default=DEFAULT_IDLE_DAYS,
+            help=f"remove dialog state unused for this many days (default: {DEFAULT_IDLE_DAYS})",
+        )
 
         case = commands.add_parser("case", help="one stored case")
         case_actions = case.add_subparsers(dest="case_command", required=True, metavar="ACTION")
@@ -117,7 +118,9 @@ class StorageCommands:
                 return await sweep_once(storage, packs, now, out)
             if args.command == "purge":
                 now = _moment(args.now) if args.now else datetime.now(UTC)
-                return await purge(storage, packs, now, args.board, args.dry_run, out)
+                return await purge(
+                    storage, packs, now, args.board, args.dry_run, out, args.idle_days
+                )
             return await export_case(storage, packs, args.case_id, args.out, out, err)
         finally:
             await storage.close()
@@ -155,6 +158,16 @@ async def audit_verify(storage: Storage, board: str | None, out: TextIO) -> int:
     return EXIT_OK if not problems else EXIT_PROBLEM
 
 
+def idle_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of days, at least 1: {text!r}")
+    return days
+
+
 async def purge(
     storage: Storage,
     packs: PackRegistry,
@@ -162,28 +175,29 @@ async def purge(
     board: str | None,
     dry_run: bool,
     out: TextIO,
+    idle: int = DEFAULT_IDLE_DAYS,
 ) -> int:
-    removed = 0
-    for board_id in [board] if board else packs.board_ids():
-        years = packs.get(board_id).retention.closed_case_years
-        for case_id in await storage.cases.case_ids(board_id):
-            summary = await storage.cases.summary(case_id)
-            if summary is None or summary.status != CaseStatus.CLOSED or summary.closed_at is None:
-                continue
-            expires = retention_ends(summary.closed_at, years)
-            if expires > now:
-                continue
-            verb = "would remove" if dry_run else "removed"
-            rows = 0 if dry_run else await storage.cases.delete_case(case_id, board_id)
-            detail = "" if dry_run else f", {rows} rows"
-            print(
-                f"{verb} {case_id} ({board_id}, closed {summary.closed_at:%Y-%m-%d}, retention "
-                f"{years} years ended {expires:%Y-%m-%d}{detail})",
-                file=out,
-            )
-            removed += 1
-    what = "would be removed" if dry_run else "removed"
-    print(f"purge: {removed} closed case(s) {what}", file=out)
+    report = await purge_stored(
+        storage, packs, now=now, board=board, idle_days=idle, dry_run=dry_run
+    )
+    verb = "would remove" if dry_run else "removed"
+    for case in report.cases:
+        detail = "" if dry_run else f", {case.rows} rows"
+        print(
+            f"{verb} {case.case_id} ({case.board_id}, closed {case.closed_at:%Y-%m-%d}, "
+            f"retention {case.years} years ended {case.ended:%Y-%m-%d}{detail})",
+            file=out,
+        )
+    # Counts only: dialog state holds what people typed.
+    state, what = report.dialog_state, "would be removed" if dry_run else "removed"
+    line = (
+        f"dialog state: {state.removed} conversation(s) idle since before "
+        f"{report.idle_before:%Y-%m-%d} {what}"
+    )
+    if state.stamped:
+        line += f"; {state.stamped} with no write time yet, idle from now"
+    print(line, file=out)
+    print(f"purge: {len(report.cases)} closed case(s) {what}", file=out)
     return EXIT_OK
 
 

@@ -1,12 +1,13 @@
-"""Reading free-text answers: dates that make sense, texts within limits. Pure functions."""
+"""Reading free-text answers: dates that make sense, texts the core will accept. Pure functions."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
 
-MAX_TEXT = 4000
-MAX_REFERENCE = 64
+from escalation.errors import Refused
+from escalation.rules import MAX_TEXT, check_reference, check_text
+
 SKIP_WORDS = frozenset({"skip", "none", "n/a", "-"})
 
 _FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%d-%m-%Y", "%d.%m.%Y")
@@ -40,26 +41,26 @@ def parse_day(text: str, today: date, *, oldest_days: int = 366) -> date:
     raise AnswerError("I could not read that date. Try 'today', 'yesterday' or 24/12/2026.")
 
 
-def text_answer(text: str | None, *, label: str, required: bool, limit: int = MAX_TEXT) -> str:
+def text_answer(text: str | None, *, name: str, required: bool, limit: int = MAX_TEXT) -> str:
+    """A typed answer checked by the core's own rules (`escalation.rules.check_text`), so that
+    what the dialog accepts the core accepts too. `name` is the core's name for the field."""
     value = (text or "").strip()
     if not required and value.lower() in SKIP_WORDS:
         return ""
     if not value:
+        label = name.replace("_", " ")
         raise AnswerError(
-            f"{label} is needed." if required else f"Type {label.lower()}, or 'skip'."
+            f"{label.capitalize()} is needed." if required else f"Type {label}, or 'skip'."
         )
-    if len(value) > limit:
-        raise AnswerError(
-            f"That is {len(value)} characters; {label.lower()} can be at most {limit}."
-        )
-    return value
+    try:
+        return check_text(name, value, required=required, limit=limit)
+    except Refused as refusal:
+        raise AnswerError(refusal.reason) from None
 
 
 def reference_answer(text: str | None) -> str:
-    value = text_answer(text, label="The case reference", required=True, limit=MAX_REFERENCE)
-    if re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+", value) and not re.search(r"\d", value):
-        # Looks like a name, which this record must not hold (data minimisation).
-        raise AnswerError(
-            "Give your agency's case reference (for example ASC-104233), not the adult's name."
-        )
-    return value
+    """The adult's case reference, by the core's rule: an agency reference, never a name."""
+    try:
+        return check_reference(text or "")
+    except Refused as refusal:
+        raise AnswerError(refusal.reason) from None

@@ -62,7 +62,7 @@ class ProfileDialog(CancelAndHelpDialog):
     async def agency(self, step: WaterfallStepContext) -> DialogTurnResult:
         try:
             step.values["name"] = text_answer(
-                str(step.result), label="Your name", required=True, limit=100
+                str(step.result), name="your name", required=True, limit=100
             )
         except AnswerError as exc:
             await step.context.send_activity(str(exc))

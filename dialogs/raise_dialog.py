@@ -1,18 +1,22 @@
 """Raise a disagreement: ask what the policy needs (RB-4.2, HW-4.2), check back, then save.
 
-The dialog only collects and validates answers; the core decides. Nothing is saved until the
-person confirms the summary, and the case opens through `EscalationService`.
+The dialog only collects and checks answers; the core decides. Each typed answer is checked as
+it is given with the core's own rules (`escalation.rules.check_text`, `check_reference`) and asked
+again with the reason, so the core's final check finds nothing the dialog could have caught.
+Nothing is saved until the person confirms the summary, and the case opens through
+`EscalationService`. If the core still refuses, or the person says no at the summary, the
+answers are kept and the person chooses one to change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import date
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
-from botbuilder.dialogs.choices import Choice, ListStyle
+from botbuilder.dialogs.choices import Choice, FoundChoice, ListStyle
 from botbuilder.dialogs.prompts import (
     ChoicePrompt,
     ConfirmPrompt,
@@ -33,8 +37,11 @@ from escalation.policy import PolicyPack
 from escalation.service import EscalationService
 
 ShowCase = Callable[[TurnContext, Case], Awaitable[None]]
+Step = Callable[[WaterfallStepContext], Coroutine[Any, Any, DialogTurnResult]]
 
 NOT_ON_TEAMS = "Someone not on Teams"
+CANCEL = "Cancel"
+UNCHANGED = "No change: show the summary again"
 QUESTIONS: dict[str, str] = {
     "issue": "What is the issue you are concerned about?",
     "risk_to_adult": "What is the risk to the adult?",
@@ -49,14 +56,58 @@ LABELS = {
     "aim": "Your aim",
     "evidence": "The evidence",
 }
+# Every typed answer: its question and its label when the person picks one to change.
+TYPED: dict[str, tuple[str, str]] = {
+    "outside_name": ("What is their name and role?", "Their name and role"),
+    "outside_email": ("Their work email (or 'skip')?", "Their work email"),
+    "adult_reference": (
+        "The adult's case reference at your agency (no name needed)?",
+        "The adult's case reference",
+    ),
+    "start_reason": ("Why start at that stage?", "Why start at that stage"),
+    **{field: (question, LABELS[field]) for field, question in QUESTIONS.items()},
+    "day_text": (
+        "When did the disagreement arise (or the decision reach you)? e.g. today, 24/12/2026",
+        "The date of the disagreement",
+    ),
+}
+# The core's names for the answers it checks, so that its reasons read the same here.
+CORE_NAMES = {
+    "start_reason": "reason for the starting stage",
+    "outside_name": "name and role",
+    "outside_email": "work email",
+}
+# What the summary and the command need; the rest of the steps' values are lookup tables.
+ANSWER_KEYS = (
+    "person_id",
+    "board",
+    "agency_id",
+    "other_id",
+    "outside_name",
+    "outside_email",
+    "adult_reference",
+    "category",
+    "immediate_risk",
+    "start_stage",
+    "start_reason",
+    "child_concern",
+    *QUESTIONS,
+    "day_text",
+)
 
 
-def _prompt(text: str, retry: str | None = None, choices: list[str] | None = None) -> PromptOptions:
+def _prompt(
+    text: str,
+    retry: str | None = None,
+    choices: list[str] | None = None,
+    field: str | None = None,
+) -> PromptOptions:
     return PromptOptions(
         prompt=MessageFactory.text(text),
         retry_prompt=MessageFactory.text(retry or text),
         choices=[Choice(c) for c in choices] if choices else None,
         style=ListStyle.hero_card if choices else None,
+        validations=field,  # which answer this is, for the validator
     )
 
 
@@ -88,7 +139,7 @@ class RaiseDialog(CancelAndHelpDialog):
         self.add_dialog(TextPrompt("day", self._day))
         self.add_dialog(ChoicePrompt("choice"))
         self.add_dialog(ConfirmPrompt("confirm"))
-        steps: list[Callable[[WaterfallStepContext], Coroutine[Any, Any, DialogTurnResult]]] = [
+        steps: list[Step] = [
             self.board,
             self.agency,
             self.other_person,
@@ -103,8 +154,12 @@ class RaiseDialog(CancelAndHelpDialog):
         ]
         for field in QUESTIONS:
             steps.append(self._ask(field))
-        steps += [self.disagreement_day, self.summary, self.save]
+        # `legacy_confirm` keeps the step count of earlier releases (summary, save), so a dialog
+        # stored mid-way by one of them resumes at the right step after a deploy.
+        steps += [self.disagreement_day, self.review, self.legacy_confirm]
         self.add_dialog(WaterfallDialog("steps", steps))
+        self.add_dialog(WaterfallDialog("review", [self.summary, self.save]))
+        self.add_dialog(WaterfallDialog("change", [self.which, self.ask_again, self.changed]))
         self.initial_dialog_id = "steps"
 
     # -- helpers ------------------------------------------------------------------------------
@@ -122,13 +177,72 @@ class RaiseDialog(CancelAndHelpDialog):
             value = step.result
             if hasattr(value, "value") and not isinstance(value, str | bool):
                 value = value.value  # a FoundChoice
+            if pending in TYPED:
+                value = self._checked_or_raw(pending, value, step.values)
             step.values[pending] = value
 
-    async def _ask_text(
-        self, step: WaterfallStepContext, name: str, text: str, prompt: str = "text"
+    def _required(self, field: str, answers: Mapping[str, Any]) -> bool:
+        if field in QUESTIONS:
+            pack = self._packs.get(answers["board"])
+            rule = pack.immediate_risk.requires if answers.get("immediate_risk") else None
+            return field in (rule if rule is not None else pack.raise_requires)
+        return field != "outside_email"
+
+    def _check_typed(self, field: str, value: object, answers: Mapping[str, Any]) -> str:
+        """A typed answer as it will be saved, by the core's checks; `AnswerError` says why not."""
+        text = "" if value is None else str(value)
+        if field == "adult_reference":
+            return reference_answer(text)
+        if field == "day_text":
+            return parse_day(text, self._today()).isoformat()  # fixed now: 'today' stays today
+        required = self._required(field, answers)
+        if not required and not text.strip():
+            return ""  # an optional answer never given (or skipped)
+        return text_answer(text, name=CORE_NAMES.get(field, field), required=required)
+
+    def _checked_or_raw(self, field: str, value: object, answers: Mapping[str, Any]) -> object:
+        try:
+            return self._check_typed(field, value, answers)
+        except AnswerError:
+            return value  # asked by a prompt of an earlier release; the review asks again
+
+    @staticmethod
+    def _typed_fields(answers: Mapping[str, Any]) -> list[str]:
+        """The typed answers this raise has, in the order they were asked."""
+        fields = []
+        for field in TYPED:
+            if field in ("outside_name", "outside_email") and answers.get("other_id"):
+                continue
+            if field == "start_reason" and not answers.get("start_stage"):
+                continue
+            fields.append(field)
+        return fields
+
+    def _problem(self, answers: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The first answer the core would refuse, and why (a date can go stale overnight)."""
+        for field in self._typed_fields(answers):
+            try:
+                self._check_typed(field, answers.get(field), answers)
+            except AnswerError as exc:
+                return field, str(exc)
+        return None
+
+    async def _ask_typed(
+        self, step: WaterfallStepContext, field: str, answers: Mapping[str, Any]
     ) -> DialogTurnResult:
-        step.values["asked"] = name
-        return await step.prompt(prompt, _prompt(text))
+        question = TYPED[field][0]
+        if field == "adult_reference":
+            prompt = "reference"
+        elif field == "day_text":
+            prompt = "day"
+        elif self._required(field, answers):
+            prompt = "text"
+        else:
+            prompt = "optional"
+            if field in QUESTIONS:
+                question += " (or 'skip')"
+        step.values["asked"] = field
+        return await step.prompt(prompt, _prompt(question, field=field))
 
     async def _ask_choice(
         self, step: WaterfallStepContext, name: str, text: str, choices: list[str]
@@ -160,14 +274,25 @@ class RaiseDialog(CancelAndHelpDialog):
             check(pc.recognized.value)
         except AnswerError as exc:
             await pc.context.send_activity(MessageFactory.text(str(exc)))
+            # Having replied, the prompt would not repeat itself: ask the question again here.
+            question = pc.options.retry_prompt or pc.options.prompt
+            if question is not None:
+                await pc.context.send_activity(question)
             return False
         return True
 
+    @staticmethod
+    def _field(pc: PromptValidatorContext) -> str:
+        field = getattr(pc.options, "validations", None)
+        return str(field) if field else "answer"
+
     async def _required_text(self, pc: PromptValidatorContext) -> bool:
-        return await self._check(pc, lambda t: text_answer(t, label="An answer", required=True))
+        name = CORE_NAMES.get(self._field(pc), self._field(pc))
+        return await self._check(pc, lambda t: text_answer(t, name=name, required=True))
 
     async def _optional_text(self, pc: PromptValidatorContext) -> bool:
-        return await self._check(pc, lambda t: text_answer(t, label="An answer", required=False))
+        name = CORE_NAMES.get(self._field(pc), self._field(pc))
+        return await self._check(pc, lambda t: text_answer(t, name=name, required=False))
 
     async def _reference(self, pc: PromptValidatorContext) -> bool:
         return await self._check(pc, reference_answer)
@@ -237,15 +362,13 @@ class RaiseDialog(CancelAndHelpDialog):
         if chosen != NOT_ON_TEAMS:
             step.values["other_id"] = step.values["people"][chosen]
             return await step.next(None)
-        return await self._ask_text(step, "outside_name", "What is their name and role?")
+        return await self._ask_typed(step, "outside_name", step.values)
 
     async def outside_email(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
         if "other_id" in step.values:
             return await step.next(None)
-        return await self._ask_text(
-            step, "outside_email", "Their work email (or 'skip')?", "optional"
-        )
+        return await self._ask_typed(step, "outside_email", step.values)
 
     async def reference(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
@@ -261,12 +384,7 @@ class RaiseDialog(CancelAndHelpDialog):
             await self._signpost(step, pack, rule.signpost)
             if rule.blocks_case:
                 return await step.end_dialog()
-        return await self._ask_text(
-            step,
-            "adult_reference",
-            "The adult's case reference at your agency (no name needed)?",
-            "reference",
-        )
+        return await self._ask_typed(step, "adult_reference", step.values)
 
     async def category(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
@@ -306,7 +424,7 @@ class RaiseDialog(CancelAndHelpDialog):
             step.values["start_stage"] = step.values["stages"][label]
         first = self._pack(step).stage_path(self._pack(step).default_track)[0].id
         if step.values.get("start_stage", first) != first:
-            return await self._ask_text(step, "start_reason", "Why start at that stage?")
+            return await self._ask_typed(step, "start_reason", step.values)
         step.values.pop("start_stage", None)
         return await step.next(None)
 
@@ -320,38 +438,41 @@ class RaiseDialog(CancelAndHelpDialog):
             "Is there a concern about a child or young person in the household?",
         )
 
-    def _ask(
-        self, field: str
-    ) -> Callable[[WaterfallStepContext], Coroutine[Any, Any, DialogTurnResult]]:
+    def _ask(self, field: str) -> Step:
         async def ask(step: WaterfallStepContext) -> DialogTurnResult:
             self._remember(step)
             pack = self._pack(step)
             if field == "issue" and step.values.get("child_concern") and pack.child_concern:
                 await self._signpost(step, pack, pack.child_concern.signpost)
-            required = (
-                pack.immediate_risk.requires
-                if step.values.get("immediate_risk")
-                else pack.raise_requires
-            )
-            if field in required:
-                return await self._ask_text(step, field, QUESTIONS[field])
-            return await self._ask_text(step, field, QUESTIONS[field] + " (or 'skip')", "optional")
+            return await self._ask_typed(step, field, step.values)
 
         return ask
 
     async def disagreement_day(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
-        return await self._ask_text(
-            step,
-            "day_text",
-            "When did the disagreement arise (or the decision reach you)? e.g. today, 24/12/2026",
-            "day",
-        )
+        return await self._ask_typed(step, "day_text", step.values)
+
+    async def review(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        answers = {k: step.values[k] for k in ANSWER_KEYS if k in step.values}
+        for field in self._typed_fields(answers):  # as saved ('skip' is no text); legacy too
+            answers[field] = self._checked_or_raw(field, answers.get(field), answers)
+        return await step.replace_dialog("review", answers)
+
+    async def legacy_confirm(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)  # the yes or no to a summary an earlier release showed
+        step.values.pop("confirmed", None)
+        return await self.review(step)
+
+    # -- review: the summary, then save or change an answer -----------------------------------
 
     async def summary(self, step: WaterfallStepContext) -> DialogTurnResult:
-        self._remember(step)
-        v = step.values
-        pack = self._pack(step)
+        v: dict[str, Any] = dict(step.options or {})
+        step.values["answers"] = v
+        problem = self._problem(v)
+        if problem is not None:
+            return await self._fix(step, v, *problem)
+        pack = self._packs.get(v["board"])
         people = await self._people()
         other = people.person(v.get("other_id"))
         lines = [
@@ -371,14 +492,17 @@ class RaiseDialog(CancelAndHelpDialog):
         if v.get("start_stage"):
             lines.append(f"**Start at stage:** {v['start_stage']} ({v.get('start_reason', '')})")
         await step.context.send_activity(MessageFactory.text("\n\n".join(lines)))
-        return await self._ask_confirm(step, "confirmed", "Raise this disagreement now?")
+        return await step.prompt(
+            "confirm", _prompt("Raise this disagreement now?", "Please answer yes or no.")
+        )
 
     async def save(self, step: WaterfallStepContext) -> DialogTurnResult:
-        self._remember(step)
-        v = step.values
-        if not v.get("confirmed"):
-            await step.context.send_activity("Nothing was saved.")
-            return await step.end_dialog()
+        v: dict[str, Any] = step.values["answers"]
+        if not step.result:
+            return await step.replace_dialog("change", {"answers": v})
+        problem = self._problem(v)  # the summary may have waited past midnight
+        if problem is not None:
+            return await self._fix(step, v, *problem)
         other = OtherParty(
             agency_id=v["agency_id"],
             person_id=v.get("other_id"),
@@ -396,13 +520,63 @@ class RaiseDialog(CancelAndHelpDialog):
             child_concern=bool(v.get("child_concern")),
             start_stage=v.get("start_stage"),
             start_reason=v.get("start_reason"),
-            **{f: v.get(f, "") for f in QUESTIONS},
+            issue=v.get("issue") or "",
+            risk_to_adult=v.get("risk_to_adult") or "",
+            nature_of_disagreement=v.get("nature_of_disagreement") or "",
+            aim=v.get("aim") or "",
+            evidence=v.get("evidence") or "",
         )
         try:
             outcome = await self._service.execute(command)
         except Refused as refusal:
-            await step.context.send_activity(f"Nothing was saved: {refusal.reason}")
-            return await step.end_dialog()
+            # Keep every answer: the person changes one and confirms again, or cancels.
+            await step.context.send_activity(
+                f"This is not saved yet: {refusal.reason} Your answers are kept."
+            )
+            return await step.replace_dialog("change", {"answers": v})
         await step.context.send_activity(f"Case {outcome.case.id} is open.")
         await self._show_case(step.context, outcome.case)
         return await step.end_dialog(outcome.case.id)
+
+    async def _fix(
+        self, step: WaterfallStepContext, answers: dict[str, Any], field: str, reason: str
+    ) -> DialogTurnResult:
+        await step.context.send_activity(MessageFactory.text(reason))
+        return await step.replace_dialog("change", {"answers": answers, "field": field})
+
+    # -- change: one answer asked again, then back to the summary -----------------------------
+
+    async def which(self, step: WaterfallStepContext) -> DialogTurnResult:
+        options: dict[str, Any] = dict(step.options or {})
+        answers: dict[str, Any] = options["answers"]
+        step.values["answers"] = answers
+        if options.get("field"):
+            return await step.next(options["field"])
+        step.values["choices"] = {TYPED[f][1]: f for f in self._typed_fields(answers)}
+        return await step.prompt(
+            "choice",
+            _prompt(
+                "Which answer do you want to change? Your other answers are kept; 'cancel' "
+                "saves nothing.",
+                "Pick one of the options.",
+                [*step.values["choices"], UNCHANGED, CANCEL],
+            ),
+        )
+
+    async def ask_again(self, step: WaterfallStepContext) -> DialogTurnResult:
+        chosen = step.result
+        if isinstance(chosen, FoundChoice):
+            if chosen.value == UNCHANGED:  # e.g. after a refusal that someone else has put right
+                return await step.replace_dialog("review", step.values["answers"])
+            if chosen.value not in step.values["choices"]:
+                await step.context.send_activity("Cancelled. Nothing was saved.")
+                return await step.end_dialog()
+            chosen = step.values["choices"][chosen.value]
+        step.values["field"] = str(chosen)
+        return await self._ask_typed(step, str(chosen), step.values["answers"])
+
+    async def changed(self, step: WaterfallStepContext) -> DialogTurnResult:
+        answers: dict[str, Any] = step.values["answers"]
+        field: str = step.values["field"]
+        answers[field] = self._checked_or_raw(field, step.result, answers)
+        return await step.replace_dialog("review", answers)

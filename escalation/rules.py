@@ -96,6 +96,27 @@ def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+def check_text(name: str, value: str, *, required: bool, limit: int = MAX_TEXT) -> str:
+    """A free-text answer as the rules accept it (stripped), or `Refused` with the reason.
+
+    Public so that the raise dialog can check each answer as it is given, with these same rules.
+    """
+    return _text(name, value, required=required, limit=limit)
+
+
+def check_reference(value: str) -> str:
+    """The adult's case reference at the raiser's agency: never the adult's name (data
+    minimisation), so it must hold a digit, as agency case references do."""
+    reference = _text("adult's case reference", value, required=True, limit=MAX_REFERENCE)
+    if not any(ch in "0123456789" for ch in reference):
+        raise _refuse(
+            RefusalCode.INVALID_INPUT,
+            "Give your agency's case reference for the adult (for example ASC-104233), not the "
+            "adult's name: a case reference has at least one digit.",
+        )
+    return reference
+
+
 def _person(ctx: Context, person_id: str) -> Person:
     person = ctx.directory.person(person_id)
     if person is None:
@@ -331,9 +352,7 @@ def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list
             RefusalCode.INVALID_INPUT,
             f"The date of the disagreement ({command.disagreement_date:%d %B %Y}) is in the future.",
         )
-    reference = _text(
-        "adult's case reference", command.adult_reference, required=True, limit=MAX_REFERENCE
-    )
+    reference = check_reference(command.adult_reference)
     initials = (command.adult_initials or "").strip() or None
     if initials is not None and not (initials.isalpha() and len(initials) <= 4):
         raise _refuse(RefusalCode.INVALID_INPUT, "Initials are up to four letters.")

@@ -10,6 +10,11 @@ properties once it passes Azure's 32K-character limit.
 ETags follow botbuilder's rules: none or ``"*"`` overwrites, ``""`` is an error, anything else
 must match what is stored. After a successful write the item's ``e_tag`` is set to the new ETag,
 so a turn that saves twice does not conflict with itself.
+
+Each row carries ``written_at``, the time of its last write, so that ``remove_idle_state`` can
+remove the state of conversations left idle (an abandoned raise holds free text about the risk
+to an adult). Both engines hide the store's own Timestamp, so rows written before this property
+existed carry no time: the first purge that finds one stamps it, starting its idle period then.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from botbuilder.core import Storage
@@ -27,8 +34,11 @@ from jsonpickle.unpickler import Unpickler
 
 from storage.tables import (
     MAX_KEY_UTF16,
+    PARTITION_KEY,
+    ROW_KEY,
     ConcurrencyConflict,
     EntityNotFound,
+    TableNotFound,
     TableStore,
     join_text,
     split_text,
@@ -38,6 +48,9 @@ from storage.tables import (
 DEFAULT_TABLE: Final = "botstate"
 ROW: Final = "state"
 _KEY_PROPERTY: Final = "key"
+WRITTEN_AT: Final = "written_at"
+# Rows read at a time when looking for idle state: a row may be close to 1 MiB.
+_PAGE: Final = 100
 _STATE_PREFIX: Final = "state"
 # '%' is escaped too, so the escaping can be undone; Azure forbids the rest.
 _ESCAPED = re.compile(r"[%/\\#?\x00-\x1f\x7f-\x9f]")
@@ -89,13 +102,24 @@ def _deserialize(text: str, etag: str) -> object:
     return Unpickler().restore(flat)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class TableStorage(Storage):  # type: ignore[misc]
     """Bot state in one table of a ``TableStore``; one partition per storage key."""
 
-    def __init__(self, store: TableStore, table: str = DEFAULT_TABLE) -> None:
+    def __init__(
+        self,
+        store: TableStore,
+        table: str = DEFAULT_TABLE,
+        *,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
         super().__init__()
         self._store = store
         self._table = table
+        self._now = now
         self._ready = False
         self._ready_lock = asyncio.Lock()
 
@@ -138,6 +162,7 @@ class TableStorage(Storage):  # type: ignore[misc]
                 "PartitionKey": escape_key(key),
                 "RowKey": ROW,
                 _KEY_PROPERTY: key,
+                WRITTEN_AT: self._now(),
                 **split_text(_STATE_PREFIX, _serialize(item)),
             }
             if etag is None or etag == "*":
@@ -161,3 +186,56 @@ class TableStorage(Storage):  # type: ignore[misc]
         await asyncio.gather(
             *(self._store.delete(self._table, escape_key(key), ROW) for key in keys)
         )
+
+
+@dataclass(frozen=True)
+class IdleStateReport:
+    """Counts only: the rows hold what people typed."""
+
+    removed: int = 0  # idle since before the cut-off (or would be, in a dry run)
+    stamped: int = 0  # no write time yet: their idle period starts now
+    kept: int = 0
+
+
+async def remove_idle_state(
+    store: TableStore,
+    table: str,
+    *,
+    idle_before: datetime,
+    now: datetime,
+    dry_run: bool = False,
+) -> IdleStateReport:
+    """Remove the bot state rows last written before ``idle_before``.
+
+    Each removal quotes the ETag it read, so a conversation that wakes up meanwhile keeps its
+    state; rows with no ``written_at`` (from before it existed) are stamped with ``now`` instead.
+    """
+    removed = stamped = kept = 0
+    after: str | None = None
+    while True:
+        try:
+            page = await store.query_range(table, after, None, limit=_PAGE)
+        except TableNotFound:
+            return IdleStateReport()  # the bot has never run on this store
+        for row in page:
+            entity = row.entity
+            written = entity.get(WRITTEN_AT)
+            try:
+                if isinstance(written, datetime) and written >= idle_before:
+                    kept += 1
+                elif isinstance(written, datetime):
+                    if not dry_run:
+                        await store.delete(
+                            table, str(entity[PARTITION_KEY]), str(entity[ROW_KEY]), row.etag
+                        )
+                    removed += 1
+                else:
+                    if not dry_run:
+                        await store.update(table, {**entity, WRITTEN_AT: now}, row.etag)
+                    stamped += 1
+            except (ConcurrencyConflict, EntityNotFound):
+                kept += 1  # written (or removed by the bot) since it was read: not idle
+        if len(page) < _PAGE:
+            return IdleStateReport(removed, stamped, kept)
+        # Keys hold no control characters (escape_key), so nothing sorts between k and k + " ".
+        after = str(page[-1].entity[PARTITION_KEY]) + " "

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from escalation.case import Case, ClockStatus
+from escalation.case import Case, ClockStatus, evolve, fold
 from escalation.errors import ConcurrencyConflict
 from escalation.events import Event
 from escalation.notifications import Notification, Recipient
@@ -39,6 +39,7 @@ from storage.tables import (
     Entity,
     EntityExists,
     Op,
+    StoredEntity,
     TableStore,
     join_text,
     split_text,
@@ -381,17 +382,68 @@ class TableCaseRepository:
         await self._store.delete(self._t.due_index, str(hint[PARTITION_KEY]), str(hint[ROW_KEY]))
 
     async def delete_case(self, case_id: str, board_id: str) -> int:
-        """Remove a case's every row and index entry (retention). Returns rows removed."""
+        """Remove a case's every row and every index row that names it (retention).
+
+        Returns the rows removed from the case's partition. The indexes go first and the
+        partition's ``state`` row last, then the ``CaseIndex`` row: a purge stopped part-way
+        still finds the case (closed, past retention) and finishes the job the next time.
+        """
         rows = await self._store.query_partition(self._t.cases, case_id)
-        for start in range(0, len(rows), MAX_OPS):
-            batch = rows[start : start + MAX_OPS]
-            await self._store.transact(
-                self._t.cases, [Op.delete(case_id, str(r.entity[ROW_KEY])) for r in batch]
-            )
-        await self._store.delete(self._t.case_index, board_id, case_id)
+        for person_id in sorted(_people_named(rows)):
+            await self._store.delete(self._t.person_cases, safe_key(person_id), case_id)
+        for partition, row_key in sorted(_due_hints_written(case_id, rows)):
+            await self._store.delete(self._t.due_index, partition, row_key)
         pending = await self._store.query_partition(
             self._t.outbox_pending, "pending", rk_from=f"{case_id}|", rk_to=f"{case_id}|~"
         )
         for row in pending:
             await self._store.delete(self._t.outbox_pending, "pending", str(row.entity[ROW_KEY]))
+        ordered = [r for r in rows if r.entity[ROW_KEY] != STATE_ROW]
+        ordered += [r for r in rows if r.entity[ROW_KEY] == STATE_ROW]
+        for start in range(0, len(ordered), MAX_OPS):
+            batch = ordered[start : start + MAX_OPS]
+            await self._store.transact(
+                self._t.cases, [Op.delete(case_id, str(r.entity[ROW_KEY])) for r in batch]
+            )
+        await self._store.delete(self._t.case_index, board_id, case_id)
         return len(rows)
+
+
+def _people_named(rows: Sequence[StoredEntity]) -> set[str]:
+    """Everyone ``_write_hints`` may have indexed the case under: its parties (from the state
+    row and the history) and the people its messages went to."""
+    people: set[str] = set()
+    events = []
+    for row in rows:
+        entity = row.entity
+        key = str(entity[ROW_KEY])
+        if key == STATE_ROW:
+            people |= {str(entity.get(k) or "") for k in ("raiser_id", "receiver_id")}
+        elif key.startswith(OUTBOX_PREFIX) and entity.get("recipient_kind") == "person":
+            people.add(str(entity["recipient_id"]))
+        elif key.startswith(EVENT_PREFIX):
+            events.append(entity_event(entity))
+    if events and events[0].type == "CaseRaised":
+        people |= {p.person_id or "" for p in fold(events).parties}
+    return people - {""}
+
+
+def _due_hints_written(case_id: str, rows: Sequence[StoredEntity]) -> set[tuple[str, str]]:
+    """Every ``DueIndex`` key a save of this case may have written: each running clock's due
+    hour, as the case stood after each event (a superset of the saves; deleting a row that is
+    not there is no error)."""
+    events = [
+        entity_event(r.entity) for r in rows if str(r.entity[ROW_KEY]).startswith(EVENT_PREFIX)
+    ]
+    if not events or events[0].type != "CaseRaised":
+        return set()  # a purge stopped part-way: its first pass removed these
+    keys: set[tuple[str, str]] = set()
+    case = fold(events[:1])
+    for event in events:
+        if event.seq > 1:
+            case = evolve(case, [event])
+        keys |= {
+            (due_partition(c.effective_due), f"{case_id}|{c.stage}|{c.clock}")
+            for c in case.running_clocks()
+        }
+    return keys

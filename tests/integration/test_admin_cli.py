@@ -7,19 +7,23 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from admin.cli import main, retention_ends
+from admin.cli import main
 from escalation.commands import ApproveOutcome, CloseCase, ConfirmOutcome
 from escalation.directory import StaticDirectory
 from escalation.memory import RecordingNotifier
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
+from storage.backup import backed_up_tables
+from storage.bot_state import TableStorage, escape_key
 from storage.cases import event_row
+from storage.purge import retention_ends
 from storage.settings import Storage, StorageSettings, open_storage
+from storage.tables import TableNotFound
 from tests.support import FakeClock, make_directory
 from tests.unit.builders import discussion, redbridge_raise
 
@@ -118,7 +122,11 @@ async def test_purge_removes_only_closed_cases_past_retention(settings: StorageS
     ids = await make_cases(settings)
     # Redbridge keeps closed cases 7 years: still kept on 30 November 2033.
     code, out, _ = await run(settings, "purge", "--now", "2033-11-30T12:00:00+00:00")
-    assert (code, out) == (0, "purge: 0 closed case(s) removed\n")
+    assert (code, out) == (
+        0,
+        "dialog state: 0 conversation(s) idle since before 2033-10-31 removed\n"
+        "purge: 0 closed case(s) removed\n",
+    )
 
     code, out, _ = await run(settings, "purge", "--dry-run", "--now", "2033-12-02T12:00:00+00:00")
     assert code == 0
@@ -140,6 +148,81 @@ async def test_purge_removes_only_closed_cases_past_retention(settings: StorageS
 
     await _with_storage(settings, check)
     assert (await run(settings, "audit", "verify"))[1].startswith("audit: 1 case(s)")
+
+
+async def every_row(settings: StorageSettings) -> list[str]:
+    """Every row of every table the store holds, as text."""
+
+    async def work(storage: Storage) -> list[str]:
+        names = [*backed_up_tables(storage.tables), storage.tables.leases]
+        rows: list[str] = []
+        for table in names:
+            try:
+                found = await storage.store.query_range(table, None, None)
+            except TableNotFound:
+                continue
+            rows += [f"{table}: {json.dumps(r.entity, default=str)}" for r in found]
+        return rows
+
+    return await _with_storage(settings, work)  # type: ignore[no-any-return]
+
+
+async def write_dialog_state(settings: StorageSettings, key: str, at: datetime) -> None:
+    async def work(storage: Storage) -> None:
+        state = TableStorage(storage.store, storage.tables.bot_state, now=lambda: at)
+        await state.write({key: {"dialogs": {"aim": "A joint visit within a week"}}})
+
+    await _with_storage(settings, work)
+
+
+async def test_purge_leaves_no_row_anywhere_that_names_the_case(settings: StorageSettings) -> None:
+    ids = await make_cases(settings)
+    await run(settings, "sweep", "--now", "2026-12-03T09:30:00+00:00")  # nudges, leases
+    before = [r for r in await every_row(settings) if ids["closed"] in r]
+    assert {r.split(":")[0].removeprefix(settings.table_prefix) for r in before} >= {
+        "Cases",
+        "CaseIndex",
+        "PersonCases",
+        "DueIndex",
+    }
+    code, out, _ = await run(settings, "purge", "--now", "2033-12-02T12:00:00+00:00")
+    assert code == 0 and f"removed {ids['closed']}" in out
+    after = await every_row(settings)
+    assert [r for r in after if ids["closed"] in r] == []
+    still = {r.split(":")[0].removeprefix(settings.table_prefix) for r in after if ids["open"] in r}
+    assert {"Cases", "CaseIndex", "PersonCases", "DueIndex"} <= still
+
+
+async def test_purge_removes_idle_dialog_state_and_keeps_fresh_state(
+    settings: StorageSettings,
+) -> None:
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    idle, fresh = "msteams/conversations/a:idle/", "msteams/conversations/a:fresh/"
+    await write_dialog_state(settings, idle, now - timedelta(days=31))
+    await write_dialog_state(settings, fresh, now - timedelta(days=29))
+
+    code, out, _ = await run(settings, "purge", "--dry-run", "--now", now.isoformat())
+    assert code == 0
+    assert "dialog state: 1 conversation(s) idle since before 2026-11-02 would be removed" in out
+    assert sum(escape_key(idle) in r for r in await every_row(settings)) == 1
+
+    code, out, _ = await run(settings, "purge", "--now", now.isoformat())
+    assert code == 0
+    assert "dialog state: 1 conversation(s) idle since before 2026-11-02 removed\n" in out
+    assert "joint visit" not in out and "a:idle" not in out  # counts, never content
+    rows = await every_row(settings)
+    assert not any(escape_key(idle) in r for r in rows)
+    assert sum(escape_key(fresh) in r for r in rows) == 1
+
+    # A longer idle period keeps it; a shorter one (or none) is refused before anything runs.
+    later = (now + timedelta(days=5)).isoformat()
+    code, out, _ = await run(settings, "purge", "--idle-days", "60", "--now", later)
+    assert code == 0 and "dialog state: 0 conversation(s) idle since before 2026-10-08" in out
+    code, out, _ = await run(settings, "purge", "--idle-days", "7", "--now", later)
+    assert code == 0 and "dialog state: 1 conversation(s)" in out
+    assert not any(escape_key(fresh) in r for r in await every_row(settings))
+    code, _, err = await run(settings, "purge", "--idle-days", "0")
+    assert code == 2 and "--idle-days" in err and "at least 1" in err
 
 
 async def test_export_writes_the_case_record(settings: StorageSettings, tmp_path: Path) -> None:

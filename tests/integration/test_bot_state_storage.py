@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,17 @@ from botbuilder.schema import (  # type: ignore[import-untyped]
 )
 from botbuilder.testing import StorageBaseTests  # type: ignore[import-untyped]
 
-from storage.bot_state import ROW, TableStorage, escape_key, unescape_key
+from storage.bot_state import (
+    ROW,
+    WRITTEN_AT,
+    IdleStateReport,
+    TableStorage,
+    escape_key,
+    remove_idle_state,
+    unescape_key,
+)
 from storage.sqlite_engine import SqliteTableStore
-from storage.tables import ConcurrencyConflict, TableStore
+from storage.tables import ConcurrencyConflict, TableStore, split_text
 from tests.integration.conftest import unique_table_name
 
 BASE_CASES = [
@@ -201,3 +211,107 @@ async def test_read_returns_only_present_keys(bot_storage: TableStorage) -> None
     await bot_storage.delete([])
     with pytest.raises(ValueError, match="Keys are required"):
         await bot_storage.delete(None)
+
+
+# -- idle state (retention) -------------------------------------------------------------------
+
+DAY_ONE = datetime(2033, 10, 1, 9, 0, tzinfo=UTC)
+
+
+def at(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+async def test_every_write_records_when_it_was_made(store: TableStore) -> None:
+    table = unique_table_name()
+    await TableStorage(store, table, now=at(DAY_ONE)).write({"k": {"v": 1}})
+    later = DAY_ONE + timedelta(days=3)
+    await TableStorage(store, table, now=at(later)).write({"k": {"v": 2}})
+    stored = await store.get(table, escape_key("k"), ROW)
+    assert stored is not None and stored.entity[WRITTEN_AT] == later
+
+
+async def test_idle_state_is_removed_and_fresh_state_stays(store: TableStore) -> None:
+    table = unique_table_name()
+    idle, fresh = "msteams/conversations/a:idle/", "msteams/conversations/a:fresh/"
+    await TableStorage(store, table, now=at(DAY_ONE)).write({idle: {"aim": "A joint visit"}})
+    await TableStorage(store, table, now=at(DAY_ONE + timedelta(days=29))).write(
+        {fresh: {"aim": "Another"}}
+    )
+    now = DAY_ONE + timedelta(days=31)
+    cut_off = now - timedelta(days=30)
+
+    dry = await remove_idle_state(store, table, idle_before=cut_off, now=now, dry_run=True)
+    assert dry == IdleStateReport(removed=1, kept=1)
+    assert set(await TableStorage(store, table).read([idle, fresh])) == {idle, fresh}
+
+    report = await remove_idle_state(store, table, idle_before=cut_off, now=now)
+    assert report == IdleStateReport(removed=1, kept=1)
+    assert set(await TableStorage(store, table).read([idle, fresh])) == {fresh}
+
+
+async def test_state_from_before_write_times_is_given_a_full_idle_period(
+    store: TableStore,
+) -> None:
+    table = unique_table_name()
+    await store.ensure_tables([table])
+    old = "msteams/conversations/a:old/"
+    await store.upsert(  # a row as earlier releases wrote it: no written_at
+        table,
+        {"PartitionKey": escape_key(old), "RowKey": ROW, "key": old, **split_text("state", "{}")},
+    )
+    now = DAY_ONE
+    first = await remove_idle_state(store, table, idle_before=now - timedelta(days=30), now=now)
+    assert first == IdleStateReport(stamped=1)
+    assert set(await TableStorage(store, table).read([old])) == {old}
+
+    later = now + timedelta(days=31)
+    second = await remove_idle_state(
+        store, table, idle_before=later - timedelta(days=30), now=later
+    )
+    assert second == IdleStateReport(removed=1)
+    assert await TableStorage(store, table).read([old]) == {}
+
+
+async def test_state_written_while_the_purge_looks_is_kept(store: TableStore) -> None:
+    table = unique_table_name()
+    bot = TableStorage(store, table, now=at(DAY_ONE))
+    await bot.write({"k": {"v": 1}})
+
+    class Busy:
+        """The store, with the conversation waking up between the purge's read and delete."""
+
+        async def query_range(self, *args: Any, **kwargs: Any) -> Any:
+            rows = await store.query_range(*args, **kwargs)
+            await TableStorage(store, table, now=at(DAY_ONE)).write({"k": {"v": 2}})
+            return rows
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+    now = DAY_ONE + timedelta(days=60)
+    report = await remove_idle_state(
+        Busy(),  # type: ignore[arg-type]
+        table,
+        idle_before=now - timedelta(days=30),
+        now=now,
+    )
+    assert report == IdleStateReport(kept=1)
+    assert (await bot.read(["k"]))["k"]["v"] == 2
+
+
+async def test_paging_through_many_conversations(store: TableStore) -> None:
+    table = unique_table_name()
+    bot = TableStorage(store, table, now=at(DAY_ONE))
+    keys = [f"msteams/conversations/a:{n:03d}/" for n in range(250)]
+    await bot.write({k: {"v": 1} for k in keys})
+    await TableStorage(store, table, now=at(DAY_ONE + timedelta(days=40))).write({keys[7]: {}})
+    now = DAY_ONE + timedelta(days=45)
+    report = await remove_idle_state(store, table, idle_before=now - timedelta(days=30), now=now)
+    assert report == IdleStateReport(removed=249, kept=1)
+    assert set(await bot.read(keys)) == {keys[7]}
+
+
+async def test_a_store_the_bot_never_used_has_no_state_to_remove(store: TableStore) -> None:
+    report = await remove_idle_state(store, unique_table_name(), idle_before=DAY_ONE, now=DAY_ONE)
+    assert report == IdleStateReport()

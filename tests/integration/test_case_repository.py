@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from escalation.commands import ApproveRecord, Escalate
+from escalation.commands import ApproveRecord, Escalate, SetProtectiveDeadline
 from escalation.directory import StaticDirectory
 from escalation.errors import ConcurrencyConflict, RefusalCode, Refused
 from escalation.events import verify_chain
@@ -227,3 +228,55 @@ async def test_the_managed_identity_client_is_built_without_connecting() -> None
     assert isinstance(store, AzureTableStore)
     assert isinstance(store._credential, ManagedIdentityCredential)
     await store.close()
+
+
+async def rows_naming(store: TableStore, tables: TableNames, case_id: str) -> dict[str, int]:
+    """How many rows of each of the repository's tables mention `case_id` anywhere."""
+    found: dict[str, int] = {}
+    for table in tables.all():
+        rows = await store.query_range(table, None, None)
+        named = [r for r in rows if case_id in json.dumps(r.entity, default=str)]
+        if named:
+            found[table.removeprefix(tables.prefix)] = len(named)
+    return found
+
+
+async def test_deleting_a_case_removes_every_row_that_names_it(tables: Harness) -> None:
+    repo, store = tables.repository, tables.store
+    assert isinstance(repo, TableCaseRepository) and store is not None
+    service = tables.service()
+    case_id = await at_stage_2_with_a_protective_deadline(tables)
+    other = (await service.execute(redbridge_raise(adult_reference="ASC-2"))).case.id
+    before = await rows_naming(store, repo._t, case_id)
+    # Line managers were told at stage 2; the moved deadline left its old hint behind.
+    assert before["PersonCases"] >= 4 and before["DueIndex"] >= 2 and before["CaseIndex"] == 1
+    others = await rows_naming(store, repo._t, other)
+
+    removed = await repo.delete_case(case_id, "redbridge")
+
+    assert removed == before["Cases"]
+    assert await rows_naming(store, repo._t, case_id) == {}
+    assert await rows_naming(store, repo._t, other) == others  # nothing else touched
+    assert await repo.load(case_id) is None and await repo.case_ids("redbridge") == [other]
+    assert [s.case_id for s in await repo.cases_of_person("lena")] == []
+    # Again (a purge stopped part-way and run again): nothing left, nothing fails.
+    assert await repo.delete_case(case_id, "redbridge") == 0
+
+
+async def at_stage_2_with_a_protective_deadline(harness: Harness) -> str:
+    service, clock = harness.service(), harness.clock
+    case_id = (await service.execute(redbridge_raise())).case.id
+    clock.set("2026-12-02T11:00:00+00:00")
+    await service.execute(discussion("noah", case_id, clock.now, "not_resolved"))
+    clock.set("2026-12-02T14:00:00+00:00")
+    await service.execute(Escalate(actor_id="amara", case_id=case_id, reason="No agreement"))
+    await service.execute(
+        SetProtectiveDeadline(
+            actor_id="lena",
+            case_id=case_id,
+            clock_id="resolve",
+            due=datetime(2026, 12, 4, 12, 0, tzinfo=UTC),
+            reason="Discharge from hospital on Friday",
+        )
+    )
+    return case_id
