@@ -204,23 +204,34 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def report_page(request: web.Request) -> web.Response:
     """A board's full report, for a signed link the bot gave a board role (see bot.report_links)."""
-    board_id = request.match_info["board"]
-    try:
-        start = date.fromisoformat(request.match_info["start"])
-        end = date.fromisoformat(request.match_info["end"])
-        pack = request.app[PACKS].get(board_id)
-    except (ValueError, KeyError):
-        return problem(404, "no such report")
-    links = request.app[LINKS]
-    if not links.check(
-        board_id, start, end, request.query.get("expires", ""), request.query.get("sig", "")
-    ):
-        return problem(403, "this link is not valid, or has expired: ask the bot for a new summary")
-    cases = await board_cases(request.app[STORAGE], board_id)
-    report = board_report(cases, pack, start=start, end=end)
-    # Drawing the charts is CPU work: keep it off the event loop.
-    page = await asyncio.to_thread(lambda: to_html(report, render_charts(report)))
-    return web.Response(text=page, content_type="text/html")
+    from reports.render import page_headers
+
+    async def respond() -> web.Response:
+        board_id = request.match_info["board"]
+        try:
+            start = date.fromisoformat(request.match_info["start"])
+            end = date.fromisoformat(request.match_info["end"])
+            pack = request.app[PACKS].get(board_id)
+        except (ValueError, KeyError):
+            return problem(404, "no such report")
+        links = request.app[LINKS]
+        if not links.check(
+            board_id, start, end, request.query.get("expires", ""), request.query.get("sig", "")
+        ):
+            return problem(
+                403, "this link is not valid, or has expired: ask the bot for a new summary"
+            )
+        cases = await board_cases(request.app[STORAGE], board_id)
+        report = board_report(cases, pack, start=start, end=end)
+        # Drawing the charts is CPU work: keep it off the event loop.
+        page = await asyncio.to_thread(lambda: to_html(report, render_charts(report)))
+        return web.Response(text=page, content_type="text/html")
+
+    response = await respond()
+    # The page and its refusals alike: a board's figures are never cached, framed or leaked
+    # in a referrer.
+    response.headers.update(page_headers())
+    return response
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -298,9 +309,14 @@ async def _on_turn_error(context: TurnContext, error: Exception) -> None:
 
 
 def main() -> None:
+    from bot.settings import exit_cannot_start
+
     configure_json_logging()
-    settings = AppSettings.from_env()
-    web.run_app(create_app(settings), host=settings.host, port=settings.port)
+    try:
+        settings = AppSettings.from_env()
+        web.run_app(create_app(settings), host=settings.host, port=settings.port)
+    except Exception as exc:  # a bad setting or pack, storage, the port: one message, exit 2
+        exit_cannot_start(exc)
 
 
 if __name__ == "__main__":

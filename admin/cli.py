@@ -3,6 +3,9 @@
 escalation audit verify [--board B]          check every case's event hash chain
 escalation purge [--dry-run] [--now ISO]     remove closed cases past the pack's retention
 escalation case export CASE-ID [--out PATH]  the full case record, as Markdown
+
+Arguments are checked before storage is opened, and the store is reached once before a command
+starts, so a typo or an unreachable store ends the command with one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -10,26 +13,75 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from escalation.case import fold
-from escalation.cli import EXIT_OK, EXIT_PROBLEM
+from escalation.cli import EXIT_OK, EXIT_PROBLEM, CliError, CliExtension, parse_moment
 from escalation.cli import console as core_console
 from escalation.cli import main as core_main
 from escalation.events import verify_chain
 from escalation.packs import PackRegistry, default_policy_dir
+from escalation.policy import PolicyPack
 from escalation.record import case_record_markdown
 from reports.cli import ReportCommands
 from storage.backup import backup, restore
 from storage.directory_store import load_directory_file
+from storage.factory import open_table_store
 from storage.purge import DEFAULT_IDLE_DAYS
 from storage.purge import purge as purge_stored
 from storage.scheduler import Scheduler
 from storage.settings import Storage, StorageSettings, open_storage
+from storage.tables import StorageError
+
+STORAGE_COMMANDS = ("audit", "purge", "case", "directory", "sweep", "backup", "restore")
+
+
+def storage_settings(given: StorageSettings | None) -> StorageSettings:
+    if given is not None:
+        return given
+    try:
+        return StorageSettings.from_env()
+    except ValueError as exc:
+        raise CliError(f"storage settings: {exc}") from None
+
+
+async def check_reachable(settings: StorageSettings) -> None:
+    """Reach the store once, closing it whatever happens, before a command opens it for work:
+    an unreachable store then ends the command with one line (and no client left open)."""
+    try:
+        store = open_table_store(
+            settings.connection_string,
+            settings.data_dir,
+            table_endpoint=settings.table_endpoint,
+            managed_identity_client_id=settings.managed_identity_client_id,
+        )
+    except ValueError as exc:  # a malformed connection string
+        raise CliError(f"storage settings: {exc}") from None
+    try:
+        await store.ping()
+    except StorageError as exc:
+        raise CliError(f"cannot reach {settings.describe()}: {exc}") from None
+    finally:
+        await store.close()
+
+
+def os_problem(exc: OSError) -> str:
+    """An OSError as "path: reason" (its own text repeats the errno)."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+def pack_for(packs: PackRegistry, board_id: str) -> PolicyPack:
+    try:
+        return packs.get(board_id)
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from None
 
 
 @dataclass
@@ -88,49 +140,78 @@ class StorageCommands:
         load.add_argument("path", type=Path)
 
     def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
-        if args.command not in (
-            "audit",
-            "purge",
-            "case",
-            "directory",
-            "sweep",
-            "backup",
-            "restore",
-        ):
+        if args.command not in STORAGE_COMMANDS:
             return None
-        return asyncio.run(self._run(args, out, err))
+        # Arguments and packs first: a typo should cost nothing, and open no store.
+        now = datetime.now(UTC)
+        if getattr(args, "now", None):
+            now = parse_moment(args.now, "--now")
+        packs: PackRegistry | None = None
+        if args.command in ("purge", "sweep", "case") or getattr(args, "board", None):
+            packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
+            if getattr(args, "board", None):
+                pack_for(packs, args.board)
+        settings = storage_settings(self.settings)
+        try:
+            return asyncio.run(self._run(args, settings, packs, now, out))
+        except StorageError as exc:
+            raise CliError(f"storage: {exc}") from None
 
-    async def _run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-        settings = self.settings or StorageSettings.from_env()
+    async def _run(
+        self,
+        args: argparse.Namespace,
+        settings: StorageSettings,
+        packs: PackRegistry | None,
+        now: datetime,
+        out: TextIO,
+    ) -> int:
+        await check_reachable(settings)
         storage = await open_storage(settings)
         try:
             if args.command == "audit":
                 return await audit_verify(storage, args.board, out)
             if args.command == "directory":
-                return await import_directory(storage, args.path, out, err)
+                return await import_directory(storage, args.path, out)
             if args.command == "backup":
                 return await backup_to(storage, args.path, out)
             if args.command == "restore":
-                return await restore_from(storage, args.path, args.into_non_empty, out, err)
-            packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
+                return await restore_from(storage, args.path, args.into_non_empty, out)
+            assert packs is not None  # loaded above for these commands
             if args.command == "sweep":
-                now = _moment(args.now) if args.now else datetime.now(UTC)
                 return await sweep_once(storage, packs, now, out)
             if args.command == "purge":
-                now = _moment(args.now) if args.now else datetime.now(UTC)
                 return await purge(
                     storage, packs, now, args.board, args.dry_run, out, args.idle_days
                 )
-            return await export_case(storage, packs, args.case_id, args.out, out, err)
+            return await export_case(storage, packs, args.case_id, args.out, out)
         finally:
             await storage.close()
 
 
-def _moment(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"--now needs a UTC offset: {text!r}")
-    return moment
+@dataclass
+class StorageChecked:
+    """Another extension's commands that open storage (reports, samples), run behind the same
+    checks as the commands here: settings read, the store reached, faults told in one line."""
+
+    inner: CliExtension
+    settings: StorageSettings | None = None
+    _names: set[str] = field(default_factory=set, init=False)
+
+    def add_commands(self, commands: Any) -> None:
+        before = set(commands.choices)
+        self.inner.add_commands(commands)
+        self._names = set(commands.choices) - before
+
+    def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
+        if args.command not in self._names:
+            return None
+        asyncio.run(check_reachable(storage_settings(self.settings)))
+        try:
+            return self.inner.run(args, out, err)
+        except StorageError as exc:
+            raise CliError(f"storage: {exc}") from None
+        except OSError as exc:  # a report file that cannot be written
+            raise CliError(os_problem(exc)) from None
 
 
 async def audit_verify(storage: Storage, board: str | None, out: TextIO) -> int:
@@ -207,50 +288,55 @@ async def export_case(
     case_id: str,
     path: Path | None,
     out: TextIO,
-    err: TextIO,
 ) -> int:
     stored = await storage.cases.load(case_id)
     if stored is None:
-        print(f"error: there is no case {case_id}", file=err)
-        return EXIT_PROBLEM
+        raise CliError(f"there is no case {case_id}")
     case = fold(stored.events)
     text = case_record_markdown(
         case,
         stored.events,
-        packs.get(case.board_id),
+        pack_for(packs, case.board_id),
         await storage.directory.snapshot(),
         generated_at=datetime.now(UTC),
     )
     if path is None:
         out.write(text)
-    else:
-        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
-        print(f"wrote {path}", file=out)
+        return EXIT_OK
+    await _write(path, text)
+    print(f"wrote {path}", file=out)
     return EXIT_OK
+
+
+async def _write(path: Path, text: str) -> None:
+    try:
+        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {os_problem(exc)}") from None
 
 
 async def backup_to(storage: Storage, path: Path, out: TextIO) -> int:
     buffer = io.StringIO()
     counts = await backup(storage.store, storage.tables, buffer)
-    await asyncio.to_thread(path.write_text, buffer.getvalue(), encoding="utf-8")
+    await _write(path, buffer.getvalue())
     print(f"backup: {sum(counts.values())} entities from {len(counts)} tables to {path}", file=out)
     return EXIT_OK
 
 
-async def restore_from(storage: Storage, path: Path, force: bool, out: TextIO, err: TextIO) -> int:
+async def restore_from(storage: Storage, path: Path, force: bool, out: TextIO) -> int:
     if not force and await storage.cases.case_ids():
-        print(
-            "error: this store already holds cases; restore into an empty one "
-            "(or pass --into-non-empty)",
-            file=err,
+        raise CliError(
+            "this store already holds cases; restore into an empty one (or pass --into-non-empty)"
         )
-        return EXIT_PROBLEM
     try:
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = os_problem(exc) if isinstance(exc, OSError) else f"{path}: {exc}"
+        raise CliError(f"cannot read {reason}") from None
+    try:
         counts = await restore(storage.store, storage.tables, text.splitlines())
-    except (OSError, ValueError) as exc:
-        print(f"error: {path}: {exc}", file=err)
-        return EXIT_PROBLEM
+    except ValueError as exc:
+        raise CliError(f"{path}: {exc}") from None
     print(
         f"restore: {sum(counts.values())} entities into {len(counts)} tables; "
         "run `escalation audit verify` next",
@@ -269,7 +355,10 @@ async def sweep_once(storage: Storage, packs: PackRegistry, now: datetime, out: 
         conversations=storage.conversations,
     )
     await scheduler.ensure_tables()
-    report = await scheduler.sweep(now)
+    try:
+        report = await scheduler.sweep(now)
+    except KeyError as exc:  # a stored case of a board whose pack is not in the folder
+        raise CliError(f"sweep stopped: {exc.args[0]}") from None
     if not report.swept:
         print("sweep: another instance is sweeping now; nothing done", file=out)
         return EXIT_OK
@@ -281,13 +370,12 @@ async def sweep_once(storage: Storage, packs: PackRegistry, now: datetime, out: 
     return EXIT_OK
 
 
-async def import_directory(storage: Storage, path: Path, out: TextIO, err: TextIO) -> int:
+async def import_directory(storage: Storage, path: Path, out: TextIO) -> int:
     try:
         records = await asyncio.to_thread(load_directory_file, path)
         count = await storage.directory.import_records(records)
     except ValueError as exc:  # the file and the records at fault are named; nothing changed
-        print(f"error: {exc}", file=err)
-        return EXIT_PROBLEM
+        raise CliError(str(exc)) from None
     print(f"directory: {count} people imported from {path}", file=out)
     return EXIT_OK
 
@@ -299,10 +387,15 @@ def main(
     err: TextIO | None = None,
     settings: StorageSettings | None = None,
 ) -> int:
-    return core_main(
-        argv, out=out, err=err, extensions=[StorageCommands(settings), ReportCommands(settings)]
-    )
+    return core_main(argv, out=out, err=err, extensions=_extensions(settings))
+
+
+def _extensions(settings: StorageSettings | None) -> list[CliExtension]:
+    return [StorageCommands(settings), StorageChecked(ReportCommands(settings), settings)]
 
 
 def console() -> None:
-    core_console([StorageCommands(), ReportCommands()])
+    # The Azure SDK logs each failed retry and credential attempt as a warning; the command's
+    # own error line already says what failed, so only its errors are let through.
+    logging.getLogger("azure").setLevel(logging.ERROR)
+    core_console(_extensions(None))

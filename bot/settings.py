@@ -3,17 +3,59 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn, TextIO
 
+from escalation.packs import PackError
+from storage.factory import open_table_store
 from storage.settings import StorageSettings
+from storage.tables import StorageError
 
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+
+# The exit status when the app cannot start, as for a command-line error: the operator must
+# change something (a setting, a pack, the port, the storage) before trying again.
+EXIT_CANNOT_START = 2
 
 
 class SettingsError(ValueError):
     """A setting that is missing or malformed; the message names it and says what is wanted."""
+
+
+def startup_problem(error: BaseException) -> str:
+    """Why the app could not start, as the one message an operator reads (no traceback)."""
+    if isinstance(error, SettingsError | PackError):
+        return f"error: {error}"
+    if isinstance(error, StorageError):
+        return f"error: storage: {error}"
+    if isinstance(error, OSError):  # e.g. the port is already in use
+        return f"error: {error}"
+    lines = str(error).strip().splitlines()
+    detail = f": {lines[0][:300]}" if lines else ""
+    return f"error: the app could not start: {type(error).__name__}{detail}"
+
+
+async def reach_storage(settings: StorageSettings) -> None:
+    """Reach the store once, and close it whatever happens. Raises StorageError when it cannot
+    be reached (ValueError for a malformed connection string)."""
+    store = open_table_store(
+        settings.connection_string,
+        settings.data_dir,
+        table_endpoint=settings.table_endpoint,
+        managed_identity_client_id=settings.managed_identity_client_id,
+    )
+    try:
+        await store.ping()
+    finally:
+        await store.close()
+
+
+def exit_cannot_start(error: BaseException, stream: TextIO | None = None) -> NoReturn:
+    print(startup_problem(error), file=stream or sys.stderr, flush=True)
+    raise SystemExit(EXIT_CANNOT_START) from None
 
 
 @dataclass(frozen=True)

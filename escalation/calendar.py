@@ -22,7 +22,7 @@ could silently move a statutory deadline. Outputs are aware datetimes in the cal
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
@@ -53,7 +53,11 @@ class WorkingCalendar:
             # The end of day is a wall-clock time in the calendar's zone; an offset would be
             # wrong for half the year.
             raise ValueError("end_of_day must be a naive local time (no tzinfo)")
-        self._tz = ZoneInfo(timezone)
+        try:
+            self._tz = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # A KeyError subclass otherwise, which callers would take for a missing board.
+            raise ValueError(f"unknown time zone {timezone!r}") from None
         self._country = country
         self._subdivision = subdivision
         self._end_of_day = end_of_day

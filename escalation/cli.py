@@ -1,4 +1,10 @@
-"""`escalation`: the command line for board administrators and anyone checking the rules."""
+"""`escalation`: the command line for board administrators and anyone checking the rules.
+
+Exit status: 0 done; 1 the command ran and found a problem (`policy check` on a broken pack,
+`audit verify` on a broken chain); 2 the command could not do what was asked (a bad argument,
+a file or folder that cannot be read or written, an unknown board or case, storage that cannot
+be reached). Every error is one message on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,45 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from escalation.calendar import WorkingCalendar
-from escalation.packs import PackError, load_pack, resolve_pack
+from escalation.packs import PackError, PackNotFound, load_pack, resolve_pack
 from escalation.policy import Clock, PolicyPack, Selector
 from escalation.rules import calendar_for, deadline
 
 EXIT_OK = 0
-EXIT_PROBLEM = 1
-EXIT_USAGE = 2
+EXIT_PROBLEM = 1  # the command ran and found a problem in what it checked
+EXIT_ERROR = 2  # the command could not do what was asked
+EXIT_USAGE = EXIT_ERROR  # argparse's own code for a usage error
+EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
+
+# Date-times given on the command line: far enough either way for any case, near enough that
+# counting working days or years of retention from them stays inside what datetime can hold.
+FIRST_YEAR = 1900
+LAST_YEAR = 2999
+
+
+class CliError(Exception):
+    """A command that cannot do what was asked; the message says why, in a line."""
+
+
+def parse_moment(text: str, option: str, *, local: tzinfo | None = None) -> datetime:
+    """An ISO 8601 date-time given as `option`. Without an offset it is read in `local`, or
+    refused when no local zone applies."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        example = "2026-12-03T09:30:00+00:00"
+        raise CliError(f"{option} {text!r} is not an ISO 8601 date-time (e.g. {example})") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        if local is None:
+            raise CliError(f"{option} {text!r} needs a UTC offset (e.g. +00:00 or Z)")
+        moment = moment.replace(tzinfo=local)
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise CliError(f"{option} {text!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+    return moment
 
 
 class CliExtension(Protocol):
@@ -37,6 +70,9 @@ def _parser(extensions: Sequence[CliExtension] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escalation",
         description="Safeguarding adults escalation policies: check packs and work out deadlines.",
+        epilog="Exit status: 0 done; 1 a check found a problem (a broken pack, a broken audit "
+        "chain); 2 the command could not run (a bad argument, an unreadable file, an unknown "
+        "board, unreachable storage).",
     )
     parser.add_argument(
         "--policy-dir",
@@ -88,25 +124,31 @@ def main(
         return int(exc.code or 0)
     try:
         if args.command == "policy" and args.policy_command == "check":
-            return _check(args.path, out)
+            return _check(args.path, out, err)
         if args.command == "policy" and args.policy_command == "show":
             _show(resolve_pack(args.name, args.policy_dir), out)
             return EXIT_OK
         if args.command == "deadlines":
-            return _deadlines(args, out, err)
+            return _deadlines(args, out)
         for extension in extensions:
             code = extension.run(args, out, err)
             if code is not None:
                 return code
-    except PackError as exc:
+    except (PackError, CliError) as exc:
         print(f"error: {exc}", file=err)
-        return EXIT_PROBLEM
+        return EXIT_ERROR
     parser.print_usage(err)
     return EXIT_USAGE
 
 
-def _check(path: Path, out: TextIO) -> int:
-    pack = load_pack(path)
+def _check(path: Path, out: TextIO, err: TextIO) -> int:
+    try:
+        pack = load_pack(path)
+    except PackNotFound:
+        raise  # nothing was checked: the path is wrong
+    except PackError as exc:  # the check's verdict: this pack is broken
+        print(f"error: {exc}", file=err)
+        return EXIT_PROBLEM
     clocks = sum(len(s.clocks) for s in pack.stages)
     print(
         f"ok: {path}: {pack.board.name} — {len(pack.stages)} stages on {len(pack.tracks)} "
@@ -193,27 +235,15 @@ def _show(pack: PolicyPack, out: TextIO) -> None:
     )
 
 
-def _parse_moment(text: str, calendar: WorkingCalendar) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=calendar.tz)
-    return moment
-
-
-def _deadlines(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _deadlines(args: argparse.Namespace, out: TextIO) -> int:
     pack = resolve_pack(args.policy, args.policy_dir)
     try:
         stage = pack.stage(args.stage)
     except KeyError:
         known = ", ".join(s.id for s in pack.stages)
-        print(f"error: {pack.board.id} has no stage {args.stage!r} (stages: {known})", file=err)
-        return EXIT_PROBLEM
+        raise CliError(f"{pack.board.id} has no stage {args.stage!r} (stages: {known})") from None
     calendar = calendar_for(pack)
-    try:
-        start = _parse_moment(args.start, calendar)
-    except ValueError:
-        print(f"error: --from {args.start!r} is not an ISO 8601 date-time", file=err)
-        return EXIT_PROBLEM
+    start = parse_moment(args.start, "--from", local=calendar.tz)
     rows: list[dict[str, Any]] = []
     dues: list[datetime] = []
     for clock in stage.clocks:
@@ -267,7 +297,20 @@ def console(extensions: Sequence[CliExtension] = ()) -> None:
         sys.stdout.flush()
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         code = EXIT_OK
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    except Exception as exc:
+        # Last resort: the known failures have their own messages in main(); a traceback would
+        # only bury what went wrong for the administrator reading it.
+        print(f"error: unexpected {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        code = EXIT_ERROR
     raise SystemExit(code)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else "(no message)"
 
 
 if __name__ == "__main__":

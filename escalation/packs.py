@@ -20,11 +20,21 @@ class PackError(Exception):
     def __init__(self, path: Path | str, problems: list[tuple[str, str]]) -> None:
         self.path = str(path)
         self.problems = problems
+        prefix = f"{self.path}: " if self.path else ""
         lines = [
-            f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}"
+            f"{prefix}{field}: {message}" if field else f"{prefix}{message}"
             for field, message in problems
         ]
         super().__init__("\n".join(lines))
+
+
+class PackNotFound(PackError):
+    """No pack could be read at all (no such file, folder or board): the request was wrong,
+    rather than a pack."""
+
+
+class PackConflict(PackError, ValueError):
+    """Packs that are each valid but cannot run together (one board, or one case prefix, twice)."""
 
 
 def load_pack(path: Path | str) -> PolicyPack:
@@ -32,10 +42,19 @@ def load_pack(path: Path | str) -> PolicyPack:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PackError(path, [("", "no such file")]) from None
+        raise PackNotFound(path, [("", "no such file")]) from None
+    except IsADirectoryError:
+        raise PackNotFound(path, [("", "is a folder, not a pack file")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(path, [("", f"cannot be read: {exc}")]) from None
+        raise PackNotFound(path, [("", f"cannot be read: {_reason(exc)}")]) from None
     return parse_pack(text, source=path)
+
+
+def _reason(exc: Exception) -> str:
+    # The OSError's own text repeats the path, which the message already starts with.
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
 
 
 def parse_pack(text: str, *, source: Path | str = "<pack>") -> PolicyPack:
@@ -84,17 +103,52 @@ class PackRegistry:
     def __init__(self, packs: Iterable[PolicyPack]) -> None:
         self._packs: dict[str, PolicyPack] = {}
         for pack in packs:
-            if pack.board.id in self._packs:
-                raise ValueError(f"two packs claim board {pack.board.id!r}")
+            clash = self._clash(pack)
+            if clash is not None:
+                raise PackConflict("", [("", clash[1])])
             self._packs[pack.board.id] = pack
+
+    def _clash(self, pack: PolicyPack) -> tuple[PolicyPack, str] | None:
+        """The pack already here that `pack` cannot run beside, and why; None if none."""
+        for other in self._packs.values():
+            if other.board.id == pack.board.id:
+                return other, f"two packs claim board {pack.board.id!r}"
+            # Case ids carry only the prefix: two boards with one prefix could not tell their
+            # cases apart.
+            if other.board.case_prefix == pack.board.case_prefix:
+                return other, (
+                    f"boards {other.board.id!r} and {pack.board.id!r} both use case_prefix "
+                    f"{pack.board.case_prefix!r}"
+                )
+        return None
 
     @classmethod
     def from_paths(cls, paths: Iterable[Path | str]) -> PackRegistry:
-        return cls(load_pack(p) for p in paths)
+        registry = cls([])
+        sources: dict[str, Path] = {}
+        for path in map(Path, paths):
+            pack = load_pack(path)
+            clash = registry._clash(pack)
+            if clash is not None:
+                other, problem = clash
+                raise PackConflict(
+                    path, [("board", f"{problem} (the other is {sources[other.board.id]})")]
+                )
+            registry._packs[pack.board.id] = pack
+            sources[pack.board.id] = path
+        return registry
 
     @classmethod
     def from_directory(cls, directory: Path | str) -> PackRegistry:
-        return cls.from_paths(sorted(Path(directory).glob("*.yaml")))
+        """Every `*.yaml` pack in a folder; a folder that is missing or holds none is an error
+        (a service with no packs would answer no one)."""
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise PackNotFound(folder, [("", "no such folder of policy packs")])
+        paths = sorted(folder.glob("*.yaml"))
+        if not paths:
+            raise PackNotFound(folder, [("", "holds no policy packs (*.yaml)")])
+        return cls.from_paths(paths)
 
     def get(self, board_id: str) -> PolicyPack:
         try:
@@ -122,6 +176,8 @@ def resolve_pack(name_or_path: str, policy_dir: Path | None = None) -> PolicyPac
     directory = policy_dir or default_policy_dir()
     path = directory / f"{name_or_path}.yaml"
     if not path.exists():
+        if not directory.is_dir():
+            raise PackNotFound(directory, [("", "no such folder of policy packs")])
         known = sorted(p.stem for p in directory.glob("*.yaml"))
-        raise PackError(path, [("", f"no pack named {name_or_path!r}; known: {known}")])
+        raise PackNotFound(path, [("", f"no pack named {name_or_path!r}; known: {known}")])
     return load_pack(path)

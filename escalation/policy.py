@@ -9,11 +9,23 @@ time with the field that is wrong, never half-way through a case.
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+import holidays
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ClauseId = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,4}-[A-Za-z0-9.]+$")]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
@@ -23,6 +35,42 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 # Cross-reference problems are reported together, each as "field.path: message".
 PROBLEM_SEPARATOR = "\n"
+
+
+_HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _sexagesimal(number: int) -> str:
+    """How YAML 1.1 wrote an unquoted time it read as a number: 1020 was 17:00."""
+    parts: list[int] = []
+    while number or len(parts) < 2:
+        number, part = divmod(number, 60)
+        parts.append(part)
+    return ":".join([str(parts[-1]), *(f"{p:02d}" for p in reversed(parts[:-1]))])
+
+
+def _wall_time(value: Any) -> time:
+    """A local wall-clock time given as the string "HH:MM".
+
+    An unquoted 17:00 in YAML is the number 1020 (YAML 1.1 reads it in base 60), which pydantic
+    would take as 00:17; a time with an offset would be wrong for half the year. Both are refused.
+    """
+    if isinstance(value, time) and value.tzinfo is None:
+        return value  # built in code (the defaults), not read from a file
+    if not isinstance(value, str):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            written = _sexagesimal(value)
+            raise ValueError(
+                f"is the number {value}: YAML reads an unquoted {written} as a number "
+                f'(in base 60); quote the time: "{written.zfill(5)}"'
+            )
+        raise ValueError(f'must be a local time written "HH:MM" in quotes, not {value!r}')
+    if not _HH_MM.match(value):
+        raise ValueError(f'must be a local time written "HH:MM" (e.g. "17:00"), not {value!r}')
+    return time(int(value[:2]), int(value[3:]))
+
+
+WallTime = Annotated[time, BeforeValidator(_wall_time)]
 
 
 class _Model(BaseModel):
@@ -48,10 +96,47 @@ class Clause(_Model):
 
 
 class CalendarSettings(_Model):
+    # Checked here against the holidays package and the time zone database, so that a pack
+    # that loads can always count working days (never a failure at the first deadline).
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "GB"
     subdivision: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")] = "ENG"
     timezone: Text = "Europe/London"
-    end_of_working_day: time = time(17, 0)
+    end_of_working_day: WallTime = time(17, 0)
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, country: str) -> str:
+        if country not in holidays.list_supported_countries():
+            raise ValueError(
+                f"the holidays package has no country {country!r} (an ISO 3166 code, e.g. GB)"
+            )
+        return country
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known_subdivision(cls, subdivision: str, info: ValidationInfo) -> str:
+        country = info.data.get("country")
+        if country is None:
+            return subdivision  # the country is wrong, and says so
+        try:
+            holidays.country_holidays(country, subdiv=subdivision, years=())
+        except NotImplementedError:
+            known = ", ".join(holidays.list_supported_countries().get(country, [])) or "none"
+            raise ValueError(
+                f"{country} has no holiday subdivision {subdivision!r} (it has: {known})"
+            ) from None
+        return subdivision
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, timezone: str) -> str:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"unknown time zone {timezone!r}: give an IANA name such as Europe/London"
+            ) from None
+        return timezone
 
 
 class RoleScope(StrEnum):
@@ -307,7 +392,7 @@ class Nudges(_Model):
     """When the scheduler speaks. Local defaults of the product, not policy."""
 
     early_warning_working_days: Annotated[int, Field(ge=0, le=10)] = 1
-    send_at: time = time(9, 0)
+    send_at: WallTime = time(9, 0)
     local_default: bool = True
 
 
@@ -401,6 +486,8 @@ class PolicyPack(_Model):
         track_ids = {t.id for t in self.tracks}
         clause_ids = self.clause_ids()
         roles = {r.id: r for r in self.roles}
+        escalated_into = {s.escalates_to for s in self.stages} | {self.policy_issue_stage}
+        graph_problems, reachable = self._stage_graph()
 
         def check_clauses(where: str, ids: list[str]) -> None:
             problems.extend(
@@ -418,10 +505,8 @@ class PolicyPack(_Model):
                         problems.append(f"{where}.{i}: role {role_id!r} is not in 'roles'")
                     elif role.scope != wanted:
                         problems.append(
-                            f"{where}.{i}: role {role_id!r} is a {role.scope.value} role, "
-                            f"but '{sel.who}' needs an {wanted.value} role"
-                            if wanted == RoleScope.AGENCY
-                            else f"but '{sel.who}' needs a {wanted.value} role"
+                            f"{where}.{i}: role {role_id!r} is {_a(role.scope)} role, "
+                            f"but '{sel.who}' needs {_a(wanted)} role"
                         )
 
         for index, role in enumerate(self.roles):
@@ -449,6 +534,11 @@ class PolicyPack(_Model):
             for clock in stage.clocks:
                 check_clauses(f"{where}.clocks ({clock.id!r})", clock.clauses)
                 check_selectors(f"{where}.clocks ({clock.id!r}).owner", clock.owner)
+                if stage.id in reachable:  # an unreachable stage is reported once, below
+                    problems.extend(
+                        f"{where}.clocks ({clock.id!r}).{problem}"
+                        for problem in _clock_problems(stage, clock, escalated_into)
+                    )
             if stage.panel is not None:
                 check_clauses(f"{where}.panel", stage.panel.clauses)
                 check_selectors(f"{where}.panel.convened_by", stage.panel.convened_by)
@@ -462,7 +552,7 @@ class PolicyPack(_Model):
             if stage.recommendations is not None:
                 check_clauses(f"{where}.recommendations", stage.recommendations.clauses)
                 check_selectors(f"{where}.recommendations.by", stage.recommendations.by)
-        problems += self._stage_graph_problems()
+        problems += graph_problems
 
         if self.policy_issue_stage is not None:
             if self.policy_issue_stage not in stage_ids:
@@ -497,8 +587,9 @@ class PolicyPack(_Model):
             raise ValueError(PROBLEM_SEPARATOR.join(problems))
         return self
 
-    def _stage_graph_problems(self) -> list[str]:
-        """Each track must reach its stages without a loop, and every stage must be reachable."""
+    def _stage_graph(self) -> tuple[list[str], set[str]]:
+        """Each track must reach its stages without a loop, and every stage must be reachable.
+        Returns the problems and the ids of the stages some track reaches."""
         problems: list[str] = []
         by_id = {s.id: s for s in self.stages}
         reachable: set[str] = set()
@@ -518,7 +609,36 @@ class PolicyPack(_Model):
             for i, s in enumerate(self.stages)
             if s.id not in reachable
         )
-        return problems
+        return problems, reachable
+
+
+def _clock_problems(stage: Stage, clock: Clock, escalated_into: set[str | None]) -> list[str]:
+    """A clock whose start or stop can never happen at its stage would pass unnoticed until a
+    case sat at the stage with a deadline that never ran, or could never be met."""
+    problems: list[str] = []
+    if clock.runs_from == RunsFrom.ESCALATION_TRIGGERED and stage.id not in escalated_into:
+        problems.append(
+            f"runs_from: is escalation_triggered, but no stage escalates to stage {stage.id!r}: "
+            "this clock would never start"
+        )
+    if clock.until == Until.OUTCOME_CONFIRMED and stage.outcome != StageOutcome.AGREEMENT:
+        ends = _OUTCOME_WORDS[stage.outcome]
+        problems.append(
+            f"until: is outcome_confirmed, but stage {stage.id!r} ends with {ends}, where no "
+            "outcome is confirmed: this clock could never be met"
+        )
+    return problems
+
+
+_OUTCOME_WORDS = {
+    StageOutcome.AGREEMENT: "an agreed outcome",
+    StageOutcome.RECOMMENDATIONS: "recommendations",
+    StageOutcome.PANEL_DECISION: "a panel decision",
+}
+
+
+def _a(scope: RoleScope) -> str:
+    return f"an {scope.value}" if scope == RoleScope.AGENCY else f"a {scope.value}"
 
 
 def _duplicates(where: str, ids: list[str]) -> list[str]:

@@ -1,8 +1,11 @@
-"""The report's charts as PNG images, drawn with matplotlib (Agg: no display needed).
+"""The report's charts as PNG images, drawn with matplotlib's object API on the Agg canvas.
 
-matplotlib is imported inside `render_charts`, with the Agg backend chosen there and a private
-config/cache folder (MPLCONFIGDIR) when none is set, so importing this module costs nothing and
-a read-only home directory cannot make matplotlib warn.
+The report page draws charts in worker threads, several at once. pyplot keeps global state (its
+figure list, the current figure, rcParams) and is not thread-safe, so it is never imported here:
+each chart is its own `Figure` on its own `FigureCanvasAgg`, and the style is given to each
+artist rather than set in the global rcParams. matplotlib is imported only when a chart is
+drawn, with a private config/cache folder (MPLCONFIGDIR) when none is set, so importing this
+module costs nothing and a read-only home directory cannot make matplotlib warn.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from reports.figures import BoardReport
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["Chart", "render_charts"]
@@ -27,6 +31,10 @@ _GREEN = "#009E73"
 _RED = "#D55E00"
 _GREY = "#999999"
 
+_FONT = "DejaVu Sans"  # ships with matplotlib: the same glyphs on every machine
+_FONT_SIZE = 9
+_DPI = 150
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -36,56 +44,69 @@ class Chart:
     png: bytes
 
 
-def _matplotlib() -> Any:
-    os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "sab-matplotlib"))
-    import matplotlib
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure on its own Agg canvas, with one styled axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=_FONT_SIZE, labelfontfamily=_FONT)
+    return fig, ax
 
-    plt.rcParams.update(
-        {
-            "font.family": "DejaVu Sans",
-            "font.size": 9,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "axes.titleweight": "bold",
-            "figure.dpi": 100,
-        }
-    )
-    return plt
+
+def _title(ax: Axes, text: str) -> None:
+    ax.set_title(text, fontsize=_FONT_SIZE * 1.2, fontweight="bold", fontfamily=_FONT)
+
+
+def _label(ax: Axes, *, x: str | None = None, y: str | None = None) -> None:
+    if x is not None:
+        ax.set_xlabel(x, fontsize=_FONT_SIZE, fontfamily=_FONT)
+    if y is not None:
+        ax.set_ylabel(y, fontsize=_FONT_SIZE, fontfamily=_FONT)
+
+
+def _legend(ax: Axes, **options: Any) -> None:
+    ax.legend(frameon=False, prop={"family": _FONT, "size": _FONT_SIZE}, **options)
 
 
 def _png(fig: Figure) -> bytes:
+    fig.tight_layout()
     buffer = io.BytesIO()
     # No creation time or software stamp: the same figures give the same bytes.
-    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
     return buffer.getvalue()
 
 
 def render_charts(report: BoardReport) -> list[Chart]:
-    plt = _matplotlib()
-    charts: list[Chart] = []
-    try:
-        charts.append(_by_stage(plt, report))
-        charts.append(_monthly(plt, report))
-        charts.append(_clocks(plt, report))
-        charts.append(_time_to_resolve(plt, report))
-    finally:
-        plt.close("all")
-    return charts
+    """The four charts of a report. Safe to call from several threads at once."""
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "sab-matplotlib"))
+    return [_by_stage(report), _monthly(report), _clocks(report), _time_to_resolve(report)]
 
 
-def _empty(ax: Any, text: str = "No cases in this period") -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=_GREY)
+def _empty(ax: Axes, text: str = "No cases in this period") -> None:
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        color=_GREY,
+        fontsize=_FONT_SIZE,
+        fontfamily=_FONT,
+    )
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def _by_stage(plt: Any, report: BoardReport) -> Chart:
+def _by_stage(report: BoardReport) -> Chart:
     rows = [r for r in report.by_stage if r.reached or r.track == "main"]
     labels = [f"{r.stage}\n{r.name}" for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = _figure(7, 3.6)
     if report.raised:
         x = range(len(rows))
         width = 0.4
@@ -114,12 +135,11 @@ def _by_stage(plt: Any, report: BoardReport) -> Chart:
             color=_ORANGE,
         )
         ax.set_xticks(list(x), labels)
-        ax.set_ylabel("Cases")
-        ax.legend(frameon=False, ncols=3, loc="upper right")
+        _label(ax, y="Cases")
+        _legend(ax, ncols=3, loc="upper right")
     else:
         _empty(ax)
-    ax.set_title("Cases by stage reached")
-    fig.tight_layout()
+    _title(ax, "Cases by stage reached")
     png = _png(fig)
     most = max(rows, key=lambda r: r.ended_resolved, default=None)
     alt = (
@@ -130,9 +150,9 @@ def _by_stage(plt: Any, report: BoardReport) -> Chart:
     return Chart("cases-by-stage", "Cases by stage reached", alt, png)
 
 
-def _monthly(plt: Any, report: BoardReport) -> Chart:
+def _monthly(report: BoardReport) -> Chart:
     months = [m.month for m in report.monthly]
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = _figure(7, 3.2)
     if report.raised:
         ax.plot(months, [m.raised for m in report.monthly], marker="o", color=_BLUE, label="Raised")
         ax.plot(
@@ -143,15 +163,14 @@ def _monthly(plt: Any, report: BoardReport) -> Chart:
             color=_GREEN,
             label="Resolved",
         )
-        ax.set_ylabel("Cases")
+        _label(ax, y="Cases")
         ax.set_ylim(bottom=0)
-        ax.legend(frameon=False)
+        _legend(ax)
         if len(months) > 6:
             ax.tick_params(axis="x", labelrotation=45)
     else:
         _empty(ax)
-    ax.set_title("Monthly trend")
-    fig.tight_layout()
+    _title(ax, "Monthly trend")
     png = _png(fig)
     peak = max(report.monthly, key=lambda m: m.raised, default=None)
     alt = f"Line chart of cases raised and resolved each month from {months[0]} to {months[-1]}" + (
@@ -160,9 +179,9 @@ def _monthly(plt: Any, report: BoardReport) -> Chart:
     return Chart("monthly-trend", "Monthly trend", alt, png)
 
 
-def _clocks(plt: Any, report: BoardReport) -> Chart:
+def _clocks(report: BoardReport) -> Chart:
     rows = list(report.clocks_by_agency)
-    fig, ax = plt.subplots(figsize=(7, max(2.4, 0.42 * len(rows) + 1.2)))
+    fig, ax = _figure(7, max(2.4, 0.42 * len(rows) + 1.2))
     if rows:
         y = list(range(len(rows)))[::-1]
         ax.barh(y, [r.met for r in rows], color=_BLUE, label="Met")
@@ -176,12 +195,11 @@ def _clocks(plt: Any, report: BoardReport) -> Chart:
             label="Missed",
         )
         ax.set_yticks(y, [r.agency for r in rows])
-        ax.set_xlabel("Clocks (deadlines)")
-        ax.legend(frameon=False, ncols=2, loc="lower right")
+        _label(ax, x="Clocks (deadlines)")
+        _legend(ax, ncols=2, loc="lower right")
     else:
         _empty(ax, "No clocks met or missed in this period")
-    ax.set_title("Clocks met and missed, by agency")
-    fig.tight_layout()
+    _title(ax, "Clocks met and missed, by agency")
     png = _png(fig)
     total_met = sum(r.met for r in rows)
     total_missed = sum(r.missed for r in rows)
@@ -192,9 +210,9 @@ def _clocks(plt: Any, report: BoardReport) -> Chart:
     return Chart("clocks-by-agency", "Clocks met and missed, by agency", alt, png)
 
 
-def _time_to_resolve(plt: Any, report: BoardReport) -> Chart:
+def _time_to_resolve(report: BoardReport) -> Chart:
     rows = [r for r in report.by_stage if r.days_at_stage.n]
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = _figure(7, 3.4)
     if rows:
         stats: list[dict[str, Any]] = [
             {
@@ -215,12 +233,11 @@ def _time_to_resolve(plt: Any, report: BoardReport) -> Chart:
             boxprops={"facecolor": "#cfe3f2", "edgecolor": _BLUE},
             medianprops={"color": _RED, "linewidth": 2},
         )
-        ax.set_ylabel("Working days at the stage")
+        _label(ax, y="Working days at the stage")
         ax.set_ylim(bottom=0)
     else:
         _empty(ax, "No stage completed in this period")
-    ax.set_title("Time at each stage (working days)")
-    fig.tight_layout()
+    _title(ax, "Time at each stage (working days)")
     png = _png(fig)
     alt = "Box plot of working days spent at each stage: " + (
         "; ".join(

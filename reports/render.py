@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import date
@@ -21,7 +22,7 @@ from reports.figures import BoardReport, Spread
 
 DASH = "\u2013"  # en dash: ranges and empty cells
 
-__all__ = ["Format", "to_html", "to_json", "to_markdown", "write_report"]
+__all__ = ["Format", "page_headers", "to_html", "to_json", "to_markdown", "write_report"]
 
 Format = Literal["html", "md", "json"]
 
@@ -234,6 +235,34 @@ details { margin-bottom: 1rem; }
   .synthetic { border-width: 3px; }
 }
 """
+
+
+def page_headers() -> dict[str, str]:
+    """HTTP headers for serving the HTML report (and the answers of its route).
+
+    The page holds a board's figures: it is never stored by a browser or proxy, never framed,
+    and sends no referrer. Its policy lets in only what `to_html` writes, its one inline
+    stylesheet (by hash, so no other inline style runs) and its data: PNG charts; nothing
+    else may load, run or be submitted.
+    """
+    style = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            "img-src data:",
+            f"style-src 'sha256-{style}'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    return {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": policy,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",  # frame-ancestors, for browsers that predate it
+    }
 
 
 def _html_table(table_id: str, head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

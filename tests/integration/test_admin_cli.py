@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +27,7 @@ from storage.cases import event_row
 from storage.purge import retention_ends
 from storage.settings import Storage, StorageSettings, open_storage
 from storage.tables import TableNotFound
+from tests.integration.conftest import DEV_ACCOUNT, DEV_KEY
 from tests.support import FakeClock, make_directory
 from tests.unit.builders import discussion, redbridge_raise
 
@@ -235,7 +239,11 @@ async def test_export_writes_the_case_record(settings: StorageSettings, tmp_path
     assert code == 0 and out == f"wrote {target}\n"
     assert ids["closed"] in target.read_text(encoding="utf-8")
     code, _, err = await run(settings, "case", "export", "RB-2026-NONE")
-    assert code == 1 and "there is no case RB-2026-NONE" in err
+    assert code == 2 and err == "error: there is no case RB-2026-NONE\n"
+    unwritable = tmp_path / "no-such-folder" / "record.md"
+    code, out, err = await run(settings, "case", "export", ids["closed"], "--out", str(unwritable))
+    assert (code, out) == (2, "")
+    assert err == f"error: cannot write {unwritable}: No such file or directory\n"
 
 
 def test_retention_from_29_february() -> None:
@@ -251,7 +259,7 @@ async def test_directory_import_then_export_names_people(
     broken = tmp_path / "broken.yaml"
     broken.write_text("people:\n  - {id: x, name: X, agency: nelft, line_manager: nobody}\n")
     code, _, err = await run(settings, "directory", "import", str(broken))
-    assert code == 1 and "nobody" in err
+    assert code == 2 and "nobody" in err
 
 
 async def test_export_uses_the_stored_directory_for_names(settings: StorageSettings) -> None:
@@ -308,11 +316,176 @@ async def test_backup_then_restore_into_an_empty_store(
     await _with_storage(settings, same)
     # Restoring over live cases is refused unless asked for.
     code, _, err = await run(fresh, "restore", str(saved))
-    assert code == 1 and "already holds cases" in err
+    assert code == 2 and "already holds cases" in err
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"table": "Cases"}\n')
     empty = StorageSettings(
         settings.connection_string, tmp_path / "empty", table_prefix=f"t{uuid.uuid4().hex[:10]}"
     )
     code, _, err = await run(empty, "restore", str(broken))
-    assert code == 1 and "line 1" in err
+    assert code == 2 and "line 1" in err
+
+
+# -- no traceback, whatever the arguments or the storage ------------------------------------------
+
+ESCALATION = Path(sys.executable).with_name("escalation")
+UNREACHABLE_AZURE = (
+    f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+    f"TableEndpoint=http://127.0.0.1:1/{DEV_ACCOUNT};"
+)
+STORAGE_ENV = (
+    "STORAGE_CONNECTION_STRING",
+    "STORAGE_TABLE_ENDPOINT",
+    "ESCALATION_TABLE_PREFIX",
+    "ESCALATION_POLICY_DIR",
+    "AZURE_CLIENT_ID",
+)
+
+
+def script(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as an administrator runs it, on a store of its own."""
+    environ = {k: v for k, v in os.environ.items() if k not in STORAGE_ENV}
+    environ["ESCALATION_DATA_DIR"] = str(tmp_path / "data")
+    environ.update(env)
+    return subprocess.run(
+        [str(ESCALATION), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environ,
+        cwd=tmp_path,
+    )
+
+
+NOW = "2026-12-03T09:30:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        pytest.param(
+            ["sweep", "--now", "yesterday"],
+            {},
+            "error: --now 'yesterday' is not an ISO 8601 date-time "
+            "(e.g. 2026-12-03T09:30:00+00:00)",
+            id="sweep-now-not-a-date",
+        ),
+        pytest.param(
+            ["sweep", "--now", "2026-12-03T09:30"],
+            {},
+            "error: --now '2026-12-03T09:30' needs a UTC offset (e.g. +00:00 or Z)",
+            id="sweep-now-naive",
+        ),
+        pytest.param(
+            ["purge", "--now", "9999-12-31T00:00:00+00:00"],
+            {},
+            "error: --now '9999-12-31T00:00:00+00:00' is outside the years 1900 to 2999",
+            id="purge-now-out-of-range",
+        ),
+        pytest.param(
+            ["purge", "--board", "camden", "--now", NOW],
+            {},
+            "error: no policy pack for board 'camden' (loaded: harrow, redbridge)",
+            id="purge-unknown-board",
+        ),
+        pytest.param(
+            ["audit", "verify", "--board", "camden"],
+            {},
+            "error: no policy pack for board 'camden' (loaded: harrow, redbridge)",
+            id="audit-unknown-board",
+        ),
+        pytest.param(
+            ["--policy-dir", "/nonexistent-policies", "sweep"],
+            {},
+            "error: /nonexistent-policies: no such folder of policy packs",
+            id="missing-policy-dir",
+        ),
+        pytest.param(
+            ["case", "export", "RB-2026-NONE"],
+            {},
+            "error: there is no case RB-2026-NONE",
+            id="unknown-case",
+        ),
+        pytest.param(
+            ["backup", "/nonexistent-folder/backup.jsonl"],
+            {},
+            "error: cannot write /nonexistent-folder/backup.jsonl: No such file or directory",
+            id="backup-unwritable",
+        ),
+        pytest.param(
+            ["restore", "/nonexistent-folder/backup.jsonl"],
+            {},
+            "error: cannot read /nonexistent-folder/backup.jsonl: No such file or directory",
+            id="restore-unreadable",
+        ),
+        pytest.param(
+            ["directory", "import", "/nonexistent-folder/people.yaml"],
+            {},
+            "error: /nonexistent-folder/people.yaml: no such file",
+            id="directory-unreadable",
+        ),
+        pytest.param(
+            ["report", "--policy", "camden", "--from", "2026-01-01", "--to", "2026-02-01"],
+            {},
+            "no pack named 'camden'",
+            id="report-unknown-board",
+        ),
+        pytest.param(
+            ["report", "--policy", "redbridge", "--from", "2026-13-01", "--to", "2026-02-01"],
+            {},
+            "invalid fromisoformat value: '2026-13-01'",
+            id="report-bad-date",
+        ),
+        pytest.param(
+            ["audit", "verify"],
+            {"ESCALATION_TABLE_PREFIX": "9bad"},
+            "error: storage settings: ESCALATION_TABLE_PREFIX must be letters and digits",
+            id="bad-table-prefix",
+        ),
+        pytest.param(
+            ["audit", "verify"],
+            {"STORAGE_CONNECTION_STRING": "not a connection string"},
+            "error: storage settings: Connection string is either blank or malformed.",
+            id="malformed-connection-string",
+        ),
+        pytest.param(
+            ["sweep", "--now", NOW],
+            {"STORAGE_CONNECTION_STRING": UNREACHABLE_AZURE},
+            f"error: cannot reach Azure Table Storage (account {DEV_ACCOUNT}): Azure Table "
+            "Storage is unreachable",
+            id="azure-unreachable",
+        ),
+        pytest.param(
+            ["report", "--policy", "redbridge", "--from", "2026-01-01", "--to", "2026-02-01"],
+            {"STORAGE_CONNECTION_STRING": UNREACHABLE_AZURE},
+            f"error: cannot reach Azure Table Storage (account {DEV_ACCOUNT}): Azure Table "
+            "Storage is unreachable",
+            id="report-azure-unreachable",
+        ),
+    ],
+)
+def test_a_bad_argument_or_store_is_one_message_and_exit_2(
+    tmp_path: Path, argv: list[str], env: dict[str, str], message: str
+) -> None:
+    done = script(tmp_path, *argv, **env)
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert message in done.stderr
+    # One message, and no client left open behind it ("Unclosed client session").
+    assert done.stderr.startswith(("error: ", "usage: ")), done.stderr
+    assert "Unclosed" not in done.stderr
+
+
+def test_a_data_folder_that_is_a_file_is_one_message_and_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    for argv in (["audit", "verify"], ["report", "--policy", "redbridge"]):
+        if argv[0] == "report":
+            argv += ["--from", "2026-01-01", "--to", "2026-02-01", "--format", "md"]
+        done = script(tmp_path, *argv, ESCALATION_DATA_DIR=str(blocker))
+        assert "Traceback" not in done.stderr
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"error: cannot reach embedded SQLite store in {blocker}")
+        assert done.stderr.count("\n") == 1

@@ -17,7 +17,7 @@ import pytest
 from escalation.memory import InMemoryCaseRepository
 from escalation.packs import PackRegistry
 from reports.figures import board_report
-from reports.render import write_report
+from reports.render import page_headers, to_html, write_report
 from reports.sample import generate
 
 from .conftest import ARTIFACTS
@@ -97,3 +97,57 @@ def test_the_html_report_renders_in_chromium_and_a_screenshot_is_saved(
             browser.close()
     assert blocked == []  # the report asked for nothing beyond itself
     assert shot.stat().st_size > 10_000
+
+
+def test_the_served_page_keeps_its_look_under_its_own_security_policy(
+    packs: PackRegistry,
+) -> None:
+    """Chromium enforces the page's Content-Security-Policy: with it the stylesheet and every
+    chart still apply and nothing is refused; a policy without the stylesheet's hash (the
+    control) is seen to block it, so this test would catch a hash that no longer matches."""
+    _need_browser()
+    from playwright.sync_api import Route, sync_playwright
+
+    report = board_report(
+        [], packs.get("redbridge"), start=date(2026, 4, 1), end=date(2026, 11, 30)
+    )
+    html = to_html(report)
+    url = "https://reports.example.invalid/reports/redbridge/2026-04-01/2026-11-30"
+
+    def load(headers: dict[str, str]) -> tuple[str, list[int], list[str]]:
+        """The h2 border colour, the charts' widths and the console errors, under `headers`."""
+
+        def serve(route: Route) -> None:
+            if route.request.url == url:
+                route.fulfill(status=200, body=html, headers=headers, content_type="text/html")
+            else:
+                route.abort()
+
+        errors: list[str] = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                page = browser.new_page()
+                page.on(
+                    "console",
+                    lambda m: errors.append(m.text) if m.type == "error" else None,
+                )
+                page.route("**/*", serve)
+                page.goto(url)
+                page.wait_for_load_state("load")
+                colour = page.eval_on_selector("h2", "h => getComputedStyle(h).borderBottomColor")
+                widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+            finally:
+                browser.close()
+        return colour, widths, errors
+
+    headers = page_headers()
+    colour, widths, errors = load(headers)
+    assert colour == "rgb(0, 114, 178)"  # the stylesheet applied
+    assert len(widths) == 4 and all(w > 300 for w in widths)
+    assert errors == []
+
+    control = {**headers, "Content-Security-Policy": "default-src 'none'; img-src data:"}
+    colour, widths, errors = load(control)
+    assert colour != "rgb(0, 114, 178)"
+    assert any("Content Security Policy" in e and "style" in e for e in errors), errors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from datetime import date
@@ -15,7 +17,7 @@ from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from reports.charts import render_charts
 from reports.figures import board_report
-from reports.render import to_html, to_json, to_markdown, write_report
+from reports.render import page_headers, to_html, to_json, to_markdown, write_report
 from tests.support import FakeClock
 
 from .cases import PRIVATE, build_harrow, build_redbridge
@@ -151,3 +153,20 @@ def test_an_empty_period_still_renders(cases: list[Case], packs: PackRegistry) -
     html = to_html(report)
     assert html.count("<img ") == 4 and "None</td>" in html
     assert "| Cases raised | 0 |" in to_markdown(report)
+
+
+def test_the_page_policy_names_the_stylesheet_the_page_holds(
+    cases: list[Case], packs: PackRegistry
+) -> None:
+    report = board_report(
+        cases, packs.get("redbridge"), start=date(2026, 12, 1), end=date(2026, 12, 31)
+    )
+    html = to_html(report)
+    [style] = re.findall(r"<style>(.*?)</style>", html, flags=re.S)
+    digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")
+    headers = page_headers()
+    policy = headers["Content-Security-Policy"]
+    assert f"style-src 'sha256-{digest}'" in policy.split("; ")
+    assert "img-src data:" in policy.split("; ") and "'unsafe-inline'" not in policy
+    assert re.findall(r'<img src="([a-z]+):', html) == ["data"] * 4
+    assert headers["Cache-Control"] == "no-store"

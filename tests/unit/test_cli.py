@@ -16,9 +16,18 @@ from typing import Any
 
 import pytest
 
-from escalation.cli import main
+from escalation.cli import CliExtension, console, main
 from escalation.packs import POLICY_DIR_ENV
-from tests.unit.test_packs import BROKEN, POLICIES, Broken, write_broken
+from tests.unit.test_packs import (
+    BROKEN,
+    BROKEN_FIXTURES,
+    FIXTURE_PARAMS,
+    POLICIES,
+    THORNBURY,
+    Broken,
+    BrokenFixture,
+    write_broken,
+)
 
 REDBRIDGE = POLICIES / "redbridge.yaml"
 HARROW = POLICIES / "harrow.yaml"
@@ -85,10 +94,39 @@ def test_policy_check_rejects_a_broken_pack_naming_file_and_field(
 
 
 def test_policy_check_of_a_missing_file(tmp_path: Path) -> None:
+    """Nothing was checked: the path is wrong (2), not the pack (1)."""
     path = tmp_path / "missing.yaml"
     code, out, err = run("policy", "check", str(path))
-    assert (code, out) == (1, "")
+    assert (code, out) == (2, "")
     assert err == f"error: {path}: no such file\n"
+    code, out, err = run("policy", "check", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err == f"error: {tmp_path}: is a folder, not a pack file\n"
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_PARAMS)
+def test_policy_check_catches_what_would_break_the_pack_later(fixture: BrokenFixture) -> None:
+    path = BROKEN_FIXTURES / f"{fixture.name}.yaml"
+    code, out, err = run("policy", "check", str(path))
+    assert (code, out) == (1, "")
+    assert err == f"error: {path}: {fixture.field}: {fixture.problem}\n"
+    # Nor can `deadlines` be reached with it: the same message, no traceback.
+    code, out, err = run("deadlines", "--policy", str(path), "--stage", "2", "--from", "2026-12-01")
+    assert (code, out) == (2, "")
+    assert err == f"error: {path}: {fixture.field}: {fixture.problem}\n"
+
+
+def test_deadlines_with_a_valid_pack_still_work() -> None:
+    """Control for the broken fixtures: the pack they are made from counts its deadlines, to
+    its 16:30 end of day."""
+    argv = ["deadlines", "--policy", str(THORNBURY), "--stage", "2"]
+    code, out, err = run(*argv, "--from", "2026-12-01T10:00:00+00:00", "--json")
+    assert (code, err) == (0, "")
+    assert {row["clock"]: row["due"] for row in json.loads(out)} == {
+        "referral": "2026-12-01T16:30:00+00:00",
+        "resolve": "2026-12-04T16:30:00+00:00",
+        "confirm": "2026-12-03T16:30:00+00:00",
+    }
 
 
 # -- policy show -------------------------------------------------------------------------------
@@ -167,7 +205,7 @@ def test_policy_show_accepts_a_path() -> None:
 
 def test_policy_show_unknown_name() -> None:
     code, out, err = run("--policy-dir", str(POLICIES), "policy", "show", "camden")
-    assert (code, out) == (1, "")
+    assert (code, out) == (2, "")
     assert err == (
         f"error: {POLICIES / 'camden.yaml'}: no pack named 'camden'; "
         "known: ['harrow', 'redbridge']\n"
@@ -553,20 +591,29 @@ def test_deadlines_human_output_marks_local_defaults_and_same_day() -> None:
 
 def test_deadlines_unknown_stage_lists_the_stages() -> None:
     code, out, err = deadlines("harrow", "5", "2026-06-10T10:00:00+01:00")
-    assert (code, out) == (1, "")
+    assert (code, out) == (2, "")
     assert err == "error: harrow has no stage '5' (stages: 1, 2, 3, 4, T1, T2, T3)\n"
 
 
 @pytest.mark.parametrize("start", ["yesterday", "2026-02-30T10:00:00", "24/12/2026 10:00"])
 def test_deadlines_bad_from(start: str) -> None:
     code, out, err = deadlines("redbridge", "1", start)
-    assert (code, out) == (1, "")
-    assert err == f"error: --from {start!r} is not an ISO 8601 date-time\n"
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: --from {start!r} is not an ISO 8601 date-time (e.g. 2026-12-03T09:30:00+00:00)\n"
+    )
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:00:00", "0001-01-01T00:00:00+05:00"])
+def test_deadlines_from_beyond_the_years_a_calendar_can_count(start: str) -> None:
+    code, out, err = deadlines("redbridge", "1", start)
+    assert (code, out) == (2, "")
+    assert err == f"error: --from {start!r} is outside the years 1900 to 2999\n"
 
 
 def test_deadlines_unknown_policy() -> None:
     code, out, err = deadlines("camden", "1", "2026-06-10T10:00:00+01:00")
-    assert (code, out) == (1, "")
+    assert (code, out) == (2, "")
     assert "no pack named 'camden'; known: ['harrow', 'redbridge']" in err
 
 
@@ -640,3 +687,124 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
     )
     assert failed.returncode == 1
     assert f"{broken}: tracks.0: stages loop (1 -> 2 -> 1)" in failed.stderr
+
+
+# -- no traceback, whatever the arguments ----------------------------------------------------------
+
+
+def script(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [console_script(), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(
+            ["deadlines", "--policy", "redbridge", "--stage", "1", "--from", "yesterday"],
+            "error: --from 'yesterday' is not an ISO 8601 date-time",
+            id="bad-from",
+        ),
+        pytest.param(
+            ["deadlines", "--policy", "redbridge", "--stage", "1", "--from", "9999-12-31T23:00"],
+            "error: --from '9999-12-31T23:00' is outside the years 1900 to 2999",
+            id="from-out-of-range",
+        ),
+        pytest.param(
+            ["deadlines", "--policy", "redbridge", "--stage", "9", "--from", "2026-12-01"],
+            "error: redbridge has no stage '9' (stages: 1, 2, 3, 4)",
+            id="unknown-stage",
+        ),
+        pytest.param(
+            ["deadlines", "--policy", "camden", "--stage", "1", "--from", "2026-12-01"],
+            "no pack named 'camden'",
+            id="unknown-board",
+        ),
+        pytest.param(
+            ["--policy-dir", "/nonexistent-policies", "policy", "show", "redbridge"],
+            "error: /nonexistent-policies: no such folder of policy packs",
+            id="missing-policy-dir",
+        ),
+        pytest.param(
+            ["policy", "show", "/nonexistent/pack.yaml"],
+            "error: /nonexistent/pack.yaml: no such file",
+            id="missing-pack-file",
+        ),
+        pytest.param(
+            ["policy", "check", str(POLICIES)],
+            f"error: {POLICIES}: is a folder, not a pack file",
+            id="folder-as-pack",
+        ),
+        pytest.param(
+            [
+                *("deadlines", "--policy", str(BROKEN_FIXTURES / "unknown-timezone.yaml")),
+                *("--stage", "1", "--from", "2026-12-01"),
+            ],
+            "calendar.timezone: unknown time zone 'Europe/Londn'",
+            id="broken-pack",
+        ),
+        pytest.param(["deadlines", "--policy"], "expected one argument", id="usage"),
+    ],
+)
+def test_a_bad_argument_is_one_message_and_exit_2(argv: list[str], message: str) -> None:
+    done = script(*argv)
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert message in done.stderr
+
+
+def test_a_broken_pack_checked_is_exit_1_with_no_traceback() -> None:
+    path = BROKEN_FIXTURES / "unquoted-end-of-working-day.yaml"
+    done = script("policy", "check", str(path))
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"error: {path}: calendar.end_of_working_day: is the number 1020: YAML reads an "
+        'unquoted 17:00 as a number (in base 60); quote the time: "17:00"\n'
+    )
+
+
+class _Fails:
+    """An extension whose command fails in a way no one foresaw."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def add_commands(self, commands: Any) -> None:
+        commands.add_parser("fail")
+
+    def run(self, args: Any, out: Any, err: Any) -> int | None:
+        if args.command != "fail":
+            return None
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "expected"),
+    [
+        (RuntimeError("boom\nsecond line"), 2, "error: unexpected RuntimeError: boom\n"),
+        (KeyError(), 2, "error: unexpected KeyError: (no message)\n"),
+        (KeyboardInterrupt(), 130, "interrupted\n"),
+    ],
+)
+def test_the_last_resort_is_one_line_naming_the_error(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    code: int,
+    expected: str,
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["escalation", "fail"])
+    extension: CliExtension = _Fails(error)
+    with pytest.raises(SystemExit) as exited:
+        console([extension])
+    assert exited.value.code == code
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", expected)

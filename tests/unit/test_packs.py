@@ -620,7 +620,14 @@ BROKEN: list[Broken] = [
         "redbridge",
         mutated(set_(("stages", 2, "actors", 0, "roles"), ["business_manager"])),
         "stages.2 (stage '3').actors.0",
-        "role 'business_manager' is a board role, but 'agency_role' needs a",
+        "role 'business_manager' is a board role, but 'agency_role' needs an agency role",
+    ),
+    Broken(
+        "board-selector-names-agency-role",
+        "redbridge",
+        mutated(set_(("stages", 3, "actors", 0, "roles"), ["safeguarding_lead"])),
+        "stages.3 (stage '4').actors.0",
+        "role 'safeguarding_lead' is an agency role, but 'board_role' needs a board role",
     ),
     Broken(
         "clause-cited-not-listed",
@@ -817,3 +824,173 @@ def test_a_misspelt_sector_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PackError) as caught:
         load_pack(path)
     assert any(field == "stages.2.actors.1.sectors.0" for field, _ in caught.value.problems)
+
+
+# -- packs that used to pass the check and fail later (tests/fixtures/packs/broken) --------------
+
+BROKEN_FIXTURES = REPO / "tests" / "fixtures" / "packs" / "broken"
+THORNBURY = REPO / "tests" / "fixtures" / "packs" / "thornbury.yaml"
+
+
+@dataclass(frozen=True)
+class BrokenFixture:
+    name: str  # file stem under tests/fixtures/packs/broken
+    field: str
+    problem: str
+
+
+FIXTURES: list[BrokenFixture] = [
+    BrokenFixture(
+        "unknown-timezone",
+        "calendar.timezone",
+        "unknown time zone 'Europe/Londn': give an IANA name such as Europe/London",
+    ),
+    BrokenFixture(
+        "unknown-country",
+        "calendar.country",
+        "the holidays package has no country 'XX' (an ISO 3166 code, e.g. GB)",
+    ),
+    BrokenFixture(
+        "unknown-subdivision",
+        "calendar.subdivision",
+        "GB has no holiday subdivision 'XYZ' (it has: ENG, NIR, SCT, WLS)",
+    ),
+    BrokenFixture(
+        "unquoted-end-of-working-day",
+        "calendar.end_of_working_day",
+        "is the number 1020: YAML reads an unquoted 17:00 as a number (in base 60); quote the "
+        'time: "17:00"',
+    ),
+    BrokenFixture(
+        "end-of-working-day-with-offset",
+        "calendar.end_of_working_day",
+        'must be a local time written "HH:MM" (e.g. "17:00"), not \'16:30+01:00\'',
+    ),
+    BrokenFixture(
+        "unquoted-send-at",
+        "nudges.send_at",
+        "is the number 540: YAML reads an unquoted 9:00 as a number (in base 60); quote the "
+        'time: "09:00"',
+    ),
+    BrokenFixture(
+        "board-role-selector-names-agency-role",
+        "stages.2 (stage '3').actors.0",
+        "role 'designated_lead' is an agency role, but 'board_role' needs a board role",
+    ),
+    BrokenFixture(
+        "referral-clock-at-entry-stage",
+        "stages.0 (stage '1').clocks ('referral').runs_from",
+        "is escalation_triggered, but no stage escalates to stage '1': this clock would never "
+        "start",
+    ),
+    BrokenFixture(
+        "confirm-clock-at-recommendations-stage",
+        "stages.2 (stage '3').clocks ('confirm').until",
+        "is outcome_confirmed, but stage '3' ends with recommendations, where no outcome is "
+        "confirmed: this clock could never be met",
+    ),
+]
+FIXTURE_PARAMS = [pytest.param(f, id=f.name) for f in FIXTURES]
+
+
+def test_every_broken_fixture_is_listed() -> None:
+    assert sorted(p.stem for p in BROKEN_FIXTURES.glob("*.yaml")) == sorted(
+        f.name for f in FIXTURES
+    )
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_PARAMS)
+def test_a_pack_that_would_fail_later_fails_to_load_with_its_one_fault(
+    fixture: BrokenFixture,
+) -> None:
+    path = BROKEN_FIXTURES / f"{fixture.name}.yaml"
+    with pytest.raises(PackError) as caught:
+        load_pack(path)
+    # Exactly the one fault each fixture was made with: the rest is the valid Thornbury pack.
+    assert caught.value.problems == [(fixture.field, fixture.problem)]
+    assert str(caught.value) == f"{path}: {fixture.field}: {fixture.problem}"
+
+
+def test_the_pack_the_broken_fixtures_are_made_from_loads() -> None:
+    """Control: the faults are the fixtures' own, not Thornbury's."""
+    pack = load_pack(THORNBURY)
+    assert pack.calendar.end_of_working_day.isoformat() == "16:30:00"
+
+
+def _with_calendar(tmp_path: Path, **calendar: Any) -> Path:
+    data = raw_pack("redbridge")
+    data["calendar"].update(calendar)
+    path = tmp_path / "calendar.yaml"
+    path.write_text(dump(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [(1020, "17:00"), (540, "09:00"), (61200, "17:00:00"), (0, "00:00")],
+)
+def test_a_time_yaml_read_as_a_number_is_refused_with_the_time_to_quote(
+    tmp_path: Path, value: int, written: str
+) -> None:
+    with pytest.raises(PackError) as caught:
+        load_pack(_with_calendar(tmp_path, end_of_working_day=value))
+    [(field, problem)] = caught.value.problems
+    assert field == "calendar.end_of_working_day"
+    assert problem.startswith(f"is the number {value}: ")
+    assert problem.endswith(f'quote the time: "{written}"')
+
+
+@pytest.mark.parametrize("value", ["7:00", "17.00", "24:00", "17:60", "17:00:00", True, 17.5])
+def test_only_a_quoted_hh_mm_is_a_time(tmp_path: Path, value: Any) -> None:
+    with pytest.raises(PackError) as caught:
+        load_pack(_with_calendar(tmp_path, end_of_working_day=value))
+    [(field, problem)] = caught.value.problems
+    assert field == "calendar.end_of_working_day"
+    assert problem.startswith("must be a local time written")
+
+
+@pytest.mark.parametrize(
+    ("calendar", "ends"),
+    [
+        ({"end_of_working_day": "16:45"}, "16:45:00"),
+        ({"subdivision": "WLS"}, "17:00:00"),
+        ({"timezone": "Europe/Belfast", "subdivision": "NIR"}, "17:00:00"),
+    ],
+)
+def test_a_valid_calendar_still_loads(tmp_path: Path, calendar: dict[str, str], ends: str) -> None:
+    pack = load_pack(_with_calendar(tmp_path, **calendar))
+    assert pack.calendar.end_of_working_day.isoformat() == ends
+
+
+def test_two_packs_with_one_case_prefix_cannot_run_together(tmp_path: Path) -> None:
+    (tmp_path / "redbridge.yaml").write_text(dump(raw_pack("redbridge")), encoding="utf-8")
+    data = raw_pack("harrow")
+    data["board"]["case_prefix"] = "RB"
+    clash = tmp_path / "zz-harrow.yaml"
+    clash.write_text(dump(data), encoding="utf-8")
+    with pytest.raises(PackError) as caught:
+        PackRegistry.from_directory(tmp_path)
+    assert str(caught.value) == (
+        f"{clash}: board: boards 'redbridge' and 'harrow' both use case_prefix 'RB' "
+        f"(the other is {tmp_path / 'redbridge.yaml'})"
+    )
+
+
+def test_two_files_for_one_board_name_both(tmp_path: Path) -> None:
+    first = tmp_path / "a.yaml"
+    second = tmp_path / "b.yaml"
+    for path in (first, second):
+        path.write_text(dump(raw_pack("redbridge")), encoding="utf-8")
+    with pytest.raises(PackError) as caught:
+        PackRegistry.from_directory(tmp_path)
+    assert caught.value.path == str(second)
+    assert str(caught.value).endswith(f"two packs claim board 'redbridge' (the other is {first})")
+
+
+def test_a_missing_or_empty_policy_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(PackError) as missing:
+        PackRegistry.from_directory(tmp_path / "nowhere")
+    assert str(missing.value) == f"{tmp_path / 'nowhere'}: no such folder of policy packs"
+    with pytest.raises(PackError) as empty:
+        PackRegistry.from_directory(tmp_path)
+    assert str(empty.value) == f"{tmp_path}: holds no policy packs (*.yaml)"

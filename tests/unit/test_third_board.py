@@ -259,7 +259,7 @@ def test_thornbury_deadlines_human_output_shows_the_shortest_timescale() -> None
 def test_unknown_stage_lists_the_three_stages() -> None:
     argv = ["deadlines", "--policy", str(THORNBURY), "--stage", "4"]
     code, _, err = run(*argv, "--from", "2026-06-10T10:00:00+01:00")
-    assert code == 1
+    assert code == 2
     assert err == "error: thornbury has no stage '4' (stages: 1, 2, 3)\n"
 
 

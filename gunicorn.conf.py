@@ -1,0 +1,25 @@
+"""gunicorn's settings for `gunicorn 'app:create_app()'`, read from the folder it starts in.
+
+Only a start-up check: the master reads the settings and the policy packs and reaches the
+storage once, before any worker starts, so a bad setting, a broken pack or unreachable storage
+ends start-up with one message on stderr and exit status 2. Without it each worker would fail
+to boot with a traceback around the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+def on_starting(server: object) -> None:
+    # Imported here: gunicorn reads this file for every command, and the app is only needed
+    # once it starts.
+    from app import load_packs
+    from bot.settings import AppSettings, exit_cannot_start, reach_storage
+
+    try:
+        settings = AppSettings.from_env()
+        load_packs(settings)
+        asyncio.run(reach_storage(settings.storage))
+    except Exception as exc:  # a bad setting, a broken pack, no storage: one message, exit 2
+        exit_cannot_start(exc)

@@ -1,0 +1,117 @@
+"""Starting the app with a bad setting, pack or store ends with one message and exit status 2,
+never a traceback: run as `python app.py` and as App Service runs it (gunicorn's aiohttp worker
+on `app:create_app()`, where gunicorn.conf.py checks in the master before any worker starts)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.deployment.test_gunicorn import GUNICORN, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_ENV = (
+    "MicrosoftAppId",
+    "MicrosoftAppPassword",
+    "MicrosoftAppType",
+    "MicrosoftAppTenantId",
+    "ALLOWED_TENANTS",
+    "PORT",
+    "HOST",
+    "ESCALATION_POLICIES",
+    "ESCALATION_POLICY_DIR",
+    "STORAGE_CONNECTION_STRING",
+    "STORAGE_TABLE_ENDPOINT",
+    "ESCALATION_TABLE_PREFIX",
+    "PUBLIC_BASE_URL",
+)
+
+BAD_START = [
+    pytest.param(
+        {"MicrosoftAppId": "00000000-0000-0000-0000-000000000001", "MicrosoftAppPassword": "x"},
+        "error: settings are not valid:\n  - ALLOWED_TENANTS is required when MicrosoftAppId "
+        "is set",
+        id="app-id-without-allowed-tenants",
+    ),
+    pytest.param(
+        {"PORT": "eighty"},
+        "error: settings are not valid:\n  - PORT must be a number from 1 to 65535, not 'eighty'",
+        id="bad-port",
+    ),
+    pytest.param(
+        {"ESCALATION_POLICIES": "camden"},
+        "no pack named 'camden'; known: ['harrow', 'redbridge']",
+        id="unknown-board",
+    ),
+    pytest.param(
+        {"ESCALATION_POLICIES": "redbridge,redbridge"},
+        "error: two packs claim board 'redbridge'",
+        id="board-twice",
+    ),
+    pytest.param(
+        {"ESCALATION_POLICY_DIR": str(ROOT / "tests" / "fixtures" / "packs" / "broken")},
+        # The folder's first pack, by name, is the first to fail.
+        "board-role-selector-names-agency-role.yaml: stages.2 (stage '3').actors.0: role "
+        "'designated_lead' is an agency role, but 'board_role' needs a board role",
+        id="broken-pack",
+    ),
+    pytest.param(
+        {"ESCALATION_DATA_DIR": str(ROOT / "README.md")},
+        "error: storage: SQLite table store",
+        id="storage-cannot-open",
+    ),
+]
+
+
+def environment(tmp_path: Path, changes: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in APP_ENV}
+    env["ESCALATION_DATA_DIR"] = str(tmp_path / "data")
+    env["PORT"] = str(free_port())
+    env.update(changes)
+    return env
+
+
+def start(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize(("changes", "message"), BAD_START)
+def test_python_app_py_with_a_bad_setting(
+    tmp_path: Path, changes: dict[str, str], message: str
+) -> None:
+    done = start([sys.executable, "app.py"], environment(tmp_path, changes))
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and message in done.stderr
+
+
+def test_python_app_py_on_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = start([sys.executable, "app.py"], environment(tmp_path, {"PORT": str(port)}))
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and "address already in use" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("changes", "message"), BAD_START)
+def test_gunicorn_with_a_bad_setting(tmp_path: Path, changes: dict[str, str], message: str) -> None:
+    env = environment(tmp_path, changes)
+    argv = [str(GUNICORN), "app:create_app()", "--worker-class", "aiohttp.GunicornWebWorker"]
+    done = start([*argv, "--bind", f"127.0.0.1:{free_port()}", "--workers", "1"], env)
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Booting worker" not in done.stderr  # stopped in the master, before any worker
+    # gunicorn's own "Starting gunicorn" line, then the one message.
+    assert len([line for line in done.stderr.splitlines() if line.startswith("error: ")]) == 1
