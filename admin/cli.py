@@ -355,10 +355,7 @@ async def sweep_once(storage: Storage, packs: PackRegistry, now: datetime, out: 
         conversations=storage.conversations,
     )
     await scheduler.ensure_tables()
-    try:
-        report = await scheduler.sweep(now)
-    except KeyError as exc:  # a stored case of a board whose pack is not in the folder
-        raise CliError(f"sweep stopped: {exc.args[0]}") from None
+    report = await scheduler.sweep(now)
     if not report.swept:
         print("sweep: another instance is sweeping now; nothing done", file=out)
         return EXIT_OK
@@ -367,6 +364,12 @@ async def sweep_once(storage: Storage, packs: PackRegistry, now: datetime, out: 
         f"{report.already_queued} already queued, {report.stale_hints} stale index row(s) removed",
         file=out,
     )
+    if report.no_pack:
+        print(
+            f"sweep: {len(report.no_pack)} case(s) of a board with no pack here were left alone: "
+            + ", ".join(report.no_pack),
+            file=out,
+        )
     return EXIT_OK
 
 

@@ -67,6 +67,9 @@ class SweepReport:
     stale_hints: int = 0
     queued: list[str] = field(default_factory=list)
     already_queued: int = 0
+    # Cases of a board this instance has no pack for: left for an instance that has it, and
+    # never a reason to stop nudging every other board's cases.
+    no_pack: list[str] = field(default_factory=list)
 
 
 class SweepService:
@@ -135,6 +138,9 @@ class SweepService:
                     report.stale_hints += 1
                 continue
             case = fold(stored.events)
+            if case.board_id not in self._calendars:
+                report.no_pack.append(case.id)
+                continue
             report.cases += 1
             running = {
                 (c.stage, c.clock, c.effective_due.astimezone(UTC))

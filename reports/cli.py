@@ -21,7 +21,7 @@ from reports.sample import seed_storage
 from storage.settings import StorageSettings, open_storage
 
 EXIT_OK = 0
-EXIT_PROBLEM = 1
+EXIT_PROBLEM = 2  # the command could not run (as every escalation command)
 
 
 @dataclass

@@ -101,7 +101,11 @@ async def open_storage(
     cases = TableCaseRepository(store, tables)
     directory = DirectoryStore(store, now=now, table=tables.directory)
     conversations = ConversationStore(store, now=now, table=tables.conversations)
-    await cases.ensure_tables()
-    await directory.ensure_tables()
-    await conversations.ensure_tables()
+    try:
+        await cases.ensure_tables()
+        await directory.ensure_tables()
+        await conversations.ensure_tables()
+    except BaseException:
+        await store.close()  # storage that cannot be reached leaves no client open behind it
+        raise
     return Storage(store, tables, cases, TableOutbox(store, tables), directory, conversations)

@@ -36,8 +36,8 @@ def test_sample_then_report_in_every_format(tmp_path: Path) -> None:
     code, out, _ = run(settings, "report", *period, "--out", str(tmp_path / "r.html"))
     assert code == 0 and (tmp_path / "r-charts" / "monthly-trend.png").exists()
     code, _, err = run(settings, "report", *period)
-    assert code == 1 and "needs --out" in err
+    assert code == 2 and "needs --out" in err
     code, _, err = run(
         settings, "report", "--policy", "harrow", "--from", "2026-02-01", "--to", "2026-01-01"
     )
-    assert code == 1 and "before" in err
+    assert code == 2 and "before" in err

@@ -12,7 +12,7 @@ from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from escalation.sweep import DueHint, SweepService
 
-from .builders import discussion, redbridge_raise
+from .builders import discussion, harrow_raise, redbridge_raise
 from .conftest import FakeClock
 
 
@@ -114,3 +114,24 @@ async def test_a_held_lease_means_no_sweep(
         repository, PackRegistry([redbridge]), directory, FakeQueue(), lease
     ).sweep(datetime(2026, 12, 3, 9, 30, tzinfo=UTC))
     assert report.swept is False and report.queued == []
+
+
+async def test_a_case_of_a_board_with_no_pack_here_does_not_stop_the_sweep(
+    service: EscalationService,
+    repository: InMemoryCaseRepository,
+    redbridge,
+    directory,
+) -> None:  # type: ignore[no-untyped-def]
+    """An instance that runs Redbridge alone still nudges Redbridge cases when the store holds a
+    Harrow case; the Harrow case is reported and its hints are kept for an instance with the pack."""
+    redbridge_case = (await service.execute(redbridge_raise())).case.id
+    harrow_case = (await service.execute(harrow_raise())).case.id
+    queue = FakeQueue()
+    sweep = sweeper(repository, PackRegistry([redbridge]), directory, queue, FakeLease())
+    harrow_clocks = [c for c in repository.states[harrow_case].clocks if c.status == "running"]
+    assert harrow_clocks  # the Harrow case has clocks the index would offer
+    report = await sweep.sweep(max(c.effective_due for c in harrow_clocks))
+    assert report.no_pack == [harrow_case]
+    assert report.queued and all(k.startswith(f"{redbridge_case}:") for k in report.queued)
+    forgotten = sweep._due_index.forgotten  # type: ignore[attr-defined]
+    assert not any(case_id == harrow_case for case_id, _, _ in forgotten)
