@@ -36,7 +36,7 @@ from escalation.service import EscalationService
 from reports.charts import render_charts
 from reports.figures import board_report
 from reports.load import board_cases
-from reports.render import to_html
+from reports.render import page_headers, to_html
 from storage.bot_state import TableStorage
 from storage.outbox import dispatch_once
 from storage.scheduler import Scheduler
@@ -95,7 +95,7 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         now=app[CLOCK],
     )
     app[SERVICE] = service
-    state = ConversationState(TableStorage(storage.store, storage.tables.bot_state))
+    state = ConversationState(TableStorage(storage.store, storage.tables.bot_state, now=app[CLOCK]))
     app[BOT] = EscalationBot(
         storage=storage,
         packs=app[PACKS],
@@ -152,6 +152,8 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
                 if report.queued:
                     log.info("sweep: %d nudge(s) queued", len(report.queued))
                     app[WAKE].event.set()
+                if report.no_pack:
+                    log.warning("sweep: %d case(s) of a board with no pack", len(report.no_pack))
             except Exception:  # storage outage: the next sweep finds the same clocks
                 log.exception("sweep failed; will try again")
             await asyncio.sleep(settings.sweep_interval_seconds)
@@ -204,7 +206,6 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def report_page(request: web.Request) -> web.Response:
     """A board's full report, for a signed link the bot gave a board role (see bot.report_links)."""
-    from reports.render import page_headers
 
     async def respond() -> web.Response:
         board_id = request.match_info["board"]
@@ -221,7 +222,11 @@ async def report_page(request: web.Request) -> web.Response:
             return problem(
                 403, "this link is not valid, or has expired: ask the bot for a new summary"
             )
-        cases = await board_cases(request.app[STORAGE], board_id)
+        try:
+            cases = await board_cases(request.app[STORAGE], board_id)
+        except Exception as exc:  # a storage outage: the link stays good, try again later
+            log.warning("report page: storage did not answer: %s", type(exc).__name__)
+            return problem(503, "the report cannot be read just now: try the link again shortly")
         report = board_report(cases, pack, start=start, end=end)
         # Drawing the charts is CPU work: keep it off the event loop.
         page = await asyncio.to_thread(lambda: to_html(report, render_charts(report)))

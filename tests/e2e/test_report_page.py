@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
 
-from app import LINKS, create_app
+from app import LINKS, STORAGE, create_app
 from bot.settings import AppSettings
 from storage.settings import StorageSettings
 from tests.e2e.connector import serve
@@ -100,3 +100,17 @@ async def test_its_refusals_carry_the_same_headers(
         assert response.status == status
         assert response.content_type == "application/json"
         assert_safe_headers(response.headers)
+
+
+async def test_a_storage_outage_is_a_503_with_the_same_headers(tmp_path: Path) -> None:
+    settings = AppSettings(
+        storage=StorageSettings(None, tmp_path / "data"), report_link_secret=b"s" * 32
+    )
+    app = create_app(settings)
+    link = urlsplit(app[LINKS].make("redbridge", date(2026, 4, 1), date(2026, 11, 30)))
+    async with serve(app) as url, aiohttp.ClientSession() as http:
+        await app[STORAGE].store.close()  # the store stops answering
+        async with http.get(f"{url}{link.path}?{link.query}") as response:
+            assert response.status == 503
+            assert "try the link again" in (await response.json())["error"]
+            assert_safe_headers(response.headers)
