@@ -12,17 +12,14 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
 
-import jwt
-import requests
 from aiohttp import web
 from botbuilder.core import ConversationState, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from bot.connector import CachingBotFrameworkAuthentication
-from bot.http import messages_handler, problem
-from bot.logs import configure_json_logging
+from bot.http import BotTurns, messages_handler, problem
+from bot.logs import PathAccessLogger, configure_json_logging
 from bot.report_links import ReportLinks
 from bot.sender import TeamsSender
 from bot.settings import AppSettings
@@ -280,22 +277,12 @@ def create_app(settings: AppSettings | None = None, clock: Clock = utc_now) -> w
             "only to a serviceUrl on this machine"
         )
 
-    async def process(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
-        try:
-            response = await adapter.process(request, app[BOT])
-        except (PermissionError, jwt.PyJWTError):
-            raise web.HTTPUnauthorized() from None
-        except (requests.RequestException, OSError) as exc:
-            # Turn errors are handled inside the turn; what escapes here is the token check,
-            # which could not fetch the Bot Framework's signing keys. Not validated: refused.
-            log.error("could not validate a Bot Framework token: %s", type(exc).__name__)
-            raise web.HTTPUnauthorized() from None
-        return response if response is not None else web.Response(status=201)
-
     app.router.add_post(
         "/api/messages",
         messages_handler(
-            process, anonymous=settings.anonymous, allowed_tenants=settings.allowed_tenants
+            BotTurns(adapter, lambda: app[BOT]),
+            anonymous=settings.anonymous,
+            allowed_tenants=settings.allowed_tenants,
         ),
     )
     app.router.add_get("/reports/{board}/{start}/{end}", report_page)
@@ -319,7 +306,12 @@ def main() -> None:
     configure_json_logging()
     try:
         settings = AppSettings.from_env()
-        web.run_app(create_app(settings), host=settings.host, port=settings.port)
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log_class=PathAccessLogger,  # the log keeps no report link's signature
+        )
     except Exception as exc:  # a bad setting or pack, storage, the port: one message, exit 2
         exit_cannot_start(exc)
 

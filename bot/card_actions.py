@@ -6,12 +6,13 @@ storage, and the core decides whether the person may do it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cards.case_card import form_values
+from cards.case_card import FORM_FIELDS, form_values, input_id
 from cards.views import (
     APPROVE_OUTCOME,
     APPROVE_RECORD,
@@ -61,6 +62,11 @@ CaseActionCommand = (
 )
 
 
+# A case id as the core makes them (RB-2026-K7QX2M); anything else names no case, and must not
+# reach storage, whose keys refuse slashes, # ? and control characters.
+CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+
 class CardActionError(ValueError):
     """An action that cannot be understood: nothing is changed and the person is told why."""
 
@@ -72,7 +78,7 @@ class CardAction:
         self.verb = verb
         self.data = data
         case_id = data.get("case_id")
-        if not isinstance(case_id, str) or not case_id:
+        if not isinstance(case_id, str) or not CASE_ID.fullmatch(case_id):
             raise CardActionError("This card does not name a case.")
         self.case_id = case_id
         version = data.get("version")
@@ -109,6 +115,17 @@ def parse_action(value: object) -> CardAction:
     return CardAction(verb, data)
 
 
+def _form(verb: str, data: Mapping[str, Any]) -> dict[str, str]:
+    """The form's inputs, each as the text a card sends; anything else is refused, not stored
+    as Python's text for it (a list would become "['a']")."""
+    for field in FORM_FIELDS.get(verb, ()):
+        value = data.get(input_id(verb, field))
+        if value is not None and not isinstance(value, str):
+            label = field.replace("_", " ")
+            raise CardActionError(f"The card sent the {label} in a form I cannot read.")
+    return form_values(verb, data)
+
+
 def _moment(day: str | None, at: str | None, tz: ZoneInfo, what: str) -> datetime:
     try:
         parsed_day = date.fromisoformat(day or "")
@@ -124,7 +141,7 @@ def _split(text: str | None, separator: str) -> tuple[str, ...]:
 
 def command_for(action: CardAction, actor_id: str, tz: ZoneInfo) -> CaseActionCommand:
     verb, case_id, version = action.verb, action.case_id, action.version
-    form = form_values(verb, action.data)
+    form = _form(verb, action.data)
     common: dict[str, Any] = {"actor_id": actor_id, "case_id": case_id, "expected_version": version}
     if verb == RECORD:
         return RecordDiscussion(

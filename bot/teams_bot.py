@@ -19,7 +19,8 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import DialogSet, DialogTurnStatus
-from botbuilder.schema import AdaptiveCardInvokeResponse, ChannelAccount
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
+from botbuilder.schema.teams import TeamInfo
 
 from bot.card_actions import CardActionError, command_for, parse_action
 from bot.logs import case_id_var
@@ -27,7 +28,7 @@ from bot.report_links import ReportLinks
 from cards.case_card import case_card
 from cards.outcome_cards import done_card, refusal_card
 from cards.summary_card import summary_card
-from cards.views import REFRESH, case_view
+from cards.views import CASE_VERBS, REFRESH, case_view
 from cards.welcome import HELP as HELP_VERB
 from cards.welcome import MY_CASES, RAISE, welcome_card
 from dialogs.profile_dialog import ProfileDialog
@@ -76,16 +77,40 @@ WELCOME_VERBS = {RAISE: "raise", MY_CASES: "cases", HELP_VERB: "help"}
 CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")
 
 
+def id_in(channel_data: object, key: str) -> str | None:
+    """`channelData[key].id` (the tenant, team or channel) when the activity carries one."""
+    part = channel_data.get(key) if isinstance(channel_data, dict) else None
+    found = part.get("id") if isinstance(part, dict) else None
+    return found if isinstance(found, str) and found.strip() else None
+
+
 def reference_with_tenant(turn_context: TurnContext) -> dict[str, Any]:
     """The conversation reference, keeping the tenant (botbuilder's model drops it), which a
     proactive message needs to start a chat."""
     activity = turn_context.activity
     reference: dict[str, Any] = TurnContext.get_conversation_reference(activity).serialize()
-    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    tenant = (channel_data.get("tenant") or {}).get("id")
+    tenant = id_in(activity.channel_data, "tenant")
     if tenant:
         reference["tenant"] = tenant
     return reference
+
+
+def text_for_the_bot(activity: Activity) -> str:
+    """The message's text without the bot's own mention (`<at>Escalation</at> set channel`).
+
+    botbuilder's remove_recipient_mention uses the mention's text as a regular expression, and
+    fails on a message with a mention and no text; this removes it as plain text.
+    """
+    text = activity.text if isinstance(activity.text, str) else ""
+    bot_id = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        if not isinstance(entity.type, str) or entity.type.lower() != "mention":
+            continue
+        extra = entity.additional_properties or {}
+        mentioned, said = extra.get("mentioned"), extra.get("text")
+        if isinstance(mentioned, dict) and mentioned.get("id") == bot_id and isinstance(said, str):
+            text = text.replace(said, "") if said.strip() else text
+    return text.strip()
 
 
 class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
@@ -143,19 +168,16 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             )
         value = turn_context.activity.value
         dc = await self.dialogs.create_context(turn_context)
-        if isinstance(value, dict) and value.get("verb") in WELCOME_VERBS:
-            turn_context.activity.text = WELCOME_VERBS[value["verb"]]  # a welcome card button
+        verb = value.get("verb") if isinstance(value, dict) else None
+        if isinstance(verb, str) and verb in WELCOME_VERBS:
+            turn_context.activity.text = WELCOME_VERBS[verb]  # a welcome card button
         elif value and not turn_context.activity.text:
             await self.on_card_submit(turn_context, person)  # the Action.Submit fallback
             return
         result = await dc.continue_dialog()
         if result.status != DialogTurnStatus.Empty:
             return
-        text = (
-            TurnContext.remove_recipient_mention(turn_context.activity)
-            or turn_context.activity.text
-            or ""
-        ).strip()
+        text = text_for_the_bot(turn_context.activity)
         lowered = text.lower()
         if lowered in ("set channel", "set business manager channel"):
             await turn_context.send_activity(await self.set_channel(turn_context, person))
@@ -185,9 +207,8 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
     async def set_channel(self, turn_context: TurnContext, person: Person | None) -> str:
         """Make this team channel the business-manager channel of the boards the person serves."""
         activity = turn_context.activity
-        channel_data = activity.channel_data or {}
-        channel = (channel_data.get("channel") or {}).get("id")
-        team = (channel_data.get("team") or {}).get("id")
+        channel = id_in(activity.channel_data, "channel")
+        team = id_in(activity.channel_data, "team")
         if activity.conversation.conversation_type != "channel" or not channel or not team:
             return "Do this in the team channel that should get the copies, by mentioning me there."
         if person is None:
@@ -314,11 +335,11 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             return refusal_card(None, str(exc))
         if person is None:
             return refusal_card(None, self.not_in_directory())
-        case_id_var.set(action.case_id)
         try:
             case = await self.service.case(action.case_id)
         except Refused as refusal:
             return refusal_card(None, refusal.reason)
+        case_id_var.set(case.id)  # a case that exists: the logs never carry an id as sent
         if not await self.may_see(case, person):
             return refusal_card(None, f"There is no case {action.case_id} that you can see.")
         pack = self.packs.get(case.board_id)
@@ -332,7 +353,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             reason = exc.reason if isinstance(exc, Refused) else str(exc)
             log.info(
                 "card action %s on %s refused: %s",
-                action.verb,
+                action.verb if action.verb in CASE_VERBS else "(unknown verb)",
                 case.id,
                 getattr(exc, "code", "input"),
             )
@@ -363,6 +384,23 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             await turn_context.send_activity(attachment)
 
     # -- installation -------------------------------------------------------------------------
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        if turn_context.activity.channel_data is None:
+            # botbuilder's Teams handler reads channelData's team without checking it is there.
+            turn_context.activity.channel_data = {}
+        await super().on_conversation_update_activity(turn_context)
+
+    async def on_teams_members_added_dispatch(
+        self,
+        members_added: list[ChannelAccount],
+        team_info: TeamInfo | None,
+        turn_context: TurnContext,
+    ) -> None:
+        # botbuilder first asks Teams about each member (TeamsInfo.get_member, which passes
+        # channelData's keys to a model as arguments, and its warnings log them); the welcome
+        # needs only the members' ids.
+        await self.on_members_added_activity(members_added, turn_context)
 
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext

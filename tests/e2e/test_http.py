@@ -189,6 +189,307 @@ async def test_only_the_boards_tenants_are_served(tmp_path: Path) -> None:
         assert (await running.post(activity(stand_in.url)))[0] == 201
 
 
+APP_ID = "00000000-0000-0000-0000-0000000000b0"
+SORRY = "Sorry, something went wrong"
+
+
+def changed(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """`body` with the field at a dotted path ("conversation.isGroup") set to `value`."""
+    *parents, last = path.split(".")
+    node = body
+    for step in parents:
+        node = node.setdefault(step, {})
+    node[last] = value
+    return body
+
+
+# Fields of the wrong type that were answered with a 500, and shapes whose turn failed after a
+# 201 ("Sorry, something went wrong"): (field, value, the path the 400 names).
+WRONG_SHAPES = [
+    ("from", [], "from"),
+    ("timestamp", 5, "timestamp"),
+    ("entities", "x", "entities"),
+    ("attachments", -1, "attachments"),
+    ("recipient", [], "recipient"),
+    ("localTimestamp", 5, "localTimestamp"),
+    ("membersAdded", {}, "membersAdded"),
+    ("membersRemoved", "x", "membersRemoved"),
+    ("suggestedActions", [], "suggestedActions"),
+    ("conversation.isGroup", "x", "conversation.isGroup"),
+    ("relatesTo", "x", "relatesTo"),
+    ("expiration", "soon", "expiration"),
+    ("semanticAction", [], "semanticAction"),
+    ("text", ["a"], "text"),
+    ("channelData.tenant", "x", "channelData.tenant"),
+    ("recipient", None, "recipient"),
+    ("channelId", None, "channelId"),
+    ("entities", [{"a": 1}], "entities[0].type"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "field"), WRONG_SHAPES, ids=[w[0] for w in WRONG_SHAPES])
+async def test_a_field_of_the_wrong_type_gets_400_naming_it(
+    running: Running, path: str, value: Any, field: str
+) -> None:
+    status, detail = await running.post(changed(activity(running.connector.url), path, value))
+    assert status == 400, detail
+    assert isinstance(detail, dict) and detail["field"] == field
+    assert field in detail["error"]
+    assert running.connector.sent == []
+
+
+async def test_a_body_nested_a_thousand_deep_gets_400(running: Running) -> None:
+    body = '{"a":' * 1000 + "1" + "}" * 1000  # 2 KB: a RecursionError (500) before
+    status, detail = await running.post(
+        None, data=body, headers={"Content-Type": "application/json"}
+    )
+    assert (status, detail) == (400, {"error": "the body nests too deeply"})
+    nested = json.dumps(activity(running.connector.url, value="@")).replace(
+        '"@"', "[" * 100 + "]" * 100
+    )
+    status, detail = await running.post(
+        None, data=nested, headers={"Content-Type": "application/json"}
+    )
+    assert status == 400 and "nests too deeply" in str(detail)
+
+
+async def test_the_conversations_tenant_must_be_the_channel_datas(running: Running) -> None:
+    body = changed(activity(running.connector.url), "conversation.tenantId", "another-tenant")
+    status, detail = await running.post(body)
+    assert status == 400 and isinstance(detail, dict)
+    assert detail["field"] == "conversation.tenantId" and "different tenant" in detail["error"]
+    assert running.connector.sent == []
+
+
+def in_a_channel(service_url: str, text: str, **channel_data: Any) -> dict[str, Any]:
+    return activity(
+        service_url,
+        text=f"<at>Escalation</at> {text}",
+        conversation={
+            "id": "19:general@thread.tacv2;messageid=1",
+            "conversationType": "channel",
+            "tenantId": TENANT,
+        },
+        channelData={"tenant": {"id": TENANT}, **channel_data},
+        entities=[
+            {
+                "type": "mention",
+                "mentioned": {"id": "28:bot", "name": "Escalation"},
+                "text": "<at>Escalation</at>",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("channel_data", "field"),
+    [
+        ({"team": "x", "channel": {"id": "c"}}, "channelData.team"),
+        ({"team": {"id": "t"}, "channel": []}, "channelData.channel"),
+        ({"team": {"id": 5}, "channel": {"id": "c"}}, "channelData.team.id"),
+    ],
+)
+async def test_set_channel_with_a_team_or_channel_that_is_not_an_object(
+    running: Running, channel_data: dict[str, Any], field: str
+) -> None:
+    status, detail = await running.post(
+        in_a_channel(running.connector.url, "set channel", **channel_data)
+    )
+    assert status == 400 and isinstance(detail, dict) and detail["field"] == field
+    assert running.connector.sent == []
+
+
+async def test_the_bot_copes_with_what_is_optional_or_odd_but_well_formed(
+    running: Running,
+) -> None:
+    url = running.connector.url
+    cases: list[tuple[dict[str, Any], str]] = [
+        # A channel without its team or channel: the bot says where to do it.
+        (in_a_channel(url, "set channel"), "Do this in the team channel"),
+        # A mention whose text is not a valid regular expression (botbuilder used it as one).
+        (
+            activity(
+                url,
+                text="<at>Esc(</at> help",
+                entities=[
+                    {"type": "mention", "mentioned": {"id": "28:bot"}, "text": "<at>Esc(</at>"}
+                ],
+            ),
+            "professional disagreements",
+        ),
+        # A mention and no text at all.
+        (
+            changed(
+                activity(url, entities=[{"type": "mention", "mentioned": {"id": "28:bot"}}]),
+                "text",
+                None,
+            ),
+            "professional disagreements",
+        ),
+        # A card button whose verb is not text: a card saying it was not understood.
+        (changed(activity(url, value={"verb": ["raise"]}), "text", None), ""),
+        # Added to a chat, with no channelData, and to a team, by a member with only an id.
+        (
+            {
+                k: v
+                for k, v in activity(url, type="conversationUpdate").items()
+                if k not in ("channelData", "text")
+            }
+            | {"membersAdded": [{"id": "29:alex"}, {"id": "28:bot"}]},
+            "",
+        ),
+        (
+            changed(
+                activity(url, type="conversationUpdate", membersAdded=[{"id": "29:new"}]),
+                "channelData.team",
+                {"id": "19:team@thread.tacv2"},
+            ),
+            "",
+        ),
+    ]
+    for body, says in cases:
+        before = len(running.connector.sent)
+        status, _ = await running.post(body)
+        assert status == 201, body
+        replies = running.connector.sent[before:]
+        assert replies, body
+        texts = [str(r.body.get("text") or "") for r in replies]
+        assert not [t for t in texts if SORRY in t], body
+        if says:
+            assert any(says in t for t in texts), (body, texts)
+        else:  # a card: the welcome card, or the one saying the button was not understood
+            assert all(r.body.get("attachments") for r in replies), body
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": ""}, {"Authorization": "Basic YTpi"}, {"Authorization": "Bearer "}],
+    ids=["none", "blank", "basic", "bearer-without-token"],
+)
+async def test_with_an_app_id_an_anonymous_caller_gets_401_whatever_it_sends(
+    tmp_path: Path, headers: dict[str, str]
+) -> None:
+    settings = AppSettings(
+        app_id=APP_ID,
+        app_password="secret",
+        allowed_tenants=frozenset({TENANT}),
+        storage=StorageSettings(None, tmp_path / "data"),
+    )
+    teams = "https://smba.trafficmanager.net/uk/"
+    other_tenant = changed(
+        changed(activity(teams), "channelData.tenant.id", "evil-tenant"),
+        "conversation.tenantId",
+        "evil-tenant",
+    )
+    bodies: list[tuple[Any, dict[str, str]]] = [
+        (activity(teams), {}),
+        (other_tenant, {}),  # a tenant not served: 401 too, so the allow-list is not told
+        *((changed(activity(teams), p, v), {}) for p, v, _ in WRONG_SHAPES),
+        ('{"a":' * 1000 + "1" + "}" * 1000, {"Content-Type": "application/json"}),
+        ("{", {"Content-Type": "application/json"}),
+        ("help", {"Content-Type": "text/plain"}),
+    ]
+    async with (
+        connector() as stand_in,
+        serve(create_app(settings)) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        running = Running(url, stand_in, settings, http)
+        for body, content in bodies:
+            options = {"data": body} if isinstance(body, str) else {}
+            status, detail = await running.post(body, headers={**headers, **content}, **options)
+            assert status == 401, (body, detail)
+        # With a token that is not valid, the tenant is still never told: 401 before 403.
+        status, _ = await running.post(other_tenant, headers={"Authorization": "Bearer forged"})
+        assert status == 401
+        assert stand_in.sent == []
+
+
+async def test_card_inputs_of_the_wrong_type_are_refused_on_the_card(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from escalation.case import fold
+    from escalation.directory import Person
+    from escalation.memory import RecordingNotifier
+    from escalation.packs import PackRegistry
+    from escalation.service import EscalationService
+    from tests.unit.builders import redbridge_raise
+
+    storage_settings = StorageSettings(None, tmp_path / "data")
+    storage = await open_storage(storage_settings)
+    try:
+        await storage.directory.import_records(
+            [
+                {
+                    "id": "amara",
+                    "name": "Amara",
+                    "agency": "redbridge-asc",
+                    "roles": ["practitioner"],
+                },
+                {"id": "noah", "name": "Noah", "agency": "nelft", "roles": ["practitioner"]},
+            ]
+        )
+        await storage.directory.upsert_person(
+            Person("noah", "Noah", "nelft", frozenset({"practitioner"})),
+            teams_user_id="29:alex",
+            aad_object_id="aad-alex",
+        )
+        service = EscalationService(
+            packs=PackRegistry.from_directory(POLICIES),
+            repository=storage.cases,
+            directory=storage.directory,
+            notifier=RecordingNotifier(),
+            now=lambda: datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+        )
+        opened = (await service.execute(redbridge_raise())).case
+    finally:
+        await storage.close()
+    form = {
+        "record.held_date": "2026-11-30",
+        "record.held_time": "10:00",
+        "record.participants": "Amara, Noah",
+        "record.summary": "Talked it through",
+        "record.outcome": "continuing",
+    }
+    settings = AppSettings(storage=storage_settings)
+    async with (
+        connector() as stand_in,
+        serve(create_app(settings)) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        running = Running(url, stand_in, settings, http)
+        for field, value in (
+            ("record.summary", ["a"]),
+            ("record.summary", {"a": 1}),
+            ("record.participants", 5),
+        ):
+            data = {
+                "case_id": opened.id,
+                "version": opened.version,
+                "verb": "record",
+                **form,
+                field: value,
+            }
+            body = activity(
+                stand_in.url,
+                type="invoke",
+                name="adaptiveCard/action",
+                value={"action": {"type": "Action.Execute", "verb": "record", "data": data}},
+            )
+            status, response = await running.post(body)
+            assert status == 200 and isinstance(response, dict)
+            said = json.dumps(response["value"])
+            assert "in a form I cannot read" in said, said
+    storage = await open_storage(storage_settings)
+    try:
+        stored = await storage.cases.load(opened.id)
+    finally:
+        await storage.close()
+    assert stored is not None
+    after = fold(stored.events)
+    assert after.records == () and after.version == opened.version
+
+
 async def test_my_cases_lists_the_persons_open_cases(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import pytest
+from aiohttp import web
 
-from bot.logs import JsonFormatter, activity_id_var, case_id_var
+from app import LINKS, create_app
+from bot.logs import JsonFormatter, PathAccessLogger, activity_id_var, case_id_var
+from bot.settings import AppSettings
+from storage.settings import StorageSettings
 from tests.e2e.test_conversation import PEOPLE, Chat, running, settings_with
 
 
@@ -97,3 +106,78 @@ async def test_a_refused_card_action_logs_its_case_and_activity_and_no_names(
         assert person["name"] not in text
     for secret in ("Falls at home", "ASC-104233", "Nursing declined"):
         assert secret not in text
+
+
+SENT = "<sent by the caller>"
+
+
+def test_an_error_is_logged_by_its_type_and_place_never_its_message() -> None:
+    try:
+        try:
+            raise KeyError(SENT)
+        except KeyError as exc:
+            raise ValueError(f"could not read {SENT}") from exc
+    except ValueError:
+        record = logging.LogRecord(
+            "escalation.app", logging.ERROR, __file__, 1, "turn failed: %s", ("X",), sys.exc_info()
+        )
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["error"] == "ValueError"
+    trace = entry["trace"]
+    assert "ValueError" in trace and "KeyError" in trace  # the cause is kept, by its type
+    assert "test_logs.py" in trace and "test_an_error_is_logged" in trace
+    assert SENT not in json.dumps(entry)
+
+
+async def test_a_refused_activity_logs_the_field_and_not_what_was_sent(
+    tmp_path: Path, lines: Lines
+) -> None:
+    async with running(await settings_with(tmp_path, PEOPLE), Chat) as chat:
+        for field, value in (("text", [SENT]), ("id", SENT), ("timestamp", SENT)):
+            body = chat.activity("amara", **{field: value})
+            async with chat.http.post(chat.url + "/api/messages", json=body) as r:
+                assert (r.status, (await r.json())["field"]) == (400, field)
+    text = "\n".join(lines.lines)
+    for field in ("text", "id", "timestamp"):
+        assert f"refused a malformed activity: field {field}" in text
+    assert SENT not in text
+
+
+async def test_the_access_log_keeps_a_report_links_path_and_not_its_signature(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    app = create_app(AppSettings(storage=StorageSettings(None, tmp_path / "data")))
+    link = urlsplit(app[LINKS].make("redbridge", date(2026, 4, 1), date(2026, 4, 30)))
+    signature = parse_qs(link.query)["sig"][0]
+    runner = web.AppRunner(app, access_log_class=PathAccessLogger)  # as main() runs it
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{port}{link.path}?{link.query}"
+            async with http.get(url) as r:
+                assert r.status == 200
+    finally:
+        await runner.cleanup()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert line.startswith(f"GET {link.path} 200 ")
+    assert signature not in caplog.text and "sig=" not in caplog.text
+    assert "expires" not in caplog.text
+
+
+def test_the_app_is_run_with_that_access_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app as composition
+
+    for name in ("MicrosoftAppId", "MicrosoftAppPassword", "STORAGE_CONNECTION_STRING"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ESCALATION_DATA_DIR", str(tmp_path / "data"))
+    ran: dict[str, Any] = {}
+    monkeypatch.setattr(composition, "configure_json_logging", lambda: None)
+    monkeypatch.setattr(composition.web, "run_app", lambda app, **options: ran.update(options))
+    composition.main()
+    assert ran["access_log_class"] is PathAccessLogger

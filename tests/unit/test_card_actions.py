@@ -129,6 +129,10 @@ MALFORMED: dict[str, tuple[object, str]] = {
     "no case id": ({"verb": CLOSE, "version": VERSION}, "does not name a case"),
     "an empty case id": (card_data(CLOSE, case_id=""), "does not name a case"),
     "a case id that is not text": (card_data(CLOSE, case_id=42), "does not name a case"),
+    # Not a case id the core makes; storage would refuse it as a key.
+    "a case id with a slash": (card_data(CLOSE, case_id="RB/2026"), "does not name a case"),
+    "a case id with a newline": (card_data(CLOSE, case_id="RB-2026\n"), "does not name a case"),
+    "a case id too long": (card_data(CLOSE, case_id="R" * 65), "does not name a case"),
     "no version": ({"verb": CLOSE, "case_id": CASE_ID}, "which version"),
     "a version of words": (card_data(CLOSE, version="seven"), "which version"),
     "a version that is a flag": (card_data(CLOSE, version=True), "which version"),
@@ -186,6 +190,37 @@ def test_a_bad_date_or_time_is_refused(name: str) -> None:
     verb, form = BAD_MOMENTS[name]
     with pytest.raises(CardActionError, match="as a date and a time"):
         command_of(verb, form)
+
+
+# A card sends its inputs as text; anything else is refused, never stored as Python's text for it.
+NOT_TEXT: dict[str, object] = {
+    "a list": ["a"],
+    "an object": {"a": 1},
+    "a number": 5,
+    "a flag": True,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_TEXT))
+@pytest.mark.parametrize(
+    ("verb", "field"), [(verb, field) for verb, fields in FORM_FIELDS.items() for field in fields]
+)
+def test_a_form_input_that_is_not_text_is_refused(verb: str, field: str, kind: str) -> None:
+    data = card_data(verb, RECORD_FORM if verb == RECORD else {})
+    data[input_id(verb, field)] = NOT_TEXT[kind]
+    label = field.replace("_", " ")
+    with pytest.raises(CardActionError, match=f"the {label} in a form I cannot read"):
+        command_for(parse_action(execute_value(data)), "amara", LONDON)
+
+
+def test_the_inputs_the_issue_names_are_refused() -> None:
+    for field, value in (("summary", ["a"]), ("summary", {"a": 1}), ("participants", 5)):
+        data = card_data(RECORD, {**RECORD_FORM, field: value})  # type: ignore[dict-item]
+        with pytest.raises(CardActionError, match="cannot read"):
+            command_for(parse_action(execute_value(data)), "amara", LONDON)
+    # Null is an input left empty, as before.
+    data = card_data(RECORD, {**RECORD_FORM, "points_of_difference": None})  # type: ignore[dict-item]
+    assert isinstance(command_for(parse_action(data), "amara", LONDON), RecordDiscussion)
 
 
 # -- every verb to its command ----------------------------------------------------------------------
