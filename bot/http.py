@@ -14,6 +14,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -142,6 +143,10 @@ class BotTurns:
         response = await self.adapter.process_activity(authenticated, activity, self.bot().on_turn)
         if response is None:
             return web.Response(status=201)
+        if response.status == HTTPStatus.NOT_IMPLEMENTED:
+            # botbuilder's answer to an invoke this bot does not handle: the client asked for
+            # something that is not here, which is a 4xx, never a fault of the server.
+            return problem(400, "this bot does not handle that kind of invoke", "name")
         return web.json_response(serializer_helper(response.body), status=response.status)
 
 

@@ -142,8 +142,7 @@ async def open_case(settings: AppSettings, clock: RunningClock) -> OpenCase:
 class Results:
     statuses: Counter[int] = field(default_factory=Counter)
     refusals: list[str] = field(default_factory=list)  # the bodies of 4xx answers
-    # 501 is botbuilder's answer to an invoke the bot does not handle (Teams reads it so); any
-    # other 5xx, or a 501 to anything else, is a fault.
+    # Any 5xx is a fault.
     faults: list[tuple[int, bytes]] = field(default_factory=list)
 
     @property
@@ -168,22 +167,9 @@ async def post_all(bot: Bot, odd: OddActivities, *, count: int, token: bool = Fa
         results.statuses[response.status] += 1
         if 400 <= response.status < 500:
             results.refusals.append(text)
-        if response.status >= 500 and not (response.status == 501 and unhandled(request)):
+        if response.status >= 500:
             results.faults.append((response.status, request.body[:300]))
     return results
-
-
-def unhandled(request: Odd) -> bool:
-    """Whether a request is an invoke the bot leaves to botbuilder (not a card action)."""
-    try:
-        body = json.loads(request.body)
-    except ValueError:
-        return False
-    return (
-        isinstance(body, dict)
-        and body.get("type") == "invoke"
-        and (body.get("name") != "adaptiveCard/action")
-    )
 
 
 def assert_nothing_sent_was_logged(lines: Lines, caplog: pytest.LogCaptureFixture) -> None:

@@ -136,11 +136,11 @@ async def test_without_an_app_id_tokens_and_remote_service_urls_are_refused(
     assert running.connector.sent == []
 
 
-async def test_an_unsupported_invoke_gets_501(running: Running) -> None:
-    status, _ = await running.post(
+async def test_an_unsupported_invoke_is_a_client_error_not_a_5xx(running: Running) -> None:
+    status, detail = await running.post(
         activity(running.connector.url, type="invoke", name="composeExtension/query", value={})
     )
-    assert status == 501
+    assert status == 400 and "does not handle" in str(detail)
 
 
 async def test_with_an_app_id_a_request_without_a_valid_token_is_refused(tmp_path: Path) -> None:
