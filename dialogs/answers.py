@@ -31,14 +31,45 @@ def parse_day(text: str, today: date, *, oldest_days: int = 366) -> date:
         except ValueError:
             continue
         if day > today:
-            raise AnswerError(f"{day:%d %B %Y} is in the future. When did the disagreement arise?")
+            raise AnswerError(f"{day:%d %B %Y} is in the future. {date_hint(today)}")
         if day < today - timedelta(days=oldest_days):
             raise AnswerError(
                 f"{day:%d %B %Y} is more than a year ago. Check the date, or ask your "
                 "safeguarding lead how to raise a concern this old."
             )
         return day
-    raise AnswerError("I could not read that date. Try 'today', 'yesterday' or 24/12/2026.")
+    impossible = _impossible_date(cleaned)
+    if impossible is not None:
+        raise AnswerError(f"{impossible} {date_hint(today)}")
+    raise AnswerError(f"I could not read that date. {date_hint(today)}")
+
+
+def date_hint(today: date) -> str:
+    """How to type a date, with an example that is itself accepted (never in the future)."""
+    example = today - timedelta(days=2)
+    return f"Type 'today', 'yesterday' or a date such as {example:%d/%m/%Y}."
+
+
+_NUMERIC_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _impossible_date(cleaned: str) -> str | None:
+    """Why a day/month/year typed in numbers names no day (31/02/2026), or None."""
+    if (iso := _ISO_DATE.fullmatch(cleaned)) is not None:
+        year, month, day = (int(part) for part in iso.groups())
+    elif (found := _NUMERIC_DATE.fullmatch(cleaned)) is not None:
+        day, month, year = (int(part) for part in found.groups())
+    else:
+        return None
+    if year < 100:
+        year += 2000
+    if not 1 <= month <= 12:
+        return f"There is no month {month}: write the day first, then the month."
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    if not 1 <= day <= last:
+        return f"{date(year, month, 1):%B %Y} has {last} days, so {cleaned} is not a date."
+    return None
 
 
 def text_answer(text: str | None, *, name: str, required: bool, limit: int = MAX_TEXT) -> str:
