@@ -45,7 +45,9 @@ def welcome_card(pack_names: Sequence[str], signposts: Sequence[Signpost]) -> Js
     """What the bot does, safety first, and where complaints go (RB-1.5)."""
     danger = _unique(signposts, IMMEDIATE_DANGER)
     safety: list[Json] = [heading("The adult's safety comes first")]
-    safety += [text(s.text) for s in danger] or [text(CALL_999)]
+    # A signpost's text reads as an order without its title ("Call 999 now..."): keep the
+    # condition it applies under in front of it.
+    safety += [text(f"**{s.title}:** {s.text}") for s in danger] or [text(CALL_999)]
     body: list[Json] = [
         container(safety, style="attention"),
         heading("Professional disagreements about an adult's safety", size="default"),
@@ -56,9 +58,12 @@ def welcome_card(pack_names: Sequence[str], signposts: Sequence[Signpost]) -> Js
             "not resolved."
         ),
         heading("Complaints", size="default"),
-        text(NOT_A_COMPLAINTS_PROCESS),
     ]
-    body += [text(f"{s.title}: {s.text}") for s in _unique(signposts, COMPLAINTS)]
+    # The pack's own words where it has them; they already say this is not a complaints process.
+    complaints = _unique(signposts, COMPLAINTS)
+    body += [text(f"**{s.title}:** {s.text}") for s in complaints] or [
+        text(NOT_A_COMPLAINTS_PROCESS)
+    ]
     actions = [
         submit("Raise a disagreement", {"verb": RAISE}),
         submit("My cases", {"verb": MY_CASES}),

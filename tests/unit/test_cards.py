@@ -949,10 +949,15 @@ def test_the_welcome_card_says_what_the_bot_does_and_where_complaints_go(
     )
     words = text_of(card)
     assert words.startswith("The adult's safety comes first")
-    assert "Call 999 now" in words
-    assert NOT_A_COMPLAINTS_PROCESS in words
+    # The order to call 999 keeps the condition it applies under.
+    danger = redbridge.signpost("immediate-danger")
+    assert danger is not None
+    assert f"**{danger.title}:** {danger.text}" in words
     complaints = redbridge.signpost("complaints")
     assert complaints is not None and complaints.text in words
+    # Said once, in the pack's words.
+    assert words.count("This is not a complaints process") == 1
+    assert NOT_A_COMPLAINTS_PROCESS in text_of(welcome_card([], []))
     assert "Redbridge Safeguarding Adults Board or Harrow Safeguarding Adults Board" in words
     assert buttons(card) == ["Raise a disagreement", "My cases", "Help"]
     assert [a["data"] for a in card["actions"]] == [
