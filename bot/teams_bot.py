@@ -24,9 +24,11 @@ from botbuilder.schema.teams import TeamInfo
 
 from bot.card_actions import CardActionError, command_for, parse_action
 from bot.logs import case_id_var
+from bot.people_search import SEARCH_INVOKE, people_search
 from bot.report_links import ReportLinks
 from cards.case_card import case_card
 from cards.outcome_cards import done_card, refusal_card
+from cards.picker_card import is_dialog_answer, search_response
 from cards.summary_card import summary_card
 from cards.views import CASE_VERBS, REFRESH, case_view
 from cards.welcome import HELP as HELP_VERB
@@ -171,11 +173,17 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         verb = value.get("verb") if isinstance(value, dict) else None
         if isinstance(verb, str) and verb in WELCOME_VERBS:
             turn_context.activity.text = WELCOME_VERBS[verb]  # a welcome card button
-        elif value and not turn_context.activity.text:
+        elif value and not turn_context.activity.text and not is_dialog_answer(value):
             await self.on_card_submit(turn_context, person)  # the Action.Submit fallback
             return
+        # A choice card's answer goes to the dialog that asked, as typed text does.
         result = await dc.continue_dialog()
         if result.status != DialogTurnStatus.Empty:
+            return
+        if is_dialog_answer(value):
+            await turn_context.send_activity(
+                "That question is no longer open. Type 'raise' to start again."
+            )
             return
         text = text_for_the_bot(turn_context.activity)
         lowered = text.lower()
@@ -364,6 +372,8 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         return done_card(view, DONE.get(action.verb, "Saved."))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name == SEARCH_INVOKE:
+            return await self.on_people_search(turn_context)
         if turn_context.activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         person = await self.person(turn_context)
@@ -371,6 +381,22 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         # botbuilder's own handler serializes this response twice under CloudAdapter (a 500):
         # return the model itself, which the adapter serializes once.
         body = AdaptiveCardInvokeResponse(status_code=200, type=CARD_TYPE, value=card)
+        return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+
+    async def on_people_search(self, turn_context: TurnContext) -> InvokeResponse:
+        """Teams' typeahead in the people picker: only the card's agency's people, only to a
+        person the directory knows (bot.people_search); anything else gets no results."""
+        found = await people_search(
+            self.storage.directory,
+            self.packs,
+            await self.person(turn_context),
+            turn_context.activity.value,
+        )
+        answer = search_response(found)
+        # A model, as for card actions: the adapter serializes it once.
+        body = AdaptiveCardInvokeResponse(
+            status_code=200, type=answer["type"], value=answer["value"]
+        )
         return InvokeResponse(status=int(HTTPStatus.OK), body=body)
 
     async def on_card_submit(self, turn_context: TurnContext, person: Person | None) -> None:

@@ -3,6 +3,9 @@
 The dialog only collects and checks answers; the core decides. Each typed answer is checked as
 it is given with the core's own rules (`escalation.rules.check_text`, `check_reference`) and asked
 again with the reason, so the core's final check finds nothing the dialog could have caught.
+Questions with choices (the board, the other agency, the category, the answer to change) are
+cards of whole titles answered with ids, or typed (`dialogs.choice_prompt`); the other
+professional is picked by directory id, never by name (`dialogs.people_picker`).
 Nothing is saved until the person confirms the summary, and the case opens through
 `EscalationService`. If the core still refuses, or the person says no at the summary, the
 answers are kept and the person chooses one to change.
@@ -28,20 +31,26 @@ from botbuilder.dialogs.prompts import (
 from cards.welcome import signpost_card
 from dialogs.answers import AnswerError, parse_day, reference_answer, text_answer
 from dialogs.base import CancelAndHelpDialog
+from dialogs.choice_prompt import ChoiceCardPrompt, card_choice_options
+from dialogs.people_picker import PeoplePicker
 from escalation.case import Case
 from escalation.commands import OtherParty, RaiseDisagreement
 from escalation.directory import Directory, DirectorySource
 from escalation.errors import Refused
 from escalation.packs import PackRegistry
+from escalation.parties import candidates, is_exact_name, label
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
 
 ShowCase = Callable[[TurnContext, Case], Awaitable[None]]
 Step = Callable[[WaterfallStepContext], Coroutine[Any, Any, DialogTurnResult]]
 
-NOT_ON_TEAMS = "Someone not on Teams"
+NOT_ON_TEAMS = "Someone not on Teams"  # the picker's option in earlier releases
 CANCEL = "Cancel"
 UNCHANGED = "No change: show the summary again"
+# The change menu's choices besides the answers themselves (no answer has these names).
+CANCEL_ID = "cancel"
+UNCHANGED_ID = "unchanged"
 QUESTIONS: dict[str, str] = {
     "issue": "What is the issue you are concerned about?",
     "risk_to_adult": "What is the risk to the adult?",
@@ -138,6 +147,8 @@ class RaiseDialog(CancelAndHelpDialog):
         self.add_dialog(TextPrompt("reference", self._reference))
         self.add_dialog(TextPrompt("day", self._day))
         self.add_dialog(ChoicePrompt("choice"))
+        self.add_dialog(ChoiceCardPrompt("pick"))
+        self.add_dialog(PeoplePicker("people", directory=directory, packs=packs))
         self.add_dialog(ConfirmPrompt("confirm"))
         steps: list[Step] = [
             self.board,
@@ -250,6 +261,17 @@ class RaiseDialog(CancelAndHelpDialog):
         step.values["asked"] = name
         return await step.prompt("choice", _prompt(text, "Pick one of the options.", choices))
 
+    async def _ask_card(
+        self,
+        step: WaterfallStepContext,
+        name: str,
+        text: str,
+        choices: list[tuple[str, str]],
+    ) -> DialogTurnResult:
+        """Ask with a card of whole (id, title) choices; the answer, an id, is kept as `name`."""
+        step.values["asked"] = name
+        return await step.prompt("pick", card_choice_options(text, f"pick.{name}", choices))
+
     async def _ask_confirm(
         self, step: WaterfallStepContext, name: str, text: str
     ) -> DialogTurnResult:
@@ -316,14 +338,16 @@ class RaiseDialog(CancelAndHelpDialog):
         if len(boards) == 1:
             step.values["board"] = boards[0].board.id
             return await step.next(None)
-        step.values["boards"] = {p.board.name: p.board.id for p in boards}
-        return await self._ask_choice(
-            step, "board_name", "Which board's policy applies?", list(step.values["boards"])
+        return await self._ask_card(
+            step,
+            "board",
+            "Which board's policy applies?",
+            [(p.board.id, p.board.name) for p in boards],
         )
 
     async def agency(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
-        if "board_name" in step.values:
+        if "board_name" in step.values:  # chosen by name in an earlier release
             step.values["board"] = step.values["boards"][step.values.pop("board_name")]
         pack = self._pack(step)
         await step.context.send_activity(
@@ -331,38 +355,58 @@ class RaiseDialog(CancelAndHelpDialog):
             "complaints from the adult or family go to the agency concerned. Type 'cancel' at any "
             "time."
         )
-        step.values["agencies"] = {a.name: a.id for a in pack.agencies}
-        return await self._ask_choice(
+        # A disagreement is between agencies: the raiser's own is not offered.
+        raiser = (await self._people()).person(step.values["person_id"])
+        own = raiser.agency_id if raiser is not None else None
+        return await self._ask_card(
             step,
-            "agency_name",
+            "agency_id",
             "Which agency is the other professional in?",
-            list(step.values["agencies"]),
+            [(a.id, a.name) for a in pack.agencies if a.id != own],
         )
 
     async def other_person(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
-        agency_id = step.values["agencies"][step.values.pop("agency_name")]
-        step.values["agency_id"] = agency_id
-        people = [
-            p
-            for p in (await self._people()).people.values()
-            if p.agency_id == agency_id and p.id != step.values["person_id"]
-        ]
-        step.values["people"] = {p.name: p.id for p in sorted(people, key=lambda p: p.name)[:20]}
-        return await self._ask_choice(
-            step,
-            "other_name",
-            "Who is the other professional?",
-            [*step.values["people"], NOT_ON_TEAMS],
-        )
+        if "agency_name" in step.values:  # chosen by name in an earlier release
+            step.values["agency_id"] = step.values["agencies"][step.values.pop("agency_name")]
+        options = {
+            "board": step.values["board"],
+            "agency_id": step.values["agency_id"],
+            "raiser_id": step.values["person_id"],
+        }
+        return await step.begin_dialog("people", options)
 
     async def outside_name(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
-        chosen = step.values.pop("other_name")
-        if chosen != NOT_ON_TEAMS:
-            step.values["other_id"] = step.values["people"][chosen]
+        chosen: object = step.result  # the picker's: a directory id, or None (not on Teams)
+        if "other_name" in step.values:  # picked by display name in an earlier release
+            found = await self._by_old_name(step, str(step.values.pop("other_name")))
+            step.values.pop("people", None)
+            if found is False:
+                await step.context.send_activity(
+                    "I cannot tell from that name alone who you meant. Type 'raise' to start "
+                    "again; nothing was saved."
+                )
+                return await step.end_dialog()
+            chosen = found
+        if isinstance(chosen, str) and chosen:
+            step.values["other_id"] = chosen
             return await step.next(None)
         return await self._ask_typed(step, "outside_name", step.values)
+
+    async def _by_old_name(self, step: WaterfallStepContext, name: str) -> str | bool | None:
+        """An earlier release's answer, a display name, as a directory id: None for someone not
+        on Teams, False when the name no longer names exactly one of the agency's people."""
+        if name == NOT_ON_TEAMS:
+            return None
+        people = candidates(
+            await self._people(),
+            board_id=step.values["board"],
+            agency_id=step.values["agency_id"],
+            raiser_id=step.values["person_id"],
+        )
+        named = [p.id for p in people if is_exact_name(p, name)]
+        return named[0] if len(named) == 1 else False
 
     async def outside_email(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
@@ -389,14 +433,14 @@ class RaiseDialog(CancelAndHelpDialog):
     async def category(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
         pack = self._pack(step)
-        step.values["categories"] = {c.label: c.id for c in pack.categories}
-        return await self._ask_choice(
-            step, "category_label", "What is it about?", list(step.values["categories"])
+        return await self._ask_card(
+            step, "category", "What is it about?", [(c.id, c.label) for c in pack.categories]
         )
 
     async def immediate(self, step: WaterfallStepContext) -> DialogTurnResult:
         self._remember(step)
-        step.values["category"] = step.values["categories"][step.values.pop("category_label")]
+        if "category_label" in step.values:  # chosen by label in an earlier release
+            step.values["category"] = step.values["categories"][step.values.pop("category_label")]
         return await self._ask_confirm(
             step, "immediate_risk", "Is the adult at immediate risk of significant harm?"
         )
@@ -479,7 +523,7 @@ class RaiseDialog(CancelAndHelpDialog):
             f"**Risk to the adult:** {v.get('risk_to_adult', '')}"
             + (" — **IMMEDIATE RISK**" if v.get("immediate_risk") else ""),
             f"**Board:** {pack.board.name}",
-            f"**Other professional:** {other.name if other else v.get('outside_name')}",
+            f"**Other professional:** {label(other) if other else v.get('outside_name')}",
             f"**Adult's case reference:** {v['adult_reference']}",
             f"**Category:** {next(c.label for c in pack.categories if c.id == v['category'])}",
         ]
@@ -552,26 +596,27 @@ class RaiseDialog(CancelAndHelpDialog):
         step.values["answers"] = answers
         if options.get("field"):
             return await step.next(options["field"])
-        step.values["choices"] = {TYPED[f][1]: f for f in self._typed_fields(answers)}
+        choices = [(f, TYPED[f][1]) for f in self._typed_fields(answers)]
         return await step.prompt(
-            "choice",
-            _prompt(
+            "pick",
+            card_choice_options(
                 "Which answer do you want to change? Your other answers are kept; 'cancel' "
                 "saves nothing.",
-                "Pick one of the options.",
-                [*step.values["choices"], UNCHANGED, CANCEL],
+                "pick.change",
+                [*choices, (UNCHANGED_ID, UNCHANGED), (CANCEL_ID, CANCEL)],
             ),
         )
 
     async def ask_again(self, step: WaterfallStepContext) -> DialogTurnResult:
         chosen = step.result
-        if isinstance(chosen, FoundChoice):
-            if chosen.value == UNCHANGED:  # e.g. after a refusal that someone else has put right
-                return await step.replace_dialog("review", step.values["answers"])
-            if chosen.value not in step.values["choices"]:
-                await step.context.send_activity("Cancelled. Nothing was saved.")
-                return await step.end_dialog()
-            chosen = step.values["choices"][chosen.value]
+        if isinstance(chosen, FoundChoice):  # asked by label in an earlier release
+            old = {UNCHANGED: UNCHANGED_ID, **step.values.get("choices", {})}
+            chosen = old.get(chosen.value, CANCEL_ID)
+        if chosen == UNCHANGED_ID:  # e.g. after a refusal that someone else has put right
+            return await step.replace_dialog("review", step.values["answers"])
+        if chosen not in TYPED:
+            await step.context.send_activity("Cancelled. Nothing was saved.")
+            return await step.end_dialog()
         step.values["field"] = str(chosen)
         return await self._ask_typed(step, str(chosen), step.values["answers"])
 

@@ -20,6 +20,8 @@ class Person:
     board_roles: frozenset[tuple[str, str]] = frozenset()  # (board id, role) pairs
     line_manager_id: str | None = None
     email: str | None = None
+    # Optional: with the email, it tells apart two people of the same name in a picker.
+    job_title: str | None = None
 
     def holds(self, role: str) -> bool:
         return role in self.roles
@@ -44,6 +46,7 @@ class Person:
             board_roles=frozenset(board_roles),
             line_manager_id=record.get("line_manager"),
             email=record.get("email"),
+            job_title=record.get("job_title"),
         )
 
 

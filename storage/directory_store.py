@@ -29,7 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from escalation import parties
 from escalation.directory import Directory, Person
+from escalation.parties import MAX_RESULTS
 from escalation.strict_yaml import YamlError, load_strict
 from storage.cases import safe_key
 from storage.tables import (
@@ -59,12 +61,13 @@ RECORD_FIELDS: Final = frozenset(
         "board_roles",
         "line_manager",
         "email",
+        "job_title",
         "teams_user_id",
         "aad_object_id",
     }
 )
 _REQUIRED_TEXT: Final = ("id", "name", "agency")
-_OPTIONAL_TEXT: Final = ("line_manager", "email", "teams_user_id", "aad_object_id")
+_OPTIONAL_TEXT: Final = ("line_manager", "email", "job_title", "teams_user_id", "aad_object_id")
 _MAX_OPS: Final = 100
 _ATTEMPTS: Final = 3
 
@@ -129,6 +132,7 @@ def person_entity(
     optional = {
         "line_manager": person.line_manager_id,
         "email": person.email,
+        "job_title": person.job_title,
         "teams_user_id": teams_user_id,
         "aad_object_id": aad_object_id,
     }
@@ -147,6 +151,8 @@ def _stored(entity: Entity, etag: str) -> _Stored:
                 "board_roles": json.loads(str(entity["board_roles"])),
                 "line_manager": entity.get("line_manager"),
                 "email": entity.get("email"),
+                # Rows written before job titles existed have none: it stays optional.
+                "job_title": entity.get("job_title"),
             }
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -194,6 +200,7 @@ def _person_problems(person: Person) -> list[str]:
     optional: tuple[tuple[str, str | None], ...] = (
         ("line_manager", person.line_manager_id),
         ("email", person.email),
+        ("job_title", person.job_title),
     )
     for name, maybe in optional:
         if maybe is not None and not _is_text(maybe):
@@ -338,6 +345,26 @@ class DirectoryStore:
         """Forget the cached snapshot (done by every write made through this object)."""
         self._generation += 1
         self._cache = None
+
+    async def search(
+        self,
+        query: str,
+        *,
+        board_id: str,
+        agency_id: str,
+        raiser_id: str,
+        skip: int = 0,
+        top: int = MAX_RESULTS,
+    ) -> list[Person]:
+        """The people at an agency the raiser may name as the other professional
+        (`escalation.parties.candidates`) whose name, job title or email match the query; every
+        one of them, by name, for an empty query. At most `MAX_RESULTS` from `skip` on."""
+        people = parties.candidates(
+            await self.snapshot(), board_id=board_id, agency_id=agency_id, raiser_id=raiser_id
+        )
+        found = parties.search(people, query) if query.strip() else people
+        start = max(0, skip)
+        return found[start : start + max(0, min(top, MAX_RESULTS))]
 
     async def person(self, person_id: str) -> Person | None:
         found = await self._read(person_id)

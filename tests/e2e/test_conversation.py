@@ -369,15 +369,27 @@ async def test_a_half_finished_dialog_survives_a_restart(tmp_path: Path) -> None
 
 @pytest.mark.clause("RB-1.5")
 async def test_raising_against_your_own_manager_shows_the_whistle_blowing_signpost(
-    chat: Chat,
+    tmp_path: Path,
 ) -> None:
-    for text in ("raise", "London Borough of Redbridge Adult Social Care"):
-        await chat.say("amara", text)
-    replies = await chat.say("amara", "Lena Price")  # Amara's own line manager
-    assert any("That is your own line manager." in r for r in replies)
-    signpost = card_text(cards(chat.connector, "a:chat-amara")[-1])
-    assert "whistle-blowing" in signpost
-    assert await chat.say("amara", "cases") == ["You have no open cases."]  # no case was opened
+    # Your own agency is never offered as the other one, so this is someone seconded to adult
+    # social care whose line manager is at NELFT (an integrated team).
+    seconded = {
+        "id": "sami",
+        "name": "Sami Reid",
+        "agency": "redbridge-asc",
+        "roles": ["practitioner"],
+        "line_manager": "nadia",
+        "teams_user_id": "29:sami",
+        "aad_object_id": "aad-sami",
+    }
+    async with running(await settings_with(tmp_path, [*PEOPLE, seconded]), Chat) as chat:
+        for text in ("raise", "NELFT NHS Foundation Trust"):
+            await chat.say("sami", text)
+        replies = await chat.say("sami", "Nadia Khan")  # Sami's own line manager
+        assert any("That is your own line manager." in r for r in replies)
+        signpost = card_text(cards(chat.connector, "a:chat-sami")[-1])
+        assert "whistle-blowing" in signpost
+        assert await chat.say("sami", "cases") == ["You have no open cases."]  # none opened
 
 
 @pytest.mark.clause("RB-1.6")
