@@ -35,8 +35,10 @@ from cards.welcome import HELP as HELP_VERB
 from cards.welcome import MY_CASES, RAISE, welcome_card
 from dialogs.profile_dialog import ProfileDialog
 from dialogs.raise_dialog import RaiseDialog
+from escalation.access import ViewLevel, no_case_message, view_level
+from escalation.access_log import AccessEntry, Seen, record_access
 from escalation.case import Case
-from escalation.directory import Person
+from escalation.directory import Directory, Person
 from escalation.errors import Refused
 from escalation.packs import PackRegistry
 from escalation.rules import calendar_for
@@ -280,8 +282,12 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
     async def cases_text(self, person: Person | None) -> str:
         if person is None:
             return self.not_in_directory()
+        # The index only finds candidates; the case itself says whether the person sees it.
+        directory = await self.storage.directory.snapshot()
         summaries = [
-            s for s in await self.storage.cases.cases_of_person(person.id) if s.status != "closed"
+            s
+            for s in await self.storage.cases.cases_of_person(person.id)
+            if s.status != "closed" and await self.may_see_id(s.case_id, person, directory)
         ]
         if not summaries:
             return "You have no open cases."
@@ -299,19 +305,23 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
 
     # -- cards --------------------------------------------------------------------------------
 
-    async def case_card_for(
-        self, case: Case, viewer: Person | None, notice: str | None = None
-    ) -> dict[str, Any]:
-        pack = self.packs.get(case.board_id)
-        directory = await self.storage.directory.snapshot()
-        view = case_view(
-            case, pack, directory, now=self.now(), viewer_id=viewer.id if viewer else None
-        )
-        return case_card(view, notice=notice)
+    async def log_view(self, case_id: str, person: Person, what: Seen, level: str) -> None:
+        """Record that the person was shown the case; a failure is logged, the answer still goes."""
+        entry = AccessEntry(case_id, person.id, str(what), self.now(), str(level))
+        await record_access(self.storage.access_log, entry)
 
-    async def show_case(self, turn_context: TurnContext, case: Case) -> None:
-        viewer = await self.person(turn_context)
-        card = await self.case_card_for(case, viewer)
+    async def show_case(
+        self, turn_context: TurnContext, case: Case, what: Seen = Seen.CARD
+    ) -> None:
+        person = await self.person(turn_context)
+        if person is None or not await self.may_see(case, person):
+            await turn_context.send_activity(no_case_message(case.id))
+            return
+        directory = await self.storage.directory.snapshot()
+        pack = self.packs.get(case.board_id)
+        view = case_view(case, pack, directory, now=self.now(), viewer_id=person.id)
+        await self.log_view(case.id, person, what, view.level)
+        card = case_card(view)
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
     async def show_case_by_id(
@@ -319,19 +329,27 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
     ) -> None:
         try:
             case = await self.service.case(case_id)
-        except Refused as refusal:
-            await turn_context.send_activity(refusal.reason)
+        except Refused:
+            await turn_context.send_activity(no_case_message(case_id))
             return
-        if not await self.may_see(case, person):
-            await turn_context.send_activity(f"There is no case {case_id} that you can see.")
-            return
-        await self.show_case(turn_context, case)
+        await self.show_case(turn_context, case, Seen.CASE)
 
-    async def may_see(self, case: Case, person: Person) -> bool:
-        """Only the parties, those asked to act, and the board roles see a case."""
-        related = {s.case_id for s in await self.storage.cases.cases_of_person(person.id)}
-        board_roles = {role for board, role in person.board_roles if board == case.board_id}
-        return case.id in related or bool(board_roles)
+    async def may_see(self, case: Case, person: Person, directory: Directory | None = None) -> bool:
+        """Whether the person has any view of the case, decided from the case itself
+        (escalation.access): an index row, which a lost race can leave, grants nothing."""
+        if case.board_id not in self.packs.board_ids():
+            return False
+        if directory is None:
+            directory = await self.storage.directory.snapshot()
+        level = view_level(case, self.packs.get(case.board_id), directory, person.id)
+        return level != ViewLevel.NONE
+
+    async def may_see_id(self, case_id: str, person: Person, directory: Directory) -> bool:
+        try:
+            case = await self.service.case(case_id)
+        except Refused:
+            return False  # a hint that points at nothing
+        return await self.may_see(case, person, directory)
 
     async def act(
         self, turn_context: TurnContext, value: object, person: Person | None
@@ -345,15 +363,17 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             return refusal_card(None, self.not_in_directory())
         try:
             case = await self.service.case(action.case_id)
-        except Refused as refusal:
-            return refusal_card(None, refusal.reason)
+        except Refused:
+            return refusal_card(None, no_case_message(action.case_id))
         case_id_var.set(case.id)  # a case that exists: the logs never carry an id as sent
         if not await self.may_see(case, person):
-            return refusal_card(None, f"There is no case {action.case_id} that you can see.")
+            return refusal_card(None, no_case_message(action.case_id))
         pack = self.packs.get(case.board_id)
         directory = await self.storage.directory.snapshot()
         if action.verb == REFRESH:
-            return case_card(case_view(case, pack, directory, now=self.now(), viewer_id=person.id))
+            view = case_view(case, pack, directory, now=self.now(), viewer_id=person.id)
+            await self.log_view(case.id, person, Seen.REFRESH, view.level)
+            return case_card(view)
         tz = ZoneInfo(pack.calendar.timezone)
         try:
             outcome = await self.service.execute(command_for(action, person.id, tz))
@@ -367,8 +387,10 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             )
             fresh = await self.service.case(case.id)
             view = case_view(fresh, pack, directory, now=self.now(), viewer_id=person.id)
+            await self.log_view(case.id, person, Seen.CARD, view.level)
             return refusal_card(view, reason)
         view = case_view(outcome.case, pack, directory, now=self.now(), viewer_id=person.id)
+        await self.log_view(case.id, person, Seen.CARD, view.level)
         return done_card(view, DONE.get(action.verb, "Saved."))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:

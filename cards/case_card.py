@@ -7,6 +7,9 @@ on the case as it stands and refuses a stale click.
 
 Form inputs are named `<verb>.<field>` (see `FORM_FIELDS` and `form_values`), so the inputs of
 different forms on one card never collide.
+
+A view at copy level (a board role before the policy hands the board the case) gets the board's
+read-only copy instead, and a view at no level gets only the answer that there is no such case.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ from cards.views import (
     SET_DEADLINE,
     CaseView,
     RecordView,
+    ViewLevel,
 )
+from escalation.access import no_case_message
 
 # What each form collects, by field; the input ids are `<verb>.<field>`.
 FORM_FIELDS: dict[str, tuple[str, ...]] = {
@@ -135,7 +140,27 @@ def _status(view: CaseView) -> str:
     return status
 
 
+def copy_summary_blocks(view: CaseView) -> list[Json]:
+    """The case as the board's copy shows it: agencies, not people; no typed issue."""
+    return [
+        heading(f"Case {view.case_id}"),
+        facts(
+            [
+                ("Board", view.board_name),
+                ("Stage", f"{view.stage.id}: {view.stage.name}"),
+                ("Status", view.status.capitalize()),
+                ("Category", view.category),
+                ("Immediate risk", "Yes" if view.immediate_risk else "No"),
+                ("Agencies", "; ".join(view.agencies)),
+            ]
+        ),
+        labelled("Agency case reference", view.adult_reference),
+    ]
+
+
 def summary_blocks(view: CaseView) -> list[Json]:
+    if not view.full:
+        return copy_summary_blocks(view)
     blocks: list[Json] = [
         heading(f"Case {view.case_id}"),
         facts(
@@ -570,6 +595,35 @@ def fallback_text(view: CaseView) -> str:
     )
 
 
+def unseen_card(view: CaseView) -> Json:
+    """For someone with no view of the case: the same words as for a case that does not exist."""
+    message = no_case_message(view.case_id)
+    return card([text(message)], fallback_text=message, speak=message)
+
+
+def board_copy_card(view: CaseView, *, notice: str | None = None) -> Json:
+    """A board role's read-only copy of the case, before the policy hands the board the case."""
+    body: list[Json] = [risk_block(view)]
+    if notice:
+        body.append(text(notice, weight="bolder", separator=True))
+    body.append(
+        text(
+            f"The {view.board_short_name} copy, for information: those acting on the case see "
+            "it in full in their own cards.",
+            isSubtle=True,
+        )
+    )
+    body += copy_summary_blocks(view)
+    body += clock_blocks(view)
+    users = [view.viewer_id] if view.viewer_id else []
+    return card(
+        body,
+        fallback_text=fallback_text(view),
+        speak=_speak(view, notice),
+        refresh=refresh(view.case_id, view.version, users),
+    )
+
+
 def case_card(
     view: CaseView,
     *,
@@ -582,6 +636,10 @@ def case_card(
     most 60 are kept). Without them the card refreshes for the viewer alone. `notice`: a line
     saying what just happened, shown just under the risk.
     """
+    if view.level == ViewLevel.NONE:
+        return unseen_card(view)
+    if view.level == ViewLevel.COPY:
+        return board_copy_card(view, notice=notice)
     body: list[Json] = [risk_block(view)]
     if notice:
         body.append(text(notice, weight="bolder", separator=True))

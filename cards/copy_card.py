@@ -6,27 +6,18 @@ names of the adult (only the agency's case reference), no typed issue, no action
 
 from __future__ import annotations
 
-from cards.case_card import clock_blocks, risk_block
-from cards.elements import Json, card, facts, heading, labelled, sentence, text
+from cards.case_card import clock_blocks, copy_summary_blocks, risk_block
+from cards.elements import Json, card, sentence, text
 from cards.views import CaseView
 
 
 def business_manager_copy_card(view: CaseView, reason: str) -> Json:
+    """The channel's copy. It reads the facts a board role's copy view holds, whatever view it
+    is given, so a full view passed by mistake still shows no typed issue and no names."""
     body: list[Json] = [
         risk_block(view),
         text(f"Copy for the {view.board_short_name} Business Manager: {reason}", weight="bolder"),
-        heading(f"Case {view.case_id}"),
-        facts(
-            [
-                ("Board", view.board_name),
-                ("Stage", f"{view.stage.id}: {view.stage.name}"),
-                ("Status", view.status.capitalize()),
-                ("Category", view.category),
-                ("Immediate risk", "Yes" if view.immediate_risk else "No"),
-                ("Agencies", "; ".join(view.agencies)),
-            ]
-        ),
-        labelled("Agency case reference", view.adult_reference),
+        *copy_summary_blocks(view),
     ]
     body += clock_blocks(view)
     body.append(

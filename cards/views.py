@@ -3,9 +3,10 @@
 `case_view` reads the case, the pack and the directory once and returns plain, frozen values, so
 the card builders are simple functions of a view. Times are in the board's local time zone.
 
-Which verbs a viewer may use mirrors the permission checks of `escalation.rules`. The rules stay
-the authority: a button shown here can still be refused (say, when the case moved on), and the
-card that replaces it then says why. The view only decides which buttons to show.
+What the viewer may see (the full case, the board's copy, or nothing) and which verbs they may
+use are asked of `escalation.access`, the same checks the rules run: a button is offered exactly
+when the command would pass them. A view at copy level leaves out the typed issue, the parties'
+names and every record's text; a view at no level holds nothing but the case id.
 """
 
 from __future__ import annotations
@@ -13,44 +14,53 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from escalation.actors import party_ids, resolve, stage_actors
-from escalation.case import Case, CaseStatus, ClockState, ClockStatus, DiscussionRecord
-from escalation.directory import Directory
-from escalation.policy import PolicyPack, Stage, StageOutcome
-from escalation.rules import calendar_for
-
-# -- verbs: the `verb` of each card action ----------------------------------------------------------
-
-REFRESH = "refresh"
-RECORD = "record"
-APPROVE_RECORD = "approve_record"
-ESCALATE = "escalate"
-SET_DEADLINE = "set_deadline"
-ASK_LEAD = "ask_lead"
-CONFIRM_OUTCOME = "confirm_outcome"
-APPROVE_OUTCOME = "approve_outcome"
-RECOMMEND = "recommend"
-CONVENE_PANEL = "convene_panel"
-DECIDE = "decide"
-REPRESENT = "represent"
-RESPOND = "respond"
-CLOSE = "close"
-
-CASE_VERBS: tuple[str, ...] = (
-    RECORD,
-    APPROVE_RECORD,
-    ESCALATE,
-    SET_DEADLINE,
-    ASK_LEAD,
-    CONFIRM_OUTCOME,
+# The verbs (the `verb` of each card action) are the core's; they are named here too because
+# the card builders and the bot's card actions import them from the view.
+from escalation.access import (
     APPROVE_OUTCOME,
-    RECOMMEND,
+    APPROVE_RECORD,
+    ASK_LEAD,
+    CASE_VERBS,
+    CLOSE,
+    CONFIRM_OUTCOME,
     CONVENE_PANEL,
     DECIDE,
+    ESCALATE,
+    RECOMMEND,
+    RECORD,
+    REFRESH,
     REPRESENT,
     RESPOND,
-    CLOSE,
+    SET_DEADLINE,
+    Access,
+    ViewLevel,
+    access_for,
 )
+from escalation.case import Case, CaseStatus, ClockState, ClockStatus
+from escalation.directory import Directory
+from escalation.policy import PolicyPack, Stage
+from escalation.rules import calendar_for
+
+__all__ = [
+    "APPROVE_OUTCOME",
+    "APPROVE_RECORD",
+    "ASK_LEAD",
+    "CASE_VERBS",
+    "CLOSE",
+    "CONFIRM_OUTCOME",
+    "CONVENE_PANEL",
+    "DECIDE",
+    "ESCALATE",
+    "RECOMMEND",
+    "RECORD",
+    "REFRESH",
+    "REPRESENT",
+    "RESPOND",
+    "SET_DEADLINE",
+    "CaseView",
+    "ViewLevel",
+    "case_view",
+]
 
 OUTCOME_LABELS = {
     "resolved": "resolved",
@@ -196,6 +206,7 @@ class PanelView:
 @dataclass(frozen=True)
 class CaseView:
     case_id: str
+    level: ViewLevel  # full, copy (a board role before the board is handed the case) or none
     version: int
     board_id: str
     board_name: str
@@ -206,7 +217,8 @@ class CaseView:
     risk_to_adult: str
     issue: str
     category: str  # the category's label
-    parties: tuple[PartyView, ...]
+    parties: tuple[PartyView, ...]  # the full view only: the copy names agencies, not people
+    party_agencies: tuple[str, ...]  # the names of the parties' agencies
     adult_reference: str  # the agency's case reference; never the adult's name or initials
     clocks: tuple[ClockView, ...]  # every clock of the current stage
     next_due: ClockView | None
@@ -244,7 +256,15 @@ class CaseView:
 
     @property
     def agencies(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(p.agency_name for p in self.parties))
+        return self.party_agencies
+
+    @property
+    def full(self) -> bool:
+        return self.level == ViewLevel.FULL
+
+    @property
+    def copy(self) -> bool:
+        return self.level == ViewLevel.COPY
 
 
 # -- building it ------------------------------------------------------------------------------------
@@ -286,160 +306,9 @@ def _person_name(directory: Directory, case: Case, person_id: str) -> str:
     return person_id
 
 
-def _may_approve_record(
-    case: Case,
-    pack: PolicyPack,
-    directory: Directory,
-    record: DiscussionRecord,
-    viewer: str | None,
-    current_actors: frozenset[str],
-) -> bool:
-    """Mirrors rules._approve_record."""
-    if viewer is None or case.status == CaseStatus.CLOSED or viewer == record.author:
-        return False
-    if any(a.by == viewer for a in record.approvals):
-        return False
-    managers = {
-        m.id for p in case.parties if (m := directory.line_manager_of(p.person_id)) is not None
-    }
-    allowed = (
-        stage_actors(case, pack, directory, record.stage).person_ids
-        | current_actors
-        | party_ids(case)
-        | managers
-    )
-    return viewer in allowed
-
-
-def _verbs(
-    case: Case,
-    pack: PolicyPack,
-    directory: Directory,
-    stage: Stage,
-    viewer: str | None,
-    approvable: bool,
-    now: datetime,
-    *,
-    represents: bool,
-    responds: bool,
-) -> frozenset[str]:
-    verbs: set[str] = set()
-    if approvable:
-        verbs.add(APPROVE_RECORD)
-    if responds:  # mirrors rules._record_agency_response (see _respond_agency)
-        verbs.add(RESPOND)
-    if viewer is None or case.status == CaseStatus.CLOSED:
-        return frozenset(verbs)
-    actors = stage_actors(case, pack, directory, stage.id)
-    actor_ids = actors.person_ids
-    parties = party_ids(case)
-    if case.status == CaseStatus.RESOLVED:
-        # Mirrors rules._close: a resolved case is closed by a stage actor or a party.
-        if viewer in actor_ids | parties:
-            verbs.add(CLOSE)
-        return frozenset(verbs)
-    if represents:  # mirrors rules._record_representation (see _represent_agencies)
-        verbs.add(REPRESENT)
-    if viewer in actor_ids | parties:
-        verbs.add(RECORD)
-    if viewer in actor_ids and stage.escalates_to is not None:
-        verbs.add(ESCALATE)
-    # A protective deadline must be later than now and earlier than the current one.
-    shortenable = any(
-        c.protective and c.status == ClockStatus.RUNNING and c.effective_due > now
-        for c in case.clocks_of_stage(stage.id)
-    )
-    if viewer in actor_ids and shortenable:
-        verbs.add(SET_DEADLINE)
-    if (
-        stage.advisers
-        and viewer in actor_ids | parties
-        and resolve(stage.advisers, case, pack, directory).actors
-    ):
-        verbs.add(ASK_LEAD)
-    outcome = case.outcome if case.outcome is not None and case.outcome.stage == stage.id else None
-    if stage.outcome == StageOutcome.AGREEMENT:
-        agreed = any(r.outcome == "resolved" for r in case.records_at(stage.id))
-        if agreed and outcome is None:
-            confirmers = {a.person_id for a in actors.on_side("receiver")}
-            if case.receiver.person_id is not None and stage.id == pack.track(case.track).entry:
-                confirmers.add(case.receiver.person_id)
-            if not confirmers:
-                confirmers = set(actor_ids)
-            if viewer in confirmers:
-                verbs.add(CONFIRM_OUTCOME)
-        if outcome is not None and outcome.approved_by is None and viewer != outcome.by:
-            approvers = {a.person_id for a in actors.on_side("raiser")}
-            if case.raiser.person_id is not None:
-                approvers.add(case.raiser.person_id)
-            manager = directory.line_manager_of(case.raiser.person_id)
-            if manager is not None:
-                approvers.add(manager.id)
-            if viewer in approvers:
-                verbs.add(APPROVE_OUTCOME)
-    if (
-        stage.recommendations is not None
-        and case.recommendations is None
-        and viewer in resolve(stage.recommendations.by, case, pack, directory).person_ids
-    ):
-        verbs.add(RECOMMEND)
-    if stage.panel is not None:
-        if case.panel is None:
-            convenors = resolve(stage.panel.convened_by, case, pack, directory).person_ids
-            if viewer in convenors:
-                verbs.add(CONVENE_PANEL)
-        elif case.panel.decision is None and case.representations:
-            deciders = resolve(
-                stage.panel.convened_by + stage.panel.overseen_by, case, pack, directory
-            ).person_ids
-            if viewer in deciders:
-                verbs.add(DECIDE)
-    return frozenset(verbs)
-
-
 def _agency_choice(pack: PolicyPack, agency_id: str) -> AgencyChoice:
     agency = pack.agency(agency_id)
     return AgencyChoice(agency_id, agency.name if agency else agency_id)
-
-
-def _party_agency_ids(case: Case) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.agency_id for p in case.parties))
-
-
-def _represent_agencies(
-    case: Case,
-    pack: PolicyPack,
-    directory: Directory,
-    viewer: str | None,
-    current_actors: frozenset[str],
-) -> tuple[AgencyChoice, ...]:
-    """Mirrors rules._record_representation: once the panel sits, and before it decides, a
-    stage actor speaks for any party agency; anyone else only for their own party agency."""
-    if viewer is None or case.status != CaseStatus.OPEN:
-        return ()
-    if case.panel is None or case.panel.decision is not None:
-        return ()
-    if viewer in current_actors:
-        return tuple(_agency_choice(pack, a) for a in _party_agency_ids(case))
-    person = directory.person(viewer)
-    if person is None or person.agency_id not in case.party_agencies:
-        return ()
-    return (_agency_choice(pack, person.agency_id),)
-
-
-def _respond_agency(
-    case: Case, pack: PolicyPack, directory: Directory, viewer: str | None
-) -> AgencyChoice | None:
-    """Mirrors rules._record_agency_response: once the recommendations are made, a member of a
-    party agency responds for their own agency, once."""
-    if viewer is None or case.status == CaseStatus.CLOSED or case.recommendations is None:
-        return None
-    person = directory.person(viewer)
-    if person is None or person.agency_id not in case.party_agencies:
-        return None
-    if any(r.agency_id == person.agency_id for r in case.agency_responses):
-        return None
-    return _agency_choice(pack, person.agency_id)
 
 
 def _recommendations_view(
@@ -449,7 +318,7 @@ def _recommendations_view(
     if recs is None:
         return None
     responses = []
-    for agency_id in _party_agency_ids(case):
+    for agency_id in dict.fromkeys(p.agency_id for p in case.parties):
         given = next((r for r in case.agency_responses if r.agency_id == agency_id), None)
         responses.append(
             AgencyResponseView(
@@ -502,6 +371,81 @@ def _policy_issue_stage(case: Case, pack: PolicyPack, stage: Stage) -> StageRef 
     return StageRef(target.id, target.name)
 
 
+def _unseen(case_id: str, viewer_id: str | None, tz: tzinfo, now: datetime) -> CaseView:
+    """A view that holds nothing of the case: for someone who may not see it."""
+    local_now = now.astimezone(tz)
+    return CaseView(
+        case_id=case_id,
+        level=ViewLevel.NONE,
+        version=0,
+        board_id="",
+        board_name="",
+        board_short_name="",
+        stage=StageRef("", ""),
+        status="",
+        immediate_risk=False,
+        risk_to_adult="",
+        issue="",
+        category="",
+        parties=(),
+        party_agencies=(),
+        adult_reference="",
+        clocks=(),
+        next_due=None,
+        records_awaiting_approval=(),
+        outcome_awaiting_approval=False,
+        viewer_id=viewer_id,
+        verbs=frozenset(),
+        today=local_now.date(),
+        now_time=f"{local_now:%H:%M}",
+        timezone=str(tz),
+        escalates_to=None,
+        escalation_inputs=(),
+        policy_issue_stage=None,
+        record_requires=(),
+        advisers="",
+        panel_candidates=(),
+        panel_min_agencies=0,
+        stage_guidance=None,
+        recommendations=None,
+        panel=None,
+        represent_agencies=(),
+        respond_agency=None,
+        closure_fields=(),
+        learning_route=None,
+    )
+
+
+def _records(
+    case: Case, directory: Directory, access: Access, tz: tzinfo, now: datetime
+) -> tuple[RecordView, ...]:
+    return tuple(
+        RecordView(
+            id=record.id,
+            stage=record.stage,
+            author_id=record.author,
+            author_name=_person_name(directory, case, record.author),
+            held=format_local(record.held_at, tz, now=now),
+            outcome=OUTCOME_LABELS.get(record.outcome, record.outcome),
+            approvable=record.id in access.approvable_records,
+        )
+        for record in case.records
+        if not record.approved
+    )
+
+
+def _advisers(pack: PolicyPack, stage: Stage) -> str:
+    if not stage.advisers:
+        return ""
+    roles = [
+        role.name
+        for sel in stage.advisers
+        for role_id in sel.roles
+        if (role := pack.role(role_id)) is not None
+    ]
+    return " or ".join(dict.fromkeys(roles)) or "the safeguarding lead"
+
+
 def case_view(
     case: Case,
     pack: PolicyPack,
@@ -510,44 +454,21 @@ def case_view(
     now: datetime,
     viewer_id: str | None,
 ) -> CaseView:
-    """The case as `viewer_id` may see and act on it at `now` (timezone-aware)."""
+    """The case as `viewer_id` may see and act on it at `now` (timezone-aware).
+
+    `viewer_id` None is the board's business-manager channel, which gets the board's copy.
+    """
     if now.tzinfo is None:
         raise ValueError("case_view needs a timezone-aware `now`")
-    calendar = calendar_for(pack)
-    tz = calendar.tz
+    tz = calendar_for(pack).tz
+    if viewer_id is None:
+        access = Access(case.id, None, ViewLevel.COPY, frozenset())
+    else:
+        access = access_for(case, pack, directory, viewer_id, now)
+    if not access.sees:
+        return _unseen(case.id, viewer_id, tz, now)
+    full = access.full  # else the board's copy: no typed issue, no names, no record's text
     stage = pack.stage(case.stage)
-    current_actors = stage_actors(case, pack, directory, stage.id).person_ids
-
-    records: list[RecordView] = []
-    for record in case.records:
-        if record.approved:
-            continue
-        records.append(
-            RecordView(
-                id=record.id,
-                stage=record.stage,
-                author_id=record.author,
-                author_name=_person_name(directory, case, record.author),
-                held=format_local(record.held_at, tz, now=now),
-                outcome=OUTCOME_LABELS.get(record.outcome, record.outcome),
-                approvable=_may_approve_record(
-                    case, pack, directory, record, viewer_id, current_actors
-                ),
-            )
-        )
-    represent_agencies = _represent_agencies(case, pack, directory, viewer_id, current_actors)
-    respond_agency = _respond_agency(case, pack, directory, viewer_id)
-    verbs = _verbs(
-        case,
-        pack,
-        directory,
-        stage,
-        viewer_id,
-        any(r.approvable for r in records),
-        now,
-        represents=bool(represent_agencies),
-        responds=respond_agency is not None,
-    )
 
     clocks = tuple(_clock_view(c, tz, now) for c in case.clocks_of_stage(stage.id))
     running = [c for c in clocks if c.running]
@@ -559,16 +480,6 @@ def case_view(
         target = pack.stage(stage.escalates_to)
         escalates_to = StageRef(target.id, target.name)
         escalation_inputs = tuple(n for n in target.entry_requires if n != "reason")
-
-    advisers = ""
-    if stage.advisers:
-        roles = [
-            role.name
-            for sel in stage.advisers
-            for role_id in sel.roles
-            if (role := pack.role(role_id)) is not None
-        ]
-        advisers = " or ".join(dict.fromkeys(roles)) or "the safeguarding lead"
 
     panel_candidates: tuple[AgencyChoice, ...] = ()
     panel_min = 0
@@ -583,8 +494,12 @@ def case_view(
     outcome = case.outcome
     category = pack.category(case.category)
     local_now = now.astimezone(tz)
+    agency_names = tuple(
+        dict.fromkeys(_agency_choice(pack, p.agency_id).name for p in case.parties)
+    )
     return CaseView(
         case_id=case.id,
+        level=access.level,
         version=case.version,
         board_id=pack.board.id,
         board_name=pack.board.name,
@@ -593,21 +508,24 @@ def case_view(
         status=case.status.value,
         immediate_risk=case.immediate_risk,
         risk_to_adult=case.details.get("risk_to_adult", "").strip(),
-        issue=case.details.get("issue", "").strip(),
+        issue=case.details.get("issue", "").strip() if full else "",
         category=category.label if category else case.category,
         parties=tuple(
             PartyView(
                 side=p.side,
                 name=p.name,
-                agency_name=(a.name if (a := pack.agency(p.agency_id)) else p.agency_id),
+                agency_name=_agency_choice(pack, p.agency_id).name,
                 on_teams=p.reachable,
             )
             for p in case.parties
-        ),
+        )
+        if full
+        else (),
+        party_agencies=agency_names,
         adult_reference=case.adult_reference,
         clocks=clocks,
         next_due=next_due,
-        records_awaiting_approval=tuple(records),
+        records_awaiting_approval=_records(case, directory, access, tz, now) if full else (),
         outcome_awaiting_approval=(
             outcome is not None
             and outcome.stage == case.stage
@@ -615,7 +533,7 @@ def case_view(
             and case.status == CaseStatus.OPEN
         ),
         viewer_id=viewer_id,
-        verbs=verbs,
+        verbs=access.verbs,
         today=local_now.date(),
         now_time=f"{local_now:%H:%M}",
         timezone=str(tz),
@@ -623,14 +541,16 @@ def case_view(
         escalation_inputs=escalation_inputs,
         policy_issue_stage=_policy_issue_stage(case, pack, stage),
         record_requires=tuple(stage.record_requires),
-        advisers=advisers,
+        advisers=_advisers(pack, stage),
         panel_candidates=panel_candidates,
         panel_min_agencies=panel_min,
         stage_guidance=stage.guidance,
-        recommendations=_recommendations_view(case, pack, tz, now),
-        panel=_panel_view(case, pack, directory, tz, now),
-        represent_agencies=represent_agencies,
-        respond_agency=respond_agency,
+        recommendations=_recommendations_view(case, pack, tz, now) if full else None,
+        panel=_panel_view(case, pack, directory, tz, now) if full else None,
+        represent_agencies=tuple(_agency_choice(pack, a) for a in access.represent_agencies),
+        respond_agency=(
+            _agency_choice(pack, access.respond_agency) if access.respond_agency else None
+        ),
         closure_fields=tuple(f for f in CLOSURE_FIELDS if getattr(pack.closure, f)),
         learning_route=pack.closure.learning_route,
     )

@@ -1,4 +1,10 @@
-"""Who a pack's selectors name for a given case: the people who act, are told, or advise."""
+"""Who a pack's selectors name for a given case: the people who act, are told, or advise.
+
+The board stays neutral: a person with a role on the case's board (business manager, chair,
+panel...) is never picked to act for an agency in that board's cases, as an agency role holder or
+as a party's line manager, even where the directory places them in an agency. The board's roles
+reach a case only through the pack's `board_role` selectors.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from escalation.case import Case
-from escalation.directory import Directory
+from escalation.directory import Directory, Person
 from escalation.policy import PolicyPack, Selector, Side
 
 
@@ -47,9 +53,21 @@ def _sides(selector: Selector) -> tuple[str, ...]:
     return (selector.side.value,)
 
 
+def holds_board_role(person: Person | None, board_id: str) -> bool:
+    """Whether the person has any role on this board (and so stays neutral in its cases)."""
+    return person is not None and any(board == board_id for board, _ in person.board_roles)
+
+
+def line_manager(directory: Directory, person_id: str | None, board_id: str) -> Person | None:
+    """The person's line manager, unless the manager holds a role on the board."""
+    manager = directory.line_manager_of(person_id)
+    return None if holds_board_role(manager, board_id) else manager
+
+
 def resolve(
     selectors: Iterable[Selector], case: Case, pack: PolicyPack, directory: Directory
 ) -> Resolution:
+    board_id = pack.board.id
     actors: dict[str, Actor] = {}
     unresolved: list[Unresolved] = []
 
@@ -77,7 +95,7 @@ def resolve(
         for side in _sides(selector):
             party = case.party(side)
             if selector.who == "line_manager":
-                manager = directory.line_manager_of(party.person_id)
+                manager = line_manager(directory, party.person_id, board_id)
                 if manager is not None:
                     add(manager.id, side, f"line manager of {party.name}")
                 else:
@@ -91,6 +109,7 @@ def resolve(
                 person
                 for role in selector.roles
                 for person in directory.holders(role, party.agency_id)
+                if not holds_board_role(person, board_id)
             ]
             for person in holders:
                 add(

@@ -1,8 +1,8 @@
 """The case record for the adult's file: a case's whole history as one Markdown document.
 
 The record holds the case's details, its chronology (every event, in order), every discussion in
-full with its approvals, every deadline and whether it was met, the outcomes, and a line that says
-whether the history's hash chain verifies, so a reader can tell the record is complete and
+full with its approvals, every deadline and whether it was met, the outcomes, who has seen the
+case (the access log, when given), and a line that says whether the history's hash chain verifies, so a reader can tell the record is complete and
 unchanged (RB-2.1, RB-4.3). Times are local to the board's calendar (Europe/London).
 
 Free text is escaped so that nothing a person typed can break a table or turn into markup.
@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from escalation.access_log import AccessEntry
 from escalation.case import Case, ClockState, ClockStatus, ConfirmedOutcome, DiscussionRecord
 from escalation.directory import Directory
 from escalation.events import Event, verify_chain
@@ -75,6 +76,7 @@ class _View:
     directory: Directory
     tz: ZoneInfo
     generated_at: datetime
+    access: Sequence[AccessEntry] | None = None
 
     def when(self, moment: datetime) -> str:
         return moment.astimezone(self.tz).strftime("%a %d %b %Y %H:%M %Z")
@@ -658,6 +660,30 @@ def _bullets(items: Sequence[str]) -> list[str]:
     return [f"- {_md(item)}" for item in items] or ["- none recorded"]
 
 
+# -- who has seen it -------------------------------------------------------------------------------
+
+
+def _seen_by(v: _View) -> list[str]:
+    """The access log: every time the case was shown, to whom and how (none given: no section)."""
+    if v.access is None:
+        return []
+    lines = [
+        "## Who has seen this case",
+        "",
+        "Every time the case was shown: a card in Teams or its refresh, `case` in chat, the "
+        "board's copy, an export (this one included).",
+        "",
+    ]
+    entries = sorted(v.access, key=lambda e: e.at)
+    if not entries:
+        return [*lines, "No view of this case has been recorded.", ""]
+    rows = [
+        (v.when(e.at), v.person(e.who), _words(e.what), f"{e.view} view" if e.view else "")
+        for e in entries
+    ]
+    return [*lines, *_table(("When", "Who", "What", "View"), rows), ""]
+
+
 # -- integrity and footer -------------------------------------------------------------------------
 
 
@@ -706,11 +732,13 @@ def case_record_markdown(
     directory: Directory,
     *,
     generated_at: datetime,
+    access: Sequence[AccessEntry] | None = None,
 ) -> str:
-    """The full case record, as Markdown, for the adult's file."""
+    """The full case record, as Markdown, for the adult's file; with `access` (the case's access
+    log), who has seen it."""
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
-    view = _View(case, events, pack, directory, calendar_for(pack).tz, generated_at)
+    view = _View(case, events, pack, directory, calendar_for(pack).tz, generated_at, access)
     sections = (
         _title,
         _details,
@@ -719,6 +747,7 @@ def case_record_markdown(
         _discussions,
         _deadlines,
         _outcomes,
+        _seen_by,
         _integrity,
         _footer,
     )

@@ -2,6 +2,8 @@
 
 `decide` is pure: given the case, the pack, the calendar, the directory and the time, it either
 refuses (changing nothing) or returns the events the command causes. It never sends or stores.
+Who may see the case and who may act on it is asked of `escalation.access`, as the cards ask it,
+so a button is offered exactly when the command would pass those checks.
 """
 
 from __future__ import annotations
@@ -11,7 +13,25 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from escalation.actors import Resolution, party_ids, resolve, stage_actors
+from escalation.access import (
+    APPROVE_OUTCOME,
+    APPROVE_RECORD,
+    ASK_LEAD,
+    CLOSE,
+    CONFIRM_OUTCOME,
+    CONVENE_PANEL,
+    DECIDE,
+    ESCALATE,
+    RECOMMEND,
+    RECORD,
+    REPRESENT,
+    RESPOND,
+    SET_DEADLINE,
+    CaseAccess,
+    escalation_target,
+    require_open,
+)
+from escalation.actors import holds_board_role, resolve
 from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus, fold
 from escalation.commands import (
@@ -35,7 +55,7 @@ from escalation.commands import (
 from escalation.directory import Directory, Person
 from escalation.errors import RefusalCode, Refused
 from escalation.events import EventDraft, append
-from escalation.policy import Clock, PolicyPack, RunsFrom, Stage, StageOutcome, Timescale, Until
+from escalation.policy import Clock, PolicyPack, RunsFrom, Stage, Timescale, Until
 
 MAX_TEXT = 4000
 MAX_REFERENCE = 64
@@ -128,14 +148,9 @@ def _person(ctx: Context, person_id: str) -> Person:
     return person
 
 
-def _open(case: Case) -> None:
-    if case.status == CaseStatus.CLOSED:
-        raise _refuse(RefusalCode.INVALID_STATE, f"Case {case.id} is closed; nothing can change.")
-    if case.status == CaseStatus.RESOLVED:
-        raise _refuse(
-            RefusalCode.INVALID_STATE,
-            f"Case {case.id} is resolved; it can only be closed now.",
-        )
+def _gate(case: Case, ctx: Context) -> CaseAccess:
+    """Need to know for this case: the view, the state and who may act (escalation.access)."""
+    return CaseAccess(case, ctx.pack, ctx.directory)
 
 
 def _version(case: Case, expected: int | None) -> None:
@@ -144,13 +159,6 @@ def _version(case: Case, expected: int | None) -> None:
             RefusalCode.STALE,
             f"Case {case.id} has changed since you saw it (version {expected}, now "
             f"{case.version}). Look at the latest case card and try again.",
-        )
-
-
-def _permitted(actor_id: str, allowed: Iterable[str], what: str, *clauses: str) -> None:
-    if actor_id not in set(allowed):
-        raise _refuse(
-            RefusalCode.NOT_PERMITTED, f"You do not hold a role that may {what}.", *clauses
         )
 
 
@@ -311,6 +319,13 @@ def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list
             RefusalCode.NOT_PERMITTED,
             f"Your agency ({raiser.agency_id}) is not one of {pack.board.short_name}'s agencies.",
         )
+    if holds_board_role(raiser, pack.board.id):
+        raise _refuse(
+            RefusalCode.NOT_PERMITTED,
+            f"You hold a role on {pack.board.short_name}, which stays neutral in the "
+            "disagreements it oversees: you cannot raise one with it. A colleague at your agency "
+            "who is not on the board can.",
+        )
     receiver_person: Person | None = None
     if other.person_id is not None:
         receiver_person = ctx.directory.person(other.person_id)
@@ -326,6 +341,13 @@ def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list
         if receiver_person.id == raiser.id:
             raise _refuse(
                 RefusalCode.INVALID_INPUT, "You cannot raise a disagreement with yourself."
+            )
+        if holds_board_role(receiver_person, pack.board.id):
+            raise _refuse(
+                RefusalCode.INVALID_INPUT,
+                f"{receiver_person.name} holds a role on {pack.board.short_name}, which stays "
+                "neutral in the disagreements it oversees: name another professional at "
+                f"{other_agency.name}.",
             )
     elif not (other.name or "").strip():
         raise _refuse(RefusalCode.INVALID_INPUT, "Name the other professional.")
@@ -488,15 +510,9 @@ def decide(case: Case, command: CaseCommand, ctx: Context) -> list[EventDraft]:
     return handler(case, command, ctx)
 
 
-def _actors(case: Case, ctx: Context, stage_id: str | None = None) -> Resolution:
-    return stage_actors(case, ctx.pack, ctx.directory, stage_id or case.stage)
-
-
 def _record_discussion(case: Case, command: RecordDiscussion, ctx: Context) -> list[EventDraft]:
-    _open(case)
+    _gate(case, ctx).check(RECORD, command.actor_id, ctx.now)
     stage = ctx.pack.stage(case.stage)
-    allowed = _actors(case, ctx).person_ids | party_ids(case)
-    _permitted(command.actor_id, allowed, "record a discussion on this case", *stage.clauses)
     if command.held_at.tzinfo is None:
         raise _refuse(RefusalCode.INVALID_INPUT, "The time of the discussion needs a time zone.")
     if command.held_at > ctx.now:
@@ -555,58 +571,15 @@ def _record_discussion(case: Case, command: RecordDiscussion, ctx: Context) -> l
 
 
 def _approve_record(case: Case, command: ApproveRecord, ctx: Context) -> list[EventDraft]:
-    if case.status == CaseStatus.CLOSED:
-        _open(case)
+    _gate(case, ctx).check(APPROVE_RECORD, command.actor_id, ctx.now, record_id=command.record_id)
     record = case.record(command.record_id)
-    if record is None:
-        raise _refuse(RefusalCode.NOT_FOUND, f"Case {case.id} has no record {command.record_id}.")
-    if command.actor_id == record.author:
-        raise _refuse(
-            RefusalCode.NOT_PERMITTED,
-            "You cannot approve your own record: the other party or a manager approves it.",
-        )
-    if any(a.by == command.actor_id for a in record.approvals):
-        raise _refuse(RefusalCode.INVALID_STATE, f"You have already approved record {record.id}.")
-    managers = {
-        m.id for p in case.parties if (m := ctx.directory.line_manager_of(p.person_id)) is not None
-    }
-    allowed = (
-        _actors(case, ctx, record.stage).person_ids
-        | _actors(case, ctx).person_ids
-        | party_ids(case)
-        | managers
-    )
-    _permitted(command.actor_id, allowed, "approve records on this case")
+    assert record is not None  # the check refuses a record the case does not have
     return [EventDraft("RecordApproved", {"record_id": record.id, "stage": record.stage})]
 
 
 def _confirm_outcome(case: Case, command: ConfirmOutcome, ctx: Context) -> list[EventDraft]:
-    _open(case)
+    _gate(case, ctx).check(CONFIRM_OUTCOME, command.actor_id, ctx.now)
     stage = ctx.pack.stage(case.stage)
-    if stage.outcome != StageOutcome.AGREEMENT:
-        raise _refuse(
-            RefusalCode.INVALID_STATE,
-            f"At stage {stage.id} the outcome is a {stage.outcome.value.replace('_', ' ')}.",
-            *stage.clauses,
-        )
-    if not any(r.outcome == "resolved" for r in case.records_at(stage.id)):
-        raise _refuse(
-            RefusalCode.INVALID_STATE,
-            "Record the discussion in which the agreement was reached first.",
-            *stage.clauses,
-        )
-    if case.outcome is not None and case.outcome.stage == stage.id:
-        raise _refuse(RefusalCode.INVALID_STATE, "The outcome at this stage is already confirmed.")
-    actors = _actors(case, ctx)
-    confirmers = {a.person_id for a in actors.on_side("receiver")}
-    if case.receiver.person_id is not None and stage.id == ctx.pack.track(case.track).entry:
-        confirmers.add(case.receiver.person_id)
-    if not confirmers:
-        # The receiving side is not on Teams: a stage actor records their written confirmation.
-        confirmers = set(actors.person_ids)
-    _permitted(
-        command.actor_id, confirmers, "confirm the outcome for the receiving agency", *stage.clauses
-    )
     outcome = _text("outcome", command.outcome, required=True)
     outstanding = _text("outstanding_issues", command.outstanding_issues, required=False)
     drafts = [
@@ -620,25 +593,7 @@ def _confirm_outcome(case: Case, command: ConfirmOutcome, ctx: Context) -> list[
 
 
 def _approve_outcome(case: Case, command: ApproveOutcome, ctx: Context) -> list[EventDraft]:
-    _open(case)
-    outcome = case.outcome
-    if outcome is None or outcome.stage != case.stage:
-        raise _refuse(
-            RefusalCode.INVALID_STATE, "No outcome at this stage is waiting for approval."
-        )
-    if command.actor_id == outcome.by:
-        raise _refuse(
-            RefusalCode.NOT_PERMITTED,
-            "You cannot approve an outcome you confirmed yourself.",
-        )
-    actors = _actors(case, ctx)
-    approvers = {a.person_id for a in actors.on_side("raiser")}
-    if case.raiser.person_id is not None:
-        approvers.add(case.raiser.person_id)
-    manager = ctx.directory.line_manager_of(case.raiser.person_id)
-    if manager is not None:
-        approvers.add(manager.id)
-    _permitted(command.actor_id, approvers, "approve the outcome for the raising agency")
+    _gate(case, ctx).check(APPROVE_OUTCOME, command.actor_id, ctx.now)
     drafts = [EventDraft("OutcomeApproved", {"stage": case.stage})]
     drafts += _stop_when(case, ctx, case.stage, [Until.STAGE_RESOLVED], ctx.now)
     return drafts
@@ -661,34 +616,9 @@ def _escalation_trigger(case: Case, ctx: Context) -> datetime:
 
 
 def _escalate(case: Case, command: Escalate, ctx: Context) -> list[EventDraft]:
-    _open(case)
-    pack = ctx.pack
-    stage = pack.stage(case.stage)
-    _permitted(
-        command.actor_id, _actors(case, ctx).person_ids, "escalate this case", *stage.clauses
-    )
-    if command.policy_issue:
-        if pack.policy_issue_stage is None:
-            raise _refuse(
-                RefusalCode.INVALID_INPUT, "This board's policy has no policy-issue route."
-            )
-        path = [s.id for s in pack.stage_path(case.track)]
-        target_id = pack.policy_issue_stage
-        if target_id not in path or path.index(target_id) <= path.index(case.stage):
-            raise _refuse(
-                RefusalCode.INVALID_STATE,
-                f"The case is already at or past stage {target_id}.",
-                *pack.policy_issue_clauses,
-            )
-    elif stage.escalates_to is None:
-        raise _refuse(
-            RefusalCode.INVALID_STATE,
-            f"Stage {stage.id} ({stage.name}) is the last stage: it cannot be escalated further.",
-            *stage.clauses,
-        )
-    else:
-        target_id = stage.escalates_to
-    target = pack.stage(target_id)
+    _gate(case, ctx).check(ESCALATE, command.actor_id, ctx.now, policy_issue=command.policy_issue)
+    stage = ctx.pack.stage(case.stage)
+    target = escalation_target(case, ctx.pack, policy_issue=command.policy_issue)
     reason = _text("reason", command.reason, required=True)
     details = {"reason": reason}
     for name in ("aim", "evidence", "evidence_source"):
@@ -712,26 +642,11 @@ def _escalate(case: Case, command: Escalate, ctx: Context) -> list[EventDraft]:
 def _set_protective_deadline(
     case: Case, command: SetProtectiveDeadline, ctx: Context
 ) -> list[EventDraft]:
-    _open(case)
+    _gate(case, ctx).check(SET_DEADLINE, command.actor_id, ctx.now, clock_id=command.clock_id)
     stage = ctx.pack.stage(case.stage)
-    _permitted(
-        command.actor_id,
-        _actors(case, ctx).person_ids,
-        "set a protective deadline at this stage",
-        *stage.clauses,
-    )
     clock = case.running_clock(stage.id, command.clock_id)
     definition = stage.clock(command.clock_id)
-    if clock is None or definition is None:
-        raise _refuse(
-            RefusalCode.NOT_FOUND, f"No running clock {command.clock_id!r} at this stage."
-        )
-    if not definition.protective:
-        raise _refuse(
-            RefusalCode.INVALID_INPUT,
-            f"The policy gives no protective timescale for '{definition.label}'.",
-            *definition.clauses,
-        )
+    assert clock is not None and definition is not None  # the check refuses any other
     if command.due.tzinfo is None:
         raise _refuse(RefusalCode.INVALID_INPUT, "The deadline needs a time zone.")
     if command.due <= ctx.now:
@@ -761,18 +676,9 @@ def _set_protective_deadline(
 def _ask_safeguarding_lead(
     case: Case, command: AskSafeguardingLead, ctx: Context
 ) -> list[EventDraft]:
-    _open(case)
+    _gate(case, ctx).check(ASK_LEAD, command.actor_id, ctx.now)
     stage = ctx.pack.stage(case.stage)
-    allowed = _actors(case, ctx).person_ids | party_ids(case)
-    _permitted(command.actor_id, allowed, "ask for advice on this case", *stage.clauses)
-    if not stage.advisers:
-        raise _refuse(RefusalCode.INVALID_STATE, f"Stage {stage.id} names no advisers.")
     advisers = resolve(stage.advisers, case, ctx.pack, ctx.directory)
-    if not advisers.actors:
-        missing = "; ".join(u.describe for u in advisers.unresolved)
-        raise _refuse(
-            RefusalCode.NOT_FOUND, f"Nobody in the directory holds that role ({missing})."
-        )
     question = _text("question", command.question, required=True)
     return [
         EventDraft(
@@ -790,15 +696,10 @@ def _ask_safeguarding_lead(
 def _record_recommendations(
     case: Case, command: RecordRecommendations, ctx: Context
 ) -> list[EventDraft]:
-    _open(case)
+    _gate(case, ctx).check(RECOMMEND, command.actor_id, ctx.now)
     stage = ctx.pack.stage(case.stage)
     rules = stage.recommendations
-    if rules is None:
-        raise _refuse(RefusalCode.INVALID_STATE, f"Stage {stage.id} does not make recommendations.")
-    by = resolve(rules.by, case, ctx.pack, ctx.directory)
-    _permitted(
-        command.actor_id, by.person_ids, "record the Chair's recommendations", *rules.clauses
-    )
+    assert rules is not None  # the check refuses a stage without recommendations
     items = [_text("recommendation", r, required=False) for r in command.recommendations]
     items = [i for i in items if i]
     if not items:
@@ -818,27 +719,10 @@ def _record_recommendations(
     return drafts
 
 
-def _agency_member(case: Case, ctx: Context, actor_id: str, agency_id: str) -> None:
-    if agency_id not in case.party_agencies:
-        raise _refuse(RefusalCode.INVALID_INPUT, f"{agency_id} is not a party to this case.")
-    person = _person(ctx, actor_id)
-    if person.agency_id != agency_id:
-        raise _refuse(
-            RefusalCode.NOT_PERMITTED,
-            f"You can only speak for your own agency ({person.agency_id}).",
-        )
-
-
 def _record_agency_response(
     case: Case, command: RecordAgencyResponse, ctx: Context
 ) -> list[EventDraft]:
-    if case.status == CaseStatus.CLOSED:
-        _open(case)
-    if case.recommendations is None:
-        raise _refuse(RefusalCode.INVALID_STATE, "There are no recommendations to respond to yet.")
-    _agency_member(case, ctx, command.actor_id, command.agency_id)
-    if any(r.agency_id == command.agency_id for r in case.agency_responses):
-        raise _refuse(RefusalCode.INVALID_STATE, f"{command.agency_id} has already responded.")
+    _gate(case, ctx).check(RESPOND, command.actor_id, ctx.now, agency_id=command.agency_id)
     if command.response not in ("accepted", "partly_accepted", "not_accepted"):
         raise _refuse(RefusalCode.INVALID_INPUT, f"Unknown response {command.response!r}.")
     detail = _text("detail", command.detail, required=command.response != "accepted")
@@ -851,17 +735,10 @@ def _record_agency_response(
 
 
 def _convene_panel(case: Case, command: ConvenePanel, ctx: Context) -> list[EventDraft]:
-    _open(case)
+    _gate(case, ctx).check(CONVENE_PANEL, command.actor_id, ctx.now)
     stage = ctx.pack.stage(case.stage)
     rules = stage.panel
-    if rules is None:
-        raise _refuse(RefusalCode.INVALID_STATE, f"Stage {stage.id} has no panel.")
-    convenors = resolve(rules.convened_by, case, ctx.pack, ctx.directory)
-    _permitted(
-        command.actor_id, convenors.person_ids, "convene the resolution panel", *rules.clauses
-    )
-    if case.panel is not None:
-        raise _refuse(RefusalCode.INVALID_STATE, "The panel has already been convened.")
+    assert rules is not None  # the check refuses a stage without a panel
     agency_ids = list(dict.fromkeys(a.strip() for a in command.agency_ids if a.strip()))
     for agency_id in agency_ids:
         agency = ctx.pack.agency(agency_id)
@@ -900,15 +777,7 @@ def _convene_panel(case: Case, command: ConvenePanel, ctx: Context) -> list[Even
 def _record_representation(
     case: Case, command: RecordRepresentation, ctx: Context
 ) -> list[EventDraft]:
-    _open(case)
-    if case.panel is None:
-        raise _refuse(RefusalCode.INVALID_STATE, "The panel has not been convened yet.")
-    if command.actor_id not in _actors(case, ctx).person_ids:
-        _agency_member(case, ctx, command.actor_id, command.agency_id)
-    elif command.agency_id not in case.party_agencies:
-        raise _refuse(
-            RefusalCode.INVALID_INPUT, f"{command.agency_id} is not a party to this case."
-        )
+    _gate(case, ctx).check(REPRESENT, command.actor_id, ctx.now, agency_id=command.agency_id)
     summary = _text("summary", command.summary, required=True)
     return [
         EventDraft(
@@ -921,19 +790,10 @@ def _record_representation(
 def _record_panel_decision(
     case: Case, command: RecordPanelDecision, ctx: Context
 ) -> list[EventDraft]:
-    _open(case)
+    _gate(case, ctx).check(DECIDE, command.actor_id, ctx.now)
     stage = ctx.pack.stage(case.stage)
     rules = stage.panel
-    if rules is None or case.panel is None:
-        raise _refuse(RefusalCode.INVALID_STATE, "The panel has not been convened yet.")
-    deciders = resolve(rules.convened_by + rules.overseen_by, case, ctx.pack, ctx.directory)
-    _permitted(command.actor_id, deciders.person_ids, "record the panel's decision", *rules.clauses)
-    if not case.representations:
-        raise _refuse(
-            RefusalCode.INVALID_STATE,
-            "The panel receives representations from those involved before it decides.",
-            *rules.clauses,
-        )
+    assert rules is not None  # the check refuses a stage without a convened panel
     decision = _text("decision", command.decision, required=True)
     drafts = [
         EventDraft(
@@ -951,17 +811,8 @@ def _record_panel_decision(
 
 
 def _close(case: Case, command: CloseCase, ctx: Context) -> list[EventDraft]:
-    if case.status == CaseStatus.CLOSED:
-        _open(case)
-    if case.status != CaseStatus.RESOLVED:
-        raise _refuse(
-            RefusalCode.INVALID_STATE,
-            "Only a resolved case can be closed: agree and approve an outcome, or record the "
-            "stage's recommendations or decision, first.",
-        )
+    _gate(case, ctx).check(CLOSE, command.actor_id, ctx.now)
     rules = ctx.pack.closure
-    allowed = _actors(case, ctx).person_ids | party_ids(case)
-    _permitted(command.actor_id, allowed, "close this case", *rules.clauses)
     summary = _text("summary", command.summary, required=True)
     learning = [_text("learning point", p, required=False) for p in command.learning_points]
     gaps = [_text("policy gap", g, required=False) for g in command.policy_gaps]
@@ -996,7 +847,7 @@ def _record_delivery_failure(
     if command.actor_id != SYSTEM:
         raise _refuse(RefusalCode.NOT_PERMITTED, "Only the bot records a failed delivery.")
     if case.status == CaseStatus.CLOSED:
-        _open(case)
+        require_open(case)
     if any(f.recipient_id == command.recipient_id for f in case.delivery_failures):
         # Told once is enough: a second failure for the same person must not start a loop.
         raise _refuse(

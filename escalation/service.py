@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from escalation.access import not_visible
 from escalation.case import Case, evolve, fold
 from escalation.commands import CaseCommand, Command, RaiseDisagreement
 from escalation.directory import DirectorySource
@@ -59,9 +60,12 @@ class EscalationService:
         return await self._act(command)
 
     async def case(self, case_id: str) -> Case:
+        """The case as its events fold up. It says nothing of who may see it: ask
+        `escalation.access` before showing any of it. A missing case is refused with the same
+        words as one the person may not see."""
         stored = await self._repository.load(case_id)
         if stored is None:
-            raise Refused(RefusalCode.NOT_FOUND, f"There is no case {case_id}.")
+            raise not_visible(case_id)
         return fold(stored.events)
 
     async def _context(self, board_id: str) -> Context:
@@ -86,7 +90,7 @@ class EscalationService:
         for attempt in range(1, self._attempts + 1):
             stored = await self._repository.load(command.case_id)
             if stored is None:
-                raise Refused(RefusalCode.NOT_FOUND, f"There is no case {command.case_id}.")
+                raise not_visible(command.case_id)
             before = fold(stored.events)
             ctx = await self._context(before.board_id)
             drafts = decide(before, command, ctx)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.access_log import TableAccessLog, access_table
 from storage.cases import TableCaseRepository, TableNames
 from storage.conversations import ConversationStore
 from storage.directory_store import DirectoryStore
@@ -78,6 +79,7 @@ class Storage:
     outbox: TableOutbox
     directory: DirectoryStore
     conversations: ConversationStore
+    access_log: TableAccessLog  # who has seen each case (escalation.access_log)
 
     async def close(self) -> None:
         await self.store.close()
@@ -101,11 +103,15 @@ async def open_storage(
     cases = TableCaseRepository(store, tables)
     directory = DirectoryStore(store, now=now, table=tables.directory)
     conversations = ConversationStore(store, now=now, table=tables.conversations)
+    access_log = TableAccessLog(store, table=access_table(tables.prefix))
     try:
         await cases.ensure_tables()
         await directory.ensure_tables()
         await conversations.ensure_tables()
+        await access_log.ensure_tables()
     except BaseException:
         await store.close()  # storage that cannot be reached leaves no client open behind it
         raise
-    return Storage(store, tables, cases, TableOutbox(store, tables), directory, conversations)
+    return Storage(
+        store, tables, cases, TableOutbox(store, tables), directory, conversations, access_log
+    )

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from escalation.access_log import AccessEntry, Seen
 from escalation.case import Case, fold
 from escalation.commands import (
     ApproveOutcome,
@@ -829,3 +830,42 @@ async def test_the_footer_gives_the_local_time_and_the_data_warning(
         case_record_markdown(
             out.case, out.events, redbridge, directory, generated_at=datetime(2027, 6, 1, 9, 0)
         )
+
+
+@pytest.mark.clause("RB-2.1")
+async def test_the_record_lists_who_has_seen_the_case_in_uk_local_time(
+    service: EscalationService,
+    repository: InMemoryCaseRepository,
+    redbridge: PolicyPack,
+    directory: Directory,
+) -> None:
+    case_id = (await service.execute(redbridge_raise())).case.id
+    case = await service.case(case_id)
+    events = list(repository.events[case_id])
+    seen = [
+        AccessEntry(case_id, "cli:admin", Seen.EXPORT, datetime(2026, 12, 3, 16, 0, tzinfo=UTC)),
+        AccessEntry(case_id, "noah", Seen.CARD, datetime(2026, 12, 1, 10, 5, tzinfo=UTC), "full"),
+        AccessEntry(case_id, "rb-bm", Seen.CASE, datetime(2026, 12, 2, 9, 0, tzinfo=UTC), "copy"),
+    ]
+    text = case_record_markdown(
+        case, events, redbridge, directory, generated_at=GENERATED, access=seen
+    )
+    part = section(text, "Who has seen this case")
+    rows = [
+        cells(line) for line in part.splitlines() if line.startswith("| ") and "When" not in line
+    ]
+    assert rows == [
+        ["Tue 01 Dec 2026 10:05 GMT", "Noah", "card", "full view"],
+        ["Wed 02 Dec 2026 09:00 GMT", "Rb Bm", "case", "copy view"],
+        ["Thu 03 Dec 2026 16:00 GMT", "cli:admin", "export", "—"],
+    ]
+    assert_tables_well_formed(text)
+    # Before the integrity line, which stays the record's last section.
+    assert text.index("## Who has seen this case") < text.index("## Integrity")
+    # An empty log says so; a record built without one has no such section.
+    empty = case_record_markdown(
+        case, events, redbridge, directory, generated_at=GENERATED, access=()
+    )
+    assert "No view of this case has been recorded." in section(empty, "Who has seen this case")
+    bare = case_record_markdown(case, events, redbridge, directory, generated_at=GENERATED)
+    assert "Who has seen" not in bare
