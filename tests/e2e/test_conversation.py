@@ -281,14 +281,15 @@ async def test_raise_by_chatting_then_act_on_the_card(chat: Chat) -> None:
     )
     assert status == 200 and "changed since you saw it" in card_text(stale["value"])
 
-    # Someone who is not a party cannot act on it.
+    # Noah's line manager sees the case (she answers for his clocks) but may not escalate it at
+    # stage 1: only the practitioners may.
     status, refused = await chat.invoke(
         "nadia",
         "escalate",
         {"case_id": case_id, "version": version + 2, "verb": "escalate", "escalate.reason": "x"},
     )
     assert status == 200
-    assert f"There is no case {case_id} that you can see" in card_text(refused["value"])
+    assert "You do not hold a role that may escalate this case" in card_text(refused["value"])
 
 
 async def test_help_and_cancel_work_inside_the_dialog(chat: Chat) -> None:
