@@ -32,11 +32,6 @@ CASE_ACCESS: Final = "CaseAccess"
 _ATTEMPTS: Final = 3
 
 
-def access_table(prefix: str = "") -> str:
-    """The table's name in a deployment whose tables carry `prefix`."""
-    return prefix + CASE_ACCESS
-
-
 def _suffix() -> str:
     return secrets.token_hex(4)
 

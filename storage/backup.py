@@ -21,7 +21,13 @@ from storage.tables import MAX_BATCH_OPERATIONS, PARTITION_KEY, Entity, Op, Tabl
 
 def backed_up_tables(tables: TableNames) -> list[str]:
     # The scheduler's lease is not data: a restored store starts without one.
-    return [*tables.all(), tables.directory, tables.conversations, tables.bot_state]
+    return [
+        *tables.all(),
+        tables.directory,
+        tables.conversations,
+        tables.bot_state,
+        tables.access_log,
+    ]
 
 
 def _encode(value: object) -> list[object]:

@@ -259,6 +259,10 @@ class TableNames:
     def leases(self) -> str:
         return self.prefix + "Leases"
 
+    @property
+    def access_log(self) -> str:
+        return self.prefix + "CaseAccess"
+
     def all(self) -> tuple[str, ...]:
         return tuple(self.prefix + name for name in TABLES)
 

@@ -82,7 +82,9 @@ async def purge(
                 c.closed_at,
                 c.years,
                 c.ended,
-                await storage.cases.delete_case(c.case_id, c.board_id),
+                # Who saw the case goes first: the case itself is how a rerun finds the rest.
+                await storage.access_log.delete_case(c.case_id)
+                + await storage.cases.delete_case(c.case_id, c.board_id),
             )
             for c in cases
         ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.access_log import TableAccessLog, access_table
+from storage.access_log import TableAccessLog
 from storage.cases import TableCaseRepository, TableNames
 from storage.conversations import ConversationStore
 from storage.directory_store import DirectoryStore
@@ -103,7 +103,7 @@ async def open_storage(
     cases = TableCaseRepository(store, tables)
     directory = DirectoryStore(store, now=now, table=tables.directory)
     conversations = ConversationStore(store, now=now, table=tables.conversations)
-    access_log = TableAccessLog(store, table=access_table(tables.prefix))
+    access_log = TableAccessLog(store, table=tables.access_log)
     try:
         await cases.ensure_tables()
         await directory.ensure_tables()

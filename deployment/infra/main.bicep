@@ -85,6 +85,7 @@ var tableNames = [
   'Conversations'
   'botstate'
   'Leases'
+  'CaseAccess'
 ]
 // Built-in role: Storage Table Data Contributor.
 var tableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'

@@ -83,7 +83,7 @@ def test_the_tables_are_the_ones_the_app_opens(template: dict[str, Any]) -> None
         if isinstance(value, property)
     }
     assert set(template["variables"]["tableNames"]["value"]) == used
-    assert len(used) == 9
+    assert len(used) == 10
     tables = template["resources"]["tables"]
     assert tables["type"] == "Microsoft.Storage/storageAccounts/tableServices/tables"
 

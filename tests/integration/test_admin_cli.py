@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from admin.cli import main
+from escalation.access_log import AccessEntry, Seen
 from escalation.commands import ApproveOutcome, CloseCase, ConfirmOutcome
 from escalation.directory import StaticDirectory
 from escalation.memory import RecordingNotifier
@@ -182,19 +183,27 @@ async def write_dialog_state(settings: StorageSettings, key: str, at: datetime) 
 async def test_purge_leaves_no_row_anywhere_that_names_the_case(settings: StorageSettings) -> None:
     ids = await make_cases(settings)
     await run(settings, "sweep", "--now", "2026-12-03T09:30:00+00:00")  # nudges, leases
+
+    async def seen(storage: Storage) -> None:  # someone looked at each case
+        for case_id in ids.values():
+            at = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+            await storage.access_log.record(AccessEntry(case_id, "lena", Seen.CASE, at, "full"))
+
+    await _with_storage(settings, seen)
     before = [r for r in await every_row(settings) if ids["closed"] in r]
     assert {r.split(":")[0].removeprefix(settings.table_prefix) for r in before} >= {
         "Cases",
         "CaseIndex",
         "PersonCases",
         "DueIndex",
+        "CaseAccess",
     }
     code, out, _ = await run(settings, "purge", "--now", "2033-12-02T12:00:00+00:00")
     assert code == 0 and f"removed {ids['closed']}" in out
     after = await every_row(settings)
     assert [r for r in after if ids["closed"] in r] == []
     still = {r.split(":")[0].removeprefix(settings.table_prefix) for r in after if ids["open"] in r}
-    assert {"Cases", "CaseIndex", "PersonCases", "DueIndex"} <= still
+    assert {"Cases", "CaseIndex", "PersonCases", "DueIndex", "CaseAccess"} <= still
 
 
 async def test_purge_removes_idle_dialog_state_and_keeps_fresh_state(
