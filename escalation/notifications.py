@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from escalation.actors import Resolution, resolve, stage_actors
+from escalation.actors import Resolution, line_manager, resolve, stage_actors
 from escalation.case import Case
 from escalation.directory import Directory
 from escalation.events import Event
@@ -258,7 +258,7 @@ def _for_event(
             )
     elif event.type == "OutcomeConfirmed":
         approvers = [p for p in (case.raiser.person_id,) if p]
-        manager = directory.line_manager_of(case.raiser.person_id)
+        manager = line_manager(directory, case.raiser.person_id, case.board_id)
         if manager is not None and stage_id != pack.track(case.track).entry:
             approvers.append(manager.id)
         for person_id in approvers:
@@ -356,7 +356,7 @@ def _for_event(
         name = failed_person.name if failed_person is not None else failed
         tell = case.raiser.person_id
         if tell == failed:  # the raiser is the one who cannot be reached: their manager is told
-            manager = directory.line_manager_of(failed)
+            manager = line_manager(directory, failed, case.board_id)
             tell = manager.id if manager else None
         if tell is not None:
             out.add(

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from escalation.actors import Resolution, resolve, stage_actors
+from escalation.actors import Resolution, line_manager, resolve, stage_actors
 from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.directory import Directory
@@ -275,7 +275,7 @@ def _nudges_for(
     if planned.kind == NudgeKind.OVERDUE_MANAGER:
         managed: dict[str, list[str]] = {}
         for actor in owners.actors:
-            manager = directory.line_manager_of(actor.person_id)
+            manager = line_manager(directory, actor.person_id, case.board_id)
             if manager is not None:
                 owner = directory.person(actor.person_id)
                 managed.setdefault(manager.id, []).append(

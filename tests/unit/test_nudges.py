@@ -570,3 +570,29 @@ async def test_a_nudges_outbox_key_is_its_own_not_the_cases_version(
             notification.key == nudge.key
         )  # the same nudge keeps its key whatever the case's version
         assert ":nudge:" in notification.key
+
+
+@pytest.mark.clause("RB-4.4")
+async def test_an_overdue_clock_is_not_taken_to_a_manager_who_holds_a_board_role(
+    service: EscalationService, redbridge: PolicyPack, directory: Directory
+) -> None:
+    """The board stays neutral: a line manager who is also the board's business manager is not
+    chased as the agency's manager."""
+    case = (await service.execute(redbridge_raise())).case
+    calendar = calendar_for(redbridge)
+    at = utc("2026-12-08T09:30:00")  # respond's overdue_manager day
+
+    def told(people: Directory) -> set[tuple[str, str]]:
+        return {
+            (n.kind.value, n.recipient_id)
+            for n in due_nudges(case, redbridge, people, calendar, now=at)
+        }
+
+    assert (MGR.value, "nadia") in told(directory)
+    nadia = directory.person("nadia")
+    assert nadia is not None
+    neutral = replace(nadia, board_roles=frozenset({("redbridge", "business_manager")}))
+    board_directory = Directory.of(
+        [neutral if p.id == "nadia" else p for p in directory.people.values()]
+    )
+    assert "nadia" not in {who for _, who in told(board_directory)}
