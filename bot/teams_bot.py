@@ -143,7 +143,6 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
                 directory=storage.directory,
                 service=service,
                 today=lambda: self.now().astimezone(ZoneInfo("Europe/London")).date(),
-                show_case=self.show_case,
             )
         )
 

@@ -76,8 +76,12 @@ def text_answer(text: str | None, *, name: str, required: bool, limit: int = MAX
     """A typed answer checked by the core's own rules (`escalation.rules.check_text`), so that
     what the dialog accepts the core accepts too. `name` is the core's name for the field."""
     value = (text or "").strip()
-    if not required and value.lower() in SKIP_WORDS:
-        return ""
+    if value.lower() in SKIP_WORDS:
+        if not required:
+            return ""
+        # Saved as the answer, 'skip' or 'n/a' would read as what the person said.
+        label = name.replace("_", " ").capitalize()
+        raise AnswerError(f"{label} is needed: this question cannot be skipped.")
     if not value:
         label = name.replace("_", " ")
         raise AnswerError(

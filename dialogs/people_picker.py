@@ -118,6 +118,11 @@ class PeoplePicker(Dialog):  # type: ignore[misc]
 
     async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
         people = await self._candidates(instance.state)
+        waiting = instance.state.get("confirm")
+        if waiting is not None and waiting in {p.id for p in people}:
+            # The question pending is the yes or no about one match: ask that again.
+            await context.send_activity(f"{labels(people)[waiting]} — is that right? (yes or no)")
+            return
         await self._show(context, instance.state, people, people, QUESTION)
 
     # -- typed search -------------------------------------------------------------------------
@@ -196,7 +201,11 @@ class PeoplePicker(Dialog):  # type: ignore[misc]
     async def _again(
         self, dialog_context: DialogContext, people: list[Person], said: str
     ) -> DialogTurnResult:
+        """Say why the answer was not taken, and ask again: the text ends with the question, as
+        the card does, for a client that shows the text alone (a phone's notification)."""
         state = dialog_context.active_dialog.state
+        if not said.endswith(QUESTION):
+            said = f"{said} {QUESTION}"
         await self._show(dialog_context.context, state, people, people, said)
         return Dialog.end_of_turn
 

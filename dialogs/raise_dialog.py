@@ -13,11 +13,11 @@ answers are kept and the person chooses one to change.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import date
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.dialogs.choices import Choice, FoundChoice, ListStyle
 from botbuilder.dialogs.prompts import (
@@ -29,11 +29,11 @@ from botbuilder.dialogs.prompts import (
 )
 
 from cards.welcome import signpost_card
-from dialogs.answers import AnswerError, parse_day, reference_answer, text_answer
+from dialogs.answers import AnswerError, date_hint, parse_day, reference_answer, text_answer
 from dialogs.base import CancelAndHelpDialog
 from dialogs.choice_prompt import ChoiceCardPrompt, card_choice_options
 from dialogs.people_picker import PeoplePicker
-from escalation.case import Case
+from dialogs.told import being_told, immediate_risk_notice, preview_case
 from escalation.commands import OtherParty, RaiseDisagreement
 from escalation.directory import Directory, DirectorySource
 from escalation.errors import Refused
@@ -42,7 +42,6 @@ from escalation.parties import candidates, is_exact_name, label
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
 
-ShowCase = Callable[[TurnContext, Case], Awaitable[None]]
 Step = Callable[[WaterfallStepContext], Coroutine[Any, Any, DialogTurnResult]]
 
 NOT_ON_TEAMS = "Someone not on Teams"  # the picker's option in earlier releases
@@ -75,8 +74,9 @@ TYPED: dict[str, tuple[str, str]] = {
     ),
     "start_reason": ("Why start at that stage?", "Why start at that stage"),
     **{field: (question, LABELS[field]) for field, question in QUESTIONS.items()},
+    # Asked with `date_hint`, whose example is one the prompt accepts on the day it is asked.
     "day_text": (
-        "When did the disagreement arise (or the decision reach you)? e.g. today, 24/12/2026",
+        "When did the disagreement arise (or the decision reach you)?",
         "The date of the disagreement",
     ),
 }
@@ -126,6 +126,8 @@ class RaiseDialog(CancelAndHelpDialog):
         "the adult, the issue, what you disagree about, your aim and your evidence. Type "
         "'cancel' to stop; nothing is saved until you confirm the summary."
     )
+    doing = "raising a disagreement"
+    skippable = frozenset({"optional"})
 
     def __init__(
         self,
@@ -134,14 +136,12 @@ class RaiseDialog(CancelAndHelpDialog):
         directory: DirectorySource,
         service: EscalationService,
         today: Callable[[], date],
-        show_case: ShowCase,
     ) -> None:
         super().__init__("raise")
         self._packs = packs
         self._directory = directory
         self._service = service
         self._today = today
-        self._show_case = show_case
         self.add_dialog(TextPrompt("text", self._required_text))
         self.add_dialog(TextPrompt("optional", self._optional_text))
         self.add_dialog(TextPrompt("reference", self._reference))
@@ -246,6 +246,7 @@ class RaiseDialog(CancelAndHelpDialog):
             prompt = "reference"
         elif field == "day_text":
             prompt = "day"
+            question += " " + date_hint(self._today())  # today's: its example is always taken
         elif self._required(field, answers):
             prompt = "text"
         else:
@@ -259,7 +260,9 @@ class RaiseDialog(CancelAndHelpDialog):
         self, step: WaterfallStepContext, name: str, text: str, choices: list[str]
     ) -> DialogTurnResult:
         step.values["asked"] = name
-        return await step.prompt("choice", _prompt(text, "Pick one of the options.", choices))
+        return await step.prompt(
+            "choice", _prompt(text, f"Pick one of the options. {text}", choices)
+        )
 
     async def _ask_card(
         self,
@@ -276,7 +279,7 @@ class RaiseDialog(CancelAndHelpDialog):
         self, step: WaterfallStepContext, name: str, text: str
     ) -> DialogTurnResult:
         step.values["asked"] = name
-        return await step.prompt("confirm", _prompt(text, "Please answer yes or no."))
+        return await step.prompt("confirm", _prompt(text, f"Please answer yes or no. {text}"))
 
     @staticmethod
     async def _signpost(step: WaterfallStepContext, pack: PolicyPack, signpost_id: str) -> None:
@@ -449,7 +452,12 @@ class RaiseDialog(CancelAndHelpDialog):
         self._remember(step)
         pack = self._pack(step)
         if step.values.get("immediate_risk"):
-            await step.context.send_activity(MessageFactory.text(pack.immediate_risk.guidance))
+            # Nothing is saved yet, so nobody has been told: say who will be, by name. (The
+            # pack's guidance is worded for after the raise, and is not said here.)
+            people = await self._people()
+            case = preview_case(pack, people, step.values, self._today())
+            notice = immediate_risk_notice(case, pack, people)
+            await step.context.send_activity(MessageFactory.text(notice))
             if pack.immediate_risk.may_choose_start_stage:
                 stages = pack.stage_path(pack.default_track)
                 step.values["stages"] = {f"Stage {s.id}: {s.short_name}": s.id for s in stages}
@@ -536,8 +544,9 @@ class RaiseDialog(CancelAndHelpDialog):
         if v.get("start_stage"):
             lines.append(f"**Start at stage:** {v['start_stage']} ({v.get('start_reason', '')})")
         await step.context.send_activity(MessageFactory.text("\n\n".join(lines)))
+        question = "Raise this disagreement now?"
         return await step.prompt(
-            "confirm", _prompt("Raise this disagreement now?", "Please answer yes or no.")
+            "confirm", _prompt(question, f"Please answer yes or no. {question}")
         )
 
     async def save(self, step: WaterfallStepContext) -> DialogTurnResult:
@@ -579,7 +588,15 @@ class RaiseDialog(CancelAndHelpDialog):
             )
             return await step.replace_dialog("change", {"answers": v})
         await step.context.send_activity(f"Case {outcome.case.id} is open.")
-        await self._show_case(step.context, outcome.case)
+        # The case card is not sent as this reply: the raiser's copy was saved in the outbox
+        # with the case (escalation.notifications, "case_opened"), so it reaches them even if
+        # this reply is lost or the app stops right after the save. Sending it here as well
+        # showed the same card twice. Who is told, and that the card is coming, is said from
+        # the messages saved with the case, not from what the policy says should happen.
+        pack = self._packs.get(outcome.case.board_id)
+        told = being_told(outcome.notifications, outcome.case, pack, await self._people())
+        if told:
+            await step.context.send_activity(MessageFactory.text(told))
         return await step.end_dialog(outcome.case.id)
 
     async def _fix(

@@ -219,15 +219,21 @@ async def test_raise_by_chatting_then_act_on_the_card(chat: Chat) -> None:
     before = len(chat.connector.sent)
     replies = await chat.say("amara", "yes")
     assert any("is open" in r for r in replies), replies
-    # The case card: in the reply, and also (through the outbox, in the same moment or not) as
-    # the raiser's own copy. Either leads with the risk.
-    shown = [
-        c
-        for s in chat.connector.sent[before:]
-        for c in [a["content"] for a in s.body.get("attachments") or []]
-    ]
-    assert shown
-    card = shown[0]
+    assert any("Noah Okafor (the other professional)" in r for r in replies), replies
+
+    def shown() -> list[dict[str, Any]]:
+        return [
+            a["content"]
+            for s in chat.connector.sent[before:]
+            if s.conversation_id == "a:chat-amara"
+            for a in s.body.get("attachments") or []
+        ]
+
+    # The case card reaches the raiser once: through the outbox, saved with the case (so a lost
+    # reply loses nothing), and not also as the reply. Noah's copy goes in the same dispatch.
+    await eventually(lambda: bool(shown()) and bool(cards(chat.connector, "a:chat-noah")))
+    await asyncio.sleep(0.3)  # several dispatch intervals: a second copy would have come by now
+    [card] = shown()
     # The card leads with the risk to the adult (RB-1.4).
     assert "Risk to the adult" in card_text({"body": card["body"][:1]})
     assert "Further falls; lives alone" in card_text(card)
