@@ -221,15 +221,38 @@ def _stop_clock(clock: ClockState, at: datetime, *, met: bool) -> EventDraft:
     )
 
 
+# Clocks that wait for something a person does are met only when one of the clock's owners does
+# it (or approves another's record of it); the others wait for an event the policy names.
+_DONE_BY_OWNER = frozenset({Until.DISCUSSION_RECORDED, Until.OUTCOME_CONFIRMED})
+
+
+def _clock_owners(case: Case, ctx: Context, definition: Clock, stage_id: str) -> frozenset[str]:
+    selectors = definition.owner or ctx.pack.stage(stage_id).actors
+    return resolve(selectors, case, ctx.pack, ctx.directory).person_ids
+
+
 def _stop_when(
-    case: Case, ctx: Context, stage_id: str, until: Iterable[Until], at: datetime
+    case: Case,
+    ctx: Context,
+    stage_id: str,
+    until: Iterable[Until],
+    at: datetime,
+    *,
+    by: str | None = None,
 ) -> list[EventDraft]:
     wanted = set(until)
     drafts = []
     for clock in case.clocks_of_stage(stage_id):
         definition = _clock_def(ctx.pack, clock)
-        if clock.status == ClockStatus.RUNNING and definition and definition.until in wanted:
-            drafts.append(_stop_clock(clock, at, met=True))
+        if clock.status != ClockStatus.RUNNING or definition is None:
+            continue
+        if definition.until not in wanted:
+            continue
+        if definition.until in _DONE_BY_OWNER and by not in _clock_owners(
+            case, ctx, definition, stage_id
+        ):
+            continue
+        drafts.append(_stop_clock(clock, at, met=True))
     return drafts
 
 
@@ -559,7 +582,9 @@ def _record_discussion(case: Case, command: RecordDiscussion, ctx: Context) -> l
             },
         )
     ]
-    drafts += _stop_when(case, ctx, stage.id, [Until.DISCUSSION_RECORDED], ctx.now)
+    drafts += _stop_when(
+        case, ctx, stage.id, [Until.DISCUSSION_RECORDED], ctx.now, by=command.actor_id
+    )
     if command.outcome == "resolved":
         for clock in stage.clocks:
             if (
@@ -574,7 +599,12 @@ def _approve_record(case: Case, command: ApproveRecord, ctx: Context) -> list[Ev
     _gate(case, ctx).check(APPROVE_RECORD, command.actor_id, ctx.now, record_id=command.record_id)
     record = case.record(command.record_id)
     assert record is not None  # the check refuses a record the case does not have
-    return [EventDraft("RecordApproved", {"record_id": record.id, "stage": record.stage})]
+    drafts = [EventDraft("RecordApproved", {"record_id": record.id, "stage": record.stage})]
+    # An owner who approves another's record of a discussion has had that discussion.
+    drafts += _stop_when(
+        case, ctx, record.stage, [Until.DISCUSSION_RECORDED], ctx.now, by=command.actor_id
+    )
+    return drafts
 
 
 def _confirm_outcome(case: Case, command: ConfirmOutcome, ctx: Context) -> list[EventDraft]:
@@ -588,7 +618,16 @@ def _confirm_outcome(case: Case, command: ConfirmOutcome, ctx: Context) -> list[
             {"stage": stage.id, "outcome": outcome, "outstanding_issues": outstanding},
         )
     ]
-    drafts += _stop_when(case, ctx, stage.id, [Until.OUTCOME_CONFIRMED], ctx.now)
+    # Confirming the agreed outcome in writing is also the owner's word that they had the
+    # discussion.
+    drafts += _stop_when(
+        case,
+        ctx,
+        stage.id,
+        [Until.OUTCOME_CONFIRMED, Until.DISCUSSION_RECORDED],
+        ctx.now,
+        by=command.actor_id,
+    )
     return drafts
 
 

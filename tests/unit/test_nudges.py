@@ -293,8 +293,12 @@ async def test_a_resolved_case_gets_no_more_nudges(
             ],
         },
     )
-    expected = rows("1", "respond", EW, "2026-12-03 09:00", "noah") | rows(
-        "1", "confirm", EW, "2026-12-04 09:00", "noah"
+    # Amara's record does not answer for Noah: his 'respond' clock runs until he confirms the
+    # outcome on Friday at 10:30, so Friday's 'due today' still reaches him.
+    expected = (
+        rows("1", "respond", EW, "2026-12-03 09:00", "noah")
+        | rows("1", "respond", DUE, "2026-12-04 09:00", "noah")
+        | rows("1", "confirm", EW, "2026-12-04 09:00", "noah")
     )
     assert run.rows() == expected
 

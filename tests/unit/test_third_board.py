@@ -20,6 +20,7 @@ import yaml
 from escalation.case import CaseStatus, ClockStatus
 from escalation.cli import main
 from escalation.commands import (
+    ApproveRecord,
     CloseCase,
     Escalate,
     OtherParty,
@@ -298,8 +299,13 @@ async def test_a_case_runs_through_all_three_stages_and_closes(
             method="phone",
         )
     )
-    assert dues(talked.case.clocks, "1")["respond"] == ("2026-06-09T16:30:00+01:00", "met")
+    # Tara's record does not answer for Hugo: his clock is met when he approves it.
+    assert dues(talked.case.clocks, "1")["respond"] == ("2026-06-09T16:30:00+01:00", "running")
     assert talked.case.escalation_triggered_at == at("2026-06-09T12:00:00+01:00")
+    approved = await tb_service.execute(
+        ApproveRecord(actor_id="hugo", case_id=CASE_ID, record_id="R1")
+    )
+    assert dues(approved.case.clocks, "1")["respond"] == ("2026-06-09T16:30:00+01:00", "met")
 
     # Escalate to the designated safeguarding leads of both agencies.
     clock.set("2026-06-09T14:00:00+01:00")
