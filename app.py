@@ -19,6 +19,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 
 from bot.connector import CachingBotFrameworkAuthentication
 from bot.http import BotTurns, messages_handler, problem
+from bot.join_actions import JoinNoticeSender
 from bot.logs import PathAccessLogger, configure_json_logging
 from bot.report_links import ReportLinks
 from bot.sender import TeamsSender
@@ -26,6 +27,7 @@ from bot.settings import AppSettings
 from bot.teams_bot import EscalationBot
 from escalation.commands import RecordDeliveryFailure
 from escalation.errors import Refused
+from escalation.joining import BoardAgencies
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
 from escalation.rules import SYSTEM
@@ -35,6 +37,7 @@ from reports.figures import board_report
 from reports.load import board_cases
 from reports.render import page_headers, to_html
 from storage.bot_state import TableStorage
+from storage.join_requests import deliver_notices
 from storage.outbox import dispatch_once
 from storage.scheduler import Scheduler
 from storage.settings import Storage, open_storage
@@ -173,6 +176,8 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         now=app[CLOCK],
         links=app[LINKS],
     )
+    packs: PackRegistry = app[PACKS]
+    notices = JoinNoticeSender(sender, app[STORAGE], BoardAgencies.of(packs))
     wake = app[WAKE]
 
     async def run() -> None:
@@ -180,6 +185,7 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.event.wait(), settings.dispatch_interval_seconds)
             wake.event.clear()
+            await deliver_request_notices(app[STORAGE], notices, app[CLOCK]())
             try:
                 report = await dispatch_once(app[STORAGE].outbox, sender, app[CLOCK]())
                 for notification, error in report.failures:
@@ -199,6 +205,22 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def deliver_request_notices(
+    storage: Storage, notices: JoinNoticeSender, now: datetime
+) -> None:
+    """The approval cards of requests to join an agency, and their decisions: stored with the
+    request, sent from here, and retried until they arrive."""
+    try:
+        report = await deliver_notices(storage.requests, notices, now)
+    except Exception:  # storage outage: the notices wait in storage
+        log.exception("request notices failed; will try again")
+        return
+    for key in report.failed:
+        log.error("a request notice can never be delivered: %s", key)
+    if report.sent or report.retried:
+        log.info("request notices: %d sent, %d retried", len(report.sent), len(report.retried))
 
 
 async def report_page(request: web.Request) -> web.Response:

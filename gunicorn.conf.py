@@ -15,10 +15,12 @@ def on_starting(server: object) -> None:
     # Imported here: gunicorn reads this file for every command, and the app is only needed
     # once it starts.
     from app import load_packs
-    from bot.settings import AppSettings, exit_cannot_start, reach_storage
+    from bot.settings import AppSettings, check_binds, exit_cannot_start, reach_storage
 
     try:
         settings = AppSettings.from_env()
+        # Without an app id the app is for this machine only, whichever way it is started.
+        check_binds(settings, getattr(getattr(server, "cfg", None), "bind", None) or [])
         load_packs(settings)
         asyncio.run(reach_storage(settings.storage))
     except Exception as exc:  # a bad setting, a broken pack, no storage: one message, exit 2

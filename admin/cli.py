@@ -3,6 +3,10 @@
 escalation audit verify [--board B]          check every case's event hash chain
 escalation purge [--dry-run] [--now ISO]     remove closed cases past the pack's retention
 escalation case export CASE-ID [--out PATH]  the full case record, as Markdown
+escalation directory import PATH             agencies (Teams tenants) and people, from YAML
+escalation directory requests [--all]        requests to join an agency made in Teams
+escalation directory approve ID              approve one, as the board
+escalation directory decline ID --reason R   decline one, saying why
 
 Arguments are checked before storage is opened, and the store is reached once before a command
 starts, so a typo or an unreachable store ends the command with one line and exit status 2.
@@ -24,7 +28,10 @@ from escalation.case import fold
 from escalation.cli import EXIT_OK, EXIT_PROBLEM, CliError, CliExtension, parse_moment
 from escalation.cli import console as core_console
 from escalation.cli import main as core_main
+from escalation.directory import Directory
+from escalation.errors import Refused
 from escalation.events import verify_chain
+from escalation.joining import BoardAgencies, JoinRequest
 from escalation.packs import PackRegistry, default_policy_dir
 from escalation.policy import PolicyPack
 from escalation.record import case_record_markdown
@@ -135,9 +142,24 @@ class StorageCommands:
             dest="directory_command", required=True, metavar="ACTION"
         )
         load = directory_actions.add_parser(
-            "import", help="add or update people from a YAML file ({people: [...]})"
+            "import",
+            help="add or update agencies' Teams tenants and people from a YAML file "
+            "({agencies: [...], people: [...]})",
         )
         load.add_argument("path", type=Path)
+        listed = directory_actions.add_parser(
+            "requests", help="requests to join an agency (or change one's), waiting for approval"
+        )
+        listed.add_argument("--all", action="store_true", help="decided ones too")
+        approve = directory_actions.add_parser(
+            "approve", help="approve a request as the board (the person is told)"
+        )
+        approve.add_argument("request_id", metavar="ID")
+        decline = directory_actions.add_parser(
+            "decline", help="decline a request (the person is told why)"
+        )
+        decline.add_argument("request_id", metavar="ID")
+        decline.add_argument("--reason", required=True, help="why: the person is told")
 
     def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
         if args.command not in STORAGE_COMMANDS:
@@ -147,7 +169,7 @@ class StorageCommands:
         if getattr(args, "now", None):
             now = parse_moment(args.now, "--now")
         packs: PackRegistry | None = None
-        if args.command in ("purge", "sweep", "case") or getattr(args, "board", None):
+        if args.command in ("purge", "sweep", "case", "directory") or getattr(args, "board", None):
             packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
             if getattr(args, "board", None):
                 pack_for(packs, args.board)
@@ -171,7 +193,8 @@ class StorageCommands:
             if args.command == "audit":
                 return await audit_verify(storage, args.board, out)
             if args.command == "directory":
-                return await import_directory(storage, args.path, out)
+                assert packs is not None
+                return await directory_command(storage, packs, args, out)
             if args.command == "backup":
                 return await backup_to(storage, args.path, out)
             if args.command == "restore":
@@ -373,13 +396,95 @@ async def sweep_once(storage: Storage, packs: PackRegistry, now: datetime, out: 
     return EXIT_OK
 
 
-async def import_directory(storage: Storage, path: Path, out: TextIO) -> int:
+async def directory_command(
+    storage: Storage, packs: PackRegistry, args: argparse.Namespace, out: TextIO
+) -> int:
+    boards = BoardAgencies.of(packs)
+    action = args.directory_command
+    if action == "import":
+        return await import_directory(storage, args.path, out, boards)
+    if action == "requests":
+        return await list_requests(storage, boards, args.all, out)
     try:
-        records = await asyncio.to_thread(load_directory_file, path)
-        count = await storage.directory.import_records(records)
+        if action == "approve":
+            decided = await storage.requests.approve(args.request_id, by=None, boards=boards)
+        else:
+            decided = await storage.requests.decline(
+                args.request_id, by=None, reason=args.reason, boards=boards
+            )
+    except Refused as refusal:
+        raise CliError(refusal.reason) from None
+    request = decided.request
+    print(
+        f"{request.id}: {request.state.value}; {request.name} ({request.person_id}) "
+        f"{'is now ' + _roles(request.roles) if request.reason is None else 'holds no role'} "
+        f"at {decided.agency_name}. They are told in Teams.",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def _roles(roles: frozenset[str]) -> str:
+    return ", ".join(sorted(roles)) or "no role"
+
+
+async def list_requests(storage: Storage, boards: BoardAgencies, every: bool, out: TextIO) -> int:
+    requests = await storage.requests.requests(open_only=not every)
+    directory = await storage.directory.snapshot()
+    for request in requests:
+        print(_request_line(request, boards, directory), file=out)
+    waiting = sum(1 for r in requests if r.is_open)
+    print(f"requests: {waiting} waiting" + (f", {len(requests)} in all" if every else ""), file=out)
+    return EXIT_OK
+
+
+def _request_line(request: JoinRequest, boards: BoardAgencies, directory: Directory) -> str:
+    manager = directory.person(request.line_manager_id)
+    named = manager.name if manager is not None else request.line_manager_id or "none named"
+    before = (
+        f"; until then {_roles(request.previous_roles)} at {boards.name(request.previous_agency_id)}"
+        if request.previous_agency_id
+        else ""
+    )
+    decided = ""
+    if not request.is_open:
+        decider = directory.person(request.decided_by)
+        by = decider.name if decider is not None else request.decided_by
+        decided = f" by {by}" if by else ""
+        decided += f": {request.reason}" if request.reason else ""
+    return (
+        f"{request.id} [{request.state.value}{decided}] {request.created_at:%Y-%m-%d %H:%M} "
+        f"{request.name} ({request.person_id}) asks to be {_roles(request.roles)} at "
+        f"{boards.name(request.agency_id)}, line manager {named}, from tenant "
+        f"{request.tenant_id}{before}"
+    )
+
+
+async def import_directory(storage: Storage, path: Path, out: TextIO, boards: BoardAgencies) -> int:
+    try:
+        loaded = await asyncio.to_thread(load_directory_file, path)
+        count = await storage.directory.import_records(loaded.people, loaded.agencies)
     except ValueError as exc:  # the file and the records at fault are named; nothing changed
         raise CliError(str(exc)) from None
-    print(f"directory: {count} people imported from {path}", file=out)
+    print(
+        f"directory: {count} people and {len(loaded.agencies)} agencies imported from {path}",
+        file=out,
+    )
+    directory = await storage.directory.snapshot()
+    off_teams = sorted(
+        {
+            p.agency_id
+            for p in directory.people.values()
+            if not directory.agency(p.agency_id).tenants
+        }
+    )
+    if off_teams:
+        print(
+            "directory: these agencies list no Teams tenant, so their people cannot act in Teams "
+            "(they can be named as a party, and are reached by hand): "
+            + ", ".join(boards.name(a) for a in off_teams),
+            file=out,
+        )
     return EXIT_OK
 
 

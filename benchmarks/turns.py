@@ -65,6 +65,9 @@ def bare_app() -> web.Application:
     return app
 
 
+TENANT = "00000000-0000-4000-8000-000000000001"  # the benchmark users' Microsoft Entra tenant
+
+
 def activity(service_url: str, who: int, text: str, n: int) -> dict[str, Any]:
     return {
         "type": "message",
@@ -75,7 +78,12 @@ def activity(service_url: str, who: int, text: str, n: int) -> dict[str, Any]:
         "from": {"id": f"29:user{who}", "aadObjectId": f"aad-user{who}"},
         "recipient": {"id": "28:bot"},
         "locale": "en-GB",
-        "conversation": {"id": f"a:conv{who}", "conversationType": "personal"},
+        "conversation": {
+            "id": f"a:conv{who}",
+            "conversationType": "personal",
+            "tenantId": TENANT,
+        },
+        "channelData": {"tenant": {"id": TENANT}},
     }
 
 
@@ -139,7 +147,9 @@ async def main(args: argparse.Namespace) -> None:
                     "aad_object_id": f"aad-user{i}",
                 }
                 for i in range(args.concurrency)
-            ]
+            ],
+            # The users act for their agency only from a tenant it lists.
+            [{"id": "redbridge-asc", "tenants": [TENANT]}],
         )
         await storage.close()
 

@@ -185,13 +185,27 @@ class TeamsSender:
             raise errors[0]
 
     async def _to_person(self, notification: Notification, card: dict[str, Any]) -> Delivery:
-        person_id = notification.recipient.id
-        stored = await self._storage.conversations.person_reference(person_id)
-        if stored is not None:
-            await self._send(ConversationReference().deserialize(stored), card)
-            return Delivery(DeliveryResult.SENT)
-        if await self._start_chat(notification, card):
-            return Delivery(DeliveryResult.SENT)
+        # A chat is started on the service URL and tenant of the case's raiser, who has talked
+        # to the bot.
+        stored = await self._storage.cases.load(notification.case_id)
+        raiser = fold(stored.events).raiser.person_id if stored else None
+        return await self.to_person(notification.recipient.id, card, template_person_id=raiser)
+
+    async def to_person(
+        self, person_id: str, card: dict[str, Any], *, template_person_id: str | None
+    ) -> Delivery:
+        """Send a card to a person's chat with the bot; without one yet, start it by their Teams
+        id, on the service URL and tenant of someone who has talked to the bot."""
+        try:
+            stored = await self._storage.conversations.person_reference(person_id)
+            if stored is not None:
+                await self._send(ConversationReference().deserialize(stored), card)
+                return Delivery(DeliveryResult.SENT)
+            if await self._start_chat(person_id, card, template_person_id):
+                return Delivery(DeliveryResult.SENT)
+        except Exception as exc:  # any fault is classified: a later attempt or a failure
+            log.warning("sending to a person failed: %s", type(exc).__name__)
+            return classify(exc)
         # Teams lets a bot start a chat only with someone whose Teams id it knows.
         return Delivery(
             DeliveryResult.RETRY,
@@ -199,14 +213,18 @@ class TeamsSender:
             error="no conversation with this person yet, and no Teams id to start one",
         )
 
-    async def _start_chat(self, notification: Notification, card: dict[str, Any]) -> bool:
+    async def _start_chat(
+        self, person_id: str, card: dict[str, Any], template_person_id: str | None
+    ) -> bool:
         """Open a 1:1 chat with someone the bot has not heard from, by their Teams id, on the
-        service URL and tenant of the case's raiser (who has talked to the bot)."""
-        ids = await self._storage.directory.teams_ids(notification.recipient.id)
+        service URL and tenant of a conversation the bot already has (`template_person_id`)."""
+        ids = await self._storage.directory.teams_ids(person_id)
         teams_user_id = ids[0] if ids else None
-        stored = await self._storage.cases.load(notification.case_id)
-        raiser = fold(stored.events).raiser.person_id if stored else None
-        template = await self._storage.conversations.person_reference(raiser) if raiser else None
+        template = (
+            await self._storage.conversations.person_reference(template_person_id)
+            if template_person_id
+            else None
+        )
         if not teams_user_id or template is None:
             return False
         known = ConversationReference().deserialize(template)
@@ -219,7 +237,6 @@ class TeamsSender:
             channel_data={"tenant": {"id": tenant}} if tenant else None,
         )
         errors: list[Exception] = []
-        person_id = notification.recipient.id
 
         async def opened(turn_context: TurnContext) -> None:
             try:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -23,6 +24,48 @@ EXIT_CANNOT_START = 2
 
 class SettingsError(ValueError):
     """A setting that is missing or malformed; the message names it and says what is wanted."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host to listen on is this machine only (127.0.0.0/8, ::1, localhost)."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def local_only_problem(setting: str, host: str) -> str:
+    return (
+        f"{setting} must be a loopback address (127.0.0.1, ::1 or localhost) when MicrosoftAppId "
+        f"is not set, not {host!r}: without an app id nothing proves who sends an activity, so "
+        "the bot listens on this machine only. To serve Teams, set MicrosoftAppId, "
+        "MicrosoftAppPassword and ALLOWED_TENANTS."
+    )
+
+
+def _bind_host(bind: str) -> str:
+    """The host of a gunicorn bind: "127.0.0.1:8000", "[::1]:8000" or "localhost"."""
+    if bind.startswith("["):
+        return bind[1:].split("]", 1)[0]
+    host, sep, port = bind.rpartition(":")
+    return host if sep and port.isdigit() else bind
+
+
+def check_binds(settings: AppSettings, binds: Iterable[str]) -> None:
+    """gunicorn's --bind addresses: without an app id, this machine only (a Unix socket is)."""
+    if not settings.anonymous:
+        return
+    for bind in binds:
+        if bind.startswith(("unix:", "fd://")):
+            continue
+        host = _bind_host(bind)
+        if not is_loopback(host):
+            raise SettingsError(
+                "settings are not valid:\n  - " + local_only_problem("the --bind address", host)
+            )
 
 
 def startup_problem(error: BaseException) -> str:
@@ -125,6 +168,8 @@ class AppSettings:
         else:
             port = int(port_text)
         host = env.get("HOST", "").strip() or "127.0.0.1"
+        if not app_id and not is_loopback(host):
+            problems.append(local_only_problem("HOST", host))
 
         tenants = frozenset(
             t.strip() for t in env.get("ALLOWED_TENANTS", "").split(",") if t.strip()

@@ -18,11 +18,13 @@ from botbuilder.core import (
     TurnContext,
 )
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.dialogs import DialogSet, DialogTurnStatus
+from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnStatus
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 
 from bot.card_actions import CardActionError, command_for, parse_action
+from bot.identity import Identity, identify
+from bot.join_actions import JoinActions, is_join_action
 from bot.logs import case_id_var
 from bot.people_search import SEARCH_INVOKE, people_search
 from bot.report_links import ReportLinks
@@ -40,11 +42,13 @@ from escalation.access_log import AccessEntry, Seen, record_access
 from escalation.case import Case
 from escalation.directory import Directory, Person
 from escalation.errors import Refused
+from escalation.joining import BoardAgencies
 from escalation.packs import PackRegistry
 from escalation.rules import calendar_for
 from escalation.service import EscalationService
 from reports.figures import board_report, financial_year_start
 from reports.load import board_cases
+from storage.join_requests import Submitted
 from storage.settings import Storage
 
 log = logging.getLogger("escalation.bot")
@@ -79,6 +83,7 @@ DONE = {
 }
 WELCOME_VERBS = {RAISE: "raise", MY_CASES: "cases", HELP_VERB: "help"}
 CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")
+IDENTITY = "escalation.identity"  # the turn's Identity, in turn_state
 
 
 def id_in(channel_data: object, key: str) -> str | None:
@@ -136,7 +141,16 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         self.state = conversation_state
         self.now = now
         self.dialogs = DialogSet(conversation_state.create_property("dialogs"))
-        self.dialogs.add(ProfileDialog(packs=packs, directory=storage.directory))
+        self.boards = BoardAgencies.of(packs)
+        self.joins = JoinActions(storage, self.boards)
+        self.dialogs.add(
+            ProfileDialog(
+                boards=self.boards,
+                directory=storage.directory,
+                requests=storage.requests,
+                on_request=self.remember_requester,
+            )
+        )
         self.dialogs.add(
             RaiseDialog(
                 packs=packs,
@@ -150,16 +164,34 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         await super().on_turn(turn_context)
         await self.state.save_changes(turn_context)
 
+    async def identity(self, context: TurnContext) -> Identity:
+        """Who is speaking (bot.identity), worked out once a turn."""
+        known = context.turn_state.get(IDENTITY)
+        if isinstance(known, Identity):
+            return known
+        found = await identify(context.activity, self.storage.directory, self.boards)
+        context.turn_state[IDENTITY] = found
+        return found
+
     async def person(self, context: TurnContext) -> Person | None:
-        sender = context.activity.from_property
-        if sender is None:
-            return None
-        for teams_id in (sender.aad_object_id, sender.id):
-            if teams_id:
-                found = await self.storage.directory.find_by_teams_id(teams_id)
-                if found is not None:
-                    return found
-        return None
+        """The person speaking, when they may act: an active entry of the directory, known by
+        the tenant and object id the activity comes from, at an agency that lists that tenant."""
+        return (await self.identity(context)).person
+
+    async def remember_requester(self, context: TurnContext, submitted: Submitted) -> None:
+        """Keep the chat of someone who asked to join, so the decision reaches them."""
+        await self.storage.conversations.save_person_reference(
+            submitted.request.person_id, reference_with_tenant(context)
+        )
+
+    async def begin_profile(self, turn_context: TurnContext, dc: DialogContext) -> None:
+        """A request to join or change, for a person the tenant and Teams ids vouch for."""
+        identity = await self.identity(turn_context)
+        caller = identity.caller()
+        if caller is None or (identity.entry is not None and not identity.tenant_listed):
+            await turn_context.send_activity(identity.problem)
+            return
+        await dc.begin_dialog("profile", ProfileDialog.options_for(caller))
 
     # -- messages -----------------------------------------------------------------------------
 
@@ -193,21 +225,34 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             return
         if lowered in ("raise", "raise a disagreement", "new"):
             if person is None:
-                await turn_context.send_activity("First, tell me who you are.")
-                await dc.begin_dialog("profile", self.profile_options(turn_context, None))
+                identity = await self.identity(turn_context)
+                if identity.entry is None and identity.can_join:
+                    await turn_context.send_activity(
+                        "First, ask to join your agency: your line manager or your agency's "
+                        "administrator approves it, and then you can raise."
+                    )
+                    await self.begin_profile(turn_context, dc)
+                else:
+                    await turn_context.send_activity(identity.problem)
                 return
             await dc.begin_dialog("raise", {"person_id": person.id})
             return
         if lowered in ("profile", "my profile"):
-            await dc.begin_dialog("profile", self.profile_options(turn_context, person))
+            await self.begin_profile(turn_context, dc)
             return
         if lowered in ("summary", "board summary"):
             await self.send_summaries(turn_context, person)
             return
         if lowered in ("cases", "my cases"):
+            if person is None:
+                await turn_context.send_activity((await self.identity(turn_context)).problem)
+                return
             await turn_context.send_activity(MessageFactory.text(await self.cases_text(person)))
             return
         found = CASE_ID.search(text.upper())
+        if lowered.startswith("case") and found and person is None:
+            await turn_context.send_activity((await self.identity(turn_context)).problem)
+            return
         if lowered.startswith("case") and found and person is not None:
             await self.show_case_by_id(turn_context, found.group(1), person)
             return
@@ -221,7 +266,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         if activity.conversation.conversation_type != "channel" or not channel or not team:
             return "Do this in the team channel that should get the copies, by mentioning me there."
         if person is None:
-            return self.not_in_directory()
+            return (await self.identity(turn_context)).problem
         boards = sorted(
             {board for board, _ in person.board_roles if board in self.packs.board_ids()}
         )
@@ -260,22 +305,11 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             )
 
     @staticmethod
-    def profile_options(turn_context: TurnContext, person: Person | None) -> dict[str, Any]:
-        sender = turn_context.activity.from_property
-        teams_id = sender.id if sender else None
-        aad_id = sender.aad_object_id if sender else None
-        return {
-            "person_id": person.id if person else f"teams-{aad_id or teams_id}",
-            "name": person.name if person else (sender.name if sender else None),
-            "teams_user_id": teams_id,
-            "aad_object_id": aad_id,
-        }
-
-    @staticmethod
     def not_in_directory() -> str:
         return (
-            "You are not in the board's directory yet, so I cannot act for you. Ask your "
-            "board's business manager to add you with your agency, role and line manager."
+            "You are not in the board's directory yet, so I cannot act for you. Type 'profile' "
+            "to ask to join your agency: your line manager or your agency's administrator "
+            "approves it."
         )
 
     async def cases_text(self, person: Person | None) -> str:
@@ -354,12 +388,15 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         self, turn_context: TurnContext, value: object, person: Person | None
     ) -> dict[str, Any]:
         """Run a card action; the card to show in place of the one that was clicked."""
+        if is_join_action(value):  # Approve or Decline on a request to join an agency
+            identity = await self.identity(turn_context)
+            return await self.joins.act(value, identity.person, identity.problem)
         try:
             action = parse_action(value)
         except CardActionError as exc:
             return refusal_card(None, str(exc))
         if person is None:
-            return refusal_card(None, self.not_in_directory())
+            return refusal_card(None, (await self.identity(turn_context)).problem)
         try:
             case = await self.service.case(action.case_id)
         except Refused:

@@ -12,8 +12,9 @@ from typing import Any
 
 from cards.elements import CARD_VERSION, MAX_REFRESH_USERS, Json
 
-# What an action may carry back: ids, the version the person saw, and the verb. Nothing else.
-ACTION_DATA_KEYS = frozenset({"case_id", "version", "verb", "record_id"})
+# What an action may carry back: ids (a case's, a record's, a join request's), the version the
+# person saw, and the verb. Nothing else.
+ACTION_DATA_KEYS = frozenset({"case_id", "version", "verb", "record_id", "request_id"})
 
 
 def nodes(value: Any) -> Iterator[Json]:

@@ -304,6 +304,9 @@ class CaseAccess:
     def level(self, viewer_id: str | None) -> ViewLevel:
         if viewer_id is None:
             return ViewLevel.NONE
+        viewer = self.directory.person(viewer_id)
+        if viewer is not None and not viewer.active:
+            return ViewLevel.NONE  # an entry awaiting approval sees nothing (escalation.joining)
         if viewer_id in self.full_view:
             return ViewLevel.FULL
         if holds_board_role(self.directory.person(viewer_id), self.pack.board.id):

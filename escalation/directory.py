@@ -8,7 +8,40 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
+
+
+class Standing(StrEnum):
+    """Whether a directory entry carries authority. Only an active entry holds its roles, manages
+    anyone or may act: a join or a change someone asked for in Teams waits for approval by
+    someone who already holds authority at that agency (escalation.joining)."""
+
+    ACTIVE = "active"
+    PENDING = "pending"  # a request to join or change waits for approval
+    DECLINED = "declined"  # the last request was declined: no authority until a new one is approved
+
+
+def tenant_key(tenant_id: str) -> str:
+    """A Microsoft Entra tenant id as compared: a GUID, in any case as written."""
+    return tenant_id.strip().lower()
+
+
+@dataclass(frozen=True)
+class Agency:
+    """An agency as the board's directory registers it: the Microsoft Entra tenants its people
+    sign in to Teams from. An agency with no tenant is not on Teams: its people can be named as
+    a party (by email) and are reached by hand, and nobody acts for it in Teams."""
+
+    id: str
+    tenants: frozenset[str] = frozenset()
+
+    def lists(self, tenant_id: str | None) -> bool:
+        return tenant_id is not None and tenant_key(tenant_id) in self.tenants
+
+    @classmethod
+    def of(cls, agency_id: str, tenants: Iterable[str]) -> Agency:
+        return cls(agency_id, frozenset(tenant_key(t) for t in tenants))
 
 
 @dataclass(frozen=True)
@@ -22,6 +55,13 @@ class Person:
     email: str | None = None
     # Optional: with the email, it tells apart two people of the same name in a picker.
     job_title: str | None = None
+    status: Standing = Standing.ACTIVE
+    # While pending: the roles approval would grant (the entry itself holds none until then).
+    requested_roles: frozenset[str] = frozenset()
+
+    @property
+    def active(self) -> bool:
+        return self.status == Standing.ACTIVE
 
     def holds(self, role: str) -> bool:
         return role in self.roles
@@ -47,42 +87,77 @@ class Person:
             line_manager_id=record.get("line_manager"),
             email=record.get("email"),
             job_title=record.get("job_title"),
+            status=Standing(record.get("status") or Standing.ACTIVE),
+            requested_roles=frozenset(str(r) for r in record.get("requested_roles") or ()),
         )
 
 
 @dataclass(frozen=True)
 class Directory:
-    """A snapshot of the people the bot knows."""
+    """A snapshot of the people the bot knows, and of the agencies' Teams tenants.
+
+    Every entry is here, whatever its standing, so that a pending person can be told who must
+    approve them; the look-ups of authority (role holders, line managers, board roles) see
+    active entries only.
+    """
 
     people: Mapping[str, Person] = field(default_factory=dict)
+    agencies: Mapping[str, Agency] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, people: Iterable[Person]) -> Directory:
+    def of(cls, people: Iterable[Person], agencies: Iterable[Agency] = ()) -> Directory:
         index: dict[str, Person] = {}
         for person in people:
             if person.id in index:
                 raise ValueError(f"person {person.id!r} appears twice in the directory")
             index[person.id] = person
-        return cls(index)
+        registered: dict[str, Agency] = {}
+        for agency in agencies:
+            if agency.id in registered:
+                raise ValueError(f"agency {agency.id!r} appears twice in the directory")
+            registered[agency.id] = agency
+        return cls(index, registered)
 
     def person(self, person_id: str | None) -> Person | None:
+        """The entry, whatever its standing: ask `Person.active` before trusting it."""
         return None if person_id is None else self.people.get(person_id)
 
     def line_manager_of(self, person_id: str | None) -> Person | None:
+        """The active line manager of an active person: a line manager named in a request
+        manages nobody until it is approved."""
         person = self.person(person_id)
-        return None if person is None else self.person(person.line_manager_id)
+        if person is None or not person.active:
+            return None
+        manager = self.person(person.line_manager_id)
+        return manager if manager is not None and manager.active else None
 
     def holders(self, role: str, agency_id: str) -> list[Person]:
         return sorted(
-            (p for p in self.people.values() if p.agency_id == agency_id and p.holds(role)),
+            (
+                p
+                for p in self.people.values()
+                if p.active and p.agency_id == agency_id and p.holds(role)
+            ),
             key=lambda p: p.id,
         )
 
     def board_holders(self, board_id: str, role: str) -> list[Person]:
         return sorted(
-            (p for p in self.people.values() if p.holds_board_role(board_id, role)),
+            (p for p in self.people.values() if p.active and p.holds_board_role(board_id, role)),
             key=lambda p: p.id,
         )
+
+    def agency(self, agency_id: str) -> Agency:
+        """The agency's registration; one the directory does not list has no tenant."""
+        return self.agencies.get(agency_id) or Agency(agency_id)
+
+    def lists_tenant(self, agency_id: str, tenant_id: str | None) -> bool:
+        """Whether people signed in from `tenant_id` may act for `agency_id`."""
+        return self.agency(agency_id).lists(tenant_id)
+
+    def agencies_of_tenant(self, tenant_id: str | None) -> list[str]:
+        """The agencies that list the tenant, by id."""
+        return sorted(a.id for a in self.agencies.values() if a.lists(tenant_id))
 
 
 class DirectorySource(Protocol):

@@ -26,7 +26,7 @@ def may_be_party(person: Person, board_id: str) -> bool:
     to one of its cases. Every other reason to leave someone out of the pickers (an entry not yet
     approved, say) belongs here too, so that every picker and search follows it.
     """
-    return not any(board == board_id for board, _ in person.board_roles)
+    return person.active and not any(board == board_id for board, _ in person.board_roles)
 
 
 def _order(person: Person) -> tuple[str, str, str, str]:

@@ -55,6 +55,7 @@ from escalation.commands import (
 from escalation.directory import Directory, Person
 from escalation.errors import RefusalCode, Refused
 from escalation.events import EventDraft, append
+from escalation.joining import BUSINESS_MANAGER, not_active
 from escalation.policy import Clock, PolicyPack, RunsFrom, Stage, Timescale, Until
 
 MAX_TEXT = 4000
@@ -145,7 +146,21 @@ def _person(ctx: Context, person_id: str) -> Person:
             "You are not in this board's directory yet: set up your profile (agency and role) "
             "first.",
         )
+    _require_active(ctx, person)
     return person
+
+
+def _require_active(ctx: Context, person: Person | None) -> None:
+    """A pending or declined entry holds no authority: refused, naming who must approve it."""
+    if person is None or person.active:
+        return
+    agency = ctx.pack.agency(person.agency_id)
+    raise not_active(
+        ctx.directory,
+        person,
+        agency_name=agency.name if agency is not None else person.agency_id,
+        contacts=ctx.directory.board_holders(ctx.pack.board.id, BUSINESS_MANAGER),
+    )
 
 
 def _gate(case: Case, ctx: Context) -> CaseAccess:
@@ -529,6 +544,7 @@ def decide(case: Case, command: CaseCommand, ctx: Context) -> list[EventDraft]:
     handler = _HANDLERS.get(type(command))
     if handler is None:
         raise TypeError(f"no rule for {type(command).__name__}")
+    _require_active(ctx, ctx.directory.person(command.actor_id))
     _version(case, getattr(command, "expected_version", None))
     return handler(case, command, ctx)
 

@@ -11,6 +11,12 @@ Key design, table ``Directory``:
   that points at a person who does not claim the id (ignored by readers), never a person whose
   Teams id no index row can find. A reader trusts an index row only when the person row it names
   exists and still holds that id.
+* PartitionKey ``agency``, RowKey ``safe_key(agency id)``: the Microsoft Entra tenants an agency's
+  people sign in from (``tenants``, a JSON list). People act for an agency in Teams only from one
+  of them; an agency with none is not on Teams.
+* A person row may be ``status`` pending or declined (absent: active), with the roles approval
+  would grant (``requested_roles``) and the open request it waits on (``request``, see
+  ``storage.join_requests``): such an entry holds no authority (``escalation.joining``).
 
 The core reads the whole directory as a snapshot (``DirectorySource``); the snapshot is cached for
 ``cache_seconds`` so that a command does not read the whole partition each time. Writes through
@@ -23,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from escalation import parties
-from escalation.directory import Directory, Person
+from escalation.directory import Agency, Directory, Person
 from escalation.parties import MAX_RESULTS
 from escalation.strict_yaml import YamlError, load_strict
 from storage.cases import safe_key
@@ -51,6 +58,10 @@ from storage.tables import (
 DIRECTORY: Final = "Directory"
 PERSON_PARTITION: Final = "person"
 TEAMS_PARTITION: Final = "teams"
+AGENCY_PARTITION: Final = "agency"
+AGENCY_FIELDS: Final = frozenset({"id", "tenants"})
+AGENCY_ID: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # a pack's agency id
+FILE_KEYS: Final = ("people", "agencies")
 
 RECORD_FIELDS: Final = frozenset(
     {
@@ -87,10 +98,14 @@ class _Stored:
     teams_user_id: str | None
     aad_object_id: str | None
     etag: str
+    request_id: str | None = None  # the open join request a pending entry waits on
 
     @property
     def teams_ids(self) -> tuple[str, ...]:
         return _ids(self.teams_user_id, self.aad_object_id)
+
+
+StoredPerson = _Stored  # a person row as read, for the join requests (storage.join_requests)
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,7 @@ def person_entity(
     teams_user_id: str | None,
     aad_object_id: str | None,
     updated_at: datetime,
+    request_id: str | None = None,
 ) -> Entity:
     entity: Entity = {
         PARTITION_KEY: PERSON_PARTITION,
@@ -135,8 +151,12 @@ def person_entity(
         "job_title": person.job_title,
         "teams_user_id": teams_user_id,
         "aad_object_id": aad_object_id,
+        "request": request_id,
     }
     entity.update({name: value for name, value in optional.items() if value is not None})
+    if not person.active:  # an active entry's row reads as it always has
+        entity["status"] = person.status.value
+        entity["requested_roles"] = _json(sorted(person.requested_roles))
     return entity
 
 
@@ -153,6 +173,8 @@ def _stored(entity: Entity, etag: str) -> _Stored:
                 "email": entity.get("email"),
                 # Rows written before job titles existed have none: it stays optional.
                 "job_title": entity.get("job_title"),
+                "status": entity.get("status"),
+                "requested_roles": json.loads(str(entity.get("requested_roles") or "[]")),
             }
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -161,12 +183,36 @@ def _stored(entity: Entity, etag: str) -> _Stored:
         ) from None
     teams = entity.get("teams_user_id")
     aad = entity.get("aad_object_id")
+    request = entity.get("request")
     return _Stored(
         person,
         teams if isinstance(teams, str) else None,
         aad if isinstance(aad, str) else None,
         etag,
+        request if isinstance(request, str) else None,
     )
+
+
+def agency_entity(agency: Agency, *, updated_at: datetime) -> Entity:
+    return {
+        PARTITION_KEY: AGENCY_PARTITION,
+        ROW_KEY: safe_key(agency.id),
+        "id": agency.id,
+        "tenants": _json(sorted(agency.tenants)),
+        "updated_at": updated_at,
+    }
+
+
+def _agency(entity: Entity) -> Agency:
+    try:
+        tenants = json.loads(str(entity["tenants"]))
+        if not isinstance(tenants, list):
+            raise TypeError("tenants is not a list")
+        return Agency.of(str(entity["id"]), (str(t) for t in tenants))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StorageError(
+            f"{DIRECTORY} row {entity.get(ROW_KEY)!r} is not a valid agency: {exc!r}"
+        ) from None
 
 
 def _valid_key(text: str) -> str | None:
@@ -207,6 +253,12 @@ def _person_problems(person: Person) -> list[str]:
             problems.append(f"{name} must be a non-empty string or null")
     if person.line_manager_id is not None and person.line_manager_id == person.id:
         problems.append("a person cannot be their own line manager")
+    if not all(_is_text(role) for role in person.requested_roles):
+        problems.append("requested roles must be non-empty strings")
+    if not person.active and (person.roles or person.board_roles):
+        problems.append(f"a {person.status.value} entry holds no roles until it is approved")
+    if person.active and person.requested_roles:
+        problems.append("an active entry has no requested roles")
     return problems
 
 
@@ -277,6 +329,41 @@ def _parse_record(index: int, record: object) -> tuple[_Record | None, list[str]
     return _Record(index, person, teams_user_id, aad_object_id), []
 
 
+def _parse_agency(record: object) -> tuple[Agency | None, list[str]]:
+    """An `agencies:` entry: its id and the Microsoft Entra tenant ids its people sign in from
+    (an empty list, or none: the agency is not on Teams)."""
+    if not isinstance(record, Mapping):
+        return None, [f"must be a mapping, not {type(record).__name__}"]
+    problems: list[str] = []
+    unknown = sorted(str(key) for key in record if key not in AGENCY_FIELDS)
+    if unknown:
+        problems.append(
+            f"unknown field(s) {', '.join(repr(k) for k in unknown)} (misspelt?); known: "
+            + ", ".join(sorted(AGENCY_FIELDS))
+        )
+    agency_id = record.get("id")
+    if agency_id is None:
+        problems.append("id is required")
+    elif not isinstance(agency_id, str) or not AGENCY_ID.fullmatch(agency_id):
+        problems.append(
+            "id must be an agency id as the policy packs write it (lower-case letters, digits, "
+            "- and _; at most 40)"
+        )
+    tenants = record.get("tenants")
+    if tenants is None:
+        tenants = []
+    if not isinstance(tenants, list) or not all(_is_text(t) for t in tenants):
+        problems.append(
+            "tenants must be a list of Microsoft Entra tenant ids (quote each one in YAML)"
+        )
+    elif any(len(t) > 100 or any(ch.isspace() for ch in t.strip()) for t in tenants):
+        problems.append("a tenant id is one word (a GUID), at most 100 characters")
+    if problems:
+        return None, problems
+    assert isinstance(agency_id, str) and isinstance(tenants, list)
+    return Agency.of(agency_id, tenants), []
+
+
 def _manager_cycle(start: str, managers: Mapping[str, str | None]) -> list[str] | None:
     """The loop of line managers reached from ``start``, if its chain loops."""
     path: list[str] = []
@@ -322,6 +409,10 @@ class DirectoryStore:
     async def ensure_tables(self) -> None:
         await self._store.ensure_tables([self._table])
 
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._now
+
     # -- reads ---------------------------------------------------------------------------------
 
     async def snapshot(self) -> Directory:
@@ -336,7 +427,11 @@ class DirectoryStore:
                 self._cache = None
             generation = self._generation
             rows = await self._store.query_partition(self._table, PERSON_PARTITION)
-            directory = Directory.of(_stored(r.entity, r.etag).person for r in rows)
+            agencies = await self._store.query_partition(self._table, AGENCY_PARTITION)
+            directory = Directory.of(
+                (_stored(r.entity, r.etag).person for r in rows),
+                (_agency(r.entity) for r in agencies),
+            )
             if generation == self._generation and self._cache_seconds > 0:
                 self._cache = (now, directory)
             return directory
@@ -369,6 +464,16 @@ class DirectoryStore:
     async def person(self, person_id: str) -> Person | None:
         found = await self._read(person_id)
         return None if found is None else found.person
+
+    async def entry(self, person_id: str) -> StoredPerson | None:
+        """The person row as stored: the person, their Teams ids, the request a pending entry
+        waits on, and the row's ETag (for `write_entry`)."""
+        return await self._read(person_id)
+
+    async def agencies(self) -> list[Agency]:
+        """Every agency the directory registers, by id."""
+        rows = await self._store.query_partition(self._table, AGENCY_PARTITION)
+        return sorted((_agency(r.entity) for r in rows), key=lambda a: a.id)
 
     async def teams_ids(self, person_id: str) -> tuple[str | None, str | None] | None:
         """The person's (Teams user id, AAD object id), or None when there is no such person."""
@@ -436,6 +541,39 @@ class DirectoryStore:
                 continue  # someone else changed this person meanwhile: read again
         raise ConcurrencyConflict(f"person {person.id!r} kept changing; nothing was written")
 
+    async def write_entry(
+        self,
+        person: Person,
+        *,
+        teams_user_id: str | None,
+        aad_object_id: str | None,
+        request_id: str | None,
+        etag: str | None,
+    ) -> None:
+        """Write a person row only if it is still the one read (``etag``; None: there must be no
+        row yet), with exactly these Teams ids and this request link. Raises ValueError for an
+        invalid person or a Teams id another person holds, and ConcurrencyConflict (or
+        EntityExists) when the row changed since it was read: read it again and decide again.
+        """
+        problems = _person_problems(person) + _teams_id_problems(teams_user_id, aad_object_id)
+        if problems:
+            raise ValueError(f"person {person.id!r}: " + "; ".join(problems))
+        existing = await self._existing(person.id)
+        if (existing.etag if existing is not None else None) != etag:
+            raise ConcurrencyConflict(f"person {person.id!r} changed since it was read")
+        for teams_id in _ids(teams_user_id, aad_object_id):
+            other = await self._holder(teams_id)
+            if other is not None and other.person.id != person.id:
+                raise ValueError(
+                    f"person {person.id!r}: Teams id {teams_id!r} already belongs to "
+                    f"{other.person.id!r}"
+                )
+        plan = self._plan(person, teams_user_id, aad_object_id, existing, request_id=request_id)
+        try:
+            await self._write([plan])
+        except EntityNotFound:
+            raise ConcurrencyConflict(f"person {person.id!r} was removed meanwhile") from None
+
     async def remove_person(self, person_id: str) -> bool:
         """Remove a person and their Teams index rows. False when there was no such person."""
         found = await self._read(person_id)
@@ -448,22 +586,33 @@ class DirectoryStore:
         await self._drop_hints(person_id, found.teams_ids)
         return True
 
-    async def import_records(self, records: Sequence[Mapping[str, Any]]) -> int:
-        """Add or replace the people of ``records`` (directory-file records); returns how many.
+    async def import_records(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        agencies: Sequence[Mapping[str, Any]] = (),
+    ) -> int:
+        """Add or replace the people of ``records`` (directory-file records), and the tenants of
+        the ``agencies`` given; returns how many people.
 
         Every record is checked first, and against the people already stored; any problem refuses
-        the whole import with a ValueError naming each bad record as ``records[i]``, and nothing is
-        written. People not in the import are left as they are. A record without a Teams id keeps
-        the one stored. Person rows are written in transactions of up to 100, so a storage failure
-        part way through a larger import leaves some batches written: run it again.
+        the whole import with a ValueError naming each bad record as ``records[i]`` or
+        ``agencies[i]``, and nothing is written. People and agencies not in the import are left
+        as they are; an agency in it has its tenants replaced (``tenants: []`` takes it off
+        Teams). A record without a Teams id keeps the one stored. An imported person is active,
+        whatever they asked for in Teams: the board's directory grants authority. Rows are
+        written in transactions of up to 100, so a storage failure part way through a larger
+        import leaves some batches written: run it again.
         """
-        if isinstance(records, str | bytes) or not isinstance(records, Sequence):
-            raise ValueError("records must be a list of mappings")
+        for name, given in (("records", records), ("agencies", agencies)):
+            if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+                raise ValueError(f"{name} must be a list of mappings")
+        registered, agency_problems = _plan_agencies(agencies)
         for _attempt in range(_ATTEMPTS):
             rows = await self._store.query_partition(self._table, PERSON_PARTITION)
             stored = {s.person.id: s for s in (_stored(r.entity, r.etag) for r in rows)}
-            plans = self._plan_import(records, stored)
+            plans = self._plan_import(records, stored, also=agency_problems)
             try:
+                await self._put_agencies(registered)
                 await self._write(plans)
                 return len(plans)
             except (ConcurrencyConflict, EntityExists, EntityNotFound):
@@ -490,12 +639,15 @@ class DirectoryStore:
         teams_user_id: str | None,
         aad_object_id: str | None,
         existing: _Stored | None,
+        *,
+        request_id: str | None = None,
     ) -> _Plan:
         entity = person_entity(
             person,
             teams_user_id=teams_user_id,
             aad_object_id=aad_object_id,
             updated_at=self._now(),
+            request_id=request_id,
         )
         checked_entity(entity)  # refuse an oversized row before anything is written
         teams_ids = _ids(teams_user_id, aad_object_id)
@@ -507,9 +659,13 @@ class DirectoryStore:
         )
 
     def _plan_import(
-        self, records: Sequence[Mapping[str, Any]], stored: Mapping[str, _Stored]
+        self,
+        records: Sequence[Mapping[str, Any]],
+        stored: Mapping[str, _Stored],
+        *,
+        also: Sequence[str] = (),
     ) -> list[_Plan]:
-        problems: list[str] = []
+        problems: list[str] = list(also)
 
         def problem(index: int, person_id: object, message: str) -> None:
             who = f" (id {person_id!r})" if isinstance(person_id, str) else ""
@@ -632,6 +788,20 @@ class DirectoryStore:
             if plan.dropped_ids:
                 await self._drop_hints(plan.person_id, plan.dropped_ids)
 
+    async def _put_agencies(self, agencies: Sequence[Agency]) -> None:
+        if not agencies:
+            return
+        self.invalidate()
+        now = self._now()
+        try:
+            for start in range(0, len(agencies), _MAX_OPS):
+                batch = agencies[start : start + _MAX_OPS]
+                await self._store.transact(
+                    self._table, [Op.upsert(agency_entity(a, updated_at=now)) for a in batch]
+                )
+        finally:
+            self.invalidate()
+
     async def _put_hints(self, plans: Iterable[_Plan]) -> None:
         hints = [
             {
@@ -669,6 +839,26 @@ class DirectoryStore:
                 continue
 
 
+def _plan_agencies(records: Sequence[Mapping[str, Any]]) -> tuple[list[Agency], list[str]]:
+    """The agencies of an import, each checked; the problems name them as ``agencies[i]``."""
+    agencies: list[Agency] = []
+    problems: list[str] = []
+    first: dict[str, int] = {}
+    for index, record in enumerate(records):
+        agency, found = _parse_agency(record)
+        raw_id = record.get("id") if isinstance(record, Mapping) else None
+        who = f" (id {raw_id!r})" if isinstance(raw_id, str) else ""
+        problems += [f"agencies[{index}]{who}: {message}" for message in found]
+        if agency is None:
+            continue
+        if agency.id in first:
+            problems.append(f"agencies[{index}]{who}: also listed as agencies[{first[agency.id]}]")
+            continue
+        first[agency.id] = index
+        agencies.append(agency)
+    return agencies, problems
+
+
 def _held(stored: _Stored | None, which: str) -> str | None:
     if stored is None:
         return None
@@ -678,8 +868,18 @@ def _held(stored: _Stored | None, which: str) -> str | None:
 # --- the directory file -------------------------------------------------------------------------
 
 
-def load_directory_file(path: Path | str) -> list[dict[str, Any]]:
-    """The records of a directory file ``{people: [...]}``, ready for ``import_records``.
+@dataclass(frozen=True)
+class DirectoryFile:
+    """A directory file's records, ready for ``import_records(file.people, file.agencies)``."""
+
+    people: list[dict[str, Any]]
+    agencies: list[dict[str, Any]]
+
+
+def load_directory_file(path: Path | str) -> DirectoryFile:
+    """The records of a directory file ``{agencies: [...], people: [...]}`` (either may be left
+    out): each agency with the Microsoft Entra tenants its people sign in from, each person
+    with their agency, roles, line manager and Teams ids.
 
     Checks the file's shape only; ``import_records`` checks each record. Raises
     ``DirectoryFileError`` (a ValueError) naming the file.
@@ -696,27 +896,34 @@ def load_directory_file(path: Path | str) -> list[dict[str, Any]]:
     except YamlError as exc:
         where = f" {exc.where}:" if exc.where else ""
         raise DirectoryFileError(f"{path}:{where} {exc.problem}") from None
-    if not isinstance(data, dict) or set(data) != {"people"}:
+    if not isinstance(data, dict) or not data or not set(data) <= set(FILE_KEYS):
         raise DirectoryFileError(
-            f"{path}: a directory file is a mapping with one key, 'people', holding a list"
+            f"{path}: a directory file is a mapping with the keys 'agencies' (each agency's "
+            "Teams tenants) and 'people', each holding a list"
         )
-    people = data["people"]
-    if not isinstance(people, list):
-        raise DirectoryFileError(f"{path}: 'people' must be a list, not {type(people).__name__}")
-    for index, item in enumerate(people):
-        if not isinstance(item, dict):
-            raise DirectoryFileError(
-                f"{path}: people[{index}] must be a mapping, not {type(item).__name__}"
-            )
-    return [dict(item) for item in people]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for key in FILE_KEYS:
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            raise DirectoryFileError(f"{path}: '{key}' must be a list, not {type(items).__name__}")
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise DirectoryFileError(
+                    f"{path}: {key}[{index}] must be a mapping, not {type(item).__name__}"
+                )
+        found[key] = [dict(item) for item in items]
+    return DirectoryFile(people=found["people"], agencies=found["agencies"])
 
 
 __all__ = [
+    "AGENCY_PARTITION",
     "DIRECTORY",
     "PERSON_PARTITION",
     "TEAMS_PARTITION",
+    "DirectoryFile",
     "DirectoryFileError",
     "DirectoryStore",
+    "StoredPerson",
     "load_directory_file",
     "person_entity",
 ]

@@ -14,6 +14,7 @@ from storage.cases import TableCaseRepository, TableNames
 from storage.conversations import ConversationStore
 from storage.directory_store import DirectoryStore
 from storage.factory import open_table_store
+from storage.join_requests import JoinRequestStore
 from storage.outbox import TableOutbox
 from storage.tables import TableStore
 
@@ -80,6 +81,14 @@ class Storage:
     directory: DirectoryStore
     conversations: ConversationStore
     access_log: TableAccessLog  # who has seen each case (escalation.access_log)
+
+    @property
+    def requests(self) -> JoinRequestStore:
+        """Requests to join an agency and the notices about them: on the directory's table,
+        with its clock (storage.join_requests). It holds no state of its own."""
+        return JoinRequestStore(
+            self.store, self.directory, now=self.directory.clock, table=self.tables.directory
+        )
 
     async def close(self) -> None:
         await self.store.close()

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from escalation.directory import Directory, Person
+from escalation.packs import PackRegistry
+
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
 
 
 def person(
@@ -53,6 +59,19 @@ def make_directory() -> Directory:
             person("hw-bm", "harrow-council", board=("harrow:business_manager",)),
         ]
     )
+
+
+def agencies_for(
+    people: Iterable[Mapping[str, Any]], *tenants: str, also: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """The `agencies:` records of a test directory: every agency of the shipped packs, of
+    `people` and of `also`, each listing `tenants`, as a board registers the Microsoft Entra
+    tenants its agencies sign in from. People act for an agency in Teams only from one of them.
+    """
+    ids = {agency.id for pack in PackRegistry.from_directory(POLICIES) for agency in pack.agencies}
+    ids |= {str(p["agency"]) for p in people if "agency" in p}
+    ids |= set(also)
+    return [{"id": agency_id, "tenants": list(tenants)} for agency_id in sorted(ids)]
 
 
 class FakeClock:

@@ -39,6 +39,12 @@ BAD_START = [
         id="app-id-without-allowed-tenants",
     ),
     pytest.param(
+        {"HOST": "0.0.0.0"},
+        "error: settings are not valid:\n  - HOST must be a loopback address (127.0.0.1, ::1 or "
+        "localhost) when MicrosoftAppId is not set, not '0.0.0.0'",
+        id="local-mode-on-every-interface",
+    ),
+    pytest.param(
         {"PORT": "eighty"},
         "error: settings are not valid:\n  - PORT must be a number from 1 to 65535, not 'eighty'",
         id="bad-port",
@@ -90,6 +96,15 @@ def test_python_app_py_with_a_bad_setting(
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: ") and message in done.stderr
+
+
+def test_gunicorn_without_an_app_id_binds_to_this_machine_only(tmp_path: Path) -> None:
+    argv = [str(GUNICORN), "app:create_app()", "--worker-class", "aiohttp.GunicornWebWorker"]
+    done = start([*argv, "--bind", f"0.0.0.0:{free_port()}"], environment(tmp_path, {}))
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert "the --bind address must be a loopback address" in done.stderr
+    assert "Booting worker" not in done.stderr
 
 
 def test_python_app_py_on_a_port_in_use(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from app import create_app
 from bot.settings import AppSettings
 from storage.settings import StorageSettings, open_storage
 from tests.e2e.connector import Connector, connector, serve
-from tests.support import RunningClock
+from tests.support import RunningClock, agencies_for
 
 TENANT = "tenant-1"
 PEOPLE = [
@@ -130,12 +130,19 @@ def said(body: dict[str, Any]) -> str:
 ChatT = TypeVar("ChatT", bound=Chat)
 
 
-async def settings_with(tmp_path: Path, people: list[dict[str, Any]]) -> AppSettings:
-    """App settings on a fresh embedded store holding `people`."""
+async def settings_with(
+    tmp_path: Path,
+    people: list[dict[str, Any]],
+    agencies: list[dict[str, Any]] | None = None,
+) -> AppSettings:
+    """App settings on a fresh embedded store holding `people`, and `agencies` (by default every
+    agency on Teams from TENANT, the tenant every test activity comes from)."""
     storage_settings = StorageSettings(None, tmp_path / "data")
     storage = await open_storage(storage_settings)
     try:
-        await storage.directory.import_records(people)
+        await storage.directory.import_records(
+            people, agencies_for(people, TENANT) if agencies is None else agencies
+        )
     finally:
         await storage.close()
     return AppSettings(storage=storage_settings, dispatch_interval_seconds=0.05)
@@ -315,40 +322,6 @@ async def test_bad_answers_are_asked_again(chat: Chat) -> None:
     assert any("not the adult's name" in r for r in replies)
     replies = await chat.say("amara", "ASC-1")
     assert any("What is it about" in r for r in replies)
-
-
-async def test_a_newcomer_sets_up_a_profile_then_can_raise(chat: Chat) -> None:
-    replies = await chat.say("stranger", "raise")
-    assert any("tell me who you are" in r for r in replies)
-    assert any("Which agency do you work for" in r for r in replies)
-    replies = await chat.say("stranger", "NELFT NHS Foundation Trust")
-    assert any("Who is your line manager" in r and "Nadia Khan" in r for r in replies)
-    replies = await chat.say("stranger", "Nadia Khan")
-    assert any(
-        "practitioner at NELFT NHS Foundation Trust; line manager: Nadia Khan" in r for r in replies
-    )
-    replies = await chat.say("stranger", "yes")
-    assert any("Your profile is saved" in r for r in replies)
-    # Now the bot knows them: raising starts.
-    replies = await chat.say("stranger", "raise")
-    assert any("Which agency is the other professional in" in r for r in replies)
-
-
-async def test_a_newcomer_can_only_make_themselves_a_practitioner(chat: Chat) -> None:
-    for text in ("profile", "NELFT NHS Foundation Trust", "My manager is not listed"):
-        await chat.say("stranger", text)
-    replies = await chat.say("stranger", "yes")
-    assert any("Ask your board's business manager to add your line manager" in r for r in replies)
-    storage = await open_storage(chat_settings(chat))
-    try:
-        person = await storage.directory.find_by_teams_id("aad-stranger")
-    finally:
-        await storage.close()
-    assert (
-        person is not None
-        and person.roles == frozenset({"practitioner"})
-        and person.line_manager_id is None
-    )
 
 
 async def test_a_card_action_for_a_case_that_does_not_exist(chat: Chat) -> None:

@@ -15,6 +15,7 @@ from app import create_app
 from bot.settings import AppSettings, SettingsError
 from storage.settings import StorageSettings, open_storage
 from tests.e2e.connector import Connector, connector, serve
+from tests.support import agencies_for
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -418,17 +419,11 @@ async def test_card_inputs_of_the_wrong_type_are_refused_on_the_card(tmp_path: P
     storage_settings = StorageSettings(None, tmp_path / "data")
     storage = await open_storage(storage_settings)
     try:
-        await storage.directory.import_records(
-            [
-                {
-                    "id": "amara",
-                    "name": "Amara",
-                    "agency": "redbridge-asc",
-                    "roles": ["practitioner"],
-                },
-                {"id": "noah", "name": "Noah", "agency": "nelft", "roles": ["practitioner"]},
-            ]
-        )
+        people = [
+            {"id": "amara", "name": "Amara", "agency": "redbridge-asc", "roles": ["practitioner"]},
+            {"id": "noah", "name": "Noah", "agency": "nelft", "roles": ["practitioner"]},
+        ]
+        await storage.directory.import_records(people, agencies_for(people, TENANT))
         await storage.directory.upsert_person(
             Person("noah", "Noah", "nelft", frozenset({"practitioner"})),
             teams_user_id="29:alex",
@@ -502,17 +497,11 @@ async def test_my_cases_lists_the_persons_open_cases(tmp_path: Path) -> None:
     storage_settings = StorageSettings(None, tmp_path / "data")
     storage = await open_storage(storage_settings)
     try:
-        await storage.directory.import_records(
-            [
-                {
-                    "id": "amara",
-                    "name": "Amara",
-                    "agency": "redbridge-asc",
-                    "roles": ["practitioner"],
-                },
-                {"id": "noah", "name": "Noah", "agency": "nelft", "roles": ["practitioner"]},
-            ]
-        )
+        people = [
+            {"id": "amara", "name": "Amara", "agency": "redbridge-asc", "roles": ["practitioner"]},
+            {"id": "noah", "name": "Noah", "agency": "nelft", "roles": ["practitioner"]},
+        ]
+        await storage.directory.import_records(people, agencies_for(people, TENANT))
         await storage.directory.upsert_person(
             Person("noah", "Noah", "nelft", frozenset({"practitioner"})),
             teams_user_id="29:alex",

@@ -264,7 +264,8 @@ async def test_directory_import_then_export_names_people(
 ) -> None:
     sample = SAMPLE
     code, out, _ = await run(settings, "directory", "import", str(sample))
-    assert code == 0 and out.startswith("directory: ") and "people imported" in out
+    assert code == 0 and out.startswith("directory: ") and "people and 15 agencies imported" in out
+    assert "list no Teams tenant" not in out  # every sample agency with people is on Teams
     broken = tmp_path / "broken.yaml"
     broken.write_text("people:\n  - {id: x, name: X, agency: nelft, line_manager: nobody}\n")
     code, _, err = await run(settings, "directory", "import", str(broken))

@@ -15,21 +15,25 @@ from pydantic import BaseModel
 from escalation.actors import resolve, stage_actors
 from escalation.case import Case
 from escalation.commands import OtherParty
-from escalation.directory import Directory, Person
+from escalation.directory import Agency, Directory, Person, Standing
 from escalation.memory import InMemoryCaseRepository, RecordingNotifier
 from escalation.packs import PackRegistry
 from escalation.policy import PolicyPack, Selector
 from escalation.service import EscalationService
 from storage.cases import safe_key
 from storage.directory_store import (
+    AGENCY_PARTITION,
     PERSON_PARTITION,
     TEAMS_PARTITION,
+    DirectoryFile,
     DirectoryFileError,
     DirectoryStore,
     load_directory_file,
 )
 from storage.tables import (
+    ConcurrencyConflict,
     Entity,
+    EntityExists,
     Op,
     StorageUnavailable,
     StoredEntity,
@@ -742,6 +746,228 @@ async def test_an_import_needs_a_list(directory: DirectoryStore) -> None:
         await directory.import_records("people")  # type: ignore[arg-type]
 
 
+# --- agencies and their Teams tenants -----------------------------------------------------------
+
+TENANT_A = "6F1C1B0E-0000-4000-8000-00000000000A"  # as an admin might paste it: upper case
+TENANT_B = "6f1c1b0e-0000-4000-8000-00000000000b"
+
+
+async def test_an_import_registers_agencies_with_their_tenants(
+    directory: DirectoryStore, store: TableStore, table: str
+) -> None:
+    count = await directory.import_records(
+        [record("noah")],
+        [
+            {"id": "nelft", "tenants": [TENANT_A, TENANT_B]},
+            {"id": "probation", "tenants": []},
+            {"id": "met-police"},
+        ],
+    )
+
+    assert count == 1
+    snapshot = await directory.snapshot()
+    assert snapshot.agency("nelft") == Agency.of("nelft", [TENANT_A.lower(), TENANT_B])
+    assert snapshot.lists_tenant("nelft", TENANT_A.lower())  # tenant ids compare in any case
+    assert snapshot.lists_tenant("nelft", TENANT_B.upper())
+    assert not snapshot.lists_tenant("probation", TENANT_A)  # on no tenant: not on Teams
+    assert not snapshot.lists_tenant("bhrut", TENANT_A)  # not registered at all
+    assert not snapshot.lists_tenant("nelft", None)
+    assert snapshot.agencies_of_tenant(TENANT_B) == ["nelft"]
+    assert [a.id for a in await directory.agencies()] == ["met-police", "nelft", "probation"]
+    row = await store.get(table, AGENCY_PARTITION, "nelft")
+    assert row is not None and row.entity["id"] == "nelft"
+
+
+async def test_an_import_replaces_the_tenants_of_the_agencies_it_lists_only(
+    directory: DirectoryStore,
+) -> None:
+    await directory.import_records(
+        [], [{"id": "nelft", "tenants": [TENANT_A]}, {"id": "cnwl", "tenants": [TENANT_B]}]
+    )
+    await directory.import_records([], [{"id": "nelft", "tenants": []}])
+
+    snapshot = await directory.snapshot()
+    assert not snapshot.agency("nelft").tenants  # taken off Teams
+    assert snapshot.lists_tenant("cnwl", TENANT_B)  # left as it was
+
+
+@pytest.mark.parametrize(
+    ("agencies", "expected"),
+    [
+        ([{"id": "NELFT", "tenants": []}], "agencies[0] (id 'NELFT'): id must be an agency id"),
+        ([{"tenants": []}], "agencies[0]: id is required"),
+        (
+            [{"id": "nelft", "tenants": TENANT_A}],
+            "agencies[0] (id 'nelft'): tenants must be a list",
+        ),
+        ([{"id": "nelft", "tenants": [7]}], "tenants must be a list of Microsoft Entra tenant ids"),
+        ([{"id": "nelft", "tenants": ["a b"]}], "a tenant id is one word"),
+        ([{"id": "nelft", "tenant": [TENANT_A]}], "unknown field(s) 'tenant' (misspelt?)"),
+        (
+            [{"id": "nelft"}, {"id": "nelft"}],
+            "agencies[1] (id 'nelft'): also listed as agencies[0]",
+        ),
+        (["nelft"], "agencies[0]: must be a mapping"),
+    ],
+)
+async def test_a_bad_agency_refuses_the_whole_import(
+    directory: DirectoryStore, agencies: list[Any], expected: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        await directory.import_records([record("noah")], agencies)
+
+    assert expected in str(refused.value)
+    snapshot = await directory.snapshot()
+    assert snapshot.people == {} and snapshot.agencies == {}
+
+
+async def test_agencies_must_be_a_list(directory: DirectoryStore) -> None:
+    with pytest.raises(ValueError, match="agencies must be a list of mappings"):
+        await directory.import_records([], "nelft")  # type: ignore[arg-type]
+
+
+# --- standing: pending and declined entries hold no authority ----------------------------------
+
+
+def pending(pid: str, **changes: Any) -> Person:
+    fields: dict[str, Any] = {
+        "id": pid,
+        "name": pid.title(),
+        "agency_id": "nelft",
+        "line_manager_id": "nadia",
+        "status": Standing.PENDING,
+        "requested_roles": frozenset({"practitioner"}),
+    }
+    fields.update(changes)
+    return Person(**fields)
+
+
+async def test_a_pending_entry_round_trips_with_its_request(
+    directory: DirectoryStore, store: TableStore, table: str
+) -> None:
+    await directory.upsert_person(person("nadia", "nelft", "line_manager"))
+    await directory.write_entry(
+        pending("sam"),
+        teams_user_id="29:sam",
+        aad_object_id="aad-sam",
+        request_id="JR-ABC234",
+        etag=None,
+    )
+
+    entry = await directory.entry("sam")
+    assert entry is not None
+    assert entry.person == pending("sam")
+    assert entry.request_id == "JR-ABC234"
+    assert (entry.teams_user_id, entry.aad_object_id) == ("29:sam", "aad-sam")
+    assert await directory.find_by_teams_id("aad-sam") == pending("sam")
+    row = await store.get(table, PERSON_PARTITION, "sam")
+    assert row is not None and row.entity["status"] == "pending"
+    # An active entry's row has no standing properties: rows written before them read the same.
+    nadia = await store.get(table, PERSON_PARTITION, "nadia")
+    assert nadia is not None and "status" not in nadia.entity and "request" not in nadia.entity
+
+
+async def test_pending_and_declined_entries_hold_no_authority_in_the_snapshot(
+    directory: DirectoryStore,
+) -> None:
+    await directory.upsert_person(person("nadia", "nelft", "line_manager"))
+    await directory.write_entry(
+        pending("sam"), teams_user_id=None, aad_object_id=None, request_id="JR-1", etag=None
+    )
+    await directory.write_entry(
+        pending("pat", line_manager_id=None, status=Standing.DECLINED, requested_roles=frozenset()),
+        teams_user_id=None,
+        aad_object_id=None,
+        request_id=None,
+        etag=None,
+    )
+    await directory.write_entry(
+        pending("lee", line_manager_id="sam"),
+        teams_user_id=None,
+        aad_object_id=None,
+        request_id="JR-2",
+        etag=None,
+    )
+
+    snapshot = await directory.snapshot()
+    sam = snapshot.person("sam")
+    assert sam is not None and not sam.active  # there, to be told who must approve
+    assert snapshot.line_manager_of("sam") is None  # a named manager manages nobody yet
+    assert snapshot.line_manager_of("lee") is None  # nor does a pending one
+    assert [p.id for p in snapshot.holders("practitioner", "nelft")] == []
+    assert [p.id for p in snapshot.holders("line_manager", "nelft")] == ["nadia"]
+
+
+async def test_write_entry_writes_only_over_the_row_it_read(directory: DirectoryStore) -> None:
+    await directory.upsert_person(person("sam", "nelft", "practitioner"), aad_object_id="aad-sam")
+    before = await directory.entry("sam")
+    assert before is not None
+    await directory.upsert_person(person("sam", "nelft", "line_manager"))  # changed meanwhile
+
+    with pytest.raises(ConcurrencyConflict):
+        await directory.write_entry(
+            pending("sam"),
+            teams_user_id=None,
+            aad_object_id="aad-sam",
+            request_id="JR-1",
+            etag=before.etag,
+        )
+    with pytest.raises((ConcurrencyConflict, EntityExists)):
+        await directory.write_entry(
+            pending("sam"), teams_user_id=None, aad_object_id=None, request_id=None, etag=None
+        )
+    assert (await directory.person("sam")) == person("sam", "nelft", "line_manager")
+
+
+async def test_write_entry_refuses_a_teams_id_another_person_holds(
+    directory: DirectoryStore,
+) -> None:
+    await directory.upsert_person(person("noah", "nelft", "practitioner"), aad_object_id="aad-n")
+
+    with pytest.raises(ValueError, match="already belongs to 'noah'"):
+        await directory.write_entry(
+            pending("teams-aad-n"),
+            teams_user_id=None,
+            aad_object_id="aad-n",
+            request_id="JR-1",
+            etag=None,
+        )
+    assert await directory.person("teams-aad-n") is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (pending("sam", roles=frozenset({"line_manager"})), "holds no roles until it is approved"),
+        (
+            Person(id="sam", name="Sam", agency_id="nelft", requested_roles=frozenset({"x"})),
+            "an active entry has no requested roles",
+        ),
+    ],
+)
+async def test_an_entry_that_mixes_standing_and_authority_is_refused(
+    directory: DirectoryStore, entry: Person, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        await directory.write_entry(
+            entry, teams_user_id=None, aad_object_id=None, request_id=None, etag=None
+        )
+
+
+async def test_an_import_makes_a_pending_entry_active(directory: DirectoryStore) -> None:
+    await directory.import_records([record("nadia", roles=["line_manager"])])
+    await directory.write_entry(
+        pending("sam"), teams_user_id=None, aad_object_id="aad-sam", request_id="JR-1", etag=None
+    )
+
+    await directory.import_records([record("sam", roles=["practitioner"], line_manager="nadia")])
+
+    entry = await directory.entry("sam")
+    assert entry is not None and entry.person.active and entry.request_id is None
+    assert entry.aad_object_id == "aad-sam"  # the Teams id is kept
+    assert (await directory.snapshot()).line_manager_of("sam") == await directory.person("nadia")
+
+
 # --- the directory file -------------------------------------------------------------------------
 
 
@@ -749,9 +975,26 @@ def test_a_directory_file_gives_its_records(tmp_path: Path) -> None:
     path = tmp_path / "people.yaml"
     path.write_text("people:\n  - {id: a, name: A, agency: nelft, teams_user_id: '29:10'}\n")
 
-    assert load_directory_file(path) == [
-        {"id": "a", "name": "A", "agency": "nelft", "teams_user_id": "29:10"}
-    ]
+    assert load_directory_file(path) == DirectoryFile(
+        people=[{"id": "a", "name": "A", "agency": "nelft", "teams_user_id": "29:10"}],
+        agencies=[],
+    )
+
+
+def test_a_directory_file_gives_its_agencies_and_their_tenants(tmp_path: Path) -> None:
+    path = tmp_path / "people.yaml"
+    path.write_text(
+        "agencies:\n  - {id: nelft, tenants: ['6f1c1b0e-0000-4000-8000-000000000001']}\n"
+        "  - {id: probation}\n"
+    )
+
+    assert load_directory_file(path) == DirectoryFile(
+        people=[],
+        agencies=[
+            {"id": "nelft", "tenants": ["6f1c1b0e-0000-4000-8000-000000000001"]},
+            {"id": "probation"},
+        ],
+    )
 
 
 @pytest.mark.parametrize(
@@ -759,11 +1002,13 @@ def test_a_directory_file_gives_its_records(tmp_path: Path) -> None:
     [
         ("people: [\n  {id: a\n", "not valid YAML"),
         ("people:\n  - {id: a, id: b}\n", "given twice"),
-        ("- {id: a}\n", "a mapping with one key, 'people'"),
-        ("people: []\nextra: 1\n", "a mapping with one key, 'people'"),
+        ("- {id: a}\n", "a mapping with the keys 'agencies'"),
+        ("people: []\nextra: 1\n", "a mapping with the keys 'agencies'"),
         ("people: {id: a}\n", "'people' must be a list"),
         ("people:\n  - alex\n", "people[0] must be a mapping"),
-        ("", "a mapping with one key"),
+        ("agencies: nelft\n", "'agencies' must be a list"),
+        ("agencies:\n  - nelft\n", "agencies[0] must be a mapping"),
+        ("", "a mapping with the keys"),
     ],
 )
 def test_a_bad_directory_file_is_refused_naming_the_file(
@@ -808,15 +1053,15 @@ def selectors_in(node: object) -> Iterator[Selector]:
 async def imported_sample(store: TableStore, clock: FakeClock) -> DirectoryStore:
     sample = DirectoryStore(store, now=clock, table=unique_table_name())
     await sample.ensure_tables()
-    records = load_directory_file(SAMPLE)
-    assert await sample.import_records(records) == len(records)
+    loaded = load_directory_file(SAMPLE)
+    assert await sample.import_records(loaded.people, loaded.agencies) == len(loaded.people)
     return sample
 
 
 async def test_the_sample_directory_imports(store: TableStore, clock: FakeClock) -> None:
     sample = await imported_sample(store, clock)
     snapshot = await sample.snapshot()
-    records = load_directory_file(SAMPLE)
+    records = load_directory_file(SAMPLE).people
 
     assert len(snapshot.people) == len(records)
     for pid, name in PLAYGROUND_USERS.items():

@@ -60,13 +60,13 @@ def deadlines_json(policy: str, stage: str, start: str) -> list[dict[str, Any]]:
     [
         pytest.param(
             REDBRIDGE,
-            "Redbridge Safeguarding Adults Board — 4 stages on 1 track(s), 12 clocks, 8 roles, "
+            "Redbridge Safeguarding Adults Board — 4 stages on 1 track(s), 12 clocks, 9 roles, "
             "14 clauses",
             id="redbridge",
         ),
         pytest.param(
             HARROW,
-            "Harrow Safeguarding Adults Board — 7 stages on 2 track(s), 8 clocks, 10 roles, "
+            "Harrow Safeguarding Adults Board — 7 stages on 2 track(s), 8 clocks, 11 roles, "
             "12 clauses",
             id="harrow",
         ),
@@ -169,7 +169,8 @@ def test_policy_show_redbridge_prints_stages_roles_and_clocks() -> None:
         "RSAB Business Manager [board] RB-4.6, RB-4.7, RB-4.9"
     )
     assert roles["senior_manager"].endswith("Senior manager [agency] RB-4.6")
-    assert len(roles) == 8
+    assert roles["agency_admin"].strip().endswith("Agency administrator [agency]")
+    assert len(roles) == 9
 
 
 @pytest.mark.clause("HW-0", "HW-thr")
