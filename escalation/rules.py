@@ -371,6 +371,12 @@ def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list
             raise _refuse(
                 RefusalCode.INVALID_INPUT, "The other professional is not in the directory."
             )
+        if not receiver_person.active:  # a request to join is not yet someone to name
+            raise _refuse(
+                RefusalCode.INVALID_INPUT,
+                f"{receiver_person.name} cannot be named yet: their entry at "
+                f"{other_agency.name} waits for approval. Name another professional there.",
+            )
         if receiver_person.agency_id != other.agency_id:
             raise _refuse(
                 RefusalCode.INVALID_INPUT,

@@ -126,6 +126,20 @@ async def test_a_pending_person_cannot_raise_act_or_see(clock: FakeClock) -> Non
         await service.execute(
             Escalate(actor_id="amara", case_id=case.id, reason="x", expected_version=case.version)
         )
+    # Nor may a pending entry be named as the other professional, whatever a card sends.
+    service = EscalationService(
+        packs=packs,
+        repository=repository,
+        directory=StaticDirectory(
+            Directory.of(
+                [*(p for p in base.people.values() if p.id != "noah"), hopped.people["noah"]]
+            )
+        ),
+        notifier=RecordingNotifier(),
+        now=clock,
+    )
+    with pytest.raises(Refused, match="Noah cannot be named yet"):
+        await service.execute(redbridge_raise(adult_reference="ASC-3"))
     pack = packs.get("redbridge")
     assert view_level(case, pack, hopped, "noah") == ViewLevel.NONE
     assert view_level(case, pack, hopped, "amara") == ViewLevel.NONE
