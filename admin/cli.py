@@ -2,7 +2,8 @@
 
 escalation audit verify [--board B]          check every case's event hash chain
 escalation purge [--dry-run] [--now ISO]     remove closed cases past the pack's retention
-escalation case export CASE-ID [--out PATH]  the full case record, as Markdown
+escalation case export CASE-ID [--out PATH]  the full case record, as Markdown (the export is logged)
+escalation case access-log CASE-ID           who has seen the case, and when
 escalation directory import PATH             agencies (Teams tenants) and people, from YAML
 escalation directory requests [--all]        requests to join an agency made in Teams
 escalation directory approve ID              approve one, as the board
@@ -24,7 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from escalation.case import fold
+from admin.case_access import (
+    add_access_log_command,
+    cli_user,
+    exported_record,
+    is_access_log,
+    print_access_log,
+)
 from escalation.cli import EXIT_OK, EXIT_PROBLEM, CliError, CliExtension, parse_moment
 from escalation.cli import console as core_console
 from escalation.cli import main as core_main
@@ -34,7 +41,6 @@ from escalation.events import verify_chain
 from escalation.joining import BoardAgencies, JoinRequest
 from escalation.packs import PackRegistry, default_policy_dir
 from escalation.policy import PolicyPack
-from escalation.record import case_record_markdown
 from reports.cli import ReportCommands
 from storage.backup import backup, restore
 from storage.directory_store import load_directory_file
@@ -121,6 +127,7 @@ class StorageCommands:
         export = case_actions.add_parser("export", help="the full case record as Markdown")
         export.add_argument("case_id")
         export.add_argument("--out", type=Path, help="write to this file (default: print)")
+        add_access_log_command(case_actions)
 
         backup = commands.add_parser("backup", help="write every table to a JSON-lines file")
         backup.add_argument("path", type=Path)
@@ -206,6 +213,8 @@ class StorageCommands:
                 return await purge(
                     storage, packs, now, args.board, args.dry_run, out, args.idle_days
                 )
+            if is_access_log(args):
+                return await print_access_log(storage, packs, args.case_id, out)
             return await export_case(storage, packs, args.case_id, args.out, out)
         finally:
             await storage.close()
@@ -312,17 +321,8 @@ async def export_case(
     path: Path | None,
     out: TextIO,
 ) -> int:
-    stored = await storage.cases.load(case_id)
-    if stored is None:
-        raise CliError(f"there is no case {case_id}")
-    case = fold(stored.events)
-    text = case_record_markdown(
-        case,
-        stored.events,
-        pack_for(packs, case.board_id),
-        await storage.directory.snapshot(),
-        generated_at=datetime.now(UTC),
-    )
+    # The export is a view of the case: logged under who runs the command, and listed in itself.
+    text = await exported_record(storage, packs, case_id, who=cli_user(), now=datetime.now(UTC))
     if path is None:
         out.write(text)
         return EXIT_OK

@@ -499,3 +499,16 @@ def test_a_data_folder_that_is_a_file_is_one_message_and_exit_2(tmp_path: Path) 
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith(f"error: cannot reach embedded SQLite store in {blocker}")
         assert done.stderr.count("\n") == 1
+
+
+async def test_an_export_is_a_view_the_access_log_lists(settings: StorageSettings) -> None:
+    ids = await make_cases(settings)
+    code, out, _ = await run(settings, "case", "access-log", ids["open"])
+    assert code == 0 and out == f"{ids['open']}: no view has been recorded\n"
+    code, exported, _ = await run(settings, "case", "export", ids["open"])
+    assert code == 0 and "cli:" in exported  # the record lists its own export
+    code, out, _ = await run(settings, "case", "access-log", ids["open"])
+    [line] = out.splitlines()
+    assert code == 0 and "cli:" in line and line.endswith("export, full view")
+    code, _, err = await run(settings, "case", "access-log", "RB-2026-NONE")
+    assert code == 2 and "there is no case RB-2026-NONE" in err
