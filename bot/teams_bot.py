@@ -197,7 +197,10 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         person = await self.person(turn_context)
-        if person is not None:
+        conversation = turn_context.activity.conversation
+        if person is not None and conversation.conversation_type in (None, "personal"):
+            # Only their own chat with the bot: a case card sent later must never land in a
+            # channel or a group chat they happened to write in last.
             await self.storage.conversations.save_person_reference(
                 person.id, reference_with_tenant(turn_context)
             )
