@@ -138,11 +138,10 @@ def immediate_risk_notice(case: Case, pack: PolicyPack, directory: Directory) ->
         )
     if rule.timescale.same_working_day:
         said.append("Every clock that protects the adult falls due by the end of the working day.")
+    elif rule.timescale.immediately:
+        said.append("Every clock that protects the adult falls due at once.")
     else:
-        said.append(
-            "Every clock that protects the adult falls due within "
-            f"{rule.timescale.working_days} working day(s)."
-        )
+        said.append(f"Every clock that protects the adult falls due {rule.timescale.describe}.")
     if rule.may_choose_start_stage:
         said.append("You may start at a later stage to get the most urgent resolution.")
     return " ".join(said)

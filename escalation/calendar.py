@@ -14,6 +14,11 @@ Rules (product spec; the customer's law):
 * "Within the same working day" ends at the end of the event's day if that day is a working
   day and the event happened strictly before the day's end; otherwise at the end of the next
   working day.
+* "Within N hours" is N clock hours of elapsed time, counted through nights, weekends and bank
+  holidays (a policy's "48 hours" is clock hours unless it says otherwise; one that glosses
+  "48 hours (two working days)" is written in its pack as the working days it means).
+* "Immediately" is the calendar's allowance (a pack setting, an hour by default), in clock time
+  too: an immediate step does not wait for the next working day.
 
 Inputs must be timezone-aware: a naive datetime has no defined instant, so guessing a zone
 could silently move a statutory deadline. Outputs are aware datetimes in the calendar's zone.
@@ -21,7 +26,7 @@ could silently move a statutory deadline. Outputs are aware datetimes in the cal
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -48,6 +53,7 @@ class WorkingCalendar:
         country: str = "GB",
         subdivision: str = "ENG",
         end_of_day: time = time(17, 0),
+        immediately: timedelta = timedelta(hours=1),
     ) -> None:
         if end_of_day.tzinfo is not None:
             # The end of day is a wall-clock time in the calendar's zone; an offset would be
@@ -61,6 +67,9 @@ class WorkingCalendar:
         self._country = country
         self._subdivision = subdivision
         self._end_of_day = end_of_day
+        if immediately <= timedelta(0):
+            raise ValueError("immediately must allow some time")
+        self._immediately = immediately
         # Fail fast on an unknown country/subdivision rather than at the first deadline.
         try:
             holidays.country_holidays(country, subdiv=subdivision, years=())
@@ -157,6 +166,21 @@ class WorkingCalendar:
         # Outside working hours (at/after the end of day, weekend, bank holiday) the clock
         # starts on the next working day.
         return self.end_of(self.next_working_day(day))
+
+    def within_hours(self, moment: datetime, hours: int) -> datetime:
+        """Deadline for "within ``hours`` hours" of an event: clock hours, elapsed time, counted
+        straight through nights, weekends and bank holidays (and the clock changes: 48 hours
+        across the spring change end at 48 hours of elapsed time, an hour later on the wall)."""
+        if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
+            raise ValueError(f"hours must be a positive int, got {hours!r}")
+        # In UTC: aware arithmetic in a zone adds wall time, which a clock change would shift.
+        return (self._to_local(moment).astimezone(UTC) + timedelta(hours=hours)).astimezone(
+            self._tz
+        )
+
+    def immediately(self, moment: datetime) -> datetime:
+        """Deadline for "immediately": the allowance the calendar was given, in clock time."""
+        return (self._to_local(moment).astimezone(UTC) + self._immediately).astimezone(self._tz)
 
     def working_days_between(self, start: datetime, end: datetime) -> int:
         """Working days ``d`` with ``local_date(start) < d <= local_date(end)``; 0 if none."""

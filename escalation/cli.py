@@ -19,7 +19,7 @@ from typing import Any, Protocol, TextIO
 
 from escalation.packs import PackError, PackNotFound, load_pack, resolve_pack
 from escalation.policy import Clock, PolicyPack, Selector
-from escalation.rules import calendar_for, deadline
+from escalation.rules import calendar_for, earliest
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1  # the command ran and found a problem in what it checked
@@ -179,12 +179,10 @@ def _selectors(pack: PolicyPack, selectors: Sequence[Selector]) -> str:
 def _timescale_text(clock: Clock) -> str:
     parts = []
     for t in clock.timescales:
-        length = "same working day" if t.same_working_day else f"{t.working_days} WD"
         parts.append(
-            f"{length} [{', '.join(t.clauses)}{', ' + t.source if t.source != 'text' else ''}]"
+            f"{t.short} [{', '.join(t.clauses)}{', ' + t.source if t.source != 'text' else ''}]"
         )
-    effective = clock.effective
-    chosen = "same working day" if effective.same_working_day else f"{effective.working_days} WD"
+    chosen = clock.effective.short
     note = " (shortest applies)" if len(clock.timescales) > 1 else ""
     local = " — local default, not policy" if clock.local_default else ""
     return f"{chosen}{note}{local}; from {clock.runs_from.value}: " + " / ".join(parts)
@@ -247,8 +245,7 @@ def _deadlines(args: argparse.Namespace, out: TextIO) -> int:
     rows: list[dict[str, Any]] = []
     dues: list[datetime] = []
     for clock in stage.clocks:
-        effective = clock.effective
-        due = deadline(calendar, effective, start)
+        due, effective = earliest(calendar, clock.timescales, start)
         dues.append(due)
         rows.append(
             {
@@ -257,6 +254,9 @@ def _deadlines(args: argparse.Namespace, out: TextIO) -> int:
                 "stage": stage.id,
                 "working_days": effective.working_days,
                 "same_working_day": effective.same_working_day,
+                "hours": effective.hours,
+                "immediately": effective.immediately,
+                "_short": effective.short,
                 "runs_from": clock.runs_from.value,
                 "from": start.astimezone(calendar.tz).isoformat(),
                 "due": due.isoformat(),
@@ -269,7 +269,9 @@ def _deadlines(args: argparse.Namespace, out: TextIO) -> int:
             }
         )
     if args.json:
-        json.dump(rows, out, indent=2)
+        json.dump(
+            [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], out, indent=2
+        )
         out.write("\n")
         return EXIT_OK
     local_start = start.astimezone(calendar.tz)
@@ -280,7 +282,7 @@ def _deadlines(args: argparse.Namespace, out: TextIO) -> int:
     if not rows:
         print("  This stage has no clocks.", file=out)
     for row, due in zip(rows, dues, strict=True):
-        length = "same working day" if row["same_working_day"] else f"{row['working_days']} WD"
+        length = row["_short"]
         flags = " (local default)" if row["local_default"] else ""
         print(
             f"  {row['clock']:<12} {length:<17} due {due:%a %d %b %Y %H:%M %Z}  "

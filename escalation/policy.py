@@ -102,6 +102,9 @@ class CalendarSettings(_Model):
     subdivision: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")] = "ENG"
     timezone: Text = "Europe/London"
     end_of_working_day: WallTime = time(17, 0)
+    # How long "immediately" allows, in clock minutes (a board's reading of "at once"; the
+    # product's default is an hour).
+    immediately_within_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
 
     @field_validator("country")
     @classmethod
@@ -206,24 +209,74 @@ class Until(StrEnum):
 
 
 class Timescale(_Model):
-    """One statement of a timescale in the policy (text or flowchart)."""
+    """One statement of a timescale in the policy (text or flowchart).
+
+    Exactly one kind: `working_days: N` ("within N working days"), `same_working_day: true`
+    ("within the same working day"), `hours: N` ("within N hours": clock hours, counted straight
+    through nights, weekends and bank holidays, as a policy's "48 hours" is usually meant) or
+    `immediately: true` ("at once": due the pack's `calendar.immediately_within_minutes` after it
+    starts, in clock time too). Where a policy glosses "48 hours" as "two working days", give the
+    working days it means.
+    """
 
     working_days: Annotated[int, Field(ge=1, le=60)] | None = None
     same_working_day: bool = False
+    hours: Annotated[int, Field(ge=1, le=720)] | None = None
+    immediately: bool = False
     clauses: list[ClauseId] = Field(min_length=1)
     says: Text | None = None
     source: Literal["text", "flowchart", "local"] = "text"
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
-        if self.same_working_day == (self.working_days is not None):
-            raise ValueError("give exactly one of working_days or same_working_day: true")
+        kinds = [
+            self.working_days is not None,
+            self.same_working_day,
+            self.hours is not None,
+            self.immediately,
+        ]
+        if sum(kinds) != 1:
+            raise ValueError(
+                "give exactly one of working_days, same_working_day: true, hours or "
+                "immediately: true"
+            )
         return self
 
     @property
-    def length(self) -> int:
-        """Sort key: a same-working-day timescale is shorter than any whole working day."""
-        return 0 if self.same_working_day else int(self.working_days or 0)
+    def length(self) -> float:
+        """Sort key, in hours, for showing which statement is the shorter. Only approximate
+        across kinds (a working day is taken as 24 hours, the same working day as 8): the rules
+        work out each statement's deadline from the moment it starts and take the earliest."""
+        if self.immediately:
+            return 0.0
+        if self.same_working_day:
+            return 8.0
+        if self.hours is not None:
+            return float(self.hours)
+        return 24.0 * int(self.working_days or 0)
+
+    @property
+    def short(self) -> str:
+        """'2 WD', 'same working day', '48 hours' or 'immediately'."""
+        if self.immediately:
+            return "immediately"
+        if self.same_working_day:
+            return "same working day"
+        if self.hours is not None:
+            return f"{self.hours} hour{'s' if self.hours != 1 else ''}"
+        return f"{self.working_days} WD"
+
+    @property
+    def describe(self) -> str:
+        """The timescale in words: 'within 2 working days', 'immediately'..."""
+        if self.immediately:
+            return "immediately"
+        if self.same_working_day:
+            return "within the same working day"
+        if self.hours is not None:
+            return f"within {self.hours} hour{'s' if self.hours != 1 else ''}"
+        days = self.working_days
+        return f"within {days} working day{'s' if days != 1 else ''}"
 
 
 class Clock(_Model):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from escalation.access import (
@@ -77,15 +77,36 @@ def calendar_for(pack: PolicyPack) -> WorkingCalendar:
         country=settings.country,
         subdivision=settings.subdivision,
         end_of_day=settings.end_of_working_day,
+        immediately=timedelta(minutes=settings.immediately_within_minutes),
     )
 
 
 def deadline(calendar: WorkingCalendar, timescale: Timescale, start: datetime) -> datetime:
     """When a timescale that starts at `start` falls due."""
+    if timescale.immediately:
+        return calendar.immediately(start)
     if timescale.same_working_day:
         return calendar.same_working_day(start)
+    if timescale.hours is not None:
+        return calendar.within_hours(start, timescale.hours)
     assert timescale.working_days is not None
     return calendar.within_working_days(start, timescale.working_days)
+
+
+def earliest(
+    calendar: WorkingCalendar, timescales: Iterable[Timescale], start: datetime
+) -> tuple[datetime, Timescale]:
+    """The deadline that applies where a policy states a timescale more than once: the earliest
+    of them, worked out from `start` (hours and working days compare only from a moment), and
+    the statement it comes from. A tie goes to the statement listed first."""
+    best: tuple[datetime, Timescale] | None = None
+    for timescale in timescales:
+        due = deadline(calendar, timescale, start)
+        if best is None or due < best[0]:
+            best = (due, timescale)
+    if best is None:
+        raise ValueError("a clock needs at least one timescale")
+    return best
 
 
 def start_of_day(calendar: WorkingCalendar, day: date) -> datetime:
@@ -190,8 +211,7 @@ def _clock_def(pack: PolicyPack, clock: ClockState) -> Clock | None:
 def _start_clock(
     case_immediate_risk: bool, stage: Stage, clock: Clock, start: datetime, ctx: Context
 ) -> EventDraft:
-    timescale = clock.effective
-    due = deadline(ctx.calendar, timescale, start)
+    due, timescale = earliest(ctx.calendar, clock.timescales, start)
     basis = _describe(timescale)
     clauses = list(clock.clauses)
     if case_immediate_risk and clock.protective:
@@ -218,10 +238,7 @@ def _start_clock(
 
 
 def _describe(timescale: Timescale) -> str:
-    if timescale.same_working_day:
-        return "within the same working day"
-    days = timescale.working_days
-    return f"within {days} working day{'s' if days != 1 else ''}"
+    return timescale.describe
 
 
 def _stop_clock(clock: ClockState, at: datetime, *, met: bool) -> EventDraft:

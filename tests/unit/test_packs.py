@@ -598,7 +598,7 @@ BROKEN: list[Broken] = [
         "redbridge",
         mutated(set_((*TIMESCALE, "same_working_day"), True)),
         TIMESCALE_FIELD,
-        "give exactly one of working_days or same_working_day: true",
+        "give exactly one of working_days, same_working_day: true, hours or immediately: true",
     ),
     Broken(
         "escalates-to-unknown-stage",
