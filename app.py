@@ -25,6 +25,7 @@ from bot.report_links import ReportLinks
 from bot.sender import TeamsSender
 from bot.settings import AppSettings
 from bot.teams_bot import EscalationBot
+from bot.telemetry import carry_context_into_threads, configure_telemetry, ids_on_request_span
 from escalation.commands import RecordDeliveryFailure
 from escalation.errors import Refused
 from escalation.joining import BoardAgencies
@@ -40,7 +41,7 @@ from storage.bot_state import TableStorage
 from storage.join_requests import deliver_notices
 from storage.outbox import dispatch_once
 from storage.scheduler import Scheduler
-from storage.settings import Storage, open_storage
+from storage.settings import Storage, open_storage, when_storage_answers
 
 log = logging.getLogger("escalation.app")
 
@@ -82,7 +83,12 @@ LINKS = web.AppKey("links", ReportLinks)
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    storage = await open_storage(settings.storage, now=app[CLOCK])
+    # A new deployment's table role takes minutes to spread: Azure storage is tried again with
+    # backoff for up to STORAGE_START_WAIT_SECONDS; until then the app does not answer, so /readyz
+    # fails.
+    storage = await when_storage_answers(
+        settings.storage, lambda: open_storage(settings.storage, now=app[CLOCK])
+    )
     log.info("storage: %s", settings.storage.describe())
     app[STORAGE] = storage
     wake = WakeDispatcher()
@@ -277,7 +283,14 @@ def create_app(settings: AppSettings | None = None, clock: Clock = utc_now) -> w
         settings = AppSettings.from_env()
         if os.environ.get("LOG_FORMAT", "json") == "json":
             configure_json_logging()
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    middlewares = []
+    if settings.telemetry_connection_string:
+        # Before the application is made: the request spans wrap every application made after.
+        configure_telemetry(settings.telemetry_connection_string)
+        middlewares.append(ids_on_request_span)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
+    if settings.telemetry_connection_string:
+        app.on_startup.append(carry_context_into_threads)
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[PACKS] = load_packs(settings)

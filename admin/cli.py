@@ -44,7 +44,6 @@ from escalation.policy import PolicyPack
 from reports.cli import ReportCommands
 from storage.backup import backup, restore
 from storage.directory_store import load_directory_file
-from storage.factory import open_table_store
 from storage.purge import DEFAULT_IDLE_DAYS
 from storage.purge import purge as purge_stored
 from storage.scheduler import Scheduler
@@ -67,12 +66,7 @@ async def check_reachable(settings: StorageSettings) -> None:
     """Reach the store once, closing it whatever happens, before a command opens it for work:
     an unreachable store then ends the command with one line (and no client left open)."""
     try:
-        store = open_table_store(
-            settings.connection_string,
-            settings.data_dir,
-            table_endpoint=settings.table_endpoint,
-            managed_identity_client_id=settings.managed_identity_client_id,
-        )
+        store = settings.open_store()
     except ValueError as exc:  # a malformed connection string
         raise CliError(f"storage settings: {exc}") from None
     try:

@@ -28,6 +28,7 @@ from cards.nudge_card import NudgeKind, nudge_card
 from cards.summary_card import summary_card
 from cards.views import case_view
 from escalation.case import fold
+from escalation.directory import tenant_key
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
 from escalation.sweep import MONTHLY_SUMMARY
@@ -185,8 +186,8 @@ class TeamsSender:
             raise errors[0]
 
     async def _to_person(self, notification: Notification, card: dict[str, Any]) -> Delivery:
-        # A chat is started on the service URL and tenant of the case's raiser, who has talked
-        # to the bot.
+        # The raiser has talked to the bot: where the recipient signs in from the same tenant,
+        # a chat with them is started on the raiser's service URL.
         stored = await self._storage.cases.load(notification.case_id)
         raiser = fold(stored.events).raiser.person_id if stored else None
         return await self.to_person(notification.recipient.id, card, template_person_id=raiser)
@@ -195,40 +196,78 @@ class TeamsSender:
         self, person_id: str, card: dict[str, Any], *, template_person_id: str | None
     ) -> Delivery:
         """Send a card to a person's chat with the bot; without one yet, start it by their Teams
-        id, on the service URL and tenant of someone who has talked to the bot."""
+        id in their own tenant (see `_chat_place`); `template_person_id` is someone who has
+        talked to the bot, whose service URL serves when they sign in from the same tenant."""
         try:
             stored = await self._storage.conversations.person_reference(person_id)
             if stored is not None:
                 await self._send(ConversationReference().deserialize(stored), card)
                 return Delivery(DeliveryResult.SENT)
-            if await self._start_chat(person_id, card, template_person_id):
-                return Delivery(DeliveryResult.SENT)
+            why_not = await self._start_chat(person_id, card, template_person_id)
         except Exception as exc:  # any fault is classified: a later attempt or a failure
             log.warning("sending to a person failed: %s", type(exc).__name__)
             return classify(exc)
-        # Teams lets a bot start a chat only with someone whose Teams id it knows.
-        return Delivery(
-            DeliveryResult.RETRY,
-            retry_after=timedelta(hours=1),
-            error="no conversation with this person yet, and no Teams id to start one",
-        )
+        if why_not is None:
+            return Delivery(DeliveryResult.SENT)
+        # Tried again later: the person, or someone from their tenant, may open the bot meanwhile.
+        return Delivery(DeliveryResult.RETRY, retry_after=timedelta(hours=1), error=why_not)
 
-    async def _start_chat(
-        self, person_id: str, card: dict[str, Any], template_person_id: str | None
-    ) -> bool:
-        """Open a 1:1 chat with someone the bot has not heard from, by their Teams id, on the
-        service URL and tenant of a conversation the bot already has (`template_person_id`)."""
-        ids = await self._storage.directory.teams_ids(person_id)
-        teams_user_id = ids[0] if ids else None
+    async def _chat_place(
+        self, person_id: str, template_person_id: str | None
+    ) -> tuple[ConversationReference, str] | str:
+        """Where to start a 1:1 chat with someone who has not talked to the bot: the Microsoft
+        Entra tenant they sign in from (the one their agency registers in the directory) and a
+        service URL the bot has heard from that tenant, from `template_person_id`'s chat when
+        it is in that tenant, else from anyone's. Teams creates the chat in the tenant it is
+        given, so another agency's tenant or service URL would never reach them. Returns why
+        not, when there is no such place."""
+        directory = await self._storage.directory.snapshot()
+        person = directory.person(person_id)
+        if person is None:
+            return "this person is not in the directory"
+        tenants = sorted(directory.agency(person.agency_id).tenants)
+        if not tenants:
+            return (
+                f"the directory registers no Microsoft Entra tenant for agency "
+                f"{person.agency_id!r}, so a chat cannot be started in Teams"
+            )
         template = (
             await self._storage.conversations.person_reference(template_person_id)
             if template_person_id
             else None
         )
-        if not teams_user_id or template is None:
-            return False
-        known = ConversationReference().deserialize(template)
-        tenant = template.get("tenant")  # kept beside the reference: botbuilder's model drops it
+        hinted = template.get("tenant") if template else None
+        if template is not None and isinstance(hinted, str) and tenant_key(hinted) in tenants:
+            return ConversationReference().deserialize(template), hinted
+        if len(tenants) > 1:
+            return (
+                f"agency {person.agency_id!r} registers {len(tenants)} tenants and the bot cannot "
+                "tell which this person signs in from: they need to open the bot once"
+            )
+        seen = await self._storage.conversations.tenant_reference(tenants[0])
+        if seen is None:
+            return (
+                "nobody from this person's tenant has talked to the bot yet, so no service URL "
+                "is known there: they, or a colleague, need to open the bot once"
+            )
+        return ConversationReference().deserialize(seen), tenants[0]
+
+    async def _start_chat(
+        self, person_id: str, card: dict[str, Any], template_person_id: str | None
+    ) -> str | None:
+        """Open a 1:1 chat with someone the bot has not heard from, by their Teams id, in their
+        own tenant (`_chat_place`), and send the card; returns why not, or None once sent."""
+        ids = await self._storage.directory.teams_ids(person_id)
+        # Their Teams user id, else their Microsoft Entra object id: Teams takes either to start
+        # a 1:1 chat, the object id only where the app is installed for them (a setup policy).
+        teams_user_id = (ids[0] or ids[1]) if ids else None
+        if not teams_user_id:
+            # Teams lets a bot start a chat only with someone whose Teams id it knows.
+            return "no conversation with this person yet, and no Teams id to start one"
+        place = await self._chat_place(person_id, template_person_id)
+        if isinstance(place, str):
+            return place
+        known, tenant = place
         parameters = ConversationParameters(
             is_group=False,
             bot=known.bot,
@@ -256,7 +295,7 @@ class TeamsSender:
         )
         if errors:
             raise errors[0]
-        return True
+        return None
 
     async def _to_channel(self, notification: Notification, card: dict[str, Any]) -> Delivery:
         channel = await self._storage.conversations.channel(notification.recipient.id)

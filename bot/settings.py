@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -11,11 +12,36 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from escalation.packs import PackError
-from storage.factory import open_table_store
-from storage.settings import StorageSettings
+from storage.settings import StorageSettings, when_storage_answers
 from storage.tables import StorageError
 
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+
+# Every environment variable the app reads (bot, storage, telemetry).
+SETTING_NAMES = (
+    "MicrosoftAppId",
+    "MicrosoftAppPassword",
+    "MicrosoftAppType",
+    "MicrosoftAppTenantId",
+    "ALLOWED_TENANTS",
+    "PORT",
+    "HOST",
+    "ESCALATION_POLICIES",
+    "ESCALATION_POLICY_DIR",
+    "ESCALATION_DATA_DIR",
+    "ESCALATION_TABLE_PREFIX",
+    "STORAGE_CONNECTION_STRING",
+    "STORAGE_TABLE_ENDPOINT",
+    "STORAGE_CREDENTIAL",
+    "STORAGE_START_WAIT_SECONDS",
+    "AZURE_CLIENT_ID",
+    "PUBLIC_BASE_URL",
+    "REPORT_LINK_SECRET",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "LOG_FORMAT",
+)
+# The Microsoft 365 Agents Toolkit writes ${{NAME}} through unchanged when NAME has no value.
+TOOLKIT_PLACEHOLDER = re.compile(r"\$\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}")
 
 # The exit status when the app cannot start, as for a command-line error: the operator must
 # change something (a setting, a pack, the port, the storage) before trying again.
@@ -68,6 +94,25 @@ def check_binds(settings: AppSettings, binds: Iterable[str]) -> None:
             )
 
 
+def unfilled_placeholders(env: Mapping[str, str]) -> None:
+    """Refuse a setting that still holds a Microsoft 365 Agents Toolkit placeholder: the toolkit
+    passes `${{NAME}}` on as it is when NAME is empty in the environment file, and the app would
+    otherwise run with that text as a tenant id, a board id or a secret."""
+    found = [
+        (name, TOOLKIT_PLACEHOLDER.search(env[name]))
+        for name in SETTING_NAMES
+        if name in env and "${{" in env[name]
+    ]
+    if not found:
+        return
+    named = ", ".join(f"{name} ({match.group(0)})" if match else name for name, match in found)
+    raise SettingsError(
+        f"settings hold Microsoft 365 Agents Toolkit placeholders that were never filled in: "
+        f"{named}; give each a value in deployment/env/.env.<environment> (a secret in "
+        ".env.<environment>.user) and provision again"
+    )
+
+
 def startup_problem(error: BaseException) -> str:
     """Why the app could not start, as the one message an operator reads (no traceback)."""
     if isinstance(error, SettingsError | PackError):
@@ -82,18 +127,18 @@ def startup_problem(error: BaseException) -> str:
 
 
 async def reach_storage(settings: StorageSettings) -> None:
-    """Reach the store once, and close it whatever happens. Raises StorageError when it cannot
-    be reached (ValueError for a malformed connection string)."""
-    store = open_table_store(
-        settings.connection_string,
-        settings.data_dir,
-        table_endpoint=settings.table_endpoint,
-        managed_identity_client_id=settings.managed_identity_client_id,
-    )
-    try:
-        await store.ping()
-    finally:
-        await store.close()
+    """Reach the store, and close it whatever happens; Azure storage is tried again for up to
+    `settings.start_wait_seconds` (a new role assignment takes minutes to spread). Raises
+    StorageError when it cannot be reached (ValueError for a malformed connection string)."""
+
+    async def reach() -> None:
+        store = settings.open_store()
+        try:
+            await store.ping()
+        finally:
+            await store.close()
+
+    await when_storage_answers(settings, reach)
 
 
 def exit_cannot_start(error: BaseException, stream: TextIO | None = None) -> NoReturn:
@@ -116,6 +161,8 @@ class AppSettings:
     max_body_bytes: int = 256 * 1024
     public_base_url: str = ""  # where Teams users reach the app (report links); default: local
     report_link_secret: bytes = b""  # signs report links; empty: a new one at each start
+    # Application Insights; empty: no telemetry is configured (bot.telemetry).
+    telemetry_connection_string: str = ""
     dispatch_interval_seconds: float = 2.0
     sweep_interval_seconds: float = 60.0
 
@@ -144,6 +191,7 @@ class AppSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppSettings:
         env = dict(os.environ if environ is None else environ)
+        unfilled_placeholders(env)
         problems: list[str] = []
 
         app_id = env.get("MicrosoftAppId", "").strip()
@@ -208,4 +256,7 @@ class AppSettings:
             storage=storage,
             public_base_url=public_url,
             report_link_secret=env.get("REPORT_LINK_SECRET", "").encode(),
+            telemetry_connection_string=env.get(
+                "APPLICATIONINSIGHTS_CONNECTION_STRING", ""
+            ).strip(),
         )

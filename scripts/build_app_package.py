@@ -3,9 +3,12 @@
     .venv/bin/python scripts/build_app_package.py --bot-id GUID --domain HOST [--out PATH]
 
 `--bot-id` defaults to $MicrosoftAppId (the Azure Bot's app id: with a managed identity, the
-identity's client id) and `--domain` to $BOT_DOMAIN (the Web App's host name, no scheme). The
-developer fields default to the bot's domain; a board should set its own ($DEVELOPER_NAME,
-$DEVELOPER_WEBSITE_URL, $DEVELOPER_PRIVACY_URL, $DEVELOPER_TERMS_URL, or the options).
+identity's client id) and `--domain` to $BOT_DOMAIN (the Web App's host name, no scheme).
+`--app-id`, the Teams app's own id, defaults to $TEAMS_APP_ID, else to the bot id: keep it the
+same for every version, so that a new package replaces the old one. `--app-version` defaults to
+$APP_VERSION, else 1.0.0: raise it for every new package. The developer fields default to the
+bot's domain; a board should set its own ($DEVELOPER_NAME, $DEVELOPER_WEBSITE_URL,
+$DEVELOPER_PRIVACY_URL, $DEVELOPER_TERMS_URL, or the options).
 Writes manifest.json, color.png and outline.png at the root of the zip (default
 build/appPackage.zip), after checking the ids, the domain, the icons' sizes and that no
 placeholder is left. Standard library only.
@@ -94,10 +97,16 @@ def render_manifest(
     domain: str,
     developer: Mapping[str, str] | None = None,
     app_version: str | None = None,
+    app_id: str | None = None,
 ) -> dict[str, Any]:
     bot_id = check_guid(bot_id)
     domain = check_domain(domain)
+    version = app_version or "1.0.0"
+    if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", version):
+        raise PackageError(f"the app version is like 1.0.3, not {version!r}")
     values = {
+        "TEAMS_APP_ID": check_guid(app_id, "Teams app id") if app_id else bot_id,
+        "APP_VERSION": version,
         "BOT_ID": bot_id,
         "BOT_DOMAIN": domain,
         "DEVELOPER_NAME": "Safeguarding Adults Board",
@@ -112,10 +121,6 @@ def render_manifest(
     if len(values["DEVELOPER_NAME"]) > 32:
         raise PackageError("DEVELOPER_NAME is at most 32 characters (Teams' limit)")
     manifest: dict[str, Any] = json.loads(fill(template, values))
-    if app_version:
-        if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", app_version):
-            raise PackageError(f"the app version is like 1.0.3, not {app_version!r}")
-        manifest["version"] = app_version
     return manifest
 
 
@@ -146,10 +151,16 @@ def build(
     source: Path = PACKAGE_DIR,
     developer: Mapping[str, str] | None = None,
     app_version: str | None = None,
+    app_id: str | None = None,
 ) -> Path:
     template = (source / "manifest.json").read_text(encoding="utf-8")
     manifest = render_manifest(
-        template, bot_id=bot_id, domain=domain, developer=developer, app_version=app_version
+        template,
+        bot_id=bot_id,
+        domain=domain,
+        developer=developer,
+        app_version=app_version,
+        app_id=app_id,
     )
     files = {"manifest.json": (json.dumps(manifest, indent=2) + "\n").encode("utf-8")}
     files.update(icons(manifest, source))
@@ -179,7 +190,17 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the zip to write")
     parser.add_argument("--source", type=Path, default=PACKAGE_DIR, help=argparse.SUPPRESS)
-    parser.add_argument("--app-version", default=environ.get("APP_VERSION"))
+    parser.add_argument(
+        "--app-version",
+        default=environ.get("APP_VERSION"),
+        help="like 1.0.3; raise it for every new package (default: $APP_VERSION, else 1.0.0)",
+    )
+    parser.add_argument(
+        "--app-id",
+        default=environ.get("TEAMS_APP_ID"),
+        help="the Teams app's id, the same for every version (default: $TEAMS_APP_ID, "
+        "else the bot id)",
+    )
     for option, key in (
         ("--developer-name", "DEVELOPER_NAME"),
         ("--website-url", "DEVELOPER_WEBSITE_URL"),
@@ -216,6 +237,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             source=args.source,
             developer=developer,
             app_version=args.app_version,
+            app_id=args.app_id,
         )
     except PackageError as exc:
         print(f"build_app_package: {exc}", file=sys.stderr)

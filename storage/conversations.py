@@ -7,6 +7,10 @@ Key design, table ``Conversations``:
   tenant), why and when they became unreachable. Saving a new reference clears that mark.
 * PartitionKey ``channel``, RowKey board id: the board's business-manager channel, with the team
   id, the channel id and who set it.
+* PartitionKey ``tenant``, RowKey ``safe_key(tenant id)``, lower case: where the bot last heard
+  from that Microsoft Entra tenant (its ``serviceUrl``, the bot's account and the channel id),
+  kept whenever a reference that names its tenant is saved. A 1:1 chat with someone who has not
+  talked to the bot yet is started there, in their own tenant: never in another agency's.
 
 A reference is the JSON dict of a botbuilder ``ConversationReference`` (``serialize()`` on the way
 in, ``deserialize()`` on the way out, in the bot layer): this module does not import botbuilder. It
@@ -37,6 +41,7 @@ from storage.tables import (
 CONVERSATIONS: Final = "Conversations"
 PERSON_PARTITION: Final = "person"
 CHANNEL_PARTITION: Final = "channel"
+TENANT_PARTITION: Final = "tenant"
 _ATTEMPTS: Final = 5
 
 
@@ -142,6 +147,7 @@ class ConversationStore:
         }
         entity.update(split_text("reference", _dumps(checked)))
         await self._store.upsert(self._table, entity)
+        await self._seen_in_tenant(checked)
 
     async def person_reference(self, person_id: str) -> dict[str, Any] | None:
         """The stored reference (also while the person is marked unreachable), or None."""
@@ -234,6 +240,7 @@ class ConversationStore:
         }
         entity.update(split_text("reference", _dumps(record.reference)))
         await self._store.upsert(self._table, entity)
+        await self._seen_in_tenant(record.reference)
         return record
 
     async def channel(self, board_id: str) -> ChannelRecord | None:
@@ -250,3 +257,37 @@ class ConversationStore:
             set_by=str(entity["set_by"]),
             updated_at=_utc(entity["updated_at"]),
         )
+
+    # -- tenants -------------------------------------------------------------------------------
+
+    async def _seen_in_tenant(self, reference: dict[str, Any]) -> None:
+        """Remember where the bot last heard from the reference's tenant (the bot layer keeps
+        the tenant beside the reference as ``tenant``)."""
+        tenant = reference.get("tenant")
+        if not isinstance(tenant, str) or not tenant.strip():
+            return
+        seen: dict[str, Any] = {
+            key: reference[key] for key in ("serviceUrl", "bot", "channelId") if key in reference
+        }
+        seen["tenant"] = tenant.strip()
+        entity: Entity = {
+            PARTITION_KEY: TENANT_PARTITION,
+            ROW_KEY: safe_key(tenant.strip().lower()),
+            "tenant_id": tenant.strip(),
+            "updated_at": self._now(),
+        }
+        entity.update(split_text("reference", _dumps(seen)))
+        await self._store.upsert(self._table, entity)
+
+    async def tenant_reference(self, tenant_id: str) -> dict[str, Any] | None:
+        """Where the bot last heard from `tenant_id`: a reference with only ``serviceUrl``,
+        ``bot``, ``channelId`` and ``tenant`` (no conversation and nobody's account), or None
+        when nobody from that tenant has talked to the bot."""
+        _text("tenant_id", tenant_id)
+        found = await self._store.get(
+            self._table, TENANT_PARTITION, safe_key(tenant_id.strip().lower())
+        )
+        if found is None or "reference_count" not in found.entity:
+            return None
+        reference: dict[str, Any] = json.loads(join_text("reference", found.entity))
+        return reference

@@ -134,9 +134,13 @@ def test_a_placeholder_without_a_value_is_refused(tmp_path: Path) -> None:
     source.mkdir()
     for name in ("color.png", "outline.png"):
         (source / name).write_bytes((real / name).read_bytes())
-    text = (real / "manifest.json").read_text().replace('"1.0.0"', '"${{APP_VERSION}}"')
+    text = (
+        (real / "manifest.json")
+        .read_text()
+        .replace('"${{DEVELOPER_NAME}}"', '"${{BOARD_SHORT_NAME}}"')
+    )
     (source / "manifest.json").write_text(text)
-    with pytest.raises(PackageError, match="APP_VERSION"):
+    with pytest.raises(PackageError, match="BOARD_SHORT_NAME"):
         build(bot_id=BOT_ID, domain=DOMAIN, out=tmp_path / "p.zip", source=source)
 
 
@@ -170,6 +174,27 @@ def test_a_domain_that_is_not_a_host_name_is_refused(value: str) -> None:
 def test_a_guid_and_domain_are_normalised() -> None:
     assert check_guid(BOT_ID.upper()) == BOT_ID
     assert check_domain(" SAB-Bot.AzureWebsites.net. ") == DOMAIN
+
+
+def test_the_app_id_and_version_are_the_teams_apps_own(tmp_path: Path) -> None:
+    """The manifest's id is the Teams app's (TEAMS_APP_ID, as the Agents Toolkit's teamsApp/create
+    writes it), by hand the bot id unless given; the version is the board's to raise."""
+    default = manifest_of(zipfile.ZipFile(build(bot_id=BOT_ID, domain=DOMAIN, out=tmp_path / "a")))
+    assert (default["id"], default["version"]) == (BOT_ID, "1.0.0")
+    app_id = "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"
+    out = build(
+        bot_id=BOT_ID, domain=DOMAIN, out=tmp_path / "b", app_id=app_id, app_version="1.2.0"
+    )
+    manifest = manifest_of(zipfile.ZipFile(out))
+    assert (manifest["id"], manifest["version"]) == (app_id, "1.2.0")
+    assert manifest["bots"][0]["botId"] == BOT_ID
+    env = {"MicrosoftAppId": BOT_ID, "BOT_DOMAIN": DOMAIN, "TEAMS_APP_ID": app_id}
+    env["APP_VERSION"] = "2.0.1"
+    assert main(["--out", str(tmp_path / "c.zip")], env) == 0
+    manifest = manifest_of(zipfile.ZipFile(tmp_path / "c.zip"))
+    assert (manifest["id"], manifest["version"]) == (app_id, "2.0.1")
+    with pytest.raises(PackageError, match=r"like 1\.0\.3"):
+        build(bot_id=BOT_ID, domain=DOMAIN, out=tmp_path / "d", app_version="v2")
 
 
 def test_the_command_line_reads_the_environment(

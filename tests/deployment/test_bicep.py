@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+import yaml
 from pycep import BicepParser
 
 from bot.settings import AppSettings
@@ -28,8 +29,13 @@ BICEP = DEPLOYMENT / "infra" / "main.bicep"
 PARAMETERS = DEPLOYMENT / "infra" / "main.parameters.json"
 PLACEHOLDER = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
-# Variables the Agents Toolkit itself provides.
+# Variables the Agents Toolkit itself provides (it asks for the subscription and the group).
 TOOLKIT_BUILTINS = {"TEAMSFX_ENV", "AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP_NAME"}
+# Secrets a board keeps in env/.env.<environment>.user (never committed), as deployment/README.md
+# says how to make them.
+USER_SECRETS = {"SECRET_REPORT_LINK_SECRET"}
+# App Service plan sizes and the most instances each allows.
+PLAN_LIMITS = {"B": 3, "S": 10, "P": 30}
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +50,35 @@ def resource(template: dict[str, Any], type_: str) -> dict[str, Any]:
     return config
 
 
+def resources(template: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r["config"] for r in template["resources"].values() if r["type"] == type_]
+
+
 def app_settings(template: dict[str, Any]) -> dict[str, Any]:
     return {s["name"]: s["value"] for s in template["variables"]["baseSettings"]["value"]}
 
 
 def env_file(path: Path) -> dict[str, str]:
+    """A dotenv file as the toolkit reads it: NAME=value, a value's quotes taken off."""
     values = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, value = line.partition("=")
-            values[name.strip()] = value.strip()
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            values[name.strip()] = value
     return values
+
+
+def decorator(param: dict[str, Any], kind: str) -> Any:
+    found = [d["argument"] for d in param["decorators"] if d["type"] == kind]
+    return found[0] if found else None
+
+
+def project(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((DEPLOYMENT / name).read_text(encoding="utf-8"))
+    return loaded
 
 
 def test_the_parser_refuses_what_is_not_bicep() -> None:
@@ -66,7 +90,12 @@ def test_every_parameter_without_a_default_has_a_value(template: dict[str, Any])
     params = template["parameters"]
     given = json.loads(PARAMETERS.read_text(encoding="utf-8"))["parameters"]
     required = {name for name, p in params.items() if p.get("default") is None}
-    assert required == {"resourceBaseName", "allowedTenants"}
+    assert required == {
+        "resourceBaseName",
+        "allowedTenants",
+        "adminGroupObjectId",
+        "reportLinkSecret",
+    }
     assert required <= set(given), f"no value for {required - set(given)}"
     assert set(given) <= set(params), f"unknown parameters {set(given) - set(params)}"
     for name, entry in given.items():
@@ -96,9 +125,32 @@ def test_storage_is_locked_down_and_the_identity_may_use_its_tables(
     assert storage["allowBlobPublicAccess"] is False
     assert storage["supportsHttpsTrafficOnly"] is True
     assert template["variables"]["tableDataContributorRoleId"]["value"] == TABLE_DATA_CONTRIBUTOR
-    role = resource(template, "Microsoft.Authorization/roleAssignments")
-    assert role["scope"] == "storage"
-    assert role["properties"]["principalType"] == "ServicePrincipal"
+    roles = {
+        r["properties"]["principalType"]: r
+        for r in resources(template, "Microsoft.Authorization/roleAssignments")
+    }
+    assert set(roles) == {"ServicePrincipal", "Group"}
+    assert all(r["scope"] == "storage" for r in roles.values())
+    assert all("tableDataContributorRoleId" in json.dumps(r) for r in roles.values())
+    assert "identity" in json.dumps(roles["ServicePrincipal"]["properties"]["principalId"])
+
+
+def test_the_administrators_group_may_use_the_tables_without_a_key(
+    template: dict[str, Any],
+) -> None:
+    """With shared keys off, the directory import, backup and restore run as an administrator
+    signed in with the Azure CLI: the group named by its object id holds the table role."""
+    [admin] = [
+        r
+        for r in resources(template, "Microsoft.Authorization/roleAssignments")
+        if r["properties"]["principalType"] == "Group"
+    ]
+    assert admin["properties"]["principalId"] == "adminGroupObjectId"
+    param = template["parameters"]["adminGroupObjectId"]
+    assert decorator(param, "min_length") == decorator(param, "max_length") == 36  # a GUID
+    assert "STORAGE_TABLE_ENDPOINT" in template["outputs"]
+    storage = resource(template, "Microsoft.Storage/storageAccounts")["properties"]
+    assert storage["allowSharedKeyAccess"] == "useKey"
 
 
 def test_the_web_app_runs_gunicorns_aiohttp_worker_on_python_311(
@@ -112,7 +164,7 @@ def test_the_web_app_runs_gunicorns_aiohttp_worker_on_python_311(
     command = template["variables"]["startupCommand"]["value"].replace("\\'", "'")
     assert command == (
         "gunicorn --bind 0.0.0.0:8000 --worker-class aiohttp.GunicornWebWorker --workers 2 "
-        "'app:create_app()'"
+        "--timeout 600 'app:create_app()'"
     )
     assert site["identity"]["type"] == "UserAssigned"
     assert site["properties"]["httpsOnly"] is True
@@ -124,7 +176,9 @@ def test_the_web_app_runs_gunicorns_aiohttp_worker_on_python_311(
 
 def test_the_app_settings_are_the_ones_the_app_reads(template: dict[str, Any]) -> None:
     settings = app_settings(template)
-    assert settings["MicrosoftAppType"] == "UserAssignedMSI"
+    assert settings["MicrosoftAppType"] == "botAppType"
+    assert settings["MicrosoftAppId"] == "botId"
+    assert template["parameters"]["botAppType"]["default"] == "UserAssignedMSI"
     assert settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "true"
     assert settings["HOST"] == "0.0.0.0"
     assert settings["PORT"] == settings["WEBSITES_PORT"] == "8000"
@@ -143,6 +197,7 @@ def test_the_app_settings_are_the_ones_the_app_reads(template: dict[str, Any]) -
     # own settings check passes.
     env = {name: str(value) for name, value in settings.items()}
     env |= {
+        "MicrosoftAppType": "UserAssignedMSI",
         "MicrosoftAppId": "3f2a1c9e-5b7d-4e11-9a0c-1234567890ab",
         "MicrosoftAppTenantId": "11111111-2222-3333-4444-555555555555",
         "ALLOWED_TENANTS": "11111111-2222-3333-4444-555555555555",
@@ -164,10 +219,22 @@ def test_the_bot_uses_the_identity_and_the_teams_channel(template: dict[str, Any
     bot = resource(template, "Microsoft.BotService/botServices")
     assert bot["location"] == "global"
     assert bot["kind"] == "azurebot"
-    props = bot["properties"]
-    assert props["msaAppType"] == "UserAssignedMSI"
-    assert "identity" in json.dumps(props["msaAppId"])
-    assert "identity" in json.dumps(props["msaAppMSIResourceId"])
+    # union(the bot's properties, the identity's resource id when it is the bot), as the
+    # toolkit's templates write it.
+    merged = bot["properties"]["function"]
+    assert merged["type"] == "union"
+    props = merged["parameters"]["arg_1"]
+    assert props["msaAppType"] == "botAppType"
+    assert props["msaAppId"] == "botId"
+    managed = merged["parameters"]["arg_2"]["operator"]["operands"]
+    assert managed["condition"] == "managedBotIdentity"
+    assert "identity" in json.dumps(managed["true_value"]["msaAppMSIResourceId"])
+    assert managed["false_value"] == {}
+    # By default the managed identity is the bot: no password anywhere.
+    bot_id = template["variables"]["botId"]["value"]["operator"]["operands"]
+    assert bot_id["condition"] == "managedBotIdentity"
+    assert "clientId" in json.dumps(bot_id["true_value"])
+    assert bot_id["false_value"] == "registeredBotId"
     assert BICEP.read_text().count("/api/messages'") == 1
     assert "/api/messages" in json.dumps(props["endpoint"])
     channel = resource(template, "Microsoft.BotService/botServices/channels")
@@ -186,28 +253,216 @@ def test_the_outputs_give_the_bot_id_and_endpoint(template: dict[str, Any]) -> N
     outputs = template["outputs"]
     for name in ("BOT_ID", "BOT_ENDPOINT", "BOT_DOMAIN", "BOT_AZURE_APP_SERVICE_RESOURCE_ID"):
         assert name in outputs, name
-    assert "clientId" in json.dumps(outputs["BOT_ID"])
+    assert outputs["BOT_ID"]["value"] == "botId"
+
+
+def test_a_registered_app_can_be_the_bot_instead_of_the_identity(template: dict[str, Any]) -> None:
+    """Where partner tenants cannot reach a managed-identity bot, an Entra app registration of
+    the board's (SingleTenant; MultiTenant only for one that already is) with its secret."""
+    param = template["parameters"]["botAppType"]
+    assert decorator(param, "allowed") == ["UserAssignedMSI", "SingleTenant", "MultiTenant"]
+    assert {"type": "secure"} in template["parameters"]["botAppPassword"]["decorators"]
+    for guard in ("registeredBotId", "registeredBotPassword"):
+        assert '"type": "fail"' in json.dumps(template["variables"][guard])
+    passwords = json.dumps(template["variables"]["passwordSettings"]["value"])
+    assert "MicrosoftAppPassword" in passwords and "registeredBotPassword" in passwords
+    site = resource(template, "Microsoft.Web/sites")
+    assert "passwordSettings" in json.dumps(site["properties"]["siteConfig"]["appSettings"])
+    # The app accepts what the template would set for a registered app.
+    env = {
+        "MicrosoftAppType": "SingleTenant",
+        "MicrosoftAppId": "3f2a1c9e-5b7d-4e11-9a0c-1234567890ab",
+        "MicrosoftAppPassword": "from-the-registration",
+        "MicrosoftAppTenantId": "11111111-2222-3333-4444-555555555555",
+        "ALLOWED_TENANTS": "11111111-2222-3333-4444-555555555555",
+    }
+    assert AppSettings.from_env(env).app_type == "SingleTenant"
+
+
+def step_placeholders(step: dict[str, Any]) -> set[str]:
+    """The variables a toolkit step reads: in its own fields, and in the files it fills in."""
+    used = set(PLACEHOLDER.findall(json.dumps(step.get("with", {}))))
+    if step["uses"] in ("teamsApp/validateManifest", "teamsApp/zipAppPackage"):
+        used |= set(PLACEHOLDER.findall((DEPLOYMENT / "appPackage" / "manifest.json").read_text()))
+    if step["uses"] == "arm/deploy":
+        used |= set(PLACEHOLDER.findall(PARAMETERS.read_text()))
+    return used
+
+
+def step_writes(step: dict[str, Any], template: dict[str, Any]) -> set[str]:
+    written = set((step.get("writeToEnvironmentFile") or {}).values())
+    if step["uses"] == "arm/deploy":
+        written |= set(template["outputs"])
+    return written
 
 
 @pytest.mark.parametrize(
-    ("project", "env"),
+    ("name", "env"),
     [("m365agents.yml", ".env.dev"), ("m365agents.local.yml", ".env.local")],
 )
-def test_every_toolkit_variable_has_a_source(project: str, env: str) -> None:
-    """Each ${{VAR}} in the toolkit's files is in the environment file, a Bicep output, written
-    by an earlier action, or the toolkit's own."""
-    text = (DEPLOYMENT / project).read_text(encoding="utf-8")
-    used = set(PLACEHOLDER.findall(text))
-    used |= set(PLACEHOLDER.findall((DEPLOYMENT / "appPackage" / "manifest.json").read_text()))
-    if project == "m365agents.yml":
-        used |= set(PLACEHOLDER.findall(PARAMETERS.read_text()))
-    written = set(re.findall(r"^\s+\w+: ([A-Z][A-Z0-9_]+)$", text, flags=re.MULTILINE))
-    defined = set(env_file(DEPLOYMENT / "env" / env))
-    missing = used - defined - written - TOOLKIT_BUILTINS - {"SECRET_BOT_PASSWORD"}
-    assert not missing, f"{project}: no value for {sorted(missing)}"
-    for name, value in env_file(DEPLOYMENT / "env" / env).items():
-        assert "SECRET" not in name and "PASSWORD" not in name, name
-        assert "AccountKey" not in value
+def test_every_toolkit_variable_has_a_value_when_it_is_read(
+    template: dict[str, Any], name: str, env: str
+) -> None:
+    """The toolkit passes an empty variable on as its placeholder's text: each one a step reads
+    has a value in the environment file, or an earlier step of the same stage (or provision)
+    wrote it, or it is the toolkit's own, or a secret the README has the board keep in the
+    .user file."""
+    values = env_file(DEPLOYMENT / "env" / env)
+    given = {k for k, v in values.items() if v} | TOOLKIT_BUILTINS | USER_SECRETS
+    stages = project(name)
+    provisioned: set[str] = set()
+    for stage in ("provision", "deploy", "publish"):
+        known = given | (provisioned if stage != "provision" else set())
+        for step in stages.get(stage) or []:
+            missing = step_placeholders(step) - known
+            assert not missing, f"{name} {stage} {step['uses']}: no value yet for {sorted(missing)}"
+            known |= step_writes(step, template)
+        if stage == "provision":
+            provisioned = known
+    # Whatever provision writes is listed in the environment file, empty until then.
+    for stage in ("provision", "deploy", "publish"):
+        for step in stages.get(stage) or []:
+            for written in step_writes(step, template):
+                if not written.startswith("SECRET_"):
+                    assert written in values, f"{env} does not list {written}"
+    for variable in USER_SECRETS:
+        assert variable in (DEPLOYMENT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["m365agents.yml", "m365agents.local.yml"])
+def test_the_teams_app_is_registered_first_under_the_manifests_id(name: str) -> None:
+    """As the toolkit's templates do: teamsApp/create first writes TEAMS_APP_ID, the manifest's
+    id, so teamsApp/update finds the registration it updates (it looks the app up by the
+    manifest's id)."""
+    steps = project(name)["provision"]
+    assert steps[0]["uses"] == "teamsApp/create"
+    assert steps[0]["writeToEnvironmentFile"] == {"teamsAppId": "TEAMS_APP_ID"}
+    assert steps[-1]["uses"] == "teamsApp/update"
+    manifest = json.loads((DEPLOYMENT / "appPackage" / "manifest.json").read_text())
+    assert manifest["id"] == "${{TEAMS_APP_ID}}"
+    assert manifest["bots"][0]["botId"] == "${{BOT_ID}}"
+
+
+def test_no_bicep_output_sets_the_teams_app_id(template: dict[str, Any]) -> None:
+    assert "TEAMS_APP_ID" not in template["outputs"]
+
+
+def test_publish_submits_the_package_provision_built() -> None:
+    steps = project("m365agents.yml")["publish"]
+    assert [s["uses"] for s in steps] == [
+        "teamsApp/validateManifest",
+        "teamsApp/zipAppPackage",
+        "teamsApp/validateAppPackage",
+        "teamsApp/update",
+        "teamsApp/publishAppPackage",
+    ]
+    zipped = steps[1]["with"]["outputZipPath"]
+    assert zipped == "./appPackage/build/appPackage.${{TEAMSFX_ENV}}.zip"
+    assert all(s["with"].get("appPackagePath", zipped) == zipped for s in steps)
+    assert steps[-1]["writeToEnvironmentFile"] == {"publishedAppId": "TEAMS_APP_PUBLISHED_APP_ID"}
+
+
+def test_a_placeholder_left_unfilled_is_refused_by_the_template(template: dict[str, Any]) -> None:
+    """Every parameter the toolkit fills refuses its own placeholder's text, so an empty
+    variable stops the provision with its name instead of reaching Azure: by its length, or a
+    check that fails the deployment."""
+    given = json.loads(PARAMETERS.read_text(encoding="utf-8"))["parameters"]
+    guards = json.dumps(template["variables"])
+    for name, entry in given.items():
+        placeholder = str(entry["value"])
+        if not PLACEHOLDER.fullmatch(placeholder):
+            continue
+        param = template["parameters"][name]
+        shortest, longest = decorator(param, "min_length"), decorator(param, "max_length")
+        by_length = (shortest is not None and len(placeholder) < shortest) or (
+            longest is not None and len(placeholder) > longest
+        )
+        by_check = re.search(
+            rf'"condition": .{{0,200}}"contains", "parameters": {{"container": "{name}", '
+            r'"item_to_find": "\{\{"',
+            guards,
+        )
+        assert by_length or by_check, f"{name} would take {placeholder!r} as its value"
+    # Those checks fail the deployment with a message naming the variable to set.
+    for variable, setting in (("tenants", "ALLOWED_TENANTS"), ("policies", "ESCALATION_POLICIES")):
+        text = json.dumps(template["variables"][variable])
+        assert '"type": "fail"' in text and setting in text
+    assert app_settings(template)["ALLOWED_TENANTS"] == "tenants"
+    assert app_settings(template)["ESCALATION_POLICIES"] == "policies"
+
+
+def test_the_report_link_secret_is_kept_not_made_anew(template: dict[str, Any]) -> None:
+    """A secret made at each deployment (newGuid()) would end every report link at the next
+    provision: it is a parameter the board keeps, passed the same each time."""
+    param = template["parameters"]["reportLinkSecret"]
+    assert param["default"] is None
+    assert {"type": "secure"} in param["decorators"]
+    assert decorator(param, "min_length") == 32
+    assert "new_guid" not in json.dumps(template)
+    given = json.loads(PARAMETERS.read_text(encoding="utf-8"))["parameters"]
+    assert given["reportLinkSecret"]["value"] == "${{SECRET_REPORT_LINK_SECRET}}"
+    assert app_settings(template)["REPORT_LINK_SECRET"] == "reportLinkSecret"
+
+
+def test_names_that_must_be_unique_across_azure_have_a_suffix(template: dict[str, Any]) -> None:
+    suffix = json.dumps(template["variables"]["suffix"]["value"])
+    assert "unique_string" in suffix and "resource_group" in suffix
+    bot = resource(template, "Microsoft.BotService/botServices")
+    assert bot["name"] == "botName"
+    assert "${suffix}" in template["variables"]["botName"]["value"]
+    assert "${suffix}" in template["variables"]["webAppName"]["value"]
+    assert "${suffix}" in json.dumps(template["variables"]["storageAccountName"]["value"])
+    # Azure Bot names are 4 to 42 characters: the longest base name still fits.
+    longest = "x" * 20 + "-bot-" + "y" * 13
+    assert 4 <= len(longest) <= 42
+
+
+def test_the_instance_count_is_limited_by_the_plan(template: dict[str, Any]) -> None:
+    skus = decorator(template["parameters"]["appServiceSku"], "allowed")
+    limits = template["variables"]["maxInstances"]["value"]
+    assert set(limits) == set(skus)
+    assert all(limits[sku] == PLAN_LIMITS[sku[0]] for sku in skus)
+    assert decorator(template["parameters"]["instanceCount"], "max_value") == max(limits.values())
+    plan = resource(template, "Microsoft.Web/serverfarms")
+    assert plan["sku"]["capacity"] == "capacity"
+    capacity = template["variables"]["capacity"]["value"]["operator"]
+    assert capacity["type"] == "conditional"
+    condition = capacity["operands"]["condition"]["operator"]
+    assert condition["type"] == "less_than_or_equals"
+    assert condition["operands"]["operand_1"] == "instanceCount"
+    assert "maxInstances" in json.dumps(condition["operands"]["operand_2"])
+    assert capacity["operands"]["true_value"] == "instanceCount"
+    assert capacity["operands"]["false_value"]["function"]["type"] == "fail"
+    given = json.loads(PARAMETERS.read_text(encoding="utf-8"))["parameters"]
+    assert given["instanceCount"]["value"] <= limits[given["appServiceSku"]["value"]]
+
+
+def test_start_up_has_the_time_the_templates_give_it(template: dict[str, Any]) -> None:
+    settings = app_settings(template)
+    assert settings["WEBSITES_CONTAINER_START_TIME_LIMIT"] == "600"
+    wait = float(settings["STORAGE_START_WAIT_SECONDS"])
+    assert 0 < wait < 600  # storage is waited for within App Service's start-up limit
+    env = {"STORAGE_START_WAIT_SECONDS": settings["STORAGE_START_WAIT_SECONDS"]}
+    env |= {"STORAGE_TABLE_ENDPOINT": "https://acct.table.core.windows.net/"}
+    assert AppSettings.from_env(env).storage.start_wait_seconds == wait
+
+
+def test_the_environment_files_can_be_read_by_a_shell_too(tmp_path: Path) -> None:
+    """The by-hand steps in deployment/README.md read env/.env.dev with the shell's `.`: each
+    value reads the same there as the toolkit reads it."""
+    for path in (DEPLOYMENT / "env").glob(".env.*"):
+        values = env_file(path)
+        script = f"set -a; . {path}; " + "; ".join(
+            f'printf "%s=%s\\n" {name} "${{{name}}}"' for name in values
+        )
+        done = subprocess.run(
+            ["bash", "-c", script], capture_output=True, text=True, check=True, timeout=30
+        )
+        assert env_file_text(done.stdout) == values, path.name
+
+
+def env_file_text(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines())
 
 
 def test_the_environment_files_hold_no_secret() -> None:
