@@ -31,7 +31,7 @@ from escalation.access import (
     escalation_target,
     require_open,
 )
-from escalation.actors import holds_board_role, resolve
+from escalation.actors import holds_board_role, party_ids, resolve
 from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus, fold
 from escalation.commands import (
@@ -260,7 +260,16 @@ _DONE_BY_OWNER = frozenset({Until.DISCUSSION_RECORDED, Until.OUTCOME_CONFIRMED})
 
 def _clock_owners(case: Case, ctx: Context, definition: Clock, stage_id: str) -> frozenset[str]:
     selectors = definition.owner or ctx.pack.stage(stage_id).actors
-    return resolve(selectors, case, ctx.pack, ctx.directory).person_ids
+    found = resolve(selectors, case, ctx.pack, ctx.directory)
+    off_teams = any(
+        u.side in ("raiser", "receiver") and case.party(u.side).person_id is None
+        for u in found.unresolved
+    )
+    if off_teams:
+        # A party who is not on Teams cannot act here: the professional who records the
+        # conversations with them answers for their clock.
+        return found.person_ids | party_ids(case)
+    return found.person_ids
 
 
 def _stop_when(

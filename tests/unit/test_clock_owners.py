@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from escalation.case import Case, ClockStatus
-from escalation.commands import ApproveRecord, ConfirmOutcome
+from escalation.commands import ApproveRecord, ConfirmOutcome, OtherParty
 from escalation.service import EscalationService
 
 from .builders import discussion, redbridge_raise
@@ -55,3 +55,16 @@ async def test_the_receivers_written_confirmation_meets_his_clocks(
     )
     assert status(confirmed.case, "confirm") == ClockStatus.MET
     assert status(confirmed.case, "respond") == ClockStatus.MET
+
+
+@pytest.mark.clause("RB-4.4")
+async def test_for_a_professional_not_on_teams_the_raisers_record_answers_for_the_clock(
+    service: EscalationService, clock: FakeClock
+) -> None:
+    police = OtherParty(agency_id="met-police", name="DC Priya Shah", email="p.shah@example.org")
+    case_id = (await service.execute(redbridge_raise(other_party=police))).case.id
+    clock.set("2026-12-02T11:00:00+00:00")
+    recorded = await service.execute(
+        discussion("amara", case_id, clock.now, "continuing", participants=("amara", "DC Shah"))
+    )
+    assert status(recorded.case, "respond") == ClockStatus.MET
