@@ -27,6 +27,8 @@ from cards.copy_card import business_manager_copy_card
 from cards.nudge_card import NudgeKind, nudge_card
 from cards.summary_card import summary_card
 from cards.views import case_view
+from escalation.access import ViewLevel
+from escalation.access_log import AccessEntry, Seen, record_access
 from escalation.case import fold
 from escalation.directory import tenant_key
 from escalation.notifications import Notification
@@ -116,19 +118,34 @@ class TeamsSender:
     async def __call__(self, notification: Notification) -> Delivery:
         case_id_var.set(notification.case_id)
         try:
-            card = await self._card(notification)
-            if card is None:
+            built = await self._card(notification)
+            if built is None:
                 return Delivery(DeliveryResult.SENT)  # the case is gone (purged): nothing to say
+            card, level = built
             if notification.recipient.kind == "channel":
-                return await self._to_channel(notification, card)
-            return await self._to_person(notification, card)
+                delivery = await self._to_channel(notification, card)
+            else:
+                delivery = await self._to_person(notification, card)
+            if delivery.result == DeliveryResult.SENT and level:
+                await self._log_view(notification, level)
+            return delivery
         except Exception as exc:  # any fault is classified: a later attempt or a recorded failure
             log.warning("sending %s failed: %s", notification.kind, type(exc).__name__)
             return classify(exc)
 
-    async def _card(self, notification: Notification) -> dict[str, Any] | None:
+    async def _log_view(self, notification: Notification, level: str) -> None:
+        """A case card that reached someone is a view of the case (the board's access log)."""
+        recipient = notification.recipient
+        who = recipient.id if recipient.kind == "person" else f"channel:{recipient.id}"
+        what = Seen.CARD if recipient.kind == "person" else Seen.COPY
+        entry = AccessEntry(notification.case_id, who, str(what), self._now(), level)
+        await record_access(self._storage.access_log, entry)
+
+    async def _card(self, notification: Notification) -> tuple[dict[str, Any], str] | None:
+        """The card to send, and the view of the case it shows ("" for no case's view)."""
         if notification.kind == MONTHLY_SUMMARY:
-            return await self._monthly_summary(notification)
+            summary = await self._monthly_summary(notification)
+            return None if summary is None else (summary, "")
         stored = await self._storage.cases.load(notification.case_id)
         if stored is None:
             return None
@@ -137,8 +154,9 @@ class TeamsSender:
         directory = await self._storage.directory.snapshot()
         viewer = notification.recipient.id if notification.recipient.kind == "person" else None
         view = case_view(case, pack, directory, now=self._now(), viewer_id=viewer)
+        level = str(view.level)
         if notification.recipient.kind == "channel":
-            return business_manager_copy_card(view, notification.reason)
+            return business_manager_copy_card(view, notification.reason), str(ViewLevel.COPY)
         nudge = notification.details.get("nudge")
         if nudge:
             # A nudge queued earlier is sent only if its clock still runs to the same deadline:
@@ -149,8 +167,8 @@ class TeamsSender:
                 log.info("nudge on %s no longer due; not sent", notification.case_id)
                 return None
             kind: NudgeKind = "overdue" if nudge == "overdue_reminder" else nudge  # type: ignore[assignment]
-            return nudge_card(view, clock.clock, kind)
-        return case_card(view, notice=notification.reason)
+            return nudge_card(view, clock.clock, kind), level
+        return case_card(view, notice=notification.reason), level
 
     async def _monthly_summary(self, notification: Notification) -> dict[str, Any] | None:
         """Last month's figures for the business-manager channel (cases raised in that month)."""

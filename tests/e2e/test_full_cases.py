@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from escalation.access_log import AccessEntry
 from escalation.case import fold
 from storage.settings import open_storage
 from tests.e2e.test_conversation import (
@@ -66,6 +67,14 @@ class Walk(Chat):
             stored = await storage.cases.load(case_id)
             assert stored is not None
             return fold(stored.events)
+        finally:
+            await storage.close()
+
+    async def access_log(self, case_id: str) -> list[AccessEntry]:
+        assert self.storage_settings is not None
+        storage = await open_storage(self.storage_settings)
+        try:
+            return list(await storage.access_log.entries(case_id))
         finally:
             await storage.close()
 
@@ -243,6 +252,14 @@ async def test_a_whole_redbridge_case_over_http(walk: Walk) -> None:
     await eventually(
         lambda: len(channel_copies(w)) >= 4
     )  # the copies: stage 3, stage 4, outcome, closure
+    # Every card that reached someone is in the case's access log, at the view it showed.
+    seen = {(e.who, e.what, e.view) for e in await w.access_log(case_id)}
+    assert {
+        ("noah", "card", "full"),
+        ("lena", "card", "full"),
+        ("chair", "card", "full"),
+        ("channel:redbridge", "copy", "copy"),
+    } <= seen
 
 
 async def test_the_channel_can_only_be_set_by_a_board_role_in_a_channel(walk: Walk) -> None:
