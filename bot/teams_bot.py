@@ -292,7 +292,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             if person
             else []
         )
-        if person is None or not boards:
+        if not boards:
             await turn_context.send_activity("The board summary is for people with a board role.")
             return
         for board_id in boards:
@@ -301,7 +301,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             start = financial_year_start(today)
             cases = await board_cases(self.storage, board_id)
             report = board_report(cases, pack, start=start, end=today)
-            url = self.links.make(board_id, start, today, viewer=person.id)
+            url = self.links.make(board_id, start, today)
             card = summary_card(report, title="Year to date", report_url=url)
             await turn_context.send_activity(
                 MessageFactory.attachment(CardFactory.adaptive_card(card))

@@ -11,7 +11,7 @@ names and every record's text; a view at no level holds nothing but the case id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 
 # The verbs (the `verb` of each card action) are the core's; they are named here too because
@@ -77,6 +77,11 @@ RESPONSE_LABELS = {
 # What closing a case may record beyond its summary, where the pack enables it (HW-learn).
 CLOSURE_FIELDS: tuple[str, ...] = ("learning_points", "policy_gaps", "debrief_offered")
 
+# A clock's status on a card beyond the core's: one that follows another and has not started,
+# and a window that passed and handed on to the clock that follows it.
+WAITING = "waiting"
+HANDED_ON = "handed_on"
+
 ENTRY_LABELS = {
     "aim": "What you aim to achieve",
     "evidence": "The evidence for your view",
@@ -117,6 +122,7 @@ class ClockView:
     protective_reason: str | None  # set when an earlier protective deadline applies
     local_default: bool  # a review date set by the board, not by the policy text
     shortenable: bool  # running, protective and not yet due: an earlier deadline can be set
+    after: str | None = None  # waiting: the clock it follows; handed on: the one that follows
 
     @property
     def running(self) -> bool:
@@ -125,7 +131,11 @@ class ClockView:
     @property
     def describe(self) -> str:
         """The clock as a fact, in words (never colour alone)."""
-        if self.status == ClockStatus.RUNNING.value:
+        if self.status == WAITING:
+            text = f"only if '{self.after}' is not met in time: then due {self.due}"
+        elif self.status == HANDED_ON:
+            text = f"passed; '{self.after}' follows"
+        elif self.status == ClockStatus.RUNNING.value:
             text = f"due {self.due}"
             if self.overdue:
                 text += " — overdue"
@@ -471,6 +481,7 @@ def case_view(
     stage = pack.stage(case.stage)
 
     clocks = tuple(_clock_view(c, tz, now) for c in case.clocks_of_stage(stage.id))
+    clocks = _chained(case, stage.id, clocks, now)
     running = [c for c in clocks if c.running]
     next_due = min(running, key=lambda c: c.due_at) if running else None
 
@@ -554,3 +565,26 @@ def case_view(
         closure_fields=tuple(f for f in CLOSURE_FIELDS if getattr(pack.closure, f)),
         learning_route=pack.closure.learning_route,
     )
+
+
+def _chained(
+    case: Case, stage_id: str, clocks: tuple[ClockView, ...], now: datetime
+) -> tuple[ClockView, ...]:
+    """Clocks that follow others (the pack's `after`), as they stand now: one waiting for the
+    clock it follows to be missed, and a window that passed and handed on, are neither running
+    nor late; one called off before it started is left out."""
+    shown: list[ClockView] = []
+    states = case.clocks_of_stage(stage_id)
+    for view, state in zip(clocks, states, strict=True):
+        if state.never_started:
+            continue
+        if state.waiting(now):
+            followed = next((c for c in states if c.clock == state.follows), None)
+            label = followed.label if followed is not None else state.follows
+            view = replace(view, status=WAITING, after=label, overdue=False, shortenable=False)
+        elif case.lapsed(state, now):
+            follower = case.follower_of(state)
+            label = follower.label if follower is not None else None
+            view = replace(view, status=HANDED_ON, after=label, overdue=False, shortenable=False)
+        shown.append(view)
+    return tuple(shown)

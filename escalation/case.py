@@ -56,6 +56,20 @@ class ClockState:
     stopped_at: datetime | None = None
     protective_due: datetime | None = None
     protective_reason: str | None = None
+    # A clock started by another's result (the pack's `after`): that clock, and "missed" or
+    # "met". A clock that follows another on being missed starts at that clock's deadline.
+    follows: str | None = None
+    follows_when: str | None = None
+
+    def waiting(self, now: datetime) -> bool:
+        """Running, but not started yet: it follows a clock that has not been missed yet."""
+        return self.status == ClockStatus.RUNNING and now < self.started_at
+
+    @property
+    def never_started(self) -> bool:
+        """Stopped before it started: the clock it followed was met, or was given an earlier
+        deadline (and this one was started again from it)."""
+        return self.stopped_at is not None and self.stopped_at < self.started_at
 
     @property
     def effective_due(self) -> datetime:
@@ -249,6 +263,30 @@ class Case:
         running = self.running_clocks()
         return min(running, key=lambda c: c.effective_due) if running else None
 
+    def follower_of(self, clock: ClockState) -> ClockState | None:
+        """The clock that takes over when `clock`, a window, passes without what it waits for:
+        the running clock that follows it on being missed."""
+        return next(
+            (
+                c
+                for c in self.clocks
+                if c.stage == clock.stage
+                and c.follows == clock.clock
+                and c.follows_when == "missed"
+                and c.status == ClockStatus.RUNNING
+            ),
+            None,
+        )
+
+    def lapsed(self, clock: ClockState, now: datetime) -> bool:
+        """A window that has passed and handed on to the clock that follows it: it is no longer
+        a deadline anyone is late for (the next change to the case records it as ended)."""
+        return (
+            clock.status == ClockStatus.RUNNING
+            and now > clock.effective_due
+            and self.follower_of(clock) is not None
+        )
+
     def record(self, record_id: str) -> DiscussionRecord | None:
         return next((r for r in self.records if r.id == record_id), None)
 
@@ -345,6 +383,8 @@ def _apply(case: Case, event: Event) -> Case:
             protective=bool(d["protective"]),
             local_default=bool(d.get("local_default", False)),
             basis=str(d.get("basis", "")),
+            follows=d.get("after"),
+            follows_when=d.get("when"),
         )
         return replace(case, clocks=(*case.clocks, clock))
     if kind == "ClockStopped":

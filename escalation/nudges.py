@@ -330,8 +330,8 @@ def due_nudges(
         return []
     result: list[Nudge] = []
     for clock in case.clocks_of_stage(case.stage):
-        if clock.status != ClockStatus.RUNNING:
-            continue
+        if clock.status != ClockStatus.RUNNING or case.lapsed(clock, now):
+            continue  # a window that passed hands on: the clock that follows it is nudged
         for planned in schedule(clock, pack, calendar, since=today, until=today):
             if planned.at <= now:  # the schedule holds only today's moments
                 result.extend(_nudges_for(case, clock, planned, pack, directory, calendar))

@@ -195,9 +195,16 @@ class Selector(_Model):
 
 class RunsFrom(StrEnum):
     DISAGREEMENT_DATE = "disagreement_date"  # the date the disagreement arose or a decision came
-    STAGE_ENTERED = "stage_entered"  # the case reached this stage (brought to attention)
+    STAGE_ENTERED = "stage_entered"  # the case reached this stage (or `of_stage`, an earlier one)
     ESCALATION_TRIGGERED = "escalation_triggered"  # the previous stage could not resolve it
     RESOLUTION_REACHED = "resolution_reached"  # a discussion at this stage reached agreement
+    DISCUSSION_FAILED = "discussion_failed"  # a discussion at this stage was recorded not resolved
+    CLOCK_MISSED = "clock_missed"  # clock `after` fell due without what it waits for
+    CLOCK_MET = "clock_met"  # what clock `after` waits for happened (on time or late)
+
+
+# Clocks started by what happens to another clock at the same stage.
+FOLLOWS = frozenset({RunsFrom.CLOCK_MISSED, RunsFrom.CLOCK_MET})
 
 
 class Until(StrEnum):
@@ -283,6 +290,14 @@ class Clock(_Model):
     id: Ident
     label: Text
     runs_from: RunsFrom
+    # With clock_missed or clock_met: the clock at this stage whose result starts this one. A
+    # clock that another follows on being missed is a window, not a deadline: when it passes,
+    # it is recorded as ended and the follower runs ("if they cannot agree within 2 WD, a
+    # meeting within a further 5 WD").
+    after: Ident | None = None
+    # With stage_entered: count from when the case entered this earlier stage instead ("step 2
+    # within 5 WD of step 1"). A case that never passed through it counts from this stage.
+    of_stage: StageId | None = None
     until: Until
     # Where the policy states a timescale more than once (text and flowchart), the shortest
     # applies (PRODUCT.md, RB-flow); all of them are kept so the pack shows both.
@@ -291,6 +306,19 @@ class Clock(_Model):
     protective: bool = False  # "or a timescale that protects the adult (whichever is less)"
     local_default: bool = False  # set by the board, not by the policy text
     note: Text | None = None
+
+    @model_validator(mode="after")
+    def _start_words(self) -> Self:
+        if (self.runs_from in FOLLOWS) != (self.after is not None):
+            raise ValueError(
+                "'after' names the clock whose result starts this one: give it exactly when "
+                "runs_from is clock_missed or clock_met"
+            )
+        if self.after == self.id:
+            raise ValueError("a clock cannot follow itself")
+        if self.of_stage is not None and self.runs_from != RunsFrom.STAGE_ENTERED:
+            raise ValueError("'of_stage' anchors a stage_entered clock to an earlier stage only")
+        return self
 
     @property
     def effective(self) -> Timescale:
@@ -361,7 +389,26 @@ class Stage(_Model):
         ids = [clock.id for clock in self.clocks]
         if len(ids) != len(set(ids)):
             raise ValueError(f"clock ids repeat in stage {self.id}: {ids}")
+        by_id = {clock.id: clock for clock in self.clocks}
+        for clock in self.clocks:
+            if clock.after is not None and clock.after not in by_id:
+                raise ValueError(
+                    f"clock {clock.id!r} follows clock {clock.after!r}, which stage {self.id} "
+                    f"does not have (its clocks: {', '.join(ids)})"
+                )
+            seen = [clock.id]
+            current = clock
+            while current.after is not None and current.after in by_id:
+                if current.after in seen:
+                    loop = " -> ".join([*seen, current.after])
+                    raise ValueError(f"clocks follow each other in a loop ({loop})")
+                seen.append(current.after)
+                current = by_id[current.after]
         return self
+
+    def followers(self, clock_id: str, when: RunsFrom) -> list[Clock]:
+        """The clocks that start when clock `clock_id` is missed (or met)."""
+        return [c for c in self.clocks if c.after == clock_id and c.runs_from == when]
 
     def clock(self, clock_id: str) -> Clock | None:
         return next((c for c in self.clocks if c.id == clock_id), None)
@@ -585,6 +632,14 @@ class PolicyPack(_Model):
             check_selectors(f"{where}.notify_on_entry", stage.notify_on_entry)
             check_selectors(f"{where}.advisers", stage.advisers)
             for clock in stage.clocks:
+                if clock.of_stage is not None and stage.id in reachable:
+                    before = self._stages_before(stage.id)
+                    if clock.of_stage not in before:
+                        problems.append(
+                            f"{where}.clocks ({clock.id!r}).of_stage: stage {clock.of_stage!r} "
+                            f"never comes before stage {stage.id!r} (before it: "
+                            f"{', '.join(sorted(before)) or 'none'})"
+                        )
                 check_clauses(f"{where}.clocks ({clock.id!r})", clock.clauses)
                 check_selectors(f"{where}.clocks ({clock.id!r}).owner", clock.owner)
                 if stage.id in reachable:  # an unreachable stage is reported once, below
@@ -639,6 +694,21 @@ class PolicyPack(_Model):
         if problems:
             raise ValueError(PROBLEM_SEPARATOR.join(problems))
         return self
+
+    def _stages_before(self, stage_id: str) -> set[str]:
+        """Every stage some track passes through before reaching `stage_id`."""
+        by_id = {s.id: s for s in self.stages}
+        before: set[str] = set()
+        for track in self.tracks:
+            seen: list[str] = []
+            current: str | None = track.entry
+            while current is not None and current in by_id and current not in seen:
+                if current == stage_id:
+                    before.update(seen)
+                    break
+                seen.append(current)
+                current = by_id[current].escalates_to
+        return before
 
     def _stage_graph(self) -> tuple[list[str], set[str]]:
         """Each track must reach its stages without a loop, and every stage must be reachable.

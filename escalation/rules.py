@@ -9,7 +9,7 @@ so a button is offered exactly when the command would pass those checks.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -33,7 +33,7 @@ from escalation.access import (
 )
 from escalation.actors import holds_board_role, party_ids, resolve
 from escalation.calendar import WorkingCalendar
-from escalation.case import Case, CaseStatus, ClockState, ClockStatus, fold
+from escalation.case import Case, CaseStatus, ClockState, ClockStatus, evolve, fold
 from escalation.commands import (
     ApproveOutcome,
     ApproveRecord,
@@ -209,7 +209,13 @@ def _clock_def(pack: PolicyPack, clock: ClockState) -> Clock | None:
 
 
 def _start_clock(
-    case_immediate_risk: bool, stage: Stage, clock: Clock, start: datetime, ctx: Context
+    case_immediate_risk: bool,
+    stage: Stage,
+    clock: Clock,
+    start: datetime,
+    ctx: Context,
+    *,
+    follows: tuple[str, str] | None = None,
 ) -> EventDraft:
     due, timescale = earliest(ctx.calendar, clock.timescales, start)
     basis = _describe(timescale)
@@ -233,6 +239,7 @@ def _start_clock(
             "protective": clock.protective,
             "local_default": clock.local_default,
             "basis": basis,
+            **({"after": follows[0], "when": follows[1]} if follows else {}),
         },
     )
 
@@ -241,16 +248,26 @@ def _describe(timescale: Timescale) -> str:
     return timescale.describe
 
 
-def _stop_clock(clock: ClockState, at: datetime, *, met: bool) -> EventDraft:
-    """Stop a clock: met/ended when on time; missed when it had fallen due."""
-    if at > clock.effective_due:
+def _stop_clock(case: Case, clock: ClockState, at: datetime, *, met: bool) -> EventDraft:
+    """Stop a clock: met/ended when on time; missed when it had fallen due. A window that
+    passed and handed on to the clock that follows it ended: nobody was late for it. `met`
+    stops are marked `done` (what the clock waits for happened), which starts the clocks that
+    follow it on being met."""
+    if at > clock.effective_due and case.follower_of(clock) is not None:
+        status = ClockStatus.ENDED
+    elif at > clock.effective_due:
         status = ClockStatus.MISSED
     else:
         status = ClockStatus.MET if met else ClockStatus.ENDED
-    return EventDraft(
-        "ClockStopped",
-        {"stage": clock.stage, "clock": clock.clock, "status": status.value, "at": at.isoformat()},
-    )
+    data: dict[str, Any] = {
+        "stage": clock.stage,
+        "clock": clock.clock,
+        "status": status.value,
+        "at": at.isoformat(),
+    }
+    if met:
+        data["done"] = True
+    return EventDraft("ClockStopped", data)
 
 
 # Clocks that wait for something a person does are met only when one of the clock's owners does
@@ -287,13 +304,15 @@ def _stop_when(
         definition = _clock_def(ctx.pack, clock)
         if clock.status != ClockStatus.RUNNING or definition is None:
             continue
+        if clock.waiting(at):
+            continue  # it follows a clock not missed yet: nothing done now counts for it
         if definition.until not in wanted:
             continue
         if definition.until in _DONE_BY_OWNER and by not in _clock_owners(
             case, ctx, definition, stage_id
         ):
             continue
-        drafts.append(_stop_clock(clock, at, met=True))
+        drafts.append(_stop_clock(case, clock, at, met=True))
     return drafts
 
 
@@ -302,10 +321,132 @@ def _end_stage_clocks(
 ) -> list[EventDraft]:
     skipped = set(skip)
     return [
-        _stop_clock(clock, at, met=False)
+        _stop_clock(case, clock, at, met=False)
         for clock in case.clocks_of_stage(stage_id)
         if clock.status == ClockStatus.RUNNING and clock.clock not in skipped
     ]
+
+
+# Clocks that do not start when the stage is entered: they wait for something at the stage.
+_LATER = frozenset(
+    {
+        RunsFrom.RESOLUTION_REACHED,
+        RunsFrom.DISCUSSION_FAILED,
+        RunsFrom.CLOCK_MISSED,
+        RunsFrom.CLOCK_MET,
+    }
+)
+
+
+def _started(case: Case, drafts: Iterable[EventDraft], stage_id: str, clock_id: str) -> bool:
+    """Whether the clock has started at this stage, in the case or in the change being made."""
+    if any(c.stage == stage_id and c.clock == clock_id for c in case.clocks):
+        return True
+    return any(
+        d.type == "ClockStarted" and d.data["stage"] == stage_id and d.data["clock"] == clock_id
+        for d in drafts
+    )
+
+
+def _met_later(drafts: Iterable[EventDraft], stage_id: str, clock_id: str) -> bool:
+    return any(
+        d.type == "ClockStopped"
+        and d.data["stage"] == stage_id
+        and d.data["clock"] == clock_id
+        and d.data["status"] == ClockStatus.MET.value
+        for d in drafts
+    )
+
+
+def _follow_on(case: Case, drafts: list[EventDraft], ctx: Context) -> list[EventDraft]:
+    """The clocks that the change's own clocks start or call off (the pack's `after`):
+
+    * a clock started: the clocks that follow it on being missed start at its deadline (they
+      wait until then, and are called off if it is met on time);
+    * a clock whose wait is over (`done`): the clocks that follow it on being met start now;
+      met on time, the ones that follow it on being missed are called off (stopped before they
+      started). Met late, they run: the window had passed.
+
+    Followers of followers are handled in turn, in the order the drafts come."""
+    out = list(drafts)
+    index = 0
+    while index < len(out):
+        draft = out[index]
+        index += 1
+        data = draft.data
+        if draft.type not in ("ClockStarted", "ClockStopped"):
+            continue
+        try:
+            stage = ctx.pack.stage(str(data["stage"]))
+        except KeyError:
+            continue
+        clock_id = str(data["clock"])
+        if draft.type == "ClockStarted":
+            if _met_later(out[index:], stage.id, clock_id):
+                continue  # met in this very change: the window never passes
+            start = datetime.fromisoformat(str(data["due"]))
+            for follower in stage.followers(clock_id, RunsFrom.CLOCK_MISSED):
+                if not _started(case, out, stage.id, follower.id):
+                    out.append(
+                        _start_clock(
+                            case.immediate_risk,
+                            stage,
+                            follower,
+                            start,
+                            ctx,
+                            follows=(clock_id, "missed"),
+                        )
+                    )
+            continue
+        if not data.get("done"):
+            continue
+        at = datetime.fromisoformat(str(data["at"]))
+        for follower in stage.followers(clock_id, RunsFrom.CLOCK_MET):
+            if not _started(case, out, stage.id, follower.id):
+                out.append(
+                    _start_clock(
+                        case.immediate_risk, stage, follower, at, ctx, follows=(clock_id, "met")
+                    )
+                )
+        if data["status"] == ClockStatus.MET.value:
+            for follower in stage.followers(clock_id, RunsFrom.CLOCK_MISSED):
+                waiting = case.running_clock(stage.id, follower.id)
+                if waiting is not None or _started(case, out, stage.id, follower.id):
+                    out.append(
+                        EventDraft(
+                            "ClockStopped",
+                            {
+                                "stage": stage.id,
+                                "clock": follower.id,
+                                "status": ClockStatus.ENDED.value,
+                                "at": at.isoformat(),
+                            },
+                        )
+                    )
+    return out
+
+
+def _settle(case: Case, ctx: Context) -> list[EventDraft]:
+    """Windows that passed since the last change: each is recorded as ended at its deadline,
+    handed on to the clock that follows it (which has been running since)."""
+    drafts: list[EventDraft] = []
+    for clock in case.running_clocks():
+        if case.lapsed(clock, ctx.now):
+            follower = case.follower_of(clock)
+            assert follower is not None  # lapsed() says there is one
+            drafts.append(
+                EventDraft(
+                    "ClockStopped",
+                    {
+                        "stage": clock.stage,
+                        "clock": clock.clock,
+                        "status": ClockStatus.ENDED.value,
+                        "at": clock.effective_due.isoformat(),
+                        "handed_to": follower.clock,
+                    },
+                )
+            )
+    return drafts
 
 
 def _enter_stage(
@@ -335,14 +476,17 @@ def _enter_stage(
         )
     ]
     for clock in stage.clocks:
-        if clock.runs_from == RunsFrom.RESOLUTION_REACHED:
-            continue  # starts when a discussion at this stage reaches agreement
+        if clock.runs_from in _LATER:
+            continue  # starts when a discussion at this stage ends, or another clock's result
         if clock.runs_from == RunsFrom.ESCALATION_TRIGGERED:
             if trigger_at is None:
                 continue  # the case started here: nothing was referred
             start = trigger_at
         elif clock.runs_from == RunsFrom.DISAGREEMENT_DATE:
             start = start_of_day(ctx.calendar, case.disagreement_date)
+        elif clock.of_stage is not None:
+            anchor = next((v for v in case.stages if v.stage == clock.of_stage), None)
+            start = anchor.entered_at if anchor is not None else now
         else:
             start = now
         started = _start_clock(case.immediate_risk, stage, clock, start, ctx)
@@ -359,6 +503,7 @@ def _enter_stage(
                         "clock": clock.id,
                         "status": status.value,
                         "at": now.isoformat(),
+                        "done": True,
                     },
                 )
             )
@@ -560,7 +705,7 @@ def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list
             )
         )
     drafts += _enter_stage(case, start, ctx, reason=start_reason, trigger_at=None)
-    return drafts
+    return _follow_on(case, drafts, ctx)
 
 
 # -- acting on a case -----------------------------------------------------------------------------
@@ -578,7 +723,16 @@ def decide(case: Case, command: CaseCommand, ctx: Context) -> list[EventDraft]:
         raise TypeError(f"no rule for {type(command).__name__}")
     _require_active(ctx, ctx.directory.person(command.actor_id))
     _version(case, getattr(command, "expected_version", None))
-    return handler(case, command, ctx)
+    settled = _settle(case, ctx)
+    if settled:
+        case = _as_if(case, settled, ctx)
+    return _follow_on(case, [*settled, *handler(case, command, ctx)], ctx)
+
+
+def _as_if(case: Case, drafts: list[EventDraft], ctx: Context) -> Case:
+    """The case as it would stand after `drafts` (for the rules to decide on; nothing is kept)."""
+    events = append(case.id, [], drafts, at=ctx.now, author=SYSTEM)
+    return evolve(case, [replace(e, seq=case.version + e.seq) for e in events])
 
 
 def _record_discussion(case: Case, command: RecordDiscussion, ctx: Context) -> list[EventDraft]:
@@ -633,13 +787,17 @@ def _record_discussion(case: Case, command: RecordDiscussion, ctx: Context) -> l
     drafts += _stop_when(
         case, ctx, stage.id, [Until.DISCUSSION_RECORDED], ctx.now, by=command.actor_id
     )
-    if command.outcome == "resolved":
-        for clock in stage.clocks:
-            if (
-                clock.runs_from == RunsFrom.RESOLUTION_REACHED
-                and case.running_clock(stage.id, clock.id) is None
-            ):
-                drafts.append(_start_clock(case.immediate_risk, stage, clock, ctx.now, ctx))
+    starts = {
+        "resolved": RunsFrom.RESOLUTION_REACHED,
+        "not_resolved": RunsFrom.DISCUSSION_FAILED,
+    }.get(command.outcome)
+    for clock in stage.clocks:
+        if clock.runs_from != starts:
+            continue
+        if starts == RunsFrom.DISCUSSION_FAILED and _started(case, drafts, stage.id, clock.id):
+            continue  # the first failed discussion starts it, once
+        if case.running_clock(stage.id, clock.id) is None:
+            drafts.append(_start_clock(case.immediate_risk, stage, clock, ctx.now, ctx))
     return drafts
 
 
@@ -734,6 +892,13 @@ def _set_protective_deadline(
     clock = case.running_clock(stage.id, command.clock_id)
     definition = stage.clock(command.clock_id)
     assert clock is not None and definition is not None  # the check refuses any other
+    if clock.waiting(ctx.now):
+        raise _refuse(
+            RefusalCode.INVALID_STATE,
+            f"'{definition.label}' has not started: it runs only if '{clock.follows}' is missed. "
+            "Set the earlier deadline on that one.",
+            *definition.clauses,
+        )
     if command.due.tzinfo is None:
         raise _refuse(RefusalCode.INVALID_INPUT, "The deadline needs a time zone.")
     if command.due <= ctx.now:
@@ -746,7 +911,7 @@ def _set_protective_deadline(
             *definition.clauses,
         )
     reason = _text("reason", command.reason, required=True)
-    return [
+    drafts = [
         EventDraft(
             "ProtectiveDeadlineSet",
             {
@@ -758,6 +923,33 @@ def _set_protective_deadline(
             },
         )
     ]
+    # What follows this clock on its being missed now waits for the earlier deadline.
+    for follower in stage.followers(clock.clock, RunsFrom.CLOCK_MISSED):
+        waiting = case.running_clock(stage.id, follower.id)
+        if waiting is None or not waiting.waiting(ctx.now):
+            continue
+        drafts.append(
+            EventDraft(
+                "ClockStopped",
+                {
+                    "stage": stage.id,
+                    "clock": follower.id,
+                    "status": ClockStatus.ENDED.value,
+                    "at": ctx.now.isoformat(),
+                },
+            )
+        )
+        drafts.append(
+            _start_clock(
+                case.immediate_risk,
+                stage,
+                follower,
+                command.due,
+                ctx,
+                follows=(clock.clock, "missed"),
+            )
+        )
+    return drafts
 
 
 def _ask_safeguarding_lead(

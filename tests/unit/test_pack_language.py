@@ -1,4 +1,5 @@
-"""What packs can say beyond working days: hours and "immediately".
+"""What packs can say: hours and "immediately", clocks that follow another clock's result, and
+clocks anchored to an earlier stage.
 
 Packs here are the fictional Thornbury pack (tests/fixtures/packs/thornbury.yaml) changed one
 field at a time, so that each test shows one piece of the pack language at work. Expected
@@ -17,9 +18,20 @@ from typing import Any
 import pytest
 import yaml
 
+from cards.views import case_view
 from escalation.calendar import WorkingCalendar
-from escalation.commands import OtherParty, RaiseDisagreement
+from escalation.commands import (
+    ApproveOutcome,
+    ApproveRecord,
+    ConfirmOutcome,
+    Escalate,
+    OtherParty,
+    RaiseDisagreement,
+    RecordDiscussion,
+    SetProtectiveDeadline,
+)
 from escalation.directory import Directory, StaticDirectory
+from escalation.nudges import due_nudges
 from escalation.packs import PackError, PackRegistry, parse_pack
 from escalation.policy import PolicyPack
 from escalation.rules import calendar_for, earliest
@@ -220,3 +232,305 @@ async def test_immediate_risk_can_be_immediately(
     resolve = next(c for c in raised.case.clocks if c.clock == "resolve")
     assert resolve.due == at("2026-06-08T11:00:00+01:00")
     assert resolve.basis == "immediate risk: immediately"
+
+
+# -- clocks that follow another clock's result, and clocks anchored to an earlier stage ------
+
+
+def agree_then_meet(data: dict[str, Any]) -> None:
+    """'If they cannot agree within 2 WD, a meeting within a further 5 WD.'"""
+    stage_of(data, "1")["clocks"] = [
+        {
+            "id": "agree",
+            "label": "Agree a way forward",
+            "runs_from": "stage_entered",
+            "until": "stage_resolved",
+            "protective": True,
+            "timescales": [{"working_days": 2, "clauses": ["TB-2.1"]}],
+        },
+        {
+            "id": "meeting",
+            "label": "Hold a professionals' meeting",
+            "runs_from": "clock_missed",
+            "after": "agree",
+            "until": "discussion_recorded",
+            "owner": [{"who": "receiver"}],
+            "timescales": [
+                {"working_days": 5, "clauses": ["TB-2.1"], "says": "within a further 5 WD"}
+            ],
+        },
+    ]
+
+
+def test_a_following_clock_names_a_clock_of_its_stage() -> None:
+    def no_after(data: dict[str, Any]) -> None:
+        agree_then_meet(data)
+        del clock_of(data, "1", "meeting")["after"]
+
+    with pytest.raises(PackError, match="'after' names the clock whose result starts this one"):
+        pack_with(no_after)
+
+    def unknown(data: dict[str, Any]) -> None:
+        agree_then_meet(data)
+        clock_of(data, "1", "meeting")["after"] = "agreed"
+
+    with pytest.raises(PackError, match="follows clock 'agreed', which stage 1 does not have"):
+        pack_with(unknown)
+
+    def loop(data: dict[str, Any]) -> None:
+        agree_then_meet(data)
+        clock_of(data, "1", "agree").update(runs_from="clock_met", after="meeting")
+
+    with pytest.raises(PackError, match=r"loop \(agree -> meeting -> agree\)"):
+        pack_with(loop)
+
+    def anchored_wrongly(data: dict[str, Any]) -> None:
+        clock_of(data, "2", "resolve")["of_stage"] = "3"
+
+    with pytest.raises(PackError, match="stage '3' never comes before stage '2'"):
+        pack_with(anchored_wrongly)
+
+    def anchor_on_referral(data: dict[str, Any]) -> None:
+        clock_of(data, "2", "referral")["of_stage"] = "1"
+
+    with pytest.raises(PackError, match="'of_stage' anchors a stage_entered clock"):
+        pack_with(anchor_on_referral)
+
+
+async def test_a_window_that_passes_hands_on_instead_of_being_missed(
+    build: Callable[[PolicyPack], EscalationService],
+    clock: FakeClock,
+    directory: Directory,
+) -> None:
+    pack = pack_with(agree_then_meet)
+    service = build(pack)
+    clock.set("2026-06-08T10:00:00+01:00")  # Monday
+    raised = await service.execute(raise_command())
+    # The meeting waits for the 2 WD window (Wed 10 June 16:30), then has 5 WD: Wed 17 June.
+    assert dues(raised.case, "1") == {
+        "agree": ("2026-06-10T16:30:00+01:00", "running"),
+        "meeting": ("2026-06-17T16:30:00+01:00", "running"),
+    }
+    meeting = next(c for c in raised.case.clocks if c.clock == "meeting")
+    assert (meeting.started_at, meeting.follows, meeting.follows_when) == (
+        at("2026-06-10T16:30:00+01:00"),
+        "agree",
+        "missed",
+    )
+    view = case_view(raised.case, pack, directory, now=clock(), viewer_id="tara")
+    shown = {c.clock: c.describe for c in view.clocks}
+    assert shown["meeting"] == (
+        "only if 'Agree a way forward' is not met in time: then due Wed 17 Jun 16:30"
+    )
+
+    # Thursday: the window has passed. Nobody is chased for it; the meeting is what is due.
+    clock.set("2026-06-11T09:00:00+01:00")
+    cal = calendar_for(pack)
+    case = raised.case
+    nudged = {(n.clock, n.kind.value) for n in due_nudges(case, pack, directory, cal, now=clock())}
+    assert ("agree", "overdue") not in nudged
+    view = case_view(case, pack, directory, now=clock(), viewer_id="tara")
+    shown = {c.clock: (c.status, c.overdue) for c in view.clocks}
+    assert shown == {"agree": ("handed_on", False), "meeting": ("running", False)}
+
+    # The next change records the window as ended at its deadline, not missed.
+    clock.set("2026-06-12T11:00:00+01:00")
+    met = await service.execute(
+        RecordDiscussion(
+            actor_id="hugo",
+            case_id=case.id,
+            held_at=at("2026-06-12T10:00:00+01:00"),
+            participants=("tara", "hugo"),
+            summary="Professionals' meeting held.",
+            outcome="continuing",
+            method="meeting",
+        )
+    )
+    assert dues(met.case, "1") == {
+        "agree": ("2026-06-10T16:30:00+01:00", "ended"),
+        "meeting": ("2026-06-17T16:30:00+01:00", "met"),
+    }
+    agree = next(c for c in met.case.clocks if c.clock == "agree")
+    assert agree.stopped_at == at("2026-06-10T16:30:00+01:00")
+
+
+async def test_agreement_inside_the_window_calls_the_meeting_off(
+    build: Callable[[PolicyPack], EscalationService],
+    clock: FakeClock,
+    directory: Directory,
+) -> None:
+    pack = pack_with(agree_then_meet)
+    service = build(pack)
+    clock.set("2026-06-08T10:00:00+01:00")
+    raised = await service.execute(raise_command())
+    clock.set("2026-06-09T10:00:00+01:00")
+    await service.execute(
+        RecordDiscussion(
+            actor_id="tara",
+            case_id=raised.case.id,
+            held_at=at("2026-06-09T09:30:00+01:00"),
+            participants=("tara", "hugo"),
+            summary="We agreed a joint assessment.",
+            outcome="resolved",
+            agreed_outcome="Joint assessment on Friday.",
+            method="phone",
+        )
+    )
+    await service.execute(
+        ConfirmOutcome(actor_id="hugo", case_id=raised.case.id, outcome="Joint assessment Friday.")
+    )
+    done = await service.execute(ApproveOutcome(actor_id="tara", case_id=raised.case.id))
+    assert dues(done.case, "1") == {
+        "agree": ("2026-06-10T16:30:00+01:00", "met"),
+        "meeting": ("2026-06-17T16:30:00+01:00", "ended"),
+    }
+    meeting = next(c for c in done.case.clocks if c.clock == "meeting")
+    assert meeting.never_started
+    view = case_view(done.case, pack, directory, now=clock(), viewer_id="tara")
+    assert [c.clock for c in view.clocks] == ["agree"]
+
+
+async def test_an_earlier_deadline_on_the_window_moves_what_follows(
+    build: Callable[[PolicyPack], EscalationService], clock: FakeClock
+) -> None:
+    service = build(pack_with(agree_then_meet))
+    clock.set("2026-06-08T10:00:00+01:00")
+    raised = await service.execute(raise_command())
+    changed = await service.execute(
+        SetProtectiveDeadline(
+            actor_id="tara",
+            case_id=raised.case.id,
+            clock_id="agree",
+            due=at("2026-06-09T12:00:00+01:00"),
+            reason="No carer from tomorrow.",
+        )
+    )
+    running = [c for c in changed.case.clocks if c.clock == "meeting" and not c.never_started]
+    # From Tue 9 June 12:00, 5 WD: Tue 16 June.
+    assert [(c.started_at, c.due) for c in running] == [
+        (at("2026-06-09T12:00:00+01:00"), at("2026-06-16T16:30:00+01:00"))
+    ]
+
+
+async def test_a_clock_can_start_when_a_discussion_fails(
+    build: Callable[[PolicyPack], EscalationService], clock: FakeClock
+) -> None:
+    def change(data: dict[str, Any]) -> None:
+        stage_of(data, "1")["clocks"].append(
+            {
+                "id": "meeting",
+                "label": "Meet with both managers",
+                "runs_from": "discussion_failed",
+                "until": "discussion_recorded",
+                "timescales": [{"working_days": 3, "clauses": ["TB-2.1"]}],
+            }
+        )
+
+    service = build(pack_with(change))
+    clock.set("2026-06-08T10:00:00+01:00")
+    raised = await service.execute(raise_command())
+    assert "meeting" not in dues(raised.case, "1")
+    clock.set("2026-06-09T12:00:00+01:00")
+    failed = await service.execute(
+        RecordDiscussion(
+            actor_id="tara",
+            case_id=raised.case.id,
+            held_at=at("2026-06-09T11:00:00+01:00"),
+            participants=("tara", "hugo"),
+            summary="No agreement.",
+            outcome="not_resolved",
+            method="phone",
+        )
+    )
+    # From Tue 9 June, 3 WD: Fri 12 June.
+    assert dues(failed.case, "1")["meeting"] == ("2026-06-12T16:30:00+01:00", "running")
+
+
+async def test_a_clock_can_start_when_another_is_met(
+    build: Callable[[PolicyPack], EscalationService], clock: FakeClock
+) -> None:
+    """'Acknowledge immediately; respond within 2 WD of the acknowledgement.'"""
+
+    def change(data: dict[str, Any]) -> None:
+        stage_of(data, "1")["clocks"] = [
+            {
+                "id": "acknowledge",
+                "label": "Acknowledge the concern",
+                "runs_from": "stage_entered",
+                "until": "discussion_recorded",
+                "owner": [{"who": "receiver"}],
+                "timescales": [{"immediately": True, "clauses": ["TB-2.1"]}],
+            },
+            {
+                "id": "respond",
+                "label": "Respond in full",
+                "runs_from": "clock_met",
+                "after": "acknowledge",
+                "until": "stage_resolved",
+                "timescales": [{"working_days": 2, "clauses": ["TB-2.1"]}],
+            },
+        ]
+
+    service = build(pack_with(change))
+    clock.set("2026-06-08T10:00:00+01:00")
+    raised = await service.execute(raise_command())
+    assert dues(raised.case, "1") == {"acknowledge": ("2026-06-08T11:00:00+01:00", "running")}
+    clock.set("2026-06-08T10:20:00+01:00")
+    recorded = await service.execute(
+        RecordDiscussion(
+            actor_id="tara",
+            case_id=raised.case.id,
+            held_at=at("2026-06-08T10:10:00+01:00"),
+            participants=("tara", "hugo"),
+            summary="Hugo acknowledged it by phone.",
+            outcome="continuing",
+            method="phone",
+        )
+    )
+    assert "respond" not in dues(recorded.case, "1")  # Tara's record does not answer for Hugo
+    clock.set("2026-06-08T11:30:00+01:00")
+    approved = await service.execute(
+        ApproveRecord(actor_id="hugo", case_id=raised.case.id, record_id="R1")
+    )
+    # Met late (after 11:00): it is missed, but what follows on its being done still starts.
+    assert dues(approved.case, "1") == {
+        "acknowledge": ("2026-06-08T11:00:00+01:00", "missed"),
+        "respond": ("2026-06-10T16:30:00+01:00", "running"),
+    }
+
+
+def step_two_within_five_of_step_one(data: dict[str, Any]) -> None:
+    clock_of(data, "2", "resolve").update(
+        of_stage="1",
+        timescales=[{"working_days": 5, "clauses": ["TB-2.2"], "says": "within 5 WD of stage 1"}],
+    )
+
+
+async def test_a_clock_anchored_to_an_earlier_stage(
+    build: Callable[[PolicyPack], EscalationService], clock: FakeClock
+) -> None:
+    service = build(pack_with(step_two_within_five_of_step_one))
+    clock.set("2026-06-08T10:00:00+01:00")  # stage 1 entered on Monday
+    raised = await service.execute(raise_command())
+    clock.set("2026-06-11T10:00:00+01:00")
+    escalated = await service.execute(
+        Escalate(actor_id="tara", case_id=raised.case.id, reason="No agreement.")
+    )
+    resolve = next(c for c in escalated.case.clocks if (c.stage, c.clock) == ("2", "resolve"))
+    # 5 WD from Monday 8 June (stage 1), not from Thursday: Monday 15 June.
+    assert (resolve.started_at, resolve.due) == (
+        at("2026-06-08T10:00:00+01:00"),
+        at("2026-06-15T16:30:00+01:00"),
+    )
+
+
+async def test_an_anchored_clock_without_its_stage_counts_from_its_own(
+    build: Callable[[PolicyPack], EscalationService], clock: FakeClock
+) -> None:
+    service = build(pack_with(step_two_within_five_of_step_one))
+    clock.set("2026-06-10T10:00:00+01:00")
+    raised = await service.execute(
+        raise_command(immediate_risk=True, start_stage="2", start_reason="No carer tonight.")
+    )
+    resolve = next(c for c in raised.case.clocks if c.clock == "resolve")
+    assert resolve.started_at == at("2026-06-10T10:00:00+01:00")
