@@ -11,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from botbuilder.core import (
-    CardFactory,
     ConversationState,
     InvokeResponse,
     MessageFactory,
@@ -26,9 +25,11 @@ from bot.card_actions import CardActionError, command_for, parse_action
 from bot.identity import Identity, identify
 from bot.join_actions import JoinActions, is_join_action
 from bot.logs import case_id_var
+from bot.messages import card_message
 from bot.people_search import SEARCH_INVOKE, people_search
 from bot.report_links import ReportLinks
 from cards.case_card import case_card
+from cards.case_list import case_list_text
 from cards.outcome_cards import done_card, refusal_card
 from cards.picker_card import is_dialog_answer, search_response
 from cards.summary_card import summary_card
@@ -39,8 +40,9 @@ from dialogs.profile_dialog import ProfileDialog
 from dialogs.raise_dialog import RaiseDialog
 from escalation.access import ViewLevel, no_case_message, view_level
 from escalation.access_log import AccessEntry, Seen, record_access
-from escalation.case import Case
+from escalation.case import Case, CaseStatus
 from escalation.directory import Directory, Person
+from escalation.done import done_message
 from escalation.errors import Refused
 from escalation.joining import BoardAgencies
 from escalation.packs import PackRegistry
@@ -57,7 +59,8 @@ HELP = (
     "I run your Safeguarding Adults Board's policy for resolving professional disagreements "
     "about an adult at risk.\n\n"
     "- **raise**: raise a disagreement with a professional in another agency\n"
-    "- **cases**: your open cases, their stage and what falls due next\n"
+    "- **cases**: your open cases: the other agency, the stage, the next deadline and what "
+    "waits on you\n"
     "- **case RB-2026-XXXXXX**: the case card, with what you can do now\n"
     "- **profile**: your agency and line manager\n"
     "- **summary**: the board's figures for the year to date (board roles)\n"
@@ -66,21 +69,6 @@ HELP = (
     "agency concerned. If an adult is in immediate danger, call 999."
 )
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
-DONE = {
-    "record": "Your record of the discussion is saved; it waits for approval.",
-    "approve_record": "You approved the record.",
-    "escalate": "The case is escalated; the people at the next stage have been told.",
-    "set_deadline": "The earlier deadline is set; everyone at this stage has been told.",
-    "ask_lead": "Your question has gone to the safeguarding lead.",
-    "confirm_outcome": "The outcome is confirmed in writing; it waits for approval.",
-    "approve_outcome": "You approved the outcome: the case is resolved.",
-    "recommend": "The recommendations are recorded and sent to the agencies.",
-    "convene_panel": "The panel is convened.",
-    "decide": "The panel's decision is recorded; it binds all agencies concerned.",
-    "represent": "Your agency's representation is recorded for the panel.",
-    "respond": "Your agency's response to the recommendations is recorded.",
-    "close": "The case is closed, with its learning points.",
-}
 WELCOME_VERBS = {RAISE: "raise", MY_CASES: "cases", HELP_VERB: "help"}
 CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")
 IDENTITY = "escalation.identity"  # the turn's Identity, in turn_state
@@ -303,9 +291,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             report = board_report(cases, pack, start=start, end=today)
             url = self.links.make(board_id, start, today)
             card = summary_card(report, title="Year to date", report_url=url)
-            await turn_context.send_activity(
-                MessageFactory.attachment(CardFactory.adaptive_card(card))
-            )
+            await turn_context.send_activity(card_message(card))
 
     @staticmethod
     def not_in_directory() -> str:
@@ -316,28 +302,28 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         )
 
     async def cases_text(self, person: Person | None) -> str:
+        """The person's open cases, one Markdown line each (cards.case_list)."""
         if person is None:
             return self.not_in_directory()
-        # The index only finds candidates; the case itself says whether the person sees it.
+        # The index only finds candidates; the case itself says whether the person sees it,
+        # and what of it (escalation.access, through the view).
         directory = await self.storage.directory.snapshot()
-        summaries = [
-            s
-            for s in await self.storage.cases.cases_of_person(person.id)
-            if s.status != "closed" and await self.may_see_id(s.case_id, person, directory)
-        ]
-        if not summaries:
-            return "You have no open cases."
-        lines = [f"You have {len(summaries)} open case(s):"]
-        for s in sorted(summaries, key=lambda s: (s.next_due is None, s.next_due or s.raised_at)):
-            pack = self.packs.get(s.board_id)
-            stage = pack.stage(s.stage)
-            due = "nothing due"
-            if s.next_due is not None:
-                local = s.next_due.astimezone(ZoneInfo(pack.calendar.timezone))
-                due = f"next due {local:%a %d %b %H:%M}"
-            risk = " — IMMEDIATE RISK" if s.immediate_risk else ""
-            lines.append(f"- {s.case_id}: stage {stage.id} ({stage.short_name}), {due}{risk}")
-        return "\n".join(lines)
+        now = self.now()
+        views = []
+        for summary in await self.storage.cases.cases_of_person(person.id):
+            if summary.status == "closed" or summary.board_id not in self.packs.board_ids():
+                continue
+            try:
+                case = await self.service.case(summary.case_id)
+            except Refused:
+                continue  # a hint that points at nothing
+            if case.status == CaseStatus.CLOSED or case.board_id not in self.packs.board_ids():
+                continue
+            pack = self.packs.get(case.board_id)
+            view = case_view(case, pack, directory, now=now, viewer_id=person.id)
+            if view.level != ViewLevel.NONE:
+                views.append(view)
+        return case_list_text(views)
 
     # -- cards --------------------------------------------------------------------------------
 
@@ -357,8 +343,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         pack = self.packs.get(case.board_id)
         view = case_view(case, pack, directory, now=self.now(), viewer_id=person.id)
         await self.log_view(case.id, person, what, view.level)
-        card = case_card(view)
-        await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+        await turn_context.send_activity(card_message(case_card(view)))
 
     async def show_case_by_id(
         self, turn_context: TurnContext, case_id: str, person: Person
@@ -379,13 +364,6 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             directory = await self.storage.directory.snapshot()
         level = view_level(case, self.packs.get(case.board_id), directory, person.id)
         return level != ViewLevel.NONE
-
-    async def may_see_id(self, case_id: str, person: Person, directory: Directory) -> bool:
-        try:
-            case = await self.service.case(case_id)
-        except Refused:
-            return False  # a hint that points at nothing
-        return await self.may_see(case, person, directory)
 
     async def act(
         self, turn_context: TurnContext, value: object, person: Person | None
@@ -430,7 +408,8 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             return refusal_card(view, reason)
         view = case_view(outcome.case, pack, directory, now=self.now(), viewer_id=person.id)
         await self.log_view(case.id, person, Seen.CARD, view.level)
-        return done_card(view, DONE.get(action.verb, "Saved."))
+        said = done_message(action.verb, outcome, pack, directory, person.id, self.now())
+        return done_card(view, said)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name == SEARCH_INVOKE:
@@ -462,7 +441,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def on_card_submit(self, turn_context: TurnContext, person: Person | None) -> None:
         card = await self.act(turn_context, turn_context.activity.value, person)
-        attachment = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        attachment = card_message(card)
         reply_to = turn_context.activity.reply_to_id
         if reply_to:
             attachment.id = reply_to
@@ -500,7 +479,4 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             packs = packs or list(self.packs)
             names = [pack.board.name for pack in packs]
             signposts = [sign for pack in packs for sign in pack.signposts]
-            card = welcome_card(names, signposts)
-            await turn_context.send_activity(
-                MessageFactory.attachment(CardFactory.adaptive_card(card))
-            )
+            await turn_context.send_activity(card_message(welcome_card(names, signposts)))

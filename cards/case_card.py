@@ -20,6 +20,7 @@ from typing import Any
 from cards.elements import (
     Json,
     action_set,
+    and_list,
     card,
     case_data,
     choice_input,
@@ -56,6 +57,7 @@ from cards.views import (
     RESPONSE_LABELS,
     SET_DEADLINE,
     CaseView,
+    ClockView,
     RecordView,
     ViewLevel,
 )
@@ -572,27 +574,84 @@ def case_actions(view: CaseView) -> list[Json]:
 # -- the card ---------------------------------------------------------------------------------------
 
 
+def _who_acts(clock: ClockView) -> str:
+    """'you', 'Lena Price and Nadia Khan', 'you and Noah Okafor'; empty where the view names
+    nobody (the board's copy)."""
+    return and_list([*(["you"] if clock.owned_by_viewer else []), *clock.owners])
+
+
+def waiting_on_viewer(view: CaseView, *, clocks: bool = True) -> list[str]:
+    """What waits on the viewer, in a few words each: their approvals and decisions, and (with
+    `clocks`) the deadlines they own, earliest first."""
+    waits: list[str] = []
+    if clocks:
+        for clock in sorted(view.clocks, key=lambda c: c.due_at):
+            if clock.running and clock.owned_by_viewer:
+                when = f"OVERDUE since {clock.due}" if clock.overdue else f"by {clock.due}"
+                waits.append(f"{clock.label} ({when})")
+    waits += [f"approve record {r.id}" for r in view.records_awaiting_approval if r.approvable]
+    if view.outcome_awaiting_approval and view.may(APPROVE_OUTCOME):
+        waits.append("approve the outcome")
+    if view.may(CONFIRM_OUTCOME):
+        waits.append("confirm the outcome in writing")
+    if view.may(RECOMMEND):
+        waits.append("make the recommendations")
+    if view.may(CONVENE_PANEL) and view.panel is None:
+        waits.append("convene the panel")
+    if view.may(DECIDE):
+        waits.append("record the panel's decision")
+    if view.may(RESPOND) and view.respond_agency is not None:
+        waits.append(f"respond to the recommendations for {view.respond_agency.name}")
+    if view.status == "resolved" and view.may(CLOSE):
+        waits.append("close the case")
+    return waits
+
+
+def headline(view: CaseView, *, shout: bool = True, say_copy: bool = True) -> str:
+    """What the card is, in a line: the case, its stage, who must act by when, and what waits
+    on the viewer. No typed text, and no names beyond what the view level shows: the board's
+    copy names nobody. `shout`: lead with IMMEDIATE RISK where it applies; `say_copy`: say
+    that the board's copy is one."""
+    risk = "IMMEDIATE RISK: " if shout and view.immediate_risk else ""
+    where = f"Case {view.case_id}, stage {view.stage.id} ({view.stage.short})"
+    if view.status == "closed":
+        return f"{risk}Case {view.case_id} ({view.board_short_name}) is closed."
+    if view.status == "resolved":
+        state = "resolved; it can now be closed"
+    elif view.next_due is None:
+        state = "nothing falls due at this stage"
+    else:
+        nxt = view.next_due
+        who = _who_acts(nxt)
+        if nxt.overdue:
+            late = f"OVERDUE since {nxt.due}"
+            state = f"{who} must act: {late}" if who else late
+        else:
+            state = f"{who} must act by {nxt.due}" if who else f"next deadline {nxt.due}"
+    said = f"{risk}{where}: {state}."
+    if view.copy:
+        return f"{said} The {view.board_short_name} copy, for information." if say_copy else said
+    waits = waiting_on_viewer(view, clocks=False)
+    if waits:
+        said += f" Waiting on you: {'; '.join(waits)}."
+    return said
+
+
 def _speak(view: CaseView, notice: str | None) -> str:
-    parts = [f"Case {view.case_id}."]
-    if notice:
-        parts.append(notice)
+    parts = []
     if view.immediate_risk:
         parts.append("Immediate risk of significant harm.")
+    parts.append(headline(view, shout=False))
+    if notice:
+        parts.append(notice)
     parts.append(f"Risk to the adult: {sentence(view.risk_to_adult or 'not recorded yet')}")
-    parts.append(f"Stage {view.stage.id}: {view.stage.name}.")
-    if view.next_due is not None:
-        late = ", overdue" if view.next_due.overdue else ""
-        parts.append(f"Next deadline: {view.next_due.label}, due {view.next_due.due}{late}.")
     return " ".join(parts)
 
 
-def fallback_text(view: CaseView) -> str:
-    urgent = "IMMEDIATE RISK. " if view.immediate_risk else ""
-    return (
-        f"Case {view.case_id} ({view.board_short_name}), stage {view.stage.id}. {urgent}"
-        f"Risk to the adult: {sentence(view.risk_to_adult or 'not recorded yet')} "
-        "Open this case in Microsoft Teams to see it in full and act on it."
-    )
+def fallback_text(view: CaseView, notice: str | None = None) -> str:
+    """The card in words, for Teams' chat list, notifications and clients that cannot show it:
+    what it is (`headline`) and what just happened; never typed text."""
+    return f"{headline(view)} {notice}" if notice else headline(view)
 
 
 def unseen_card(view: CaseView) -> Json:
@@ -618,7 +677,7 @@ def board_copy_card(view: CaseView, *, notice: str | None = None) -> Json:
     users = [view.viewer_id] if view.viewer_id else []
     return card(
         body,
-        fallback_text=fallback_text(view),
+        fallback_text=fallback_text(view, notice),
         speak=_speak(view, notice),
         refresh=refresh(view.case_id, view.version, users),
     )
@@ -657,7 +716,7 @@ def case_card(
     users = list(user_ids) or ([view.viewer_id] if view.viewer_id else [])
     return card(
         body,
-        fallback_text=fallback_text(view),
+        fallback_text=fallback_text(view, notice),
         speak=_speak(view, notice),
         actions=actions,
         refresh=refresh(view.case_id, view.version, users),

@@ -6,9 +6,11 @@ names of the adult (only the agency's case reference), no typed issue, no action
 
 from __future__ import annotations
 
-from cards.case_card import clock_blocks, copy_summary_blocks, risk_block
+from dataclasses import replace
+
+from cards.case_card import clock_blocks, copy_summary_blocks, headline, risk_block
 from cards.elements import Json, card, sentence, text
-from cards.views import CaseView
+from cards.views import CaseView, ViewLevel
 
 
 def business_manager_copy_card(view: CaseView, reason: str) -> Json:
@@ -23,11 +25,18 @@ def business_manager_copy_card(view: CaseView, reason: str) -> Json:
     body.append(
         text("For information: the parties act on the case in their own cards.", isSubtle=True)
     )
-    urgent = "Immediate risk. " if view.immediate_risk else ""
-    summary = (
-        f"Case {view.case_id} ({view.board_short_name}) is at stage {view.stage.id}: "
-        f"{view.stage.name}. {urgent}Risk to the adult: {sentence(view.risk_to_adult or 'not recorded')}"
-    )
-    return card(
-        body, fallback_text=f"Copy for the Business Manager: {reason}. {summary}", speak=summary
-    )
+    # What it is, from the facts of a copy: a full view passed by mistake names nobody here.
+    copy = _as_copy(view)
+    why = f"Copy for the {view.board_short_name} Business Manager: {sentence(reason)}"
+    urgent = "Immediate risk of significant harm. " if view.immediate_risk else ""
+    risk = f"Risk to the adult: {sentence(view.risk_to_adult or 'not recorded')}"
+    spoken = f"{urgent}{headline(copy, shout=False, say_copy=False)} {why} {risk}"
+    return card(body, fallback_text=f"{headline(copy, say_copy=False)} {why}", speak=spoken)
+
+
+def _as_copy(view: CaseView) -> CaseView:
+    if view.copy:
+        return view
+    nxt = view.next_due
+    unnamed = None if nxt is None else replace(nxt, owners=(), owned_by_viewer=False)
+    return replace(view, level=ViewLevel.COPY, next_due=unnamed)

@@ -21,6 +21,7 @@ CARD_VERSION = "1.5"
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
 MAX_REFRESH_USERS = 60  # Teams refreshes a card automatically for at most 60 users
 MAX_TEXT = 4000  # the core's limit for a text field (escalation.rules.MAX_TEXT)
+MAX_SUMMARY = 240  # a chat-list or notification preview shows far less; the rest is cut
 
 
 # -- the card ---------------------------------------------------------------------------------------
@@ -47,6 +48,24 @@ def card(
     if refresh is not None:
         built["refresh"] = refresh
     return built
+
+
+def card_summary(built: Json) -> str:
+    """The plain text to send as `Activity.summary` with a message carrying `built`, which Teams
+    shows in the chat list and in notifications instead of "Sent a card": the card's
+    `fallbackText` (what the card is, with no typed text), cut on a word to a preview's length.
+    """
+    said = " ".join(str(built.get("fallbackText") or "").split())
+    if len(said) <= MAX_SUMMARY:
+        return said
+    return said[: MAX_SUMMARY - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def and_list(items: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def sub_card(body: Sequence[Json], actions: Sequence[Json]) -> Json:

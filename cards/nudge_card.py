@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cards.case_card import escalate_form, fallback_text, risk_block, summary_blocks
+from cards.case_card import escalate_form, risk_block, summary_blocks
 from cards.elements import Json, card, case_data, execute, sentence, text
 from cards.views import ESCALATE, REFRESH, CaseView, ClockView
 
@@ -50,9 +50,13 @@ def nudge_card(view: CaseView, clock_label: str, kind: NudgeKind) -> Json:
     actions.append(
         execute("Open the case", REFRESH, case_data(view.case_id, view.version, REFRESH))
     )
+    urgent = "IMMEDIATE RISK: " if view.immediate_risk else ""
+    where = f"Case {view.case_id}, stage {view.stage.id} ({view.stage.short})"
+    spoken = "Immediate risk of significant harm. " if view.immediate_risk else ""
+    risk = f"Risk to the adult: {sentence(view.risk_to_adult or 'not recorded yet')}"
     return card(
         body,
-        fallback_text=f"{message} {fallback_text(view)}",
-        speak=f"{message} Risk to the adult: {sentence(view.risk_to_adult or 'not recorded yet')}",
+        fallback_text=f"{urgent}{where}. {message}",
+        speak=f"{spoken}{where}. {message} {risk}",
         actions=actions,
     )

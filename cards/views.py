@@ -36,6 +36,8 @@ from escalation.access import (
     ViewLevel,
     access_for,
 )
+from escalation.actors import clock_owners, holds_board_role
+from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.directory import Directory
 from escalation.policy import PolicyPack, Stage
@@ -123,6 +125,11 @@ class ClockView:
     local_default: bool  # a review date set by the board, not by the policy text
     shortenable: bool  # running, protective and not yet due: an earlier deadline can be set
     after: str | None = None  # waiting: the clock it follows; handed on: the one that follows
+    # Who must act for it while it runs: the viewer, and the others by name (with what names
+    # nobody the bot can reach); the full view only: the board's copy names nobody.
+    owned_by_viewer: bool = False
+    owners: tuple[str, ...] = ()  # the owners other than the viewer
+    working_days_left: int | None = None  # working days after today, while running and not late
 
     @property
     def running(self) -> bool:
@@ -167,6 +174,11 @@ class RecordView:
 class StageRef:
     id: str
     name: str
+    short_name: str = ""
+
+    @property
+    def short(self) -> str:
+        return self.short_name or self.name
 
 
 @dataclass(frozen=True)
@@ -255,6 +267,9 @@ class CaseView:
     respond_agency: AgencyChoice | None  # the viewer's agency, while it may still respond
     closure_fields: tuple[str, ...]  # of CLOSURE_FIELDS, those the pack enables
     learning_route: str | None  # where wider learning and policy gaps go (HW-learn)
+    # The other party's agency, from the viewer's side; None when the viewer is on neither side
+    # (a board role, a panel member): then both `party_agencies` are the case's.
+    other_agency: str | None = None
 
     def may(self, verb: str) -> bool:
         return verb in self.verbs
@@ -288,9 +303,36 @@ def format_local(moment: datetime, tz: tzinfo, *, now: datetime) -> str:
     return f"{local:%a %d %b %H:%M}"
 
 
-def _clock_view(clock: ClockState, tz: tzinfo, now: datetime) -> ClockView:
+def _owners(
+    case: Case, pack: PolicyPack, directory: Directory, clock: ClockState, viewer_id: str | None
+) -> tuple[bool, tuple[str, ...]]:
+    """Who must act for a running clock: whether the viewer does, and the others' names (with
+    what names nobody the bot can reach)."""
+    if clock.status != ClockStatus.RUNNING:
+        return False, ()
+    try:
+        found = clock_owners(case, pack, directory, clock.stage, clock.clock)
+    except KeyError:  # a stage a later pack dropped
+        return False, ()
+    names = [
+        _person_name(directory, case, a.person_id) for a in found.actors if a.person_id != viewer_id
+    ]
+    names += [u.describe for u in found.unresolved]
+    return viewer_id in found.person_ids, tuple(dict.fromkeys(names))
+
+
+def _clock_view(
+    clock: ClockState,
+    tz: tzinfo,
+    now: datetime,
+    calendar: WorkingCalendar,
+    owners: tuple[bool, tuple[str, ...]] = (False, ()),
+) -> ClockView:
     effective = clock.effective_due
     shortened = clock.protective_due is not None and clock.protective_due < clock.due
+    late = clock.is_overdue(now)
+    running = clock.status == ClockStatus.RUNNING
+    mine, others = owners
     return ClockView(
         stage=clock.stage,
         clock=clock.clock,
@@ -298,11 +340,16 @@ def _clock_view(clock: ClockState, tz: tzinfo, now: datetime) -> ClockView:
         due_at=effective.astimezone(tz),
         due=format_local(effective, tz, now=now),
         status=clock.status.value,
-        overdue=clock.is_overdue(now),
+        overdue=late,
         protective=clock.protective,
         protective_reason=clock.protective_reason if shortened else None,
         local_default=clock.local_default,
-        shortenable=(clock.status == ClockStatus.RUNNING and clock.protective and effective > now),
+        shortenable=(running and clock.protective and effective > now),
+        owned_by_viewer=mine,
+        owners=others,
+        working_days_left=(
+            calendar.working_days_between(now, effective) if running and not late else None
+        ),
     )
 
 
@@ -378,7 +425,7 @@ def _policy_issue_stage(case: Case, pack: PolicyPack, stage: Stage) -> StageRef 
     if path.index(target_id) <= path.index(case.stage):
         return None
     target = pack.stage(target_id)
-    return StageRef(target.id, target.name)
+    return StageRef(target.id, target.name, target.short_name)
 
 
 def _unseen(case_id: str, viewer_id: str | None, tz: tzinfo, now: datetime) -> CaseView:
@@ -470,7 +517,8 @@ def case_view(
     """
     if now.tzinfo is None:
         raise ValueError("case_view needs a timezone-aware `now`")
-    tz = calendar_for(pack).tz
+    calendar = calendar_for(pack)
+    tz = calendar.tz
     if viewer_id is None:
         access = Access(case.id, None, ViewLevel.COPY, frozenset())
     else:
@@ -480,7 +528,16 @@ def case_view(
     full = access.full  # else the board's copy: no typed issue, no names, no record's text
     stage = pack.stage(case.stage)
 
-    clocks = tuple(_clock_view(c, tz, now) for c in case.clocks_of_stage(stage.id))
+    clocks = tuple(
+        _clock_view(
+            c,
+            tz,
+            now,
+            calendar,
+            _owners(case, pack, directory, c, viewer_id) if full else (False, ()),
+        )
+        for c in case.clocks_of_stage(stage.id)
+    )
     clocks = _chained(case, stage.id, clocks, now)
     running = [c for c in clocks if c.running]
     next_due = min(running, key=lambda c: c.due_at) if running else None
@@ -489,7 +546,7 @@ def case_view(
     escalation_inputs: tuple[str, ...] = ()
     if stage.escalates_to is not None:
         target = pack.stage(stage.escalates_to)
-        escalates_to = StageRef(target.id, target.name)
+        escalates_to = StageRef(target.id, target.name, target.short_name)
         escalation_inputs = tuple(n for n in target.entry_requires if n != "reason")
 
     panel_candidates: tuple[AgencyChoice, ...] = ()
@@ -515,7 +572,7 @@ def case_view(
         board_id=pack.board.id,
         board_name=pack.board.name,
         board_short_name=pack.board.short_name,
-        stage=StageRef(stage.id, stage.name),
+        stage=StageRef(stage.id, stage.name, stage.short_name),
         status=case.status.value,
         immediate_risk=case.immediate_risk,
         risk_to_adult=case.details.get("risk_to_adult", "").strip(),
@@ -564,7 +621,22 @@ def case_view(
         ),
         closure_fields=tuple(f for f in CLOSURE_FIELDS if getattr(pack.closure, f)),
         learning_route=pack.closure.learning_route,
+        other_agency=_other_agency(case, pack, directory, viewer_id),
     )
+
+
+def _other_agency(
+    case: Case, pack: PolicyPack, directory: Directory, viewer_id: str | None
+) -> str | None:
+    """The party agency across from the viewer's; None for someone on neither side."""
+    viewer = directory.person(viewer_id)
+    if viewer is None or holds_board_role(viewer, pack.board.id):
+        return None  # the board stays neutral, whatever agency the directory places them in
+    sides = {p.agency_id for p in case.parties}
+    if viewer.agency_id not in sides or len(sides) < 2:
+        return None
+    other = next(p.agency_id for p in case.parties if p.agency_id != viewer.agency_id)
+    return _agency_choice(pack, other).name
 
 
 def _chained(

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.dialogs.prompts import Prompt, PromptOptions, PromptRecognizerResult
 from botbuilder.schema import ActivityTypes
 
+from bot.messages import card_message
 from cards.picker_card import ANSWER, choice_card
 from dialogs.matching import match_choice
 
@@ -55,9 +56,7 @@ class ChoiceCardPrompt(Prompt):  # type: ignore[misc]
         if is_retry:
             said = str(state.pop(WHY, None) or (options.retry_prompt.text or question))
         built = choice_card(question, input_id, choices, hint=HINT)
-        await turn_context.send_activity(
-            MessageFactory.attachment(CardFactory.adaptive_card(built), text=said)
-        )
+        await turn_context.send_activity(card_message(built, text=said))
 
     async def on_recognize(
         self, turn_context: TurnContext, state: dict[str, Any], options: PromptOptions

@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurnResult
 from botbuilder.schema import ActivityTypes
 
+from bot.messages import card_message
 from cards.picker_card import (
     ANSWER,
     FIRST_PEOPLE,
@@ -194,9 +195,7 @@ class PeoplePicker(Dialog):  # type: ignore[misc]
             dataset=people_dataset(state["board"], state["agency_id"]),
             hint=HINT,
         )
-        await context.send_activity(
-            MessageFactory.attachment(CardFactory.adaptive_card(card), text=said)
-        )
+        await context.send_activity(card_message(card, text=said))
 
     async def _again(
         self, dialog_context: DialogContext, people: list[Person], said: str

@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import date
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.core import MessageFactory
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.dialogs.choices import Choice, FoundChoice, ListStyle
 from botbuilder.dialogs.prompts import (
@@ -28,6 +28,7 @@ from botbuilder.dialogs.prompts import (
     TextPrompt,
 )
 
+from bot.messages import card_message
 from cards.welcome import signpost_card
 from dialogs.answers import AnswerError, date_hint, parse_day, reference_answer, text_answer
 from dialogs.base import CancelAndHelpDialog
@@ -286,8 +287,7 @@ class RaiseDialog(CancelAndHelpDialog):
         """Show a pack's signpost (MASH, whistle-blowing...) as its card, with its contacts."""
         signpost = pack.signpost(signpost_id)
         if signpost is not None:
-            card = CardFactory.adaptive_card(signpost_card(signpost))
-            await step.context.send_activity(MessageFactory.attachment(card))
+            await step.context.send_activity(card_message(signpost_card(signpost)))
 
     # -- validators ---------------------------------------------------------------------------
 

@@ -703,6 +703,14 @@ class CaseAccess:
             return False
         return True
 
+    def who_may(self, verb: str, now: datetime, *, record_id: str | None = None) -> frozenset[str]:
+        """Everyone who may do `verb` now, by the very checks a command meets (`check`): for a
+        record's approval, name the record (its author and those who approved it are left
+        out)."""
+        record = self.case.record(record_id) if record_id is not None else None
+        candidates = self.permitted(verb, record=record).people
+        return frozenset(p for p in candidates if self.may(verb, p, now, record_id=record_id))
+
     def for_viewer(self, viewer_id: str | None, now: datetime) -> Access:
         """The view level and every verb `viewer_id` may use now."""
         level = self.level(viewer_id)

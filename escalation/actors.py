@@ -137,5 +137,16 @@ def stage_actors(case: Case, pack: PolicyPack, directory: Directory, stage_id: s
     return resolve(selectors, case, pack, directory)
 
 
+def clock_owners(
+    case: Case, pack: PolicyPack, directory: Directory, stage_id: str, clock_id: str
+) -> Resolution:
+    """Who must act for a clock: its `owner` selectors, or the stage's actors where it names
+    none (the people the reminders go to)."""
+    definition = pack.stage(stage_id).clock(clock_id)
+    if definition is None or not definition.owner:
+        return stage_actors(case, pack, directory, stage_id)
+    return resolve(definition.owner, case, pack, directory)
+
+
 def party_ids(case: Case) -> frozenset[str]:
     return frozenset(p.person_id for p in case.parties if p.person_id is not None)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from escalation.actors import Resolution, line_manager, resolve, stage_actors
+from escalation.actors import Resolution, clock_owners, line_manager
 from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.directory import Directory
@@ -227,10 +227,7 @@ def schedule(
 
 
 def _owners(clock: ClockState, case: Case, pack: PolicyPack, directory: Directory) -> Resolution:
-    definition = pack.stage(clock.stage).clock(clock.clock)
-    if definition is None or not definition.owner:
-        return stage_actors(case, pack, directory, clock.stage)
-    return resolve(definition.owner, case, pack, directory)
+    return clock_owners(case, pack, directory, clock.stage, clock.clock)
 
 
 def _when(calendar: WorkingCalendar, moment: datetime) -> str:

@@ -386,3 +386,10 @@ async def test_a_child_concern_shows_the_mash_card_with_its_contact(chat: Chat) 
     await chat.say("amara", "yes")  # a child in the household
     mash = card_text(cards(chat.connector, "a:chat-amara")[-1])
     assert "Multi-Agency Safeguarding Hub" in mash and "CPAT.Referrals@redbridge.gov.uk" in mash
+    # Its message says what it is in the chat list and a notification, not "Sent a card".
+    [*_, sent] = [
+        s
+        for s in chat.connector.sent
+        if s.conversation_id == "a:chat-amara" and s.body.get("attachments")
+    ]
+    assert sent.body["summary"].startswith("A concern about a child or young person.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,12 +125,12 @@ async def walk(tmp_path: Path) -> AsyncIterator[Walk]:
         yield w
 
 
-async def raise_case(w: Walk, *, immediate: bool = False) -> str:
+async def raise_case(w: Walk, *, immediate: bool = False, reference: str = "ASC-104233") -> str:
     for text in (
         "raise",
         "NELFT NHS Foundation Trust",
         "Noah Okafor",
-        "ASC-104233",
+        reference,
         "An agency's response to safeguarding concerns or a safeguarding plan",
         "yes" if immediate else "no",
         "no",
@@ -349,7 +350,9 @@ async def test_the_submit_fallback_acts_and_updates_the_card(walk: Walk) -> None
         assert r.status == 201
     [update] = [s for s in walk.connector.sent[before:] if s.method == "PUT"]
     assert update.path.endswith("/activities/card-activity-7")
-    assert "You approved the record" in card_text(update.body["attachments"][0]["content"])
+    assert "You approved record R1" in card_text(update.body["attachments"][0]["content"])
+    # The chat list and notifications show what the card is, not "Sent a card".
+    assert update.body["summary"].startswith(f"Case {case_id}, stage 1 (Practitioners)")
     assert [a.by for a in (await walk.case(case_id)).records[0].approvals] == ["amara"]
 
 
@@ -496,3 +499,158 @@ async def test_a_chat_is_started_with_someone_who_has_not_opened_the_bot(tmp_pat
         finally:
             await storage.close()
         assert reference is not None and reference["conversation"]["id"] == created.conversation_id
+
+
+async def test_after_each_action_the_people_it_waits_for_and_those_told_are_named(
+    walk: Walk,
+) -> None:
+    w = walk
+    case_id = await raise_case(w)
+    said = await w.act(
+        "noah",
+        "record",
+        case_id,
+        held_date=w.clock.day(),
+        held_time="09:00",
+        participants="Amara Osei, Noah Okafor",
+        summary="Spoke about the falls",
+        points_of_difference="Timing",
+        outcome="not_resolved",
+    )
+    # Who may approve comes from escalation.access; who is told, from the messages queued.
+    assert (
+        "Done: Your record R1 is saved; it waits for approval by Amara Osei (the professional "
+        "who raised it), Lena Price (Amara Osei's line manager) or Nadia Khan (your line "
+        "manager). Amara Osei is being told."
+    ) in said
+    said = await w.act("amara", "approve_record", case_id, record_id="R1")
+    assert "Done: You approved record R1. Noah Okafor (the other professional) is being told." in (
+        said
+    )
+    said = await w.act("amara", "escalate", case_id, reason="No agreement at stage 1")
+    assert (
+        "Done: The case is at stage 2 (Line managers): Lena Price (your line manager), Nadia "
+        "Khan (Noah Okafor's line manager) and Noah Okafor (the other professional) are being "
+        "told."
+    ) in said
+    assert "have been told" not in said  # the outbox sends after the answer: never claimed
+
+    said = await w.act(
+        "nadia",
+        "record",
+        case_id,
+        held_date=w.clock.day(),
+        held_time="11:00",
+        participants="Lena Price, Nadia Khan",
+        summary="Managers agreed a joint visit",
+        outcome="resolved",
+        agreed_outcome="Joint visit on Friday",
+    )
+    said = await w.act("nadia", "confirm_outcome", case_id, outcome="Joint visit on Friday")
+    assert (
+        "Done: The outcome is confirmed in writing; it waits for approval by Amara Osei (the "
+        "professional who raised it) or Lena Price (Amara Osei's line manager)."
+    ) in said
+
+
+async def test_someone_the_bot_cannot_reach_is_named_as_to_be_contacted_by_hand(
+    tmp_path: Path,
+) -> None:
+    # Noah's line manager is nobody the directory knows: at stage 2 she must be reached by hand.
+    people = [
+        {k: v for k, v in p.items() if not (p["id"] == "noah" and k == "line_manager")}
+        for p in PEOPLE
+    ]
+    async with running(await settings_with(tmp_path, people), Walk) as w:
+        for p in people:
+            await w.say(p["id"], "hello")
+        case_id = await raise_case(w)
+        await w.act(
+            "noah",
+            "record",
+            case_id,
+            held_date=w.clock.day(),
+            held_time="09:00",
+            participants="Amara Osei, Noah Okafor",
+            summary="Spoke",
+            points_of_difference="Timing",
+            outcome="not_resolved",
+        )
+        said = await w.act("amara", "escalate", case_id, reason="No agreement")
+        assert (
+            "The case is at stage 2 (Line managers): Lena Price (your line manager) and Noah "
+            "Okafor (the other professional) are being told. Not reachable in Teams, so to be "
+            "contacted by hand: the line manager of Noah Okafor. You are asked to do it, and to "
+            "record it on the case."
+        ) in said
+
+
+def lines_for(reply: str) -> dict[str, str]:
+    """The `cases` answer's lines, by the case id each names."""
+    found: dict[str, str] = {}
+    for line in reply.splitlines()[1:]:
+        assert line.startswith("- "), line
+        case_id = next(w.strip("*,") for w in line.split() if w.strip("*,").startswith("RB-"))
+        found[case_id] = line
+    return found
+
+
+async def test_the_case_list_tells_cases_apart_and_says_what_waits_on_you(walk: Walk) -> None:
+    w = walk
+    first = await raise_case(w, reference="ASC-104233")
+    urgent = await raise_case(w, immediate=True, reference="ASC-200417")
+    await w.act(
+        "noah",
+        "record",
+        first,
+        held_date=w.clock.day(),
+        held_time="09:00",
+        participants="Amara Osei, Noah Okafor",
+        summary="Spoke",
+        points_of_difference="Timing",
+        outcome="continuing",
+    )
+    [reply] = [r for r in await w.say("amara", "cases") if r.startswith("You have")]
+    assert reply.startswith("You have 2 open case(s):")
+    lines = lines_for(reply)
+    assert set(lines) == {first, urgent}
+    # Raised Wed 25 Nov 2026 (the app's day): the immediate-risk clocks fall due that day.
+    assert lines[urgent] == (
+        f"- **IMMEDIATE RISK** **{urgent}**, adult's ref `ASC-200417`, with NELFT NHS Foundation "
+        "Trust: stage 1 (Practitioners); next due today, Wed 25 Nov 17:00. Waiting on you: Find "
+        "a mutually agreeable way forward (by Wed 25 Nov 17:00)."
+    )
+    assert lines[first] == (
+        f"- **{first}**, adult's ref `ASC-104233`, with NELFT NHS Foundation Trust: stage 1 "
+        "(Practitioners); next due Wed 02 Dec 17:00, 5 working days left. Waiting on you: Find a "
+        "mutually agreeable way forward (by Wed 02 Dec 17:00); approve record R1."
+    )
+    # The next to fall due comes first.
+    assert reply.index(urgent) < reply.index(first)
+    # The other professional sees the other side's agency.
+    [theirs] = [r for r in await w.say("noah", "cases") if r.startswith("You have")]
+    assert "with London Borough of Redbridge Adult Social Care" in lines_for(theirs)[first]
+
+    # A week on, the first case's deadline is today; the day after, it is overdue.
+    w.clock.start += timedelta(days=7)
+    [later] = [r for r in await w.say("amara", "cases") if r.startswith("You have")]
+    assert "; next due today, Wed 02 Dec 17:00." in lines_for(later)[first]
+    w.clock.start += timedelta(days=1)
+    [later] = [r for r in await w.say("amara", "cases") if r.startswith("You have")]
+    assert "; **OVERDUE** since Wed 02 Dec 17:00." in lines_for(later)[first]
+    assert "(OVERDUE since Wed 02 Dec 17:00)" in lines_for(later)[first]
+
+
+async def test_a_card_sent_as_a_reply_carries_a_summary_for_the_chat_list(walk: Walk) -> None:
+    case_id = await raise_case(walk)
+    before = len(walk.connector.sent)
+    await walk.say("lena", f"case {case_id}")
+    [sent] = [
+        s
+        for s in walk.connector.sent[before:]
+        if s.conversation_id == "a:chat-lena" and s.body.get("attachments")
+    ]
+    card = sent.body["attachments"][0]["content"]
+    assert sent.body["summary"] == card["fallbackText"]
+    assert sent.body["summary"].startswith(f"Case {case_id}, stage 1 (Practitioners): ")
+    assert "Falls at home" not in sent.body["summary"]  # typed text stays in the card
