@@ -26,6 +26,7 @@ from bot.sender import TeamsSender
 from bot.settings import AppSettings
 from bot.teams_bot import EscalationBot
 from bot.telemetry import carry_context_into_threads, configure_telemetry, ids_on_request_span
+from escalation.access_log import AccessEntry, Seen, board_subject, record_access
 from escalation.commands import RecordDeliveryFailure
 from escalation.errors import Refused
 from escalation.joining import BoardAgencies
@@ -240,15 +241,16 @@ async def report_page(request: web.Request) -> web.Response:
             pack = request.app[PACKS].get(board_id)
         except (ValueError, KeyError):
             return problem(404, "no such report")
-        links = request.app[LINKS]
-        if not links.check(
-            board_id, start, end, request.query.get("expires", ""), request.query.get("sig", "")
-        ):
+        viewer = request.app[LINKS].check(board_id, start, end, request.query)
+        if viewer is None:
             return problem(
                 403, "this link is not valid, or has expired: ask the bot for a new summary"
             )
+        storage = request.app[STORAGE]
+        seen = AccessEntry(board_subject(board_id), viewer, Seen.REPORT, request.app[CLOCK]())
+        await record_access(storage.access_log, seen)
         try:
-            cases = await board_cases(request.app[STORAGE], board_id)
+            cases = await board_cases(storage, board_id)
         except Exception as exc:  # a storage outage: the link stays good, try again later
             log.warning("report page: storage did not answer: %s", type(exc).__name__)
             return problem(503, "the report cannot be read just now: try the link again shortly")

@@ -180,7 +180,13 @@ class TeamsSender:
             await board_cases(self._storage, pack.board.id), pack, start=first, end=last
         )
         url = (
-            self._links.make(pack.board.id, first, last, ttl=timedelta(days=31))
+            self._links.make(
+                pack.board.id,
+                first,
+                last,
+                viewer=f"channel:{pack.board.id}",
+                ttl=timedelta(days=31),
+            )
             if self._links
             else None
         )

@@ -280,7 +280,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             if person
             else []
         )
-        if not boards:
+        if person is None or not boards:
             await turn_context.send_activity("The board summary is for people with a board role.")
             return
         for board_id in boards:
@@ -289,7 +289,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             start = financial_year_start(today)
             cases = await board_cases(self.storage, board_id)
             report = board_report(cases, pack, start=start, end=today)
-            url = self.links.make(board_id, start, today)
+            url = self.links.make(board_id, start, today, viewer=person.id)
             card = summary_card(report, title="Year to date", report_url=url)
             await turn_context.send_activity(card_message(card))
 

@@ -148,7 +148,7 @@ async def test_the_access_log_keeps_a_report_links_path_and_not_its_signature(
 ) -> None:
     caplog.set_level(logging.INFO, logger="aiohttp.access")
     app = create_app(AppSettings(storage=StorageSettings(None, tmp_path / "data")))
-    link = urlsplit(app[LINKS].make("redbridge", date(2026, 4, 1), date(2026, 4, 30)))
+    link = urlsplit(app[LINKS].make("redbridge", date(2026, 4, 1), date(2026, 4, 30), viewer="bm"))
     signature = parse_qs(link.query)["sig"][0]
     runner = web.AppRunner(app, access_log_class=PathAccessLogger)  # as main() runs it
     await runner.setup()

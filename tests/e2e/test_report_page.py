@@ -18,6 +18,7 @@ from multidict import CIMultiDictProxy
 
 from app import LINKS, STORAGE, create_app
 from bot.settings import AppSettings
+from escalation.access_log import board_subject
 from storage.settings import StorageSettings
 from tests.e2e.connector import serve
 
@@ -35,7 +36,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
         storage=StorageSettings(None, tmp_path / "data"), report_link_secret=b"s" * 32
     )
     app = create_app(settings)
-    link = urlsplit(app[LINKS].make("redbridge", date(2026, 4, 1), date(2026, 11, 30)))
+    link = urlsplit(app[LINKS].make("redbridge", date(2026, 4, 1), date(2026, 11, 30), viewer="bm"))
     async with serve(app) as url, aiohttp.ClientSession() as http:
         yield Site(url, http, f"{link.path}?{link.query}")
 
@@ -107,10 +108,29 @@ async def test_a_storage_outage_is_a_503_with_the_same_headers(tmp_path: Path) -
         storage=StorageSettings(None, tmp_path / "data"), report_link_secret=b"s" * 32
     )
     app = create_app(settings)
-    link = urlsplit(app[LINKS].make("redbridge", date(2026, 4, 1), date(2026, 11, 30)))
+    link = urlsplit(app[LINKS].make("redbridge", date(2026, 4, 1), date(2026, 11, 30), viewer="bm"))
     async with serve(app) as url, aiohttp.ClientSession() as http:
         await app[STORAGE].store.close()  # the store stops answering
         async with http.get(f"{url}{link.path}?{link.query}") as response:
             assert response.status == 503
             assert "try the link again" in (await response.json())["error"]
             assert_safe_headers(response.headers)
+
+
+async def test_opening_a_report_is_logged_under_the_board_for_whom_the_link_was_made(
+    tmp_path: Path,
+) -> None:
+    settings = AppSettings(
+        storage=StorageSettings(None, tmp_path / "data"), report_link_secret=b"s" * 32
+    )
+    app = create_app(settings)
+    link = urlsplit(app[LINKS].make("redbridge", date(2026, 4, 1), date(2026, 11, 30), viewer="bm"))
+    async with serve(app) as url, aiohttp.ClientSession() as http:
+        # The link names its viewer under the signature: another name is a forgery.
+        forged = link.query.replace("by=bm", "by=chair")
+        async with http.get(f"{url}{link.path}?{forged}") as response:
+            assert response.status == 403
+        async with http.get(f"{url}{link.path}?{link.query}") as response:
+            assert response.status == 200
+        seen = await app[STORAGE].access_log.entries(board_subject("redbridge"))
+    assert [(e.who, e.what) for e in seen] == [("bm", "report")]
