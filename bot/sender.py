@@ -15,18 +15,20 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.core.bot_adapter import BotAdapter
 from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 from botbuilder.schema.teams import ChannelInfo, TeamsChannelData
 
 from bot.logs import case_id_var
+from bot.messages import card_message
 from bot.report_links import ReportLinks
 from cards.case_card import case_card
 from cards.copy_card import business_manager_copy_card
 from cards.nudge_card import NudgeKind, nudge_card
 from cards.summary_card import summary_card
 from cards.views import case_view
+from cards.welcome import signpost_card
 from escalation.access import ViewLevel
 from escalation.access_log import AccessEntry, Seen, record_access
 from escalation.case import fold
@@ -151,6 +153,10 @@ class TeamsSender:
             return None
         case = fold(stored.events)
         pack = self._packs.get(case.board_id)
+        if notification.kind == "signpost":
+            # Where else a concern should go (the MASH, say): the pack's signpost, not the case.
+            signpost = pack.signpost(notification.details.get("signpost", ""))
+            return None if signpost is None else (signpost_card(signpost), "")
         directory = await self._storage.directory.snapshot()
         viewer = notification.recipient.id if notification.recipient.kind == "person" else None
         view = case_view(case, pack, directory, now=self._now(), viewer_id=viewer)
@@ -198,9 +204,7 @@ class TeamsSender:
         async def callback(turn_context: TurnContext) -> None:
             # The adapter's turn-error handler would swallow a failed send: keep it to classify.
             try:
-                await turn_context.send_activity(
-                    MessageFactory.attachment(CardFactory.adaptive_card(card))
-                )
+                await turn_context.send_activity(card_message(card))
             except Exception as exc:
                 errors.append(exc)
 
@@ -308,9 +312,7 @@ class TeamsSender:
                 if tenant:
                     saved["tenant"] = tenant
                 await self._storage.conversations.save_person_reference(person_id, saved)
-                await turn_context.send_activity(
-                    MessageFactory.attachment(CardFactory.adaptive_card(card))
-                )
+                await turn_context.send_activity(card_message(card))
             except Exception as exc:  # classified by the caller, never swallowed by the adapter
                 errors.append(exc)
 
@@ -330,7 +332,7 @@ class TeamsSender:
                 error="no business-manager channel set for this board",
             )
         reference = ConversationReference().deserialize(channel.reference)
-        activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        activity = card_message(card)
         parameters = ConversationParameters(
             is_group=True,
             channel_data=TeamsChannelData(channel=ChannelInfo(id=channel.channel_id)),
