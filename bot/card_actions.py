@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cards.case_card import FORM_FIELDS, form_values, input_id
+from cards.case_card import FORM_FIELDS, form_values, input_id, milestone_note_id
 from cards.views import (
     APPROVE_OUTCOME,
     APPROVE_RECORD,
@@ -22,6 +22,7 @@ from cards.views import (
     CONVENE_PANEL,
     DECIDE,
     ESCALATE,
+    MILESTONE,
     RECOMMEND,
     RECORD,
     REFRESH,
@@ -39,6 +40,7 @@ from escalation.commands import (
     Escalate,
     RecordAgencyResponse,
     RecordDiscussion,
+    RecordMilestone,
     RecordPanelDecision,
     RecordRecommendations,
     RecordRepresentation,
@@ -51,6 +53,7 @@ CaseActionCommand = (
     | Escalate
     | SetProtectiveDeadline
     | AskSafeguardingLead
+    | RecordMilestone
     | ConfirmOutcome
     | ApproveOutcome
     | RecordRecommendations
@@ -208,6 +211,14 @@ def command_for(action: CardAction, actor_id: str, tz: ZoneInfo) -> CaseActionCo
             response=form.get("response", ""),  # type: ignore[arg-type]  # the core checks it
             detail=form.get("detail", ""),
         )
+    if verb == MILESTONE:
+        clock_id = action.data.get("clock_id")
+        if not isinstance(clock_id, str) or not clock_id:
+            raise CardActionError("This card does not say what to record.")
+        note = action.data.get(milestone_note_id(clock_id))
+        if note is not None and not isinstance(note, str):
+            raise CardActionError("The card sent the note in a form I cannot read.")
+        return RecordMilestone(**common, clock_id=clock_id, note=note or "")
     if verb == CLOSE:
         return CloseCase(
             **common,

@@ -258,9 +258,8 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             return "Do this in the team channel that should get the copies, by mentioning me there."
         if person is None:
             return (await self.identity(turn_context)).problem
-        boards = sorted(
-            {board for board, _ in person.board_roles if board in self.packs.board_ids()}
-        )
+        channels = self.packs.channel_names()
+        boards = sorted({board for board, _ in person.board_roles if board in channels})
         if not boards:
             return (
                 "Only someone with a board role (such as the business manager) can set the channel."
@@ -270,7 +269,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             await self.storage.conversations.set_channel(
                 board, reference, set_by=person.id, team_id=team, channel_id=channel
             )
-        names = ", ".join(self.packs.get(b).board.short_name for b in boards)
+        names = ", ".join(channels[b] for b in boards)
         return f"This channel now gets the business manager's copies for {names}."
 
     async def send_summaries(self, turn_context: TurnContext, person: Person | None) -> None:

@@ -50,6 +50,7 @@ from cards.views import (
     DECIDE,
     ENTRY_LABELS,
     ESCALATE,
+    MILESTONE,
     RECOMMEND,
     RECORD,
     REPRESENT,
@@ -58,6 +59,7 @@ from cards.views import (
     SET_DEADLINE,
     CaseView,
     ClockView,
+    MilestoneChoice,
     RecordView,
     ViewLevel,
 )
@@ -534,6 +536,35 @@ def close_form(view: CaseView) -> Json:
     return show_card("Close the case", body, [execute("Close the case", v, _data(view, v))])
 
 
+def milestone_note_id(clock_id: str) -> str:
+    """The note's input id: one per milestone, as a card may offer several."""
+    return f"{MILESTONE}.note.{clock_id}"
+
+
+def milestone_form(view: CaseView, choice: MilestoneChoice) -> Json:
+    """A milestone the policy asks for ("an action plan agreed"): its button records it."""
+    v = MILESTONE
+    body: list[Json] = [
+        text(f"Record that this is done: {choice.label} (due {choice.due})."),
+        text_input(
+            milestone_note_id(choice.clock), "A note for the record (optional)", multiline=True
+        ),
+    ]
+    data = case_data(view.case_id, view.version, v, clock_id=choice.clock)
+    return show_card(choice.button, body, [execute(f"Record: {choice.button}", v, data)])
+
+
+def milestone_blocks(view: CaseView) -> list[Json]:
+    """What has been recorded at this stage, and a stage's reminder cadence."""
+    blocks: list[Json] = []
+    if view.milestones_done:
+        blocks.append(heading("Recorded at this stage", size="default"))
+        blocks += [text(line) for line in view.milestones_done]
+    if view.reminders:
+        blocks.append(text(view.reminders, isSubtle=True))
+    return blocks
+
+
 def case_actions(view: CaseView) -> list[Json]:
     """The viewer's actions, most common first (approvals sit beside each record)."""
     actions: list[Json] = []
@@ -566,6 +597,8 @@ def case_actions(view: CaseView) -> list[Json]:
         actions.append(decide_form(view))
     if view.may(RESPOND) and view.respond_agency is not None:
         actions.append(respond_form(view))
+    if view.may(MILESTONE):
+        actions += [milestone_form(view, choice) for choice in view.milestone_choices]
     if view.may(CLOSE):
         actions.append(close_form(view))
     return actions
@@ -704,6 +737,7 @@ def case_card(
         body.append(text(notice, weight="bolder", separator=True))
     body += summary_blocks(view)
     body += clock_blocks(view)
+    body += milestone_blocks(view)
     body += records_blocks(view)
     body += recommendations_blocks(view)
     body += panel_blocks(view)

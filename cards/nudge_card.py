@@ -8,8 +8,14 @@ from cards.case_card import escalate_form, risk_block, summary_blocks
 from cards.elements import Json, card, case_data, execute, sentence, text
 from cards.views import ESCALATE, REFRESH, CaseView, ClockView
 
-NudgeKind = Literal["early_warning", "due_today", "overdue", "overdue_manager"]
-NUDGE_KINDS: tuple[NudgeKind, ...] = ("early_warning", "due_today", "overdue", "overdue_manager")
+NudgeKind = Literal["early_warning", "due_today", "overdue", "overdue_manager", "stage_reminder"]
+NUDGE_KINDS: tuple[NudgeKind, ...] = (
+    "early_warning",
+    "due_today",
+    "overdue",
+    "overdue_manager",
+    "stage_reminder",
+)
 
 
 def _find(view: CaseView, clock: str) -> ClockView | None:
@@ -19,6 +25,16 @@ def _find(view: CaseView, clock: str) -> ClockView | None:
 
 
 def _message(view: CaseView, label: str, found: ClockView | None, kind: NudgeKind) -> str:
+    if kind == "stage_reminder":  # a stage with no deadline of its own: the case still waits
+        onward = (
+            f", or escalate to stage {view.escalates_to.id}"
+            if view.escalates_to is not None
+            else ""
+        )
+        return (
+            f"Reminder: case {view.case_id} is waiting at stage {view.stage.id} "
+            f"({view.stage.name}). Record where it stands, resolve it{onward}."
+        )
     due = f" {found.due}" if found is not None else ""
     if kind == "early_warning":
         return f"Due soon: {label}, due{due}."
@@ -45,7 +61,8 @@ def nudge_card(view: CaseView, clock_label: str, kind: NudgeKind) -> Json:
     body: list[Json] = [risk_block(view), text(message, weight="bolder", separator=True)]
     body += summary_blocks(view)
     actions: list[Json] = []
-    if kind in ("overdue", "overdue_manager") and view.may(ESCALATE) and view.escalates_to:
+    onward = ("overdue", "overdue_manager", "stage_reminder")
+    if kind in onward and view.may(ESCALATE) and view.escalates_to:
         actions.append(escalate_form(view))
     actions.append(
         execute("Open the case", REFRESH, case_data(view.case_id, view.version, REFRESH))

@@ -26,6 +26,7 @@ from escalation.access import (
     CONVENE_PANEL,
     DECIDE,
     ESCALATE,
+    MILESTONE,
     RECOMMEND,
     RECORD,
     REFRESH,
@@ -53,6 +54,7 @@ __all__ = [
     "CONVENE_PANEL",
     "DECIDE",
     "ESCALATE",
+    "MILESTONE",
     "RECOMMEND",
     "RECORD",
     "REFRESH",
@@ -226,6 +228,16 @@ class PanelView:
 
 
 @dataclass(frozen=True)
+class MilestoneChoice:
+    """A milestone the viewer may record now: its clock, the pack's button and the deadline."""
+
+    clock: str
+    button: str
+    label: str
+    due: str
+
+
+@dataclass(frozen=True)
 class CaseView:
     case_id: str
     level: ViewLevel  # full, copy (a board role before the board is handed the case) or none
@@ -267,6 +279,9 @@ class CaseView:
     respond_agency: AgencyChoice | None  # the viewer's agency, while it may still respond
     closure_fields: tuple[str, ...]  # of CLOSURE_FIELDS, those the pack enables
     learning_route: str | None  # where wider learning and policy gaps go (HW-learn)
+    milestone_choices: tuple[MilestoneChoice, ...] = ()  # what the viewer may record now
+    milestones_done: tuple[str, ...] = ()  # at this stage, in words, oldest first
+    reminders: str | None = None  # a stage without a clock of its own: its reminder cadence
     # The other party's agency, from the viewer's side; None when the viewer is on neither side
     # (a board role, a panel member): then both `party_agencies` are the case's.
     other_agency: str | None = None
@@ -621,6 +636,22 @@ def case_view(
         ),
         closure_fields=tuple(f for f in CLOSURE_FIELDS if getattr(pack.closure, f)),
         learning_route=pack.closure.learning_route,
+        milestone_choices=_milestone_choices(case, pack, access, tz, now),
+        milestones_done=tuple(
+            f"{m.label}: {format_local(m.at, tz, now=now)}"
+            + (f", by {_person_name(directory, case, m.by)}" if full else "")
+            for m in case.milestones
+            if m.stage == case.stage
+        ),
+        reminders=next(
+            (
+                f"No deadline here: a reminder every {c.reminder_every} working "
+                f"day{'s' if c.reminder_every != 1 else ''} while the case waits."
+                for c in case.clocks_of_stage(stage.id)
+                if c.reminder_every is not None and c.status == ClockStatus.RUNNING
+            ),
+            None,
+        ),
         other_agency=_other_agency(case, pack, directory, viewer_id),
     )
 
@@ -648,8 +679,8 @@ def _chained(
     shown: list[ClockView] = []
     states = case.clocks_of_stage(stage_id)
     for view, state in zip(clocks, states, strict=True):
-        if state.never_started:
-            continue
+        if state.never_started or state.reminder_every is not None:
+            continue  # called off before it started, or a reminder cadence (no deadline)
         if state.waiting(now):
             followed = next((c for c in states if c.clock == state.follows), None)
             label = followed.label if followed is not None else state.follows
@@ -660,3 +691,24 @@ def _chained(
             view = replace(view, status=HANDED_ON, after=label, overdue=False, shortenable=False)
         shown.append(view)
     return tuple(shown)
+
+
+def _milestone_choices(
+    case: Case, pack: PolicyPack, access: Access, tz: tzinfo, now: datetime
+) -> tuple[MilestoneChoice, ...]:
+    choices: list[MilestoneChoice] = []
+    stage = pack.stage(case.stage)
+    for clock_id in access.milestones:
+        definition = stage.clock(clock_id)
+        running = case.running_clock(stage.id, clock_id)
+        if definition is None or definition.milestone is None or running is None:
+            continue
+        choices.append(
+            MilestoneChoice(
+                clock=clock_id,
+                button=definition.milestone.button,
+                label=definition.label,
+                due=format_local(running.effective_due, tz, now=now),
+            )
+        )
+    return tuple(choices)

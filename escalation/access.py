@@ -42,7 +42,7 @@ from escalation.actors import (
 from escalation.case import Case, CaseStatus, ClockStatus, DiscussionRecord
 from escalation.directory import Directory
 from escalation.errors import RefusalCode, Refused
-from escalation.policy import PolicyPack, Selector, Side, Stage, StageOutcome
+from escalation.policy import PolicyPack, Selector, Side, Stage, StageOutcome, Until
 
 # -- verbs: what a person may do to a case (a card action's `verb`) ------------------------------
 
@@ -60,6 +60,7 @@ DECIDE = "decide"
 REPRESENT = "represent"
 RESPOND = "respond"
 CLOSE = "close"
+MILESTONE = "milestone"  # a milestone the policy asks for, which meets its clock
 
 CASE_VERBS: tuple[str, ...] = (
     RECORD,
@@ -75,6 +76,7 @@ CASE_VERBS: tuple[str, ...] = (
     REPRESENT,
     RESPOND,
     CLOSE,
+    MILESTONE,
 )
 
 
@@ -166,6 +168,7 @@ class Access:
     approvable_records: tuple[str, ...] = ()  # record ids the viewer may approve
     represent_agencies: tuple[str, ...] = ()  # party agencies the viewer may speak for
     respond_agency: str | None = None  # the agency the viewer responds for, while it may
+    milestones: tuple[str, ...] = ()  # the clocks whose milestone the viewer may record now
 
     @property
     def sees(self) -> bool:
@@ -286,6 +289,15 @@ class CaseAccess:
             if stage.panel is not None:
                 named += stage.panel.convened_by + stage.panel.overseen_by
             owners += (o for clock in stage.clocks for o in clock.owner)
+            named += (
+                s for clock in stage.clocks if clock.milestone for s in clock.milestone.recorded_by
+            )
+            if stage.on_leave is not None:
+                named += stage.on_leave.notify
+            if stage.reminders is not None:
+                named += stage.reminders.to
+        if pack.reminders is not None:
+            named += pack.reminders.to
         if case.resource_implications and pack.resource_implications is not None:
             named += pack.resource_implications.adds_actors
         if case.immediate_risk:
@@ -325,9 +337,18 @@ class CaseAccess:
     def _party_words(self) -> list[str]:
         return ["the professional who raised it", "the other professional"]
 
-    def permitted(self, verb: str, *, record: DiscussionRecord | None = None) -> Permitted:
-        """Who may do `verb` (a record's approval: pass the record) by role, with the clauses."""
+    def permitted(
+        self,
+        verb: str,
+        *,
+        record: DiscussionRecord | None = None,
+        clock_id: str | None = None,
+    ) -> Permitted:
+        """Who may do `verb` (a record's approval: pass the record; a milestone: its clock) by
+        role, with the clauses."""
         stage, actors = self.stage, self.stage_actors()
+        if verb == MILESTONE:
+            return self._milestone_recorders(clock_id)
         if verb in (RECORD, ASK_LEAD):
             what = {
                 RECORD: "record a discussion on this case",
@@ -423,6 +444,27 @@ class CaseAccess:
             )
         raise ValueError(f"unknown verb {verb!r}")
 
+    def _milestone_recorders(self, clock_id: str | None) -> Permitted:
+        """Who records a milestone: its `recorded_by`, else its clock's owners, else the stage's
+        actors."""
+        stage = self.stage
+        definition = stage.clock(clock_id or "")
+        milestone = definition.milestone if definition is not None else None
+        if definition is None or milestone is None:
+            return Permitted(frozenset(), "record that", "nobody", tuple(stage.clauses))
+        selectors = milestone.recorded_by or definition.owner
+        if selectors:
+            people = self._resolve(selectors).person_ids
+            words = [describe_selector(s, self.pack) for s in selectors]
+        else:
+            people, words = self.stage_actors().person_ids, self._actor_words()
+        return Permitted(
+            people,
+            f"record '{milestone.button}'",
+            describe_people(words),
+            tuple(definition.clauses),
+        )
+
     def _stage_clauses(self, stage_id: str) -> tuple[str, ...]:
         try:
             return tuple(self.pack.stage(stage_id).clauses)
@@ -510,6 +552,9 @@ class CaseAccess:
             return
         require_open(case)
         stage = self.stage
+        if verb == MILESTONE:
+            self._check_milestone(actor_id, clock_id, now)
+            return
         if verb in (RECORD, ESCALATE):
             self._require(verb, actor_id)
             if verb == ESCALATE:
@@ -597,6 +642,26 @@ class CaseAccess:
                 f"The policy gives no protective timescale for '{definition.label}'.",
                 *definition.clauses,
             )
+
+    def _check_milestone(self, actor_id: str, clock_id: str | None, now: datetime) -> None:
+        case, stage = self.case, self.stage
+        definition = stage.clock(clock_id or "")
+        if definition is None or definition.until != Until.MILESTONE:
+            raise _refuse(
+                RefusalCode.NOT_FOUND,
+                f"{self.pack.words.stage_title} {stage.id} has no milestone {clock_id!r}.",
+                *stage.clauses,
+            )
+        clock = case.running_clock(stage.id, definition.id)
+        if clock is None or clock.waiting(now):
+            raise _refuse(
+                RefusalCode.INVALID_STATE,
+                f"'{definition.label}' is not waiting for anything now.",
+                *definition.clauses,
+            )
+        permitted = self.permitted(MILESTONE, clock_id=definition.id)
+        if not permitted.allows(actor_id):
+            raise permitted.refusal()
 
     def _check_confirm(self, actor_id: str) -> None:
         case, stage = self.case, self.stage
@@ -696,9 +761,12 @@ class CaseAccess:
         *,
         record_id: str | None = None,
         agency_id: str | None = None,
+        clock_id: str | None = None,
     ) -> bool:
         try:
-            self.check(verb, actor_id, now, record_id=record_id, agency_id=agency_id)
+            self.check(
+                verb, actor_id, now, record_id=record_id, agency_id=agency_id, clock_id=clock_id
+            )
         except Refused:
             return False
         return True
@@ -726,8 +794,15 @@ class CaseAccess:
         respond = next(
             (a for a in agencies if self.may(RESPOND, viewer_id, now, agency_id=a)), None
         )
-        simple = (v for v in CASE_VERBS if v not in (APPROVE_RECORD, REPRESENT, RESPOND))
+        milestones = tuple(
+            c.id
+            for c in self.stage.clocks
+            if c.milestone is not None and self.may(MILESTONE, viewer_id, now, clock_id=c.id)
+        )
+        singles = (APPROVE_RECORD, REPRESENT, RESPOND, MILESTONE)
+        simple = (v for v in CASE_VERBS if v not in singles)
         verbs = {v for v in simple if self.may(v, viewer_id, now)}
+        verbs |= {MILESTONE} if milestones else set()
         verbs |= {APPROVE_RECORD} if records else set()
         verbs |= {REPRESENT} if represent else set()
         verbs |= {RESPOND} if respond is not None else set()
@@ -739,6 +814,7 @@ class CaseAccess:
             approvable_records=records,
             represent_agencies=represent,
             respond_agency=respond,
+            milestones=milestones,
         )
 
 

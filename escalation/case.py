@@ -53,6 +53,9 @@ class ClockState:
     local_default: bool
     basis: str
     status: ClockStatus = ClockStatus.RUNNING
+    # A reminder cadence, not a deadline: every N working days while the case waits at a stage
+    # with no clock of its own (`due` is the first reminder). It ends with the stage, never late.
+    reminder_every: int | None = None
     stopped_at: datetime | None = None
     protective_due: datetime | None = None
     protective_reason: str | None = None
@@ -186,6 +189,16 @@ class AdviceRequest:
 
 
 @dataclass(frozen=True)
+class MilestoneRecord:
+    stage: str
+    clock: str
+    label: str  # what was done, in the pack's words (the button)
+    by: str
+    at: datetime
+    note: str
+
+
+@dataclass(frozen=True)
 class DeliveryFailure:
     recipient_id: str
     kind: str
@@ -229,6 +242,7 @@ class Case:
     updated_at: datetime | None = None
     copied_to_business_manager: bool = False
     delivery_failures: tuple[DeliveryFailure, ...] = ()
+    milestones: tuple[MilestoneRecord, ...] = ()
 
     # -- views ----------------------------------------------------------------------------------
 
@@ -260,7 +274,7 @@ class Case:
         )
 
     def next_due(self) -> ClockState | None:
-        running = self.running_clocks()
+        running = [c for c in self.running_clocks() if c.reminder_every is None]
         return min(running, key=lambda c: c.effective_due) if running else None
 
     def follower_of(self, clock: ClockState) -> ClockState | None:
@@ -385,6 +399,7 @@ def _apply(case: Case, event: Event) -> Case:
             basis=str(d.get("basis", "")),
             follows=d.get("after"),
             follows_when=d.get("when"),
+            reminder_every=d.get("reminder_every"),
         )
         return replace(case, clocks=(*case.clocks, clock))
     if kind == "ClockStopped":
@@ -497,6 +512,16 @@ def _apply(case: Case, event: Event) -> Case:
             debrief_offered=bool(d.get("debrief_offered", False)),
         )
         return replace(case, closure=closure, status=CaseStatus.CLOSED)
+    if kind == "MilestoneRecorded":
+        milestone = MilestoneRecord(
+            stage=str(d["stage"]),
+            clock=str(d["clock"]),
+            label=str(d["label"]),
+            by=event.author,
+            at=event.at,
+            note=str(d.get("note", "")),
+        )
+        return replace(case, milestones=(*case.milestones, milestone))
     if kind == "DeliveryFailed":
         failure = DeliveryFailure(
             recipient_id=str(d["recipient_id"]),

@@ -122,6 +122,16 @@ class AskSafeguardingLead(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordMilestone(CaseCommand):
+    """A milestone the policy asks for ("an action plan agreed"): meets the clock that waits
+    for it (`clock_id`, a clock of the current stage that runs until its milestone)."""
+
+    clock_id: str
+    note: str = ""
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordRecommendations(CaseCommand):
     recommendations: tuple[str, ...]
     expected_version: int | None = None
@@ -181,6 +191,7 @@ Command = (
     | Escalate
     | SetProtectiveDeadline
     | AskSafeguardingLead
+    | RecordMilestone
     | RecordRecommendations
     | RecordAgencyResponse
     | ConvenePanel

@@ -137,6 +137,37 @@ def notifications_for(
     return result
 
 
+def _left(
+    out: _Collector,
+    case: Case,
+    pack: PolicyPack,
+    directory: Directory,
+    stage_id: str,
+    how: str,
+) -> None:
+    """Who the pack says is told when the case leaves a stage (`on_leave`), escalated or
+    resolved."""
+    try:
+        stage = pack.stage(stage_id)
+    except KeyError:
+        return  # a stage a later pack dropped
+    notice = stage.on_leave
+    if notice is None or notice.when not in (how, "any"):
+        return
+    where = f"stage {stage.id} ({stage.name})"
+    happened = (
+        f"The case has moved on from {where} to stage {case.stage}"
+        if how == "escalated"
+        else f"The case was resolved at {where}"
+    )
+    out.people(
+        _who(notice.notify, case, pack, directory),
+        "stage_left",
+        f"{happened}; you are told as the {{via}}.",
+        notice.clauses,
+    )
+
+
 def _who(
     selectors: Sequence[Selector], case: Case, pack: PolicyPack, directory: Directory
 ) -> Resolution:
@@ -221,6 +252,20 @@ def _for_event(
                 f"A case has reached stage {stage.id} ({stage.name}).",
                 stage.copy_clauses,
             )
+        for partner_id in stage.copy_partners:
+            partner = pack.partner(partner_id)
+            shared = (
+                f", a step {pack.board.short_name} shares with {partner.name}" if partner else ""
+            )
+            out.add(
+                Recipient.business_manager_channel(partner_id),
+                "business_manager_copy",
+                f"A {pack.board.short_name} case has reached stage {stage.id} "
+                f"({stage.name}){shared}.",
+                stage.copy_clauses,
+            )
+        if len(case.stages) > 1:
+            _left(out, case, pack, directory, case.stages[-2].stage, "escalated")
     elif event.type == "DiscussionRecorded":
         outcome = str(d["outcome"])
         who = stage_actors(case, pack, directory, stage_id)
@@ -301,6 +346,21 @@ def _for_event(
                 f"Outcome at stage {stage.id} ({stage.name}).",
                 d.get("clauses", ()),
             )
+        _left(out, case, pack, directory, stage.id, "resolved")
+    elif event.type == "MilestoneRecorded":
+        stage = pack.stage(stage_id)
+        everyone = resolve(
+            [*stage.actors, Selector(who="raiser"), Selector(who="receiver")],
+            case,
+            pack,
+            directory,
+        )
+        out.people(
+            everyone,
+            "milestone_recorded",
+            f"Recorded on the case: {d['label']}.",
+            d.get("clauses", stage.clauses),
+        )
     elif event.type == "ProtectiveDeadlineSet":
         out.people(
             stage_actors(case, pack, directory, stage_id),

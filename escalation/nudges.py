@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from escalation.actors import Resolution, clock_owners, line_manager
+from escalation.actors import Resolution, clock_owners, line_manager, resolve
 from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.directory import Directory
@@ -67,6 +67,7 @@ class NudgeKind(StrEnum):
     OVERDUE = "overdue"
     OVERDUE_MANAGER = "overdue_manager"
     OVERDUE_REMINDER = "overdue_reminder"
+    STAGE_REMINDER = "stage_reminder"  # a stage with no clock of its own: the case still waits
 
 
 OVERDUE_KINDS = frozenset(
@@ -306,6 +307,57 @@ def _nudges_for(
     ]
 
 
+# -- reminders at a stage with no clock of its own --------------------------------------------
+
+
+def _stage_reminders(
+    case: Case,
+    clock: ClockState,
+    pack: PolicyPack,
+    directory: Directory,
+    calendar: WorkingCalendar,
+    now: datetime,
+) -> list[Nudge]:
+    """Every `reminder_every` working days after the case reached the stage, at the pack's
+    send time, to the people the reminders name (the stage's actors by default)."""
+    every = clock.reminder_every or 0
+    today = calendar.local_date(now)
+    waited = calendar.working_days_between(clock.started_at, now)
+    moment = calendar.at(today, pack.nudges.send_at)
+    if every < 1 or waited < every or waited % every or moment > now:
+        return []
+    try:
+        stage = pack.stage(clock.stage)
+    except KeyError:
+        return []
+    rule = stage.reminders or pack.reminders
+    selectors = rule.to if rule is not None and rule.to else stage.actors
+    words = pack.words
+    days = f"{waited} working day{'s' if waited != 1 else ''}"
+    reason = (
+        f"The case has waited at {words.stage} {stage.id} ({stage.name}) for {days}; its policy "
+        f"sets no deadline there. Record where it stands, resolve it or escalate it."
+    )
+    return [
+        Nudge(
+            case_id=case.id,
+            stage=clock.stage,
+            clock=clock.clock,
+            clock_label=clock.label,
+            kind=NudgeKind.STAGE_REMINDER,
+            day=today,
+            send_at=moment.astimezone(calendar.tz),
+            due=clock.effective_due,
+            recipient_id=actor.person_id,
+            reason=reason,
+            action_required=True,
+            escalate_offered=stage.escalates_to is not None,
+            clauses=clock.clauses,
+        )
+        for actor in resolve(selectors, case, pack, directory).actors
+    ]
+
+
 # -- the sweep ------------------------------------------------------------------------------------
 
 
@@ -329,6 +381,9 @@ def due_nudges(
     for clock in case.clocks_of_stage(case.stage):
         if clock.status != ClockStatus.RUNNING or case.lapsed(clock, now):
             continue  # a window that passed hands on: the clock that follows it is nudged
+        if clock.reminder_every is not None:
+            result.extend(_stage_reminders(case, clock, pack, directory, calendar, now))
+            continue
         for planned in schedule(clock, pack, calendar, since=today, until=today):
             if planned.at <= now:  # the schedule holds only today's moments
                 result.extend(_nudges_for(case, clock, planned, pack, directory, calendar))

@@ -166,6 +166,16 @@ class PackRegistry:
     def board_ids(self) -> list[str]:
         return sorted(self._packs)
 
+    def channel_names(self) -> dict[str, str]:
+        """Every board that may set a business-manager channel, by id, with its short name: the
+        boards of the packs, and the partner boards the packs copy (a joint step's other board,
+        whose own pack may not run here)."""
+        names = {p.board.id: p.board.short_name for p in self._packs.values()}
+        for pack in self._packs.values():
+            for partner in pack.partners:
+                names.setdefault(partner.id, partner.name)
+        return names
+
 
 def resolve_pack(name_or_path: str, policy_dir: Path | None = None) -> PolicyPack:
     """A pack by board id (looked up in the policy folder) or by file path."""

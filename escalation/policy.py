@@ -33,6 +33,10 @@ StageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 
+# The id of the reminder cadence a stage without a clock of its own runs (never a pack's clock
+# id: those start with a letter or digit).
+REMINDER_CLOCK = "_reminders"
+
 # Cross-reference problems are reported together, each as "field.path: message".
 PROBLEM_SEPARATOR = "\n"
 
@@ -213,6 +217,18 @@ class Until(StrEnum):
     OUTCOME_CONFIRMED = "outcome_confirmed"
     STAGE_RESOLVED = "stage_resolved"
     STAGE_ENTERED = "stage_entered"
+    MILESTONE = "milestone"  # the clock's `milestone`, recorded on the case card
+
+
+class Milestone(_Model):
+    """Something the policy asks for that is not a resolution ("an action plan within 2 WD",
+    "the Chair made aware within 1 WD"): recorded with a button on the case card by one of the
+    people it names, which meets its clock."""
+
+    button: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    # Who may record it: these selectors; without them, the clock's owners, else the stage's
+    # actors.
+    recorded_by: list[Selector] = Field(default_factory=list)
 
 
 class Timescale(_Model):
@@ -299,6 +315,7 @@ class Clock(_Model):
     # within 5 WD of step 1"). A case that never passed through it counts from this stage.
     of_stage: StageId | None = None
     until: Until
+    milestone: Milestone | None = None
     # Where the policy states a timescale more than once (text and flowchart), the shortest
     # applies (PRODUCT.md, RB-flow); all of them are kept so the pack shows both.
     timescales: list[Timescale] = Field(min_length=1)
@@ -318,6 +335,8 @@ class Clock(_Model):
             raise ValueError("a clock cannot follow itself")
         if self.of_stage is not None and self.runs_from != RunsFrom.STAGE_ENTERED:
             raise ValueError("'of_stage' anchors a stage_entered clock to an earlier stage only")
+        if (self.until == Until.MILESTONE) != (self.milestone is not None):
+            raise ValueError("a clock has a 'milestone' exactly when it runs until: milestone")
         return self
 
     @property
@@ -336,6 +355,28 @@ class StageOutcome(StrEnum):
     AGREEMENT = "agreement"  # resolved by the parties, confirmed in writing and approved
     RECOMMENDATIONS = "recommendations"  # a chair recommends; agencies respond (not binding)
     PANEL_DECISION = "panel_decision"  # a panel decides; binding on all agencies
+
+
+class LeaveNotice(_Model):
+    """Who is told when the case leaves a stage ("...then report it to line managers")."""
+
+    notify: list[Selector] = Field(min_length=1)
+    # On escalation to another stage, on the case being resolved at this stage, or either.
+    when: Literal["escalated", "resolved", "any"] = "any"
+    clauses: list[ClauseId] = Field(min_length=1)
+    says: Text | None = None
+
+
+class Reminders(_Model):
+    """A reminder every N working days while the case waits at a stage: for a stage whose
+    policy sets no timescale, so that a case never sits there unnoticed. Set for one stage, or
+    for the whole pack (then it applies to each stage where no clock runs after entry)."""
+
+    every_working_days: Annotated[int, Field(ge=1, le=60)]
+    to: list[Selector] = Field(default_factory=list)  # default: the stage's actors
+    clauses: list[ClauseId] = Field(default_factory=list)
+    local_default: bool = True  # the board's cadence, not the policy's
+    note: Text | None = None
 
 
 class PanelRules(_Model):
@@ -364,6 +405,14 @@ class Stage(_Model):
     advisers: list[Selector] = Field(default_factory=list)
     copy_business_manager: bool = False
     copy_clauses: list[ClauseId] = Field(default_factory=list)
+    # Partner boards (the pack's `partners`) whose business manager is copied too: a step
+    # chaired jointly with another board. The case stays this board's.
+    copy_partners: list[Ident] = Field(default_factory=list)
+    # Marks a stage that reports count as reaching senior or board level. Without any marked,
+    # reports count the stages that copy the business manager.
+    senior: bool = False
+    on_leave: LeaveNotice | None = None
+    reminders: Reminders | None = None
     clocks: list[Clock] = Field(default_factory=list)
     outcome: StageOutcome = StageOutcome.AGREEMENT
     record_requires: list[Literal["points_of_difference", "basis_of_decision"]] = Field(
@@ -386,6 +435,8 @@ class Stage(_Model):
             )
         if self.copy_business_manager and not self.copy_clauses:
             raise ValueError("copy_business_manager needs the clause that requires the copy")
+        if self.copy_partners and not self.copy_clauses:
+            raise ValueError("copy_partners needs the clause that requires the copy")
         ids = [clock.id for clock in self.clocks]
         if len(ids) != len(set(ids)):
             raise ValueError(f"clock ids repeat in stage {self.id}: {ids}")
@@ -412,6 +463,16 @@ class Stage(_Model):
 
     def clock(self, clock_id: str) -> Clock | None:
         return next((c for c in self.clocks if c.id == clock_id), None)
+
+
+class Partner(_Model):
+    """Another board that shares steps of this policy (an adults' board and a children's
+    partnership with one joint protocol). Its business manager sets a channel with
+    `@bot set channel` like this board's, and gets copies where a stage says so."""
+
+    id: Ident
+    name: Text
+    clauses: list[ClauseId] = Field(min_length=1)
 
 
 class Track(_Model):
@@ -496,6 +557,37 @@ class Nudges(_Model):
     local_default: bool = True
 
 
+class Wording(_Model):
+    """The board's own words, where the bot speaks of the case. Defaults are a Safeguarding
+    Adults Board's: a children's partnership says `person: child`, a policy of steps says
+    `stage: step`."""
+
+    # Who is at risk, as "the ___": adult, child, "child or young person", "adult or child".
+    person: Annotated[str, StringConstraints(min_length=1, max_length=40)] = "adult"
+    # What the policy calls its rungs, lower case: stage, step, level.
+    stage: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z -]{0,19}$")] = "stage"
+    # Who makes recommendations, with its article: "the Chair", "the executive group".
+    recommender: Annotated[str, StringConstraints(min_length=1, max_length=60)] = "the Chair"
+    # Asked when the pack has more than one track; each track's `name` is a choice.
+    track_question: Text = "Which of these describes the disagreement?"
+
+    @property
+    def the_person(self) -> str:
+        return f"the {self.person}"
+
+    @property
+    def a_person(self) -> str:
+        return f"{'an' if self.person[0] in 'aeiou' else 'a'} {self.person}"
+
+    @property
+    def stage_title(self) -> str:
+        return self.stage[0].upper() + self.stage[1:]
+
+    @property
+    def recommender_title(self) -> str:
+        return self.recommender[0].upper() + self.recommender[1:]
+
+
 class Retention(_Model):
     closed_case_years: Annotated[int, Field(ge=1, le=100)]
     local_default: bool = True
@@ -526,6 +618,9 @@ class PolicyPack(_Model):
     case_conference: CaseConference | None = None
     closure: Closure
     nudges: Nudges = Nudges()
+    reminders: Reminders | None = None  # for every stage where no clock runs after entry
+    partners: list[Partner] = Field(default_factory=list)
+    words: Wording = Wording()
     retention: Retention
 
     # -- look-ups -------------------------------------------------------------------------------
@@ -554,6 +649,15 @@ class PolicyPack(_Model):
     def signpost(self, signpost_id: str) -> Signpost | None:
         return next((s for s in self.signposts if s.id == signpost_id), None)
 
+    def partner(self, partner_id: str) -> Partner | None:
+        return next((p for p in self.partners if p.id == partner_id), None)
+
+    def senior_stages(self) -> list[Stage]:
+        """The stages reports count as senior or board level: those marked `senior`, else those
+        that copy the business manager."""
+        marked = [s for s in self.stages if s.senior]
+        return marked or [s for s in self.stages if s.copy_business_manager]
+
     def clause_ids(self) -> set[str]:
         return {c.id for c in self.clauses}
 
@@ -579,6 +683,7 @@ class PolicyPack(_Model):
         problems += _duplicates("tracks", [t.id for t in self.tracks])
         problems += _duplicates("stages", [s.id for s in self.stages])
         problems += _duplicates("clauses", [c.id for c in self.clauses])
+        problems += _duplicates("partners", [p.id for p in self.partners])
         if problems:
             raise ValueError(PROBLEM_SEPARATOR.join(problems))
 
@@ -621,6 +726,14 @@ class PolicyPack(_Model):
                 problems.append(f"tracks.{index}.entry: no stage {track.entry!r}")
         if self.default_track not in track_ids:
             problems.append(f"default_track: no track {self.default_track!r}")
+        partner_ids = {p.id for p in self.partners}
+        for index, partner in enumerate(self.partners):
+            check_clauses(f"partners.{index}", partner.clauses)
+            if partner.id == self.board.id:
+                problems.append(f"partners.{index}: {partner.id!r} is this board itself")
+        if self.reminders is not None:
+            check_clauses("reminders", self.reminders.clauses)
+            check_selectors("reminders.to", self.reminders.to)
         for index, stage in enumerate(self.stages):
             where = f"stages.{index} (stage {stage.id!r})"
             if stage.track not in track_ids:
@@ -631,6 +744,22 @@ class PolicyPack(_Model):
             check_selectors(f"{where}.actors", stage.actors)
             check_selectors(f"{where}.notify_on_entry", stage.notify_on_entry)
             check_selectors(f"{where}.advisers", stage.advisers)
+            problems.extend(
+                f"{where}.copy_partners: no partner {partner_id!r} in 'partners'"
+                for partner_id in stage.copy_partners
+                if partner_id not in partner_ids
+            )
+            if stage.on_leave is not None:
+                check_clauses(f"{where}.on_leave", stage.on_leave.clauses)
+                check_selectors(f"{where}.on_leave.notify", stage.on_leave.notify)
+                if stage.on_leave.when == "escalated" and stage.escalates_to is None:
+                    problems.append(
+                        f"{where}.on_leave.when: is escalated, but stage {stage.id!r} is the "
+                        "last stage: nobody would ever be told"
+                    )
+            if stage.reminders is not None:
+                check_clauses(f"{where}.reminders", stage.reminders.clauses)
+                check_selectors(f"{where}.reminders.to", stage.reminders.to)
             for clock in stage.clocks:
                 if clock.of_stage is not None and stage.id in reachable:
                     before = self._stages_before(stage.id)
@@ -642,6 +771,11 @@ class PolicyPack(_Model):
                         )
                 check_clauses(f"{where}.clocks ({clock.id!r})", clock.clauses)
                 check_selectors(f"{where}.clocks ({clock.id!r}).owner", clock.owner)
+                if clock.milestone is not None:
+                    check_selectors(
+                        f"{where}.clocks ({clock.id!r}).milestone.recorded_by",
+                        clock.milestone.recorded_by,
+                    )
                 if stage.id in reachable:  # an unreachable stage is reported once, below
                     problems.extend(
                         f"{where}.clocks ({clock.id!r}).{problem}"

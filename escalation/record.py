@@ -322,7 +322,18 @@ _STOPPED = {
 def _clock_stopped(v: _View, event: Event) -> str:
     label = v.clock_label(_get(event, "stage"), _get(event, "clock"))
     status = _STOPPED.get(_get(event, "status"), _get(event, "status"))
+    handed = event.data.get("handed_to")
+    if handed:
+        follower = v.clock_label(_get(event, "stage"), str(handed))
+        return f"Clock passed: {label} (stage {_get(event, 'stage')}); {follower} follows."
     return f"Clock {status}: {label} (stage {_get(event, 'stage')})."
+
+
+def _milestone(v: _View, event: Event) -> str:
+    note = _get(event, "note")
+    return f"Recorded at {v.stage(_get(event, 'stage'))}: {_get(event, 'label')}." + (
+        f" Note: {_sentence(note)}" if note else ""
+    )
 
 
 def _protective(v: _View, event: Event) -> str:
@@ -415,6 +426,7 @@ _DESCRIBE: dict[str, Callable[[_View, Event], str]] = {
     "OutcomeConfirmed": _outcome_confirmed,
     "OutcomeApproved": _outcome_approved,
     "AdviceRequested": _advice,
+    "MilestoneRecorded": _milestone,
     "RecommendationsRecorded": _recommendations,
     "AgencyResponseRecorded": _agency_response,
     "PanelConvened": _panel_convened,

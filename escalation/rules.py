@@ -22,6 +22,7 @@ from escalation.access import (
     CONVENE_PANEL,
     DECIDE,
     ESCALATE,
+    MILESTONE,
     RECOMMEND,
     RECORD,
     REPRESENT,
@@ -47,6 +48,7 @@ from escalation.commands import (
     RecordAgencyResponse,
     RecordDeliveryFailure,
     RecordDiscussion,
+    RecordMilestone,
     RecordPanelDecision,
     RecordRecommendations,
     RecordRepresentation,
@@ -56,7 +58,16 @@ from escalation.directory import Directory, Person
 from escalation.errors import RefusalCode, Refused
 from escalation.events import EventDraft, append
 from escalation.joining import BUSINESS_MANAGER, not_active
-from escalation.policy import Clock, PolicyPack, RunsFrom, Stage, Timescale, Until
+from escalation.policy import (
+    REMINDER_CLOCK,
+    Clock,
+    PolicyPack,
+    Reminders,
+    RunsFrom,
+    Stage,
+    Timescale,
+    Until,
+)
 
 MAX_TEXT = 4000
 MAX_REFERENCE = 64
@@ -253,7 +264,9 @@ def _stop_clock(case: Case, clock: ClockState, at: datetime, *, met: bool) -> Ev
     passed and handed on to the clock that follows it ended: nobody was late for it. `met`
     stops are marked `done` (what the clock waits for happened), which starts the clocks that
     follow it on being met."""
-    if at > clock.effective_due and case.follower_of(clock) is not None:
+    if clock.reminder_every is not None:
+        status = ClockStatus.ENDED  # a reminder cadence is nobody's deadline
+    elif at > clock.effective_due and case.follower_of(clock) is not None:
         status = ClockStatus.ENDED
     elif at > clock.effective_due:
         status = ClockStatus.MISSED
@@ -507,7 +520,49 @@ def _enter_stage(
                     },
                 )
             )
+    reminders = stage.reminders
+    if reminders is None and not _runs_after_entry(drafts, stage.id):
+        reminders = ctx.pack.reminders
+    if reminders is not None:
+        drafts.append(_start_reminders(stage, reminders, now, ctx))
     return drafts
+
+
+def _runs_after_entry(drafts: list[EventDraft], stage_id: str) -> bool:
+    """Whether entering the stage left one of its clocks running."""
+    started = {
+        str(d.data["clock"])
+        for d in drafts
+        if d.type == "ClockStarted" and d.data["stage"] == stage_id
+    }
+    stopped = {
+        str(d.data["clock"])
+        for d in drafts
+        if d.type == "ClockStopped" and d.data["stage"] == stage_id
+    }
+    return bool(started - stopped)
+
+
+def _start_reminders(
+    stage: Stage, reminders: Reminders, start: datetime, ctx: Context
+) -> EventDraft:
+    every = reminders.every_working_days
+    days = f"{every} working day{'s' if every != 1 else ''}"
+    return EventDraft(
+        "ClockStarted",
+        {
+            "stage": stage.id,
+            "clock": REMINDER_CLOCK,
+            "label": f"Reminders while the case waits at {ctx.pack.words.stage} {stage.id}",
+            "started_at": start.isoformat(),
+            "due": ctx.calendar.within_working_days(start, every).isoformat(),
+            "clauses": list(reminders.clauses),
+            "protective": False,
+            "local_default": reminders.local_default,
+            "basis": f"a reminder every {days}",
+            "reminder_every": every,
+        },
+    )
 
 
 # -- raising a case -------------------------------------------------------------------------------
@@ -972,6 +1027,28 @@ def _ask_safeguarding_lead(
     ]
 
 
+def _record_milestone(case: Case, command: RecordMilestone, ctx: Context) -> list[EventDraft]:
+    _gate(case, ctx).check(MILESTONE, command.actor_id, ctx.now, clock_id=command.clock_id)
+    stage = ctx.pack.stage(case.stage)
+    clock = case.running_clock(stage.id, command.clock_id)
+    definition = stage.clock(command.clock_id)
+    assert clock is not None and definition is not None and definition.milestone is not None
+    note = _text("note", command.note, required=False)
+    return [
+        EventDraft(
+            "MilestoneRecorded",
+            {
+                "stage": stage.id,
+                "clock": clock.clock,
+                "label": definition.milestone.button,
+                "note": note,
+                "clauses": definition.clauses,
+            },
+        ),
+        _stop_clock(case, clock, ctx.now, met=True),
+    ]
+
+
 def _record_recommendations(
     case: Case, command: RecordRecommendations, ctx: Context
 ) -> list[EventDraft]:
@@ -1152,6 +1229,7 @@ _HANDLERS: dict[type[Any], Callable[[Case, Any, Context], list[EventDraft]]] = {
     Escalate: _escalate,
     SetProtectiveDeadline: _set_protective_deadline,
     AskSafeguardingLead: _ask_safeguarding_lead,
+    RecordMilestone: _record_milestone,
     RecordRecommendations: _record_recommendations,
     RecordAgencyResponse: _record_agency_response,
     ConvenePanel: _convene_panel,

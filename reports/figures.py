@@ -322,8 +322,8 @@ def board_report(
             all_to_resolve.append(days)
             month_resolved[f"{cal.local_date(done):%Y-%m}"] += 1
         for clock in case.clocks:
-            if clock.never_started:
-                continue  # called off before it started: it never asked anything of anyone
+            if clock.never_started or clock.reminder_every is not None:
+                continue  # called off before it started, or a reminder cadence: no deadline
             key = (clock.stage, clock.clock)
             clock_labels.setdefault(key, clock.label)
             clock_rows.setdefault(key, Counter())[clock.status] += 1

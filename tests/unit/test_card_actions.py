@@ -28,6 +28,7 @@ from cards.views import (
     CONVENE_PANEL,
     DECIDE,
     ESCALATE,
+    MILESTONE,
     RECOMMEND,
     RECORD,
     REFRESH,
@@ -48,6 +49,7 @@ from escalation.commands import (
     Escalate,
     RecordAgencyResponse,
     RecordDiscussion,
+    RecordMilestone,
     RecordPanelDecision,
     RecordRecommendations,
     RecordRepresentation,
@@ -257,6 +259,11 @@ MAPPINGS: dict[str, tuple[dict[str, str], dict[str, str], CaseCommand]] = {
         ),
     ),
     APPROVE_RECORD: ({}, {"record_id": "R1"}, ApproveRecord(**COMMON, record_id="R1")),
+    MILESTONE: (
+        {},
+        {"clock_id": "plan", "milestone.note.plan": "Agreed by phone"},
+        RecordMilestone(**COMMON, clock_id="plan", note="Agreed by phone"),
+    ),
     ESCALATE: (
         {
             "reason": "No agreement",

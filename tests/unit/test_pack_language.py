@@ -534,3 +534,264 @@ async def test_an_anchored_clock_without_its_stage_counts_from_its_own(
     )
     resolve = next(c for c in raised.case.clocks if c.clock == "resolve")
     assert resolve.started_at == at("2026-06-10T10:00:00+01:00")
+
+
+# -- milestones, notices on leaving a stage, reminders, partner boards ------------------------
+
+
+def action_plan(data: dict[str, Any]) -> None:
+    """'An action plan agreed within 2 WD', recorded by the other professional."""
+    stage_of(data, "1")["clocks"].append(
+        {
+            "id": "plan",
+            "label": "Agree an action plan",
+            "runs_from": "stage_entered",
+            "until": "milestone",
+            "milestone": {"button": "Action plan agreed", "recorded_by": [{"who": "receiver"}]},
+            "timescales": [{"working_days": 2, "clauses": ["TB-2.1"]}],
+        }
+    )
+
+
+def test_a_milestone_goes_with_its_clock() -> None:
+    def no_milestone(data: dict[str, Any]) -> None:
+        action_plan(data)
+        del clock_of(data, "1", "plan")["milestone"]
+
+    with pytest.raises(PackError, match="exactly when it runs until: milestone"):
+        pack_with(no_milestone)
+
+    def unknown_role(data: dict[str, Any]) -> None:
+        action_plan(data)
+        clock_of(data, "1", "plan")["milestone"]["recorded_by"] = [
+            {"who": "agency_role", "roles": ["chair"]}
+        ]
+
+    with pytest.raises(PackError, match=r"milestone\.recorded_by\.0: role 'chair' is not in"):
+        pack_with(unknown_role)
+
+
+async def test_a_milestone_is_recorded_by_whom_the_pack_names_and_meets_its_clock(
+    build: Callable[[PolicyPack], EscalationService],
+    clock: FakeClock,
+    directory: Directory,
+) -> None:
+    from cards.case_card import case_card
+    from escalation.commands import RecordMilestone
+    from escalation.errors import Refused
+
+    pack = pack_with(action_plan)
+    service = build(pack)
+    clock.set("2026-06-08T10:00:00+01:00")
+    raised = await service.execute(raise_command())
+    assert dues(raised.case, "1")["plan"] == ("2026-06-10T16:30:00+01:00", "running")
+
+    hugo = case_view(raised.case, pack, directory, now=clock(), viewer_id="hugo")
+    assert [(c.clock, c.button) for c in hugo.milestone_choices] == [("plan", "Action plan agreed")]
+    titles = [a.get("title") for a in case_card(hugo)["actions"]]
+    assert "Action plan agreed" in titles
+    tara = case_view(raised.case, pack, directory, now=clock(), viewer_id="tara")
+    assert tara.milestone_choices == ()
+
+    clock.set("2026-06-09T11:00:00+01:00")
+    with pytest.raises(Refused) as refused:
+        await service.execute(
+            RecordMilestone(actor_id="tara", case_id=raised.case.id, clock_id="plan")
+        )
+    assert refused.value.reason == (
+        "You do not hold a role that may record 'Action plan agreed'. Who may: the other "
+        "professional."
+    )
+    recorded = await service.execute(
+        RecordMilestone(
+            actor_id="hugo", case_id=raised.case.id, clock_id="plan", note="Agreed by phone."
+        )
+    )
+    assert dues(recorded.case, "1")["plan"] == ("2026-06-10T16:30:00+01:00", "met")
+    (milestone,) = recorded.case.milestones
+    assert (milestone.label, milestone.by, milestone.note) == (
+        "Action plan agreed",
+        "hugo",
+        "Agreed by phone.",
+    )
+    assert {(n.kind, n.recipient.id) for n in recorded.notifications} == {
+        ("milestone_recorded", "tara")
+    }
+    after = case_view(recorded.case, pack, directory, now=clock(), viewer_id="tara")
+    assert after.milestones_done == ("Action plan agreed: Tue 09 Jun 11:00, by Hugo",)
+    with pytest.raises(Refused, match="is not waiting for anything now"):
+        await service.execute(
+            RecordMilestone(actor_id="hugo", case_id=raised.case.id, clock_id="plan")
+        )
+
+
+def report_to_line_managers(data: dict[str, Any]) -> None:
+    """'...if they are unable to do so, their disagreement must be reported to their line
+    managers.'"""
+    stage_of(data, "1")["on_leave"] = {
+        "notify": [{"who": "line_manager"}],
+        "when": "escalated",
+        "clauses": ["TB-2.1"],
+    }
+
+
+async def test_leaving_a_stage_tells_whom_the_pack_names(
+    build: Callable[[PolicyPack], EscalationService], clock: FakeClock
+) -> None:
+    service = build(pack_with(report_to_line_managers))
+    clock.set("2026-06-08T10:00:00+01:00")
+    raised = await service.execute(raise_command())
+    assert not [n for n in raised.notifications if n.kind == "stage_left"]
+    clock.set("2026-06-09T10:00:00+01:00")
+    escalated = await service.execute(
+        Escalate(actor_id="tara", case_id=raised.case.id, reason="No agreement.")
+    )
+    left = {n.recipient.id: n.reason for n in escalated.notifications if n.kind == "stage_left"}
+    assert set(left) == {"tom", "hattie"}
+    assert left["tom"] == (
+        "The case has moved on from stage 1 (Practitioner to practitioner) to stage 2; you are "
+        "told as the line manager of Tara."
+    )
+
+
+def test_a_last_stage_cannot_be_left_by_escalation() -> None:
+    def change(data: dict[str, Any]) -> None:
+        stage_of(data, "3")["on_leave"] = {
+            "notify": [{"who": "line_manager"}],
+            "when": "escalated",
+            "clauses": ["TB-2.3"],
+        }
+
+    with pytest.raises(PackError, match="is the last stage: nobody would ever be told"):
+        pack_with(change)
+
+
+def clockless_executive(data: dict[str, Any]) -> None:
+    """Stage 3 with no timescale in the policy; the board sets reminders every 2 WD."""
+    stage_of(data, "3")["clocks"] = []
+    data["reminders"] = {"every_working_days": 2, "clauses": ["TB-2.3"]}
+
+
+async def test_a_stage_without_a_clock_still_gets_reminders(
+    build: Callable[[PolicyPack], EscalationService],
+    clock: FakeClock,
+    directory: Directory,
+) -> None:
+    pack = pack_with(clockless_executive)
+    service = build(pack)
+    clock.set("2026-06-08T10:00:00+01:00")  # Monday
+    raised = await service.execute(
+        raise_command(immediate_risk=True, start_stage="3", start_reason="No carer tonight.")
+    )
+    (reminder,) = raised.case.clocks
+    assert (reminder.clock, reminder.reminder_every) == ("_reminders", 2)
+    assert reminder.due == at("2026-06-10T16:30:00+01:00")
+    assert raised.case.next_due() is None  # a cadence, not a deadline
+
+    cal = calendar_for(pack)
+
+    def reminded(iso: str) -> set[tuple[str, str]]:
+        return {
+            (n.kind.value, n.recipient_id)
+            for n in due_nudges(raised.case, pack, directory, cal, now=at(iso))
+        }
+
+    assert reminded("2026-06-09T09:05:00+01:00") == set()
+    assert reminded("2026-06-10T08:55:00+01:00") == set()  # before the send time
+    assert reminded("2026-06-10T09:05:00+01:00") == {("stage_reminder", "eve")}
+    assert reminded("2026-06-11T09:05:00+01:00") == set()
+    assert reminded("2026-06-12T09:05:00+01:00") == {("stage_reminder", "eve")}
+    (nudge,) = due_nudges(raised.case, pack, directory, cal, now=at("2026-06-12T09:05:00+01:00"))
+    assert nudge.reason == (
+        "The case has waited at stage 3 (TSAB executive group) for 4 working days; its policy "
+        "sets no deadline there. Record where it stands, resolve it or escalate it."
+    )
+    view = case_view(raised.case, pack, directory, now=clock(), viewer_id="eve")
+    assert view.clocks == ()
+    assert view.reminders == (
+        "No deadline here: a reminder every 2 working days while the case waits."
+    )
+    from cards.nudge_card import nudge_card
+
+    card = nudge_card(view, "_reminders", "stage_reminder")
+    assert "Reminder: case TB-2026-0001 is waiting at stage 3 (TSAB executive group)." in str(card)
+
+
+async def test_a_stage_with_clocks_gets_no_pack_reminders_but_its_own(
+    build: Callable[[PolicyPack], EscalationService], clock: FakeClock
+) -> None:
+    def change(data: dict[str, Any]) -> None:
+        clockless_executive(data)
+        stage_of(data, "2")["reminders"] = {"every_working_days": 1}
+
+    service = build(pack_with(change))
+    clock.set("2026-06-08T10:00:00+01:00")
+    raised = await service.execute(raise_command())
+    assert [c.clock for c in raised.case.clocks] == ["respond", "resolve"]
+    clock.set("2026-06-09T10:00:00+01:00")
+    escalated = await service.execute(
+        Escalate(actor_id="tara", case_id=raised.case.id, reason="No agreement.")
+    )
+    assert [c.clock for c in escalated.case.clocks if c.stage == "2"] == [
+        "referral",
+        "resolve",
+        "_reminders",
+    ]
+    # Leaving the stage ends the cadence; it is never a missed deadline.
+    clock.set("2026-06-15T10:00:00+01:00")
+    on = await service.execute(
+        Escalate(actor_id="dl-health", case_id=raised.case.id, reason="Still no agreement.")
+    )
+    assert dues(on.case, "2")["_reminders"][1] == "ended"
+
+
+def joint_executive(data: dict[str, Any]) -> None:
+    data["partners"] = [
+        {
+            "id": "thornbury-children",
+            "name": "Thornbury Safeguarding Children Partnership",
+            "clauses": ["TB-2.3"],
+        }
+    ]
+    stage_of(data, "3")["copy_partners"] = ["thornbury-children"]
+
+
+async def test_a_joint_step_copies_the_partner_boards_business_manager(
+    build: Callable[[PolicyPack], EscalationService], clock: FakeClock
+) -> None:
+    pack = pack_with(joint_executive)
+    assert PackRegistry([pack]).channel_names() == {
+        "thornbury": "TSAB",
+        "thornbury-children": "Thornbury Safeguarding Children Partnership",
+    }
+    service = build(pack)
+    clock.set("2026-06-08T10:00:00+01:00")
+    raised = await service.execute(
+        raise_command(immediate_risk=True, start_stage="3", start_reason="No carer tonight.")
+    )
+    copies = {
+        n.recipient.id: n.reason for n in raised.notifications if n.kind == "business_manager_copy"
+    }
+    assert raised.case.board_id == "thornbury"
+    assert copies == {
+        "thornbury": "A case has reached stage 3 (TSAB executive group).",
+        "thornbury-children": "A TSAB case has reached stage 3 (TSAB executive group), a step "
+        "TSAB shares with Thornbury Safeguarding Children Partnership.",
+    }
+
+
+def test_partner_boards_are_checked() -> None:
+    def unknown(data: dict[str, Any]) -> None:
+        joint_executive(data)
+        stage_of(data, "3")["copy_partners"] = ["thornbury-kids"]
+
+    with pytest.raises(PackError, match="copy_partners: no partner 'thornbury-kids'"):
+        pack_with(unknown)
+
+    def itself(data: dict[str, Any]) -> None:
+        joint_executive(data)
+        data["partners"][0]["id"] = "thornbury"
+        stage_of(data, "3")["copy_partners"] = ["thornbury"]
+
+    with pytest.raises(PackError, match="'thornbury' is this board itself"):
+        pack_with(itself)

@@ -23,6 +23,7 @@ from cards.views import (
     CONVENE_PANEL,
     DECIDE,
     ESCALATE,
+    MILESTONE,
     RECOMMEND,
     RECORD,
     REPRESENT,
@@ -47,6 +48,7 @@ from escalation.commands import (
     RaiseDisagreement,
     RecordAgencyResponse,
     RecordDiscussion,
+    RecordMilestone,
     RecordPanelDecision,
     RecordRecommendations,
     RecordRepresentation,
@@ -56,6 +58,7 @@ from escalation.directory import Directory
 from escalation.errors import Refused
 from escalation.memory import InMemoryCaseRepository
 from escalation.nudges import due_nudges
+from escalation.packs import PackRegistry
 from escalation.policy import PolicyPack
 from escalation.rules import Context, calendar_for, decide
 from escalation.service import EscalationService
@@ -118,6 +121,11 @@ def commands(
                 reason="Protects the adult.",
             ),
         )
+    for clock in running:  # a milestone per running clock: only a milestone's may be recorded
+        yield (
+            f"{MILESTONE}:{clock.clock}",
+            RecordMilestone(actor_id=actor, case_id=cid, clock_id=clock.clock, note="Done."),
+        )
     yield ASK_LEAD, AskSafeguardingLead(actor_id=actor, case_id=cid, question="What now?")
     yield CONFIRM_OUTCOME, ConfirmOutcome(actor_id=actor, case_id=cid, outcome="Agreed.")
     yield APPROVE_OUTCOME, ApproveOutcome(actor_id=actor, case_id=cid)
@@ -174,6 +182,8 @@ def offered(view: CaseView, key: str) -> bool:
     if verb == RESPOND:
         mine = view.respond_agency
         return view.may(verb) and mine is not None and mine.id == target
+    if verb == MILESTONE:
+        return view.may(verb) and target in {c.clock for c in view.milestone_choices}
     return view.may(key)
 
 
@@ -245,7 +255,37 @@ def nudged(case: Case, pack: PolicyPack, directory: Directory, now: datetime) ->
     return people
 
 
+def redbridge_with_more(redbridge: PolicyPack) -> PolicyPack:
+    """Redbridge with what other boards' packs say: a milestone at stage 1 (recorded by the other
+    professional), a notice to each agency's safeguarding lead when the case leaves stage 2, and
+    reminders to the business manager while the case waits at stage 4."""
+    data = redbridge.model_dump(mode="json", exclude_defaults=True)
+    stages = {s["id"]: s for s in data["stages"]}
+    stages["1"]["clocks"].append(
+        {
+            "id": "plan",
+            "label": "Agree an action plan",
+            "runs_from": "stage_entered",
+            "until": "milestone",
+            "milestone": {"button": "Action plan agreed", "recorded_by": [{"who": "receiver"}]},
+            "timescales": [{"working_days": 2, "clauses": ["RB-4.4"]}],
+        }
+    )
+    stages["2"]["on_leave"] = {
+        "notify": [{"who": "agency_role", "roles": ["safeguarding_lead"]}],
+        "clauses": ["RB-4.5"],
+    }
+    stages["4"]["reminders"] = {
+        "every_working_days": 2,
+        "to": [{"who": "board_role", "roles": ["business_manager"]}],
+        "clauses": ["RB-4.9"],
+    }
+    return PolicyPack.model_validate(data)
+
+
 STARTS: list[tuple[str, RaiseDisagreement]] = [
+    ("redbridge+", redbridge_raise()),
+    ("redbridge+", redbridge_raise(immediate_risk=True)),
     ("redbridge", redbridge_raise()),
     ("redbridge", redbridge_raise(immediate_risk=True)),
     (
@@ -328,14 +368,16 @@ async def test_views_and_rules_agree_on_every_verb_along_random_walks(
     clock: FakeClock,
     make_service: Callable[..., EscalationService],
 ) -> None:
-    packs = {"redbridge": redbridge, "harrow": harrow}
+    packs = {"redbridge": redbridge, "harrow": harrow, "redbridge+": redbridge_with_more(redbridge)}
     problems: list[str] = []
     verbs: set[str] = set()
     states = 0
     for seed in SEEDS:
         for n, (board, start) in enumerate(STARTS):
             clock.set("2026-12-01T10:00:00+00:00")
-            service = make_service(repository=InMemoryCaseRepository())
+            service = make_service(
+                repository=InMemoryCaseRepository(), packs=PackRegistry([packs[board]])
+            )
             found, used, checked = await walk(
                 seed * 100 + n, start, packs[board], directory, service, clock, steps=12
             )
