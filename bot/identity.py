@@ -87,10 +87,31 @@ async def identify(
     activity: Activity, directory: DirectoryStore, boards: BoardAgencies
 ) -> Identity:
     sender = activity.from_property
-    teams_user_id = _text(sender.id) if sender else None
-    aad_object_id = _text(sender.aad_object_id) if sender else None
-    display_name = (_text(sender.name) if sender else None) or ""
-    tenant = tenant_of(activity)
+    return await identify_ids(
+        directory,
+        boards,
+        tenant=tenant_of(activity),
+        teams_user_id=_text(sender.id) if sender else None,
+        aad_object_id=_text(sender.aad_object_id) if sender else None,
+        display_name=(_text(sender.name) if sender else None) or "",
+    )
+
+
+async def identify_ids(
+    directory: DirectoryStore,
+    boards: BoardAgencies,
+    *,
+    tenant: str | None,
+    teams_user_id: str | None,
+    aad_object_id: str | None,
+    display_name: str = "",
+) -> Identity:
+    """The person behind a tenant and an object id (or a Teams user id without one), however
+    they were vouched for: a Bot Framework activity (`identify`) or a Teams tab's Entra token
+    (tabs.auth). The same entry, the same tenant check, the same standing."""
+    tenant = _text(tenant)
+    teams_user_id = _text(teams_user_id)
+    aad_object_id = _text(aad_object_id)
     entry = await _entry(directory, teams_user_id, aad_object_id)
     snapshot = await directory.snapshot()
     listed = entry is not None and snapshot.lists_tenant(entry.agency_id, tenant)

@@ -37,6 +37,8 @@ SETTING_NAMES = (
     "AZURE_CLIENT_ID",
     "PUBLIC_BASE_URL",
     "REPORT_LINK_SECRET",
+    "TAB_APP_ID",
+    "TAB_APP_ID_URI",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "LOG_FORMAT",
 )
@@ -161,6 +163,11 @@ class AppSettings:
     max_body_bytes: int = 256 * 1024
     public_base_url: str = ""  # where Teams users reach the app (report links); default: local
     report_link_secret: bytes = b""  # signs report links; empty: a new one at each start
+    # The Teams tabs' Microsoft Entra app registration (webApplicationInfo): its client id, and
+    # its Application ID URI when it is not api://<PUBLIC_BASE_URL's host>/<TAB_APP_ID>. Without
+    # an app id (local use) the tabs sign sample people in with a key of their own (tabs.auth).
+    tab_app_id: str = ""
+    tab_app_id_uri: str = ""
     # Application Insights; empty: no telemetry is configured (bot.telemetry).
     telemetry_connection_string: str = ""
     dispatch_interval_seconds: float = 2.0
@@ -241,6 +248,10 @@ class AppSettings:
             ("https://", "http://127.0.0.1", "http://localhost")
         ):
             problems.append(f"PUBLIC_BASE_URL must be an https:// address, not {public_url!r}")
+        tab_app_id = env.get("TAB_APP_ID", "").strip()
+        tab_app_id_uri = env.get("TAB_APP_ID_URI", "").strip()
+        if tab_app_id_uri and not tab_app_id_uri.startswith("api://"):
+            problems.append(f"TAB_APP_ID_URI must be an api:// address, not {tab_app_id_uri!r}")
         if problems:
             raise SettingsError("settings are not valid:\n  - " + "\n  - ".join(problems))
         return cls(
@@ -256,6 +267,8 @@ class AppSettings:
             storage=storage,
             public_base_url=public_url,
             report_link_secret=env.get("REPORT_LINK_SECRET", "").encode(),
+            tab_app_id=tab_app_id,
+            tab_app_id_uri=tab_app_id_uri,
             telemetry_connection_string=env.get(
                 "APPLICATIONINSIGHTS_CONNECTION_STRING", ""
             ).strip(),

@@ -1,7 +1,8 @@
 """Who has seen a case: every view, by whom and when, so a board can answer for it.
 
 The port (`AccessLog`) is kept by storage; the bot and the command line write to it whenever they
-show a case (a card shown or refreshed, `case ID`, the copy, an export) and the board report. A
+show a case (a card shown or refreshed, `case ID`, the copy, an export, the Teams tabs) and the
+board report. A
 failure to write is logged and never costs the person the answer they asked for
 (`record_access`). The log names ids only: never case text.
 """
@@ -26,7 +27,9 @@ class Seen(StrEnum):
     CASE = "case"  # `case ID` in chat
     COPY = "copy"  # the board's read-only copy
     EXPORT = "export"  # the whole case record, exported
-    REPORT = "report"  # a board's report (aggregate; logged under the board)
+    REPORT = "report"  # a board's report (aggregate; logged under the board), or its tab
+    TAB_LIST = "tab-list"  # a line for the case in the Teams tab "My cases"
+    TAB = "tab"  # the case opened in that tab, with its timeline
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Table ``CaseAccess``:
 * RowKey = ``<UTC time to the microsecond>-<random suffix>``: rows sort by time, and two views in
   the same microsecond (two instances) never collide. Rows are only ever inserted.
 * Properties: ``subject``, ``who`` (a directory person id, or ``cli:<user>``), ``what`` (card,
-  refresh, case, copy, export, report), ``view`` (full or copy) and ``at``. No case text.
+  refresh, case, copy, export, report, tab-list, tab), ``view`` (full or copy) and ``at``. No case text.
 """
 
 from __future__ import annotations
