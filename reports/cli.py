@@ -1,6 +1,7 @@
 """`escalation report` and `escalation sample`: a CLI extension (see `escalation.cli.CliExtension`).
 
-escalation report --policy NAME --from DATE --to DATE [--format html|md|json] [--out PATH]
+escalation report --policy NAME --from DATE --to DATE [--format html|md|json|csv] [--out PATH]
+                  [--agency ID] [--category ID] [--stage ID]
 escalation sample --cases N [--seed S]     SYNTHETIC cases into storage (never on live data)
 """
 
@@ -15,8 +16,9 @@ from typing import Any, TextIO
 
 from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
 from reports.figures import board_report
+from reports.filters import CaseFilter, FilterError
 from reports.load import board_cases
-from reports.render import Format, to_json, to_markdown, write_report
+from reports.render import Format, to_csv, to_json, to_markdown, write_report
 from reports.sample import seed_storage
 from storage.settings import StorageSettings, open_storage
 
@@ -33,8 +35,13 @@ class ReportCommands:
         report.add_argument("--policy", required=True, help="board id (e.g. redbridge) or pack")
         report.add_argument("--from", dest="start", required=True, type=date.fromisoformat)
         report.add_argument("--to", dest="end", required=True, type=date.fromisoformat)
-        report.add_argument("--format", choices=("html", "md", "json"), default="html")
-        report.add_argument("--out", type=Path, help="file to write (md/json: default print)")
+        report.add_argument("--format", choices=("html", "md", "json", "csv"), default="html")
+        report.add_argument("--out", type=Path, help="file to write (md/json/csv: default print)")
+        report.add_argument(
+            "--agency", default="", help="only cases with this agency (id) as a party"
+        )
+        report.add_argument("--category", default="", help="only cases of this category (id)")
+        report.add_argument("--stage", default="", help="only cases that reached this stage (id)")
         sample = commands.add_parser(
             "sample", help="add SYNTHETIC sample cases to storage (for demonstrations)"
         )
@@ -66,19 +73,25 @@ class ReportCommands:
                 print(f"sample: {len(ids)} SYNTHETIC cases added", file=out)
                 return EXIT_OK
             pack = resolve_pack(args.policy, args.policy_dir)
-            cases = await board_cases(storage, pack.board.id)
+            try:
+                chosen = CaseFilter(args.agency, args.category, args.stage).check(pack)
+            except FilterError as exc:
+                print(f"error: {exc}", file=err)
+                return EXIT_PROBLEM
+            cases = chosen.select(await board_cases(storage, pack.board.id))
         finally:
             await storage.close()
         if args.end < args.start:
             print("error: --to is before --from", file=err)
             return EXIT_PROBLEM
-        report = board_report(cases, pack, start=args.start, end=args.end)
+        report = chosen.note(board_report(cases, pack, start=args.start, end=args.end), pack)
         fmt: Format = args.format
         if args.out is None:
             if fmt == "html":
                 print("error: an HTML report needs --out PATH", file=err)
                 return EXIT_PROBLEM
-            out.write(to_json(report) if fmt == "json" else to_markdown(report))
+            writers = {"json": to_json, "md": to_markdown, "csv": to_csv}
+            out.write(writers[fmt](report))
             return EXIT_OK
         for path in write_report(report, fmt, args.out):
             print(f"wrote {path}", file=out)

@@ -1,4 +1,4 @@
-"""A board report as JSON, Markdown or one self-contained HTML file (with PNG charts beside it).
+"""A board report as JSON, Markdown, CSV or one self-contained HTML file (with PNG charts beside it).
 
 The HTML has no external reference: its CSS is inline (with a print stylesheet: A4, no page
 break inside a table or chart) and its charts are base64 PNG images with alt text, each followed
@@ -8,8 +8,10 @@ by a table of the numbers it shows, so the figures can be read without seeing th
 from __future__ import annotations
 
 import base64
+import csv
 import dataclasses
 import hashlib
+import io
 import json
 from collections.abc import Sequence
 from datetime import date
@@ -22,9 +24,22 @@ from reports.figures import BoardReport, Spread
 
 DASH = "\u2013"  # en dash: ranges and empty cells
 
-__all__ = ["Format", "page_headers", "to_html", "to_json", "to_markdown", "write_report"]
+__all__ = [
+    "Format",
+    "Table",
+    "page_headers",
+    "report_body",
+    "tables",
+    "title_of",
+    "to_csv",
+    "to_html",
+    "to_json",
+    "to_markdown",
+    "write_report",
+]
 
-Format = Literal["html", "md", "json"]
+Format = Literal["html", "md", "json", "csv"]
+Table = tuple[str, str, list[str], list[list[str]]]
 
 
 def _plain(value: Any) -> Any:
@@ -60,8 +75,9 @@ def _spread_cells(s: Spread) -> list[str]:
 _SPREAD_HEAD = ["n", "median", "middle half", "range"]
 
 
-def _tables(report: BoardReport) -> list[tuple[str, str, list[str], list[list[str]]]]:
-    """(id, title, header, rows) for every table of the report, in order."""
+def tables(report: BoardReport) -> list[Table]:
+    """(id, title, header, rows) for every table of the report, in order: the Markdown, HTML and
+    CSV reports and the board tab all show these."""
     closed_total = report.closed
     stage_rows = [r for r in report.by_stage if r.reached or r.track == "main"]
     return [
@@ -173,7 +189,7 @@ def _tables(report: BoardReport) -> list[tuple[str, str, list[str], list[list[st
     ]
 
 
-def _title(report: BoardReport) -> str:
+def title_of(report: BoardReport) -> str:
     return f"{report.board_name}: escalations {report.start:%-d %B %Y} to {report.end:%-d %B %Y}"
 
 
@@ -184,6 +200,36 @@ _ABOUT = (
 )
 
 
+# -- CSV --------------------------------------------------------------------------------------------
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(text: str) -> str:
+    """A cell a spreadsheet shows as written: one that would start a formula gets a quote mark."""
+    if text.startswith(_FORMULA) and not _numeric(text.lstrip("-")):
+        return "'" + text
+    return text
+
+
+def to_csv(report: BoardReport) -> str:
+    """Every table of the report, one after another: its title on a line, its header, its rows,
+    then a blank line. The period and the board come first."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([_csv_cell(title_of(report))])
+    for note in report.notes:
+        writer.writerow([_csv_cell(note)])
+    writer.writerow([])
+    for _, title, head, rows in tables(report):
+        writer.writerow([_csv_cell(title)])
+        writer.writerow([_csv_cell(h) for h in head])
+        for row in rows:
+            writer.writerow([_csv_cell(c) for c in row])
+        writer.writerow([])
+    return out.getvalue()
+
+
 # -- Markdown -----------------------------------------------------------------------------------
 
 
@@ -192,11 +238,11 @@ def _md_cell(text: str) -> str:
 
 
 def to_markdown(report: BoardReport) -> str:
-    lines = [f"# {_title(report)}", ""]
+    lines = [f"# {title_of(report)}", ""]
     for note in report.notes:
         lines += [f"> **{note}**", ""]
     lines += [_ABOUT, ""]
-    for _, title, head, rows in _tables(report):
+    for _, title, head, rows in tables(report):
         lines += [f"## {title}", ""]
         lines.append("| " + " | ".join(_md_cell(h) for h in head) + " |")
         lines.append("|" + "|".join("---" for _ in head) + "|")
@@ -295,39 +341,57 @@ _CHART_TABLE = {
 _BEFORE_CHARTS = ("summary", "by-category", "by-agency-pair")
 
 
+def report_body(
+    report: BoardReport, figures: Sequence[tuple[str, str, str]], *, heading: int = 2
+) -> str:
+    """The report's sections as HTML: its notes, the tables before the charts, each chart
+    (`figures`: name, title and the figure's own HTML) with the table of its numbers, then the
+    other tables. `heading` is the level of each section's heading."""
+    by_id = {t[0]: t for t in tables(report)}
+    shown_with_chart = set(_CHART_TABLE.values())
+    h = f"h{heading}"
+    parts = [f'<p class="synthetic" role="note">{escape(n)}</p>' for n in report.notes]
+    parts.append(f'<p class="about">{escape(_ABOUT)}</p>')
+    for table_id in _BEFORE_CHARTS:
+        _, title, head, rows = by_id[table_id]
+        parts.append(f"<{h}>{escape(title)}</{h}>{_html_table(table_id, head, rows)}")
+    for name, title, figure in figures:
+        parts.append(f"<{h}>{escape(title)}</{h}>")
+        parts.append(figure)
+        chart_table = _CHART_TABLE.get(name)
+        if chart_table is not None:
+            _, table_title, head, rows = by_id[chart_table]
+            parts.append(f"<p><strong>{escape(table_title)}</strong></p>")
+            parts.append(_html_table(chart_table, head, rows))
+    for table_id, (_, title, head, rows) in by_id.items():
+        if table_id not in _BEFORE_CHARTS and table_id not in shown_with_chart:
+            parts.append(f"<{h}>{escape(title)}</{h}>{_html_table(table_id, head, rows)}")
+    return "\n".join(parts)
+
+
 def to_html(report: BoardReport, charts: Sequence[Chart] | None = None) -> str:
     charts = render_charts(report) if charts is None else charts
-    tables = {t[0]: t for t in _tables(report)}
-    shown_with_chart = set(_CHART_TABLE.values())
+    figures = []
+    for chart in charts:
+        encoded = base64.b64encode(chart.png).decode("ascii")
+        figures.append(
+            (
+                chart.name,
+                chart.title,
+                f'<figure><img src="data:image/png;base64,{encoded}" alt="{escape(chart.alt)}">'
+                f"<figcaption>{escape(chart.alt)}</figcaption></figure>",
+            )
+        )
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en-GB"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(_title(report))}</title>",
+        f"<title>{escape(title_of(report))}</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>{escape(_title(report))}</h1>",
+        f"<h1>{escape(title_of(report))}</h1>",
+        report_body(report, figures),
+        "</body></html>",
     ]
-    parts += [f'<p class="synthetic" role="note">{escape(n)}</p>' for n in report.notes]
-    parts.append(f'<p class="about">{escape(_ABOUT)}</p>')
-    for table_id in _BEFORE_CHARTS:
-        _, title, head, rows = tables[table_id]
-        parts.append(f"<h2>{escape(title)}</h2>{_html_table(table_id, head, rows)}")
-    for chart in charts:
-        encoded = base64.b64encode(chart.png).decode("ascii")
-        parts.append(f"<h2>{escape(chart.title)}</h2>")
-        parts.append(
-            f'<figure><img src="data:image/png;base64,{encoded}" alt="{escape(chart.alt)}">'
-            f"<figcaption>{escape(chart.alt)}</figcaption></figure>"
-        )
-        chart_table = _CHART_TABLE.get(chart.name)
-        if chart_table is not None:
-            _, title, head, rows = tables[chart_table]
-            parts.append(f"<p><strong>{escape(title)}</strong></p>")
-            parts.append(_html_table(chart_table, head, rows))
-    for table_id, (_, title, head, rows) in tables.items():
-        if table_id not in _BEFORE_CHARTS and table_id not in shown_with_chart:
-            parts.append(f"<h2>{escape(title)}</h2>{_html_table(table_id, head, rows)}")
-    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
@@ -343,8 +407,11 @@ def write_report(report: BoardReport, fmt: Format, out_path: Path) -> list[Path]
     if fmt == "md":
         out_path.write_text(to_markdown(report), encoding="utf-8")
         return [out_path]
+    if fmt == "csv":
+        out_path.write_text(to_csv(report), encoding="utf-8", newline="")
+        return [out_path]
     if fmt != "html":
-        raise ValueError(f"unknown report format {fmt!r} (html, md or json)")
+        raise ValueError(f"unknown report format {fmt!r} (html, md, json or csv)")
     charts = render_charts(report)
     out_path.write_text(to_html(report, charts), encoding="utf-8")
     folder = out_path.with_name(f"{out_path.stem}-charts")
