@@ -43,6 +43,7 @@ from storage.join_requests import deliver_notices
 from storage.outbox import dispatch_once
 from storage.scheduler import Scheduler
 from storage.settings import Storage, open_storage, when_storage_answers
+from tabs.web import make_site, setup_tabs
 
 log = logging.getLogger("escalation.app")
 
@@ -323,6 +324,9 @@ def create_app(settings: AppSettings | None = None, clock: Clock = utc_now) -> w
         ),
     )
     app.router.add_get("/reports/{board}/{start}/{end}", report_page)
+    # The Teams tabs ("My cases", the board's figures): pages of this app, signed in as Teams
+    # does, on loopback too in a local run.
+    setup_tabs(app, make_site(settings, app[PACKS], lambda: app[STORAGE], clock))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(_storage_ctx)

@@ -55,6 +55,9 @@ NEEDED = {
     "policies/redbridge.yaml": "",
     "reports/render.py": "",
     "storage/settings.py": "",
+    "tabs/web.py": "",
+    "tabs/static/tab.js": "",
+    "tabs/static/vendor/MicrosoftTeams.min.js": "",
 }
 
 
@@ -100,8 +103,10 @@ def test_this_repository_deploys_its_packages_and_no_development_file() -> None:
         "policies",
         "reports",
         "storage",
+        "tabs",
     }
     assert "bot/settings.py" in files and "policies/redbridge.yaml" in files
+    assert "tabs/static/vendor/MicrosoftTeams.min.js" in files  # the tabs serve it themselves
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
 
 
