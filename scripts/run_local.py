@@ -1,23 +1,33 @@
-"""Run the bot and the Microsoft 365 Agents Playground on this machine, for local use only.
+"""Run the bot and one Microsoft 365 Agents Playground per sample person, for local use only.
 
     ./dev run                      (which installs the Python and Node packages, then runs this)
     .venv/bin/python scripts/run_local.py
 
-It imports the sample directory (sample/directory.yaml: invented people), starts the bot with no
-app id and the embedded SQLite store, starts the Playground (a Teams-like web client that runs
-offline) pointed at the bot, and prints where to open it. Both listen on 127.0.0.1 only. Ctrl-C
-(or SIGTERM) stops both.
+It imports the sample directory (sample/directory.yaml: invented people) into the embedded SQLite
+store, and writes there what a newcomer cannot set up from the Playground (see `preset_store`):
+each Playground person's chat with the bot, and every board's business-manager channel (the
+Announcements channel of the first Playground). It then starts the bot with no app id, and one
+Playground (a Teams-like web client that runs offline) per person of .m365agentsplayground.yml on
+consecutive ports, each with that person as its current user, all pointed at the same bot; and
+prints where to open each. They all listen on 127.0.0.1 only. Ctrl-C (or SIGTERM) stops them all.
 
-Environment: PORT (the bot, default 3978), PLAYGROUND_PORT (default 56150), ESCALATION_DATA_DIR
-(default ./data; the Playground's log folder devTools/ goes in its subfolder playground/). HOST,
-STORAGE_CONNECTION_STRING and the MicrosoftApp* settings are ignored: the bot runs without
-authentication, so it listens on 127.0.0.1 only; sample data never goes to a real store; and the
-Playground sends no token.
+The Playground has no way to switch user: each one is one person. Each has its own service URL
+(http://127.0.0.1:PORT/_connector), which the activities it sends carry, so the bot answers and
+writes to a person in that person's Playground.
+
+Environment: PORT (the bot, default 3978), PLAYGROUND_PORT (the first Playground, default 56150;
+the others take the next ports, one per person), ESCALATION_DATA_DIR (default ./data; each
+Playground's working folder, with its generated config and its log folder devTools/, is
+playground/<person>/ in it). HOST, the storage settings and the MicrosoftApp* settings are
+ignored: the bot runs without authentication, so it listens on 127.0.0.1 only; sample data never
+goes to a real store; and the Playground sends no token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -28,11 +38,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from escalation.directory import Directory, Person
+    from escalation.packs import PackRegistry
 
 REPO = Path(__file__).resolve().parents[1]
 PLAYGROUND_CLI = REPO / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
@@ -43,13 +57,18 @@ BOT_PORT = 3978
 PLAYGROUND_PORT = 56150
 START_SECONDS = 60.0
 IMPORT_SECONDS = 120.0
+PRESET_SECONDS = 60.0
 STOP_SECONDS = 10.0
 POLL_SECONDS = 0.2
 INSTALL_HINT = "run ./dev run, which installs them"
+# The Playground's team channel that gets the business manager's copies, and who the stored
+# channel record says set it.
+COPIES_CHANNEL = "Announcements"
+PRESET_BY = "scripts/run_local.py"
 
 # Settings the bot and the Playground must not inherit from the shell: an app id or password (the
-# Playground sends no token), a real store (sample data stays in the embedded one), and the
-# Playground's own variables (this script sets what it needs).
+# Playground sends no token), a real store (sample data stays in the embedded one), telemetry (a
+# local run reports to no one), and the Playground's own variables (this script sets what it needs).
 _DROPPED = frozenset(
     {
         "MicrosoftAppId",
@@ -58,7 +77,11 @@ _DROPPED = frozenset(
         "MicrosoftAppTenantId",
         "ALLOWED_TENANTS",
         "STORAGE_CONNECTION_STRING",
+        "STORAGE_TABLE_ENDPOINT",
+        "AZURE_CLIENT_ID",
         "ESCALATION_TABLE_PREFIX",
+        "STORAGE_CREDENTIAL",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "AUTH_CLIENT_ID",
         "AUTH_CLIENT_SECRET",
         "AUTH_TENANT_ID",
@@ -117,23 +140,6 @@ class Child:
 
     def alive(self) -> bool:
         return self.process.poll() is None
-
-    def stop(self, timeout: float = STOP_SECONDS) -> None:
-        """SIGTERM to the whole group, then SIGKILL if it has not ended within `timeout`.
-
-        Signals go to the group only while its leader is not yet reaped (so its number cannot
-        have been reused). Neither child starts processes of its own.
-        """
-        if self.process.poll() is not None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=timeout)
-                return
-            except subprocess.TimeoutExpired:
-                continue
 
 
 @dataclass
@@ -229,6 +235,283 @@ def import_sample_directory(env: Mapping[str, str]) -> str:
     return done.stdout.strip()
 
 
+# --- the Playground's people ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaygroundUser:
+    """A person of the Playground's mock tenant, and the Playground that runs as them."""
+
+    account: Mapping[str, Any]  # their entry in .m365agentsplayground.yml: id, name, aadObjectId...
+    port: int
+
+    @property
+    def name(self) -> str:
+        return str(self.account["name"])
+
+    @property
+    def teams_ids(self) -> tuple[str, ...]:
+        """The ids the bot may know them by: `from.aadObjectId` first, then `from.id`."""
+        found = (self.account.get("aadObjectId"), self.account.get("id"))
+        return tuple(str(i) for i in found if isinstance(i, str) and i)
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
+    @property
+    def personal_chat_id(self) -> str:
+        """Their chat with the bot: its own id in each Playground, fixed across restarts (the
+        bot keeps dialog state by conversation id, and its messages to them go there)."""
+        return f"personal-chat-{self.slug}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOCALHOST}:{self.port}/"
+
+    @property
+    def service_url(self) -> str:
+        """Where the bot sends to this Playground: the activities it sends carry this URL."""
+        return f"http://{LOCALHOST}:{self.port}/_connector"
+
+
+def load_playground_config(path: Path = PLAYGROUND_CONFIG) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise StartError(f"cannot read the Playground's mock tenant ({path.name}): {exc}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("name"), str)
+        for p in [data.get("currentUser"), *(data.get("users") or [])]
+    ):
+        raise StartError(
+            f"{path.name} needs a currentUser and a list of users, each with an id and a name"
+        )
+    return data
+
+
+def playground_users(config: Mapping[str, Any], first_port: int) -> list[PlaygroundUser]:
+    """Everyone of the mock tenant, its current user first, on consecutive ports."""
+    accounts = [config["currentUser"], *config["users"]]
+    if first_port + len(accounts) - 1 > 65535:
+        raise StartError(
+            f"PLAYGROUND_PORT {first_port} leaves no room for {len(accounts)} Playgrounds "
+            "(one per person, on consecutive ports): set a lower one"
+        )
+    users = [PlaygroundUser(account, first_port + n) for n, account in enumerate(accounts)]
+    slugs = [u.slug for u in users]
+    if len(set(slugs)) != len(slugs) or "" in slugs:
+        raise StartError(f"the people of {PLAYGROUND_CONFIG.name} need distinct names")
+    return users
+
+
+def user_config(
+    config: Mapping[str, Any], user: PlaygroundUser, users: Sequence[PlaygroundUser]
+) -> dict[str, Any]:
+    """The mock tenant as `user` sees it: they are the current user, everyone else a user. The
+    tenant, bot, group chat, team and channels stay the same in every Playground."""
+    return {
+        **config,
+        "currentUser": dict(user.account),
+        "users": [dict(other.account) for other in users if other is not user],
+        "personalChat": {"id": user.personal_chat_id},
+    }
+
+
+def write_user_config(work_dir: Path, config: Mapping[str, Any]) -> Path:
+    """Written as JSON, which is YAML too: every value stays the string it was."""
+    path = work_dir / ".m365agentsplayground.yml"
+    header = (
+        f"# Written by scripts/run_local.py from {PLAYGROUND_CONFIG.name} at every start: "
+        "edit that file instead.\n"
+    )
+    path.write_text(header + json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def copies_channel(config: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(team id, channel id) of the team channel for the business manager's copies."""
+    team = config.get("team")
+    channels = team.get("channels") if isinstance(team, dict) else None
+    if not isinstance(team, dict) or not isinstance(team.get("id"), str) or not channels:
+        return None
+    named = [c for c in channels if isinstance(c, dict) and c.get("name") == COPIES_CHANNEL]
+    chosen = (named or channels)[0]
+    if not isinstance(chosen, dict) or not isinstance(chosen.get("id"), str):
+        return None
+    return str(team["id"]), str(chosen["id"])
+
+
+def _account(entry: object) -> dict[str, str]:
+    """A ChannelAccount as JSON, from a config entry (its id, name and object id)."""
+    found = entry if isinstance(entry, dict) else {}
+    account = {"id": found.get("id"), "name": found.get("name")}
+    if found.get("aadObjectId"):
+        account["aadObjectId"] = found["aadObjectId"]
+    return {key: str(value) for key, value in account.items() if value}
+
+
+def personal_reference(config: Mapping[str, Any], user: PlaygroundUser) -> dict[str, Any]:
+    """The conversation reference the bot would save when `user` first writes to it: their chat
+    in their own Playground (a serialized botbuilder ConversationReference, with the tenant)."""
+    tenant = str(config.get("tenantId") or "")
+    reference: dict[str, Any] = {
+        "user": _account(user.account),
+        "bot": _account(config.get("bot")),
+        "conversation": {
+            "id": user.personal_chat_id,
+            "conversationType": "personal",
+            **({"tenantId": tenant} if tenant else {}),
+        },
+        "channelId": "msteams",
+        "serviceUrl": user.service_url,
+    }
+    if tenant:
+        reference["tenant"] = tenant
+    return reference
+
+
+def channel_reference(
+    config: Mapping[str, Any], channel_id: str, host: PlaygroundUser
+) -> dict[str, Any]:
+    """A reference to the team channel in `host`'s Playground: the sender reads its service URL,
+    and names the channel by id when it starts a thread there."""
+    tenant = str(config.get("tenantId") or "")
+    return {
+        "bot": _account(config.get("bot")),
+        "conversation": {
+            "id": channel_id,
+            "conversationType": "channel",
+            "isGroup": True,
+            **({"tenantId": tenant} if tenant else {}),
+        },
+        "channelId": "msteams",
+        "serviceUrl": host.service_url,
+    }
+
+
+def _repository_first() -> None:
+    """This script's own repository's packages, whatever the Python environment holds."""
+    if sys.path[:1] != [str(REPO)]:
+        sys.path.insert(0, str(REPO))
+
+
+def load_packs(env: Mapping[str, str]) -> PackRegistry:
+    """The packs the bot will run (ESCALATION_POLICIES and ESCALATION_POLICY_DIR, as app.py)."""
+    _repository_first()
+    from escalation.packs import PackError, PackRegistry, default_policy_dir, resolve_pack
+
+    names = [name.strip() for name in env.get("ESCALATION_POLICIES", "").split(",")]
+    folder_text = env.get("ESCALATION_POLICY_DIR", "").strip()
+    folder = Path(folder_text) if folder_text else default_policy_dir()
+    try:
+        if any(names):
+            return PackRegistry(resolve_pack(name, folder) for name in names if name)
+        return PackRegistry.from_directory(folder)
+    except PackError as exc:
+        raise StartError(f"the policy packs cannot be loaded: {exc}") from None
+
+
+def describe(person: Person, packs: PackRegistry, directory: Directory) -> str:
+    """`Line manager at <agency> (line manager: <name>)`, in the packs' own words."""
+    pack = next((p for p in packs if p.agency(person.agency_id) is not None), None)
+    agency = pack.agency(person.agency_id) if pack is not None else None
+    names = {role.id: role.name for role in pack.roles} if pack is not None else {}
+    roles = [name for role_id, name in names.items() if role_id in person.roles]
+    roles += sorted(role_id for role_id in person.roles if role_id not in names)
+    for board_id, role_id in sorted(person.board_roles):
+        board = next((p for p in packs if p.board.id == board_id), None)
+        role = board.role(role_id) if board is not None else None
+        roles.append(role.name if role is not None else f"{board_id} {role_id}")
+    listed = " and ".join([", ".join(roles[:-1]), roles[-1]] if len(roles) > 1 else roles)
+    words = f"{listed or 'no role'} at {agency.name if agency else person.agency_id}"
+    manager = directory.line_manager_of(person.id)
+    return words + (f" (line manager: {manager.name})" if manager is not None else "")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What `preset_store` wrote, for the lines `run` prints."""
+
+    roles: dict[str, str]  # a Playground person's name -> what they are in the sample directory
+    boards: list[str]  # the boards whose business-manager channel is the Playground's
+
+
+async def preset_store(
+    env: Mapping[str, str], config: Mapping[str, Any], users: Sequence[PlaygroundUser]
+) -> Preset:
+    """Write to the embedded store, through the bot's storage API, what a newcomer cannot set up
+    from the Playground. Local runs only: a deployed bot learns both from Teams.
+
+    * Each Playground person's chat with the bot, in their own Playground (what the bot saves when
+      they first write to it). Without it, a card for someone who has not written yet starts a
+      chat on the raiser's service URL, in the raiser's Playground, where they never see it.
+    * Every board's business-manager channel: the Playground's Announcements channel, in the
+      first Playground. In Teams a board role sends `@bot set channel` there, but no Playground
+      person holds a board role (the sample's business managers are not Playground people).
+
+    Both are written again at every start, so they follow PLAYGROUND_PORT.
+    """
+    _repository_first()
+    from storage.settings import StorageSettings, open_storage
+
+    packs = load_packs(env)
+    settings = StorageSettings.from_env(env)
+    if settings.engine != "sqlite":  # child_env drops the settings of a real store
+        raise StartError("the local run writes its sample data to the embedded store only")
+    storage = await open_storage(settings)
+    try:
+        directory = await storage.directory.snapshot()
+        roles: dict[str, str] = {}
+        # The first Playground's chat last: it is then where the bot last heard from the mock
+        # tenant, where it starts a chat with anyone of the tenant who has none yet.
+        for user in reversed(users):
+            person = None
+            for teams_id in user.teams_ids:
+                person = person or await storage.directory.find_by_teams_id(teams_id)
+            if person is None:
+                roles[user.name] = f"not in {SAMPLE_DIRECTORY.name}: the bot does not know them"
+                continue
+            await storage.conversations.save_person_reference(
+                person.id, personal_reference(config, user)
+            )
+            roles[user.name] = describe(person, packs, directory)
+        boards: list[str] = []
+        channel = copies_channel(config)
+        if channel is not None and users:
+            team_id, channel_id = channel
+            reference = channel_reference(config, channel_id, users[0])
+            for pack in packs:
+                await storage.conversations.set_channel(
+                    pack.board.id,
+                    reference,
+                    set_by=PRESET_BY,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                )
+                boards.append(pack.board.short_name)
+        return Preset({user.name: roles[user.name] for user in users}, boards)
+    finally:
+        await storage.close()
+
+
+def run_preset(
+    env: Mapping[str, str], config: Mapping[str, Any], users: Sequence[PlaygroundUser]
+) -> Preset:
+    async def bounded() -> Preset:
+        return await asyncio.wait_for(preset_store(env, config, users), PRESET_SECONDS)
+
+    try:
+        return asyncio.run(bounded())
+    except TimeoutError:
+        raise StartError(
+            f"writing the Playground's chats and channel to the store took over "
+            f"{PRESET_SECONDS:.0f} s"
+        ) from None
+
+
 def start_bot(port: int, env: Mapping[str, str]) -> Child:
     bot_env = dict(env, HOST=LOCALHOST, PORT=str(port), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(  # output goes to this terminal: the bot's log
@@ -247,7 +530,9 @@ def write_loopback_module(work_dir: Path) -> Path:
     return module
 
 
-def playground_command(node: str, port: int, bot_port: int, loopback_module: Path) -> list[str]:
+def playground_command(
+    node: str, user: PlaygroundUser, bot_port: int, loopback_module: Path
+) -> list[str]:
     return [
         node,
         "--import",
@@ -258,28 +543,35 @@ def playground_command(node: str, port: int, bot_port: int, loopback_module: Pat
         "--channel-id",
         "msteams",
         "--port",
-        str(port),
+        str(user.port),
         "--service-url",
-        f"http://{LOCALHOST}:{port}/_connector",
+        user.service_url,
         "--disable-telemetry",
     ]
 
 
 def start_playground(
-    node: str, port: int, bot_port: int, work_dir: Path, env: Mapping[str, str]
+    node: str,
+    user: PlaygroundUser,
+    bot_port: int,
+    work_dir: Path,
+    config: Mapping[str, Any],
+    env: Mapping[str, str],
 ) -> Child:
-    """The Playground runs in `work_dir`, where it writes devTools/ (its log)."""
+    """The Playground runs as `user` in `work_dir`, where it finds its config and writes devTools/
+    (its log)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     loopback_module = write_loopback_module(work_dir)
+    config_path = write_user_config(work_dir, config)
     log = work_dir / "playground.out"
     playground_env = dict(
         env,
         TEAMSAPPTESTER_BROWSER="none",  # it opens no browser of its own
-        M365_AGENTS_PLAYGROUND_CONFIG_PATH=str(PLAYGROUND_CONFIG),
+        M365_AGENTS_PLAYGROUND_CONFIG_PATH=str(config_path),
     )
     with log.open("wb") as out:
         process = subprocess.Popen(
-            playground_command(node, port, bot_port, loopback_module),
+            playground_command(node, user, bot_port, loopback_module),
             cwd=work_dir,
             env=playground_env,
             stdin=subprocess.DEVNULL,
@@ -287,7 +579,24 @@ def start_playground(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return Child("Playground", process, log)
+    return Child(f"Playground of {user.name}", process, log)
+
+
+def stop_all(children: Sequence[Child], timeout: float = STOP_SECONDS) -> None:
+    """SIGTERM to every child's group at once, then SIGKILL to any still there after `timeout`.
+
+    Signals go to a group only while its leader is not yet reaped (so its number cannot have been
+    reused). No child starts processes of its own.
+    """
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        running = [child for child in children if child.alive()]
+        for child in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, sig)
+        deadline = time.monotonic() + timeout
+        for child in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def http_status(url: str) -> int | None:
@@ -339,15 +648,70 @@ def playground_listening_port(log: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def wait_for_playground(user: PlaygroundUser, child: Child, stopper: Stopper) -> bool:
+    """Wait until the Playground answers on its own port; False if a stop was asked for."""
+    log = child.log
+    assert log is not None
+    if not wait_until_ready(
+        child,
+        lambda: playground_listening_port(log) is not None and http_status(user.url) == 200,
+        stopper,
+    ):
+        return False
+    listening = playground_listening_port(log)
+    if listening != user.port:
+        raise StartError(
+            f"the {child.name} took port {listening}, not {user.port} (was it taken "
+            "meanwhile?): stop what is using it, or set PLAYGROUND_PORT"
+        )
+    return True
+
+
+def welcome(users: Sequence[PlaygroundUser], preset: Preset, data_dir: Path) -> str:
+    first = users[0]
+    width = max(len(user.url) for user in users)
+    lines = [
+        f"\nOpen the Playground in a browser: {first.url} (there you are {first.name}).",
+        "Each sample person has a Playground of their own, all talking to this one bot: to act "
+        "as someone, open theirs in another tab.",
+        *(
+            f"  {user.url:<{width}}  {user.name}: {preset.roles.get(user.name, '')}"
+            for user in users
+        ),
+    ]
+    if preset.boards:
+        lines.append(
+            f"The business manager's copies ({', '.join(preset.boards)}) arrive in the "
+            f"{COPIES_CHANNEL} channel of {first.name}'s Playground."
+        )
+    lines += [
+        "A Playground shows only what arrives while its page is open, and forgets it when the "
+        "page is reloaded: open a person's tab before the case reaches them, or type 'cases' "
+        "and 'case <its id>' there.",
+        "They and the bot listen on this machine only. SAMPLE DATA: the people are invented "
+        f"({SAMPLE_DIRECTORY.relative_to(REPO)}). Cases are kept in {data_dir}.",
+        "Press Ctrl-C to stop them all.",
+    ]
+    return "\n".join(lines)
+
+
 def run(environ: Mapping[str, str], stopper: Stopper) -> int:
     bot_port = port_from(environ, "PORT", BOT_PORT)
     playground_port = port_from(environ, "PLAYGROUND_PORT", PLAYGROUND_PORT)
     node = check_prerequisites()
+    config = load_playground_config()
+    users = playground_users(config, playground_port)
     env = child_env(environ)
     data_dir = Path(env.get("ESCALATION_DATA_DIR") or REPO / "data").resolve()
     env["ESCALATION_DATA_DIR"] = str(data_dir)
     ensure_port_free(bot_port, "the bot", "PORT")
-    ensure_port_free(playground_port, "the Playground", "PLAYGROUND_PORT")
+    for user in users:
+        if user.port == bot_port:
+            raise StartError(
+                f"the bot (PORT) and {user.name}'s Playground would both use port {bot_port}: "
+                f"the Playgrounds take {users[0].port} to {users[-1].port} (PLAYGROUND_PORT on)"
+            )
+        ensure_port_free(user.port, f"{user.name}'s Playground", "PLAYGROUND_PORT")
 
     try:
         print(import_sample_directory(env), flush=True)
@@ -355,6 +719,9 @@ def run(environ: Mapping[str, str], stopper: Stopper) -> int:
         if stopper.requested:  # Ctrl-C reaches the import too, which is in this process group
             return 0
         raise
+    if stopper.requested:
+        return 0
+    preset = run_preset(env, config, users)
     if stopper.requested:
         return 0
     children: list[Child] = []
@@ -366,31 +733,19 @@ def run(environ: Mapping[str, str], stopper: Stopper) -> int:
             return 0
         print(f"bot: http://{LOCALHOST}:{bot_port}/api/messages (pid {bot.pid})", flush=True)
 
-        playground = start_playground(node, playground_port, bot_port, data_dir / "playground", env)
-        children.append(playground)
-        assert playground.log is not None
-        log = playground.log
-        home = f"http://{LOCALHOST}:{playground_port}/"
-        if not wait_until_ready(
-            playground,
-            lambda: playground_listening_port(log) is not None and http_status(home) == 200,
-            stopper,
-        ):
-            return 0
-        listening = playground_listening_port(log)
-        if listening != playground_port:
-            raise StartError(
-                f"the Playground took port {listening}, not {playground_port} (was it taken "
-                "meanwhile?): stop what is using it, or set PLAYGROUND_PORT"
+        playgrounds = []
+        for user in users:
+            work_dir = data_dir / "playground" / user.slug
+            child = start_playground(
+                node, user, bot_port, work_dir, user_config(config, user, users), env
             )
-        print(f"playground: {home} (pid {playground.pid})", flush=True)
-        print(
-            f"\nOpen the Playground in a browser: http://{LOCALHOST}:{playground_port}\n"
-            "It and the bot listen on this machine only. SAMPLE DATA: the people are invented "
-            f"(sample/directory.yaml); you are Alex Wilber. Cases are kept in {data_dir}.\n"
-            "Press Ctrl-C to stop both.",
-            flush=True,
-        )
+            children.append(child)
+            playgrounds.append((user, child))
+        for user, child in playgrounds:
+            if not wait_for_playground(user, child, stopper):
+                return 0
+            print(f"playground: {user.url} as {user.name} (pid {child.pid})", flush=True)
+        print(welcome(users, preset, data_dir), flush=True)
         while stopper.requested is None:
             for child in children:
                 if not child.alive():
@@ -402,10 +757,9 @@ def run(environ: Mapping[str, str], stopper: Stopper) -> int:
             time.sleep(POLL_SECONDS)
         return 0
     finally:
-        for child in reversed(children):
-            child.stop()
+        stop_all(children)
         if stopper.requested:
-            print(f"\n{stopper.requested}: stopped the Playground and the bot.", flush=True)
+            print(f"\n{stopper.requested}: stopped the Playgrounds and the bot.", flush=True)
 
 
 def main() -> int:

@@ -1,9 +1,9 @@
 """Drive the Microsoft 365 Agents Playground in headless Chromium, for the browser tests.
 
-`LocalRun` starts `scripts/run_local.py` (what `./dev run` runs: the bot and the Playground, on
-127.0.0.1) on free ports with its data in a temporary folder; the functions below act as a person
-would in the Playground's page. Python's playwright drives Debian's Chromium (/usr/bin/chromium,
-or $CHROMIUM); it never downloads a browser of its own.
+`LocalRun` starts `scripts/run_local.py` (what `./dev run` runs: the bot and one Playground per
+sample person, on 127.0.0.1) on free ports with its data in a temporary folder; the functions below
+act as a person would in a Playground's page. Python's playwright drives Debian's Chromium
+(/usr/bin/chromium, or $CHROMIUM); it never downloads a browser of its own.
 
 Selectors, in the Playground 0.2.28 (pinned exactly in package.json; check them after an upgrade):
 
@@ -16,6 +16,10 @@ Selectors, in the Playground 0.2.28 (pinned exactly in package.json; check them 
   same ``.fai-OutputCard``, with the note "Your response was sent to the app".
 * the chat list (left) repeats the last message's text: never search the whole page for a text,
   search the bot's messages.
+* the team channels are in the list on the left, by name (``Announcements``); a post there is no
+  ``.fai-OutputCard``: find its card by ``.ac-adaptiveCard`` and its text.
+* a page shows only what arrives while it is open, and a reload forgets it: open a person's page
+  before the bot writes to them.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_LOCAL = REPO / "scripts" / "run_local.py"
+PLAYGROUND_CONFIG = REPO / ".m365agentsplayground.yml"
 PLAYGROUND_CLI = REPO / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
 ARTIFACTS = REPO / "artifacts" / "e2e"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -88,6 +93,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def playground_people() -> int:
+    """How many Playgrounds `scripts/run_local.py` starts: one per person of the mock tenant."""
+    import yaml
+
+    config = yaml.safe_load(PLAYGROUND_CONFIG.read_text(encoding="utf-8"))
+    return 1 + len(config["users"])
+
+
+def free_ports(count: int, attempts: int = 50) -> int:
+    """The first of `count` consecutive ports that are free on 127.0.0.1 now."""
+    for _ in range(attempts):
+        first = free_port()
+        if first + count - 1 > 65535:
+            continue
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(first, first + count):
+                    sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                    sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return first
+    raise AssertionError(f"found no {count} consecutive free ports in {attempts} attempts")
+
+
 def accepts(port: int, host: str = "127.0.0.1") -> bool:
     """Whether something listens on host:port. A server bound to 127.0.0.1 alone refuses
     127.0.0.2, which is on the loopback interface too; one bound to every address accepts it."""
@@ -105,8 +135,15 @@ class LocalRun:
 
     work_dir: Path
     bot_port: int = field(default_factory=free_port)
-    playground_port: int = field(default_factory=free_port)
+    # The first Playground's; the others take the next ports, one per person.
+    playground_port: int = field(default_factory=lambda: free_ports(playground_people()))
     process: subprocess.Popen[bytes] | None = None
+    playgrounds: dict[str, str] = field(default_factory=dict)  # a person's name -> their URL
+
+    def __post_init__(self) -> None:
+        people = playground_people()
+        while self.playground_port <= self.bot_port < self.playground_port + people:
+            self.playground_port = free_ports(people)
 
     @property
     def log(self) -> Path:
@@ -118,7 +155,19 @@ class LocalRun:
 
     @property
     def playground_url(self) -> str:
+        """The first Playground's (its current user is the config's, Alex Wilber)."""
         return f"http://127.0.0.1:{self.playground_port}/"
+
+    @property
+    def playground_ports(self) -> list[int]:
+        return [int(urlsplit(url).port or 0) for url in self.playgrounds.values()]
+
+    def url_of(self, name: str) -> str:
+        """The Playground in which one is `name`, as `scripts/run_local.py` printed it."""
+        try:
+            return self.playgrounds[name]
+        except KeyError:
+            raise AssertionError(f"no Playground runs as {name!r}: {self.playgrounds}") from None
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.is_file() else ""
@@ -153,6 +202,12 @@ class LocalRun:
                     f"scripts/run_local.py was not ready in {START_SECONDS:.0f} s:\n{self.output()}"
                 )
             time.sleep(0.2)
+        self.playgrounds = {
+            name: url
+            for url, name in re.findall(
+                r"^playground: (\S+) as (.+) \(pid \d+\)$", self.output(), re.M
+            )
+        }
 
     def stop(self) -> int | None:
         """SIGTERM, as Ctrl-C or a service manager would; its exit code (None if never started).
@@ -178,13 +233,16 @@ class LocalRun:
         return process.returncode
 
     def keep_logs(self, name: str) -> None:
-        """Copy this run's logs (run_local.py's output, the Playground's log) to artifacts/e2e/."""
+        """Copy this run's logs (run_local.py's output, each Playground's log) to artifacts/e2e/."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         if self.log.is_file():
             shutil.copyfile(self.log, ARTIFACTS / f"{name}-run_local.log")
-        playground_log = self.data_dir / "playground" / "devTools" / "m365agentsplayground.log"
-        if playground_log.is_file():
-            shutil.copyfile(playground_log, ARTIFACTS / f"{name}-playground.log")
+        for work_dir in sorted((self.data_dir / "playground").glob("*")):
+            playground_log = work_dir / "devTools" / "m365agentsplayground.log"
+            if playground_log.is_file():
+                shutil.copyfile(
+                    playground_log, ARTIFACTS / f"{name}-playground-{work_dir.name}.log"
+                )
 
 
 @contextlib.contextmanager
@@ -284,6 +342,32 @@ def wait_for_text(page: Page, text: str, *, after: int = 0, timeout_ms: int = WA
     raise AssertionError(f"the bot message saying {text!r} went away")  # pragma: no cover
 
 
+def wait_for_card_in(
+    page: Page, message: int, *, has: str, lacks: str | None = None, timeout_ms: int = WAIT_MS
+) -> str:
+    """The text of bot message number `message` once its card says `has` and not `lacks`: after
+    an `Action.Execute` the card is replaced there, so this waits on what the action did (a
+    record listed, a button gone), never on the sentence that confirms it."""
+    try:
+        page.wait_for_function(
+            """([selector, index, has, lacks]) => {
+                const message = document.querySelectorAll(selector)[index];
+                const text = message ? message.innerText : "";
+                return text.includes(has) && !(lacks && text.includes(lacks));
+            }""",
+            arg=[BOT_MESSAGE, message, has, lacks],
+            timeout=timeout_ms,
+        )
+    except Exception as exc:
+        said = bot_messages(page).nth(message).inner_text()
+        raise AssertionError(
+            f"bot message {message} does not say {has!r}"
+            + (f" without {lacks!r}" if lacks else "")
+            + f" within {timeout_ms / 1000:.0f} s; it says: {said!r}"
+        ) from exc
+    return bot_messages(page).nth(message).inner_text()
+
+
 def click_card_button(page: Page, title: str, *, message: int | None = None) -> int:
     """Click the card button `title` in bot message number `message`, or in the last bot message
     that has such a button. Returns the message's number: an `Action.Execute` replaces the card in
@@ -304,6 +388,25 @@ def click_card_button(page: Page, title: str, *, message: int | None = None) -> 
         holder = messages.nth(message)
     holder.locator(CARD).last.get_by_role("button", name=title, exact=True).click()
     return message
+
+
+def open_channel(page: Page, name: str) -> None:
+    """Show the team channel `name` (from the list on the left) instead of the chat."""
+    page.get_by_text(name, exact=True).first.click()
+
+
+def wait_for_card(page: Page, text: str, *, timeout_ms: int = WAIT_MS) -> Locator:
+    """The first Adaptive Card anywhere in the conversation shown that contains `text` (a team
+    channel's posts are not `.fai-OutputCard`s)."""
+    card = page.locator(CARD, has_text=text).first
+    try:
+        card.wait_for(state="visible", timeout=timeout_ms)
+    except Exception as exc:
+        shown = [c.inner_text()[:200] for c in page.locator(CARD).all()]
+        raise AssertionError(
+            f"no card says {text!r} within {timeout_ms / 1000:.0f} s; the cards: {shown!r}"
+        ) from exc
+    return card
 
 
 def screenshot(page: Page, name: str) -> Path:
