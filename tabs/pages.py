@@ -1,7 +1,8 @@
 """The tabs' HTML: the pages Teams frames, and the fragments their script puts in them.
 
-Every page is the same shell: an external stylesheet and two external scripts (the Teams
-JavaScript client library, served from this app, and `tab.js`), no inline script or style, so
+Every page is the same shell: an external stylesheet and one external script, `tab.js`, which
+loads the Teams JavaScript client library (served from this app) when Teams frames the page; no
+inline script or style, so
 the pages run under a strict Content-Security-Policy (`tab_headers`). The forms are drawn here,
 from the packs (stages, agencies, categories: no personal data), so the pages open before the
 person is known; what needs the person comes as a fragment, for a token. Every value that came
@@ -85,7 +86,6 @@ def page(
             '<meta name="referrer" content="no-referrer">',
             f"<title>{_e(title)}</title>",
             f'<link rel="stylesheet" href="{STATIC}/tab.css">',
-            f'<script src="{STATIC}/vendor/MicrosoftTeams.min.js" defer></script>',
             f'<script src="{STATIC}/tab.js" defer></script>',
             "</head>",
             f'<body data-page="{_e(page_id)}" data-auth="{_e(auth)}"{attrs}>',

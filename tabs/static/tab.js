@@ -32,8 +32,19 @@
     ]);
   }
 
+  function loadTeamsLibrary() {
+    // Only when a host frames the page: in a plain browser tab there is no Teams to talk to.
+    return new Promise(function (resolve) {
+      var script = document.createElement("script");
+      script.src = "/tabs/static/vendor/MicrosoftTeams.min.js";
+      script.onload = function () { resolve(Boolean(window.microsoftTeams)); };
+      script.onerror = function () { resolve(false); };
+      document.head.append(script);
+    });
+  }
+
   async function startTeams() {
-    if (window.parent === window || !window.microsoftTeams) {
+    if (window.parent === window || !(await loadTeamsLibrary())) {
       return false; // a plain browser tab: not hosted by Teams
     }
     try {
@@ -109,6 +120,7 @@
 
   async function load(target, path, after) {
     target.setAttribute("aria-busy", "true");
+    delete target.dataset.state;
     try {
       var answer = await fetchWithToken(path);
       if (answer === null) {
@@ -123,6 +135,7 @@
       put(target, '<p class="problem" role="alert">The page could not reach the app: try again shortly.</p>');
     } finally {
       target.removeAttribute("aria-busy");
+      target.dataset.state = "loaded";
     }
   }
 
