@@ -4,6 +4,9 @@
 
 `--bot-id` defaults to $MicrosoftAppId (the Azure Bot's app id: with a managed identity, the
 identity's client id) and `--domain` to $BOT_DOMAIN (the Web App's host name, no scheme).
+`--tab-app-id`, the client id of the tabs' Microsoft Entra app registration (the one whose API,
+`api://DOMAIN/ID` with the `access_as_user` scope, Teams asks a token for: webApplicationInfo),
+defaults to $TAB_APP_ID, else to the bot id (a bot that is itself such a registration).
 `--app-id`, the Teams app's own id, defaults to $TEAMS_APP_ID, else to the bot id: keep it the
 same for every version, so that a new package replaces the old one. `--app-version` defaults to
 $APP_VERSION, else 1.0.0: raise it for every new package. The developer fields default to the
@@ -98,6 +101,7 @@ def render_manifest(
     developer: Mapping[str, str] | None = None,
     app_version: str | None = None,
     app_id: str | None = None,
+    tab_app_id: str | None = None,
 ) -> dict[str, Any]:
     bot_id = check_guid(bot_id)
     domain = check_domain(domain)
@@ -109,6 +113,7 @@ def render_manifest(
         "APP_VERSION": version,
         "BOT_ID": bot_id,
         "BOT_DOMAIN": domain,
+        "TAB_APP_ID": check_guid(tab_app_id, "tab app id") if tab_app_id else bot_id,
         "DEVELOPER_NAME": "Safeguarding Adults Board",
         "DEVELOPER_WEBSITE_URL": f"https://{domain}/",
         "DEVELOPER_PRIVACY_URL": f"https://{domain}/privacy",
@@ -152,6 +157,7 @@ def build(
     developer: Mapping[str, str] | None = None,
     app_version: str | None = None,
     app_id: str | None = None,
+    tab_app_id: str | None = None,
 ) -> Path:
     template = (source / "manifest.json").read_text(encoding="utf-8")
     manifest = render_manifest(
@@ -161,6 +167,7 @@ def build(
         developer=developer,
         app_version=app_version,
         app_id=app_id,
+        tab_app_id=tab_app_id,
     )
     files = {"manifest.json": (json.dumps(manifest, indent=2) + "\n").encode("utf-8")}
     files.update(icons(manifest, source))
@@ -201,6 +208,11 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
         help="the Teams app's id, the same for every version (default: $TEAMS_APP_ID, "
         "else the bot id)",
     )
+    parser.add_argument(
+        "--tab-app-id",
+        default=environ.get("TAB_APP_ID"),
+        help="the tabs' Entra app registration's client id (default: $TAB_APP_ID, else the bot id)",
+    )
     for option, key in (
         ("--developer-name", "DEVELOPER_NAME"),
         ("--website-url", "DEVELOPER_WEBSITE_URL"),
@@ -238,6 +250,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             developer=developer,
             app_version=args.app_version,
             app_id=args.app_id,
+            tab_app_id=args.tab_app_id,
         )
     except PackageError as exc:
         print(f"build_app_package: {exc}", file=sys.stderr)
@@ -246,6 +259,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         print(
             "note: the privacy and terms addresses default to pages on the bot's domain; set "
             "the board's own with --privacy-url and --terms-url",
+            file=sys.stderr,
+        )
+    if not args.tab_app_id:
+        print(
+            "note: no --tab-app-id: the tabs sign in with the bot's own app registration; give "
+            "the tabs' registration (deployment/README.md, section 3a) with --tab-app-id",
             file=sys.stderr,
         )
     print(out)

@@ -22,6 +22,11 @@ param location string = resourceGroup().location
 @minLength(32)
 param reportLinkSecret string
 
+@description('The client id of the tabs\' Microsoft Entra app registration (TAB_APP_ID): Teams asks it for a token when "My cases" or the board\'s figures open. Its API is api://<the Web App\'s host name>/<this id> (output TAB_APP_ID_URI) with the scope access_as_user, and the Teams, Microsoft 365 and Outlook clients pre-authorised for it: aadApp/update sets them from ../aad.manifest.json; by hand, deployment/README.md section 3a.')
+@minLength(36)
+@maxLength(36)
+param tabAppId string
+
 @description('The Microsoft Entra tenant ids of the board\'s partner agencies, comma-separated (ALLOWED_TENANTS).')
 @minLength(1)
 param allowedTenants string
@@ -282,6 +287,11 @@ var baseSettings = [
     value: reportLinkSecret
   }
   {
+    // The tabs accept Teams' tokens for this registration's API only (tabs/auth.py).
+    name: 'TAB_APP_ID'
+    value: tabAppId
+  }
+  {
     name: 'SCM_DO_BUILD_DURING_DEPLOYMENT'
     value: 'true'
   }
@@ -385,6 +395,9 @@ output BOT_DOMAIN string = webApp.properties.defaultHostName
 
 @description('The messaging endpoint the Azure Bot calls.')
 output BOT_ENDPOINT string = bot.properties.endpoint
+
+@description('The tabs\' Application ID URI, for their app registration (webApplicationInfo.resource in the Teams app package).')
+output TAB_APP_ID_URI string = 'api://${webApp.properties.defaultHostName}/${tabAppId}'
 
 @description('The Web App\'s resource id, for zip deploy.')
 output BOT_AZURE_APP_SERVICE_RESOURCE_ID string = webApp.id

@@ -256,3 +256,60 @@ async def test_every_team_command_is_answered_in_a_channel(tmp_path: Path) -> No
                 assert HELP not in replies, f"{command!r} got the generic help"
                 assert ANSWERS.get(command, "") in "\n".join(replies), (command, replies)
         assert await walk.in_channel("bm", "frobnicate") == [HELP]
+
+
+TAB_APP = "7c0d2e41-9a3b-4f6e-8d15-2b4c6a8e0f13"
+
+
+def test_the_tabs_are_in_the_package_and_the_app_serves_them(tmp_path: Path) -> None:
+    """A personal "My cases" tab, a channel tab for the board's figures, Teams' sign-in for the
+    tabs' own app registration (webApplicationInfo), on the bot's domain; and the app answers
+    each of those pages."""
+    out = build(bot_id=BOT_ID, domain=DOMAIN, out=tmp_path / "p.zip", tab_app_id=TAB_APP)
+    manifest = manifest_of(zipfile.ZipFile(out))
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema).validate(manifest)
+    [mine, chat, about] = manifest["staticTabs"]
+    assert mine["contentUrl"] == f"https://{DOMAIN}/tabs/my-cases"
+    assert mine["scopes"] == ["personal"] and mine["name"] == "My cases"
+    assert (chat["entityId"], about["entityId"]) == ("conversations", "about")  # the bot's chat
+    [board] = manifest["configurableTabs"]
+    assert board["configurationUrl"] == f"https://{DOMAIN}/tabs/board/config"
+    assert board["scopes"] == ["team"]
+    assert manifest["webApplicationInfo"] == {
+        "id": TAB_APP,
+        "resource": f"api://{DOMAIN}/{TAB_APP}",
+    }
+    assert manifest["validDomains"] == [DOMAIN]
+    # Without a tab app id the bot's own registration stands in (a registration-backed bot).
+    fallback = manifest_of(
+        zipfile.ZipFile(build(bot_id=BOT_ID, domain=DOMAIN, out=tmp_path / "q.zip"))
+    )
+    assert fallback["webApplicationInfo"]["id"] == BOT_ID
+    with pytest.raises(PackageError, match="tab app id"):
+        build(bot_id=BOT_ID, domain=DOMAIN, out=tmp_path / "r.zip", tab_app_id="nope")
+
+
+async def test_the_app_answers_every_tab_page_the_manifest_names(tmp_path: Path) -> None:
+    from urllib.parse import urlsplit
+
+    import aiohttp
+
+    from app import create_app
+    from bot.settings import AppSettings
+    from storage.settings import StorageSettings
+    from tests.e2e.connector import serve
+
+    out = build(bot_id=BOT_ID, domain=DOMAIN, out=tmp_path / "p.zip", tab_app_id=TAB_APP)
+    manifest = manifest_of(zipfile.ZipFile(out))
+    urls = [t["contentUrl"] for t in manifest["staticTabs"] if "contentUrl" in t]
+    urls += [t["configurationUrl"] for t in manifest["configurableTabs"]]
+    settings = AppSettings(storage=StorageSettings(None, tmp_path / "data"))
+    async with serve(create_app(settings)) as base, aiohttp.ClientSession() as http:
+        for url in urls:
+            parts = urlsplit(url)
+            async with http.get(
+                base + parts.path + (f"?{parts.query}" if parts.query else "")
+            ) as r:
+                assert r.status == 200, url
+                assert "frame-ancestors" in r.headers["Content-Security-Policy"]

@@ -95,6 +95,7 @@ def test_every_parameter_without_a_default_has_a_value(template: dict[str, Any])
         "allowedTenants",
         "adminGroupObjectId",
         "reportLinkSecret",
+        "tabAppId",
     }
     assert required <= set(given), f"no value for {required - set(given)}"
     assert set(given) <= set(params), f"unknown parameters {set(given) - set(params)}"
@@ -477,3 +478,60 @@ def test_the_template_compiles_to_arm_json(tmp_path: Path) -> None:  # pragma: n
     subprocess.run(["bicep", "build", str(BICEP), "--outfile", str(out)], check=True, timeout=120)
     arm = json.loads(out.read_text())
     assert {"resourceBaseName", "allowedTenants"} <= set(arm["parameters"])
+
+
+# The Microsoft 365 clients Teams' documentation lists for a tab's single sign-on ("Configure your
+# tab app in Microsoft Entra ID": Teams, Microsoft 365 and Outlook, on the web, desktop and mobile).
+TEAMS_CLIENTS = {
+    "1fec8e78-bce4-4aaf-ab1b-5451cc387264",
+    "5e3ce6c0-2b1f-4285-8d4b-75ee78787346",
+    "4765445b-32c6-49b0-83e6-1d93765276ca",
+    "0ec893e0-5785-4de6-99da-4ed124e5296c",
+    "d3590ed6-52b3-4102-aeff-aad2292ab01c",
+    "bc59ab01-8403-45c6-8796-ac3ef710b3e3",
+    "27922004-5251-4030-b22d-91ecd9a37ea4",
+}
+
+
+def test_the_tabs_registration_exposes_the_api_the_app_checks_tokens_for(
+    template: dict[str, Any],
+) -> None:
+    """The toolkit's Entra manifest and the by-hand Graph bodies say the same: the Application
+    ID URI api://<domain>/<tab app id> (the manifest's webApplicationInfo.resource, and the
+    audience tabs.auth accepts), the access_as_user scope, v2 tokens, and Teams' clients
+    pre-authorised for that scope."""
+    from tabs.auth import SCOPE, api_audiences
+
+    aad = json.loads((DEPLOYMENT / "aad.manifest.json").read_text(encoding="utf-8"))
+    [scope] = aad["oauth2Permissions"]
+    assert scope["value"] == SCOPE and scope["type"] == "User" and scope["isEnabled"]
+    assert aad["identifierUris"] == ["api://${{BOT_DOMAIN}}/${{TAB_APP_ID}}"]
+    assert aad["accessTokenAcceptedVersion"] == 2
+    assert aad["signInAudience"] == "AzureADMultipleOrgs"  # the agencies' tenants sign in too
+    assert {p["appId"] for p in aad["preAuthorizedApplications"]} == TEAMS_CLIENTS
+    assert all(p["permissionIds"] == [scope["id"]] for p in aad["preAuthorizedApplications"])
+    manifest = json.loads((DEPLOYMENT / "appPackage" / "manifest.json").read_text())
+    assert manifest["webApplicationInfo"] == {
+        "id": "${{TAB_APP_ID}}",
+        "resource": aad["identifierUris"][0],
+    }
+    assert "api://domain/id" in api_audiences("domain", "id")
+    graph = json.loads((DEPLOYMENT / "tab-app" / "pre-authorised.json").read_text())["api"]
+    assert graph["oauth2PermissionScopes"] == [scope]
+    assert graph["requestedAccessTokenVersion"] == 2
+    assert {p["appId"] for p in graph["preAuthorizedApplications"]} == TEAMS_CLIENTS
+    first = json.loads((DEPLOYMENT / "tab-app" / "api-scope.json").read_text())["api"]
+    assert first["oauth2PermissionScopes"] == [scope]
+    # The template gives the app the registration's id, and names the URI it must expose.
+    assert app_settings(template)["TAB_APP_ID"] == "tabAppId"
+    assert "api://" in json.dumps(template["outputs"]["TAB_APP_ID_URI"])
+    # Provision makes the registration before the template needs its id, and sets its API
+    # once the Web App's domain is known, before the package that names it is built.
+    steps = [s["uses"] for s in project("m365agents.yml")["provision"]]
+    create = next(
+        i
+        for i, s in enumerate(project("m365agents.yml")["provision"])
+        if (s.get("writeToEnvironmentFile") or {}).get("clientId") == "TAB_APP_ID"
+    )
+    assert create < steps.index("arm/deploy") < steps.index("aadApp/update")
+    assert steps.index("aadApp/update") < steps.index("teamsApp/zipAppPackage")
