@@ -42,7 +42,11 @@ log = logging.getLogger("escalation.tabs.auth")
 SCOPE: Final = "access_as_user"
 ALGORITHM: Final = "RS256"
 LEEWAY: Final = timedelta(seconds=60)
-ENTRA_KEYS_URL: Final = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
+# Entra's signing keys for v2 and v1 tokens (the same keys in practice; both are read).
+ENTRA_KEYS_URLS: Final = (
+    "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+    "https://login.microsoftonline.com/common/discovery/keys",
+)
 LOCAL_TAB_APP_ID: Final = "00000000-0000-0000-0000-00000000ab00"  # local use: no registration
 LOCAL_ISSUER_PREFIX: Final = "urn:sab-escalation:local-sign-in:"
 
@@ -238,19 +242,22 @@ class JwksKeys:
         self._fetched_at = self._monotonic()
 
 
-def aiohttp_fetch(url: str = ENTRA_KEYS_URL, timeout: float = 10.0) -> Fetch:
-    """Fetch a JWKS document over HTTPS with aiohttp (a session per fetch: it is rare)."""
+def aiohttp_fetch(urls: Iterable[str] = ENTRA_KEYS_URLS, timeout: float = 10.0) -> Fetch:
+    """Fetch JWKS documents over HTTPS with aiohttp (a session per fetch: it is rare), as one
+    document holding every key of them."""
+    addresses = tuple(urls)
 
     async def fetch() -> Mapping[str, Any]:
         import aiohttp
 
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
-            session.get(url) as response,
-        ):
-            response.raise_for_status()
-            document: Mapping[str, Any] = await response.json()
-            return document
+        keys: list[Any] = []
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+            for url in addresses:
+                async with session.get(url) as response:
+                    response.raise_for_status()
+                    document: Mapping[str, Any] = await response.json()
+                    keys += list(document.get("keys") or ())
+        return {"keys": keys}
 
     return fetch
 

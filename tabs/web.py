@@ -50,7 +50,7 @@ from reports.svg import svg_charts
 from storage.settings import Storage
 from tabs import pages
 from tabs.auth import (
-    ENTRA_KEYS_URL,
+    ENTRA_KEYS_URLS,
     LOCAL_TAB_APP_ID,
     JwksKeys,
     KeySource,
@@ -143,7 +143,7 @@ def make_site(
         packs,
         storage,
         clock,
-        keys or JwksKeys(aiohttp_fetch(ENTRA_KEYS_URL)),
+        keys or JwksKeys(aiohttp_fetch(ENTRA_KEYS_URLS)),
         rules,
         None,
     )
