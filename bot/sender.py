@@ -156,7 +156,9 @@ class TeamsSender:
         if notification.kind == "signpost":
             # Where else a concern should go (the MASH, say): the pack's signpost, not the case.
             signpost = pack.signpost(notification.details.get("signpost", ""))
-            return None if signpost is None else (signpost_card(signpost), "")
+            if signpost is None:
+                return None
+            return signpost_card(signpost, pack.words.person), ""
         directory = await self._storage.directory.snapshot()
         viewer = notification.recipient.id if notification.recipient.kind == "person" else None
         view = case_view(case, pack, directory, now=self._now(), viewer_id=viewer)

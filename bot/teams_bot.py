@@ -56,8 +56,8 @@ from storage.settings import Storage
 log = logging.getLogger("escalation.bot")
 
 HELP = (
-    "I run your Safeguarding Adults Board's policy for resolving professional disagreements "
-    "about an adult at risk.\n\n"
+    "I run your safeguarding board's policy for resolving professional disagreements about a "
+    "person at risk.\n\n"
     "- **raise**: raise a disagreement with a professional in another agency\n"
     "- **cases**: your open cases: the other agency, the stage, the next deadline and what "
     "waits on you\n"
@@ -65,8 +65,8 @@ HELP = (
     "- **profile**: your agency and line manager\n"
     "- **summary**: the board's figures for the year to date (board roles)\n"
     "- **help**: this message; **cancel** stops a question you are answering\n\n"
-    "This is not a complaints process: complaints from the adult or their family go through the "
-    "agency concerned. If an adult is in immediate danger, call 999."
+    "This is not a complaints process: complaints from the person at risk or their family go "
+    "through the agency concerned. If anyone is in immediate danger, call 999."
 )
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 WELCOME_VERBS = {RAISE: "raise", MY_CASES: "cases", HELP_VERB: "help"}
@@ -478,4 +478,5 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             packs = packs or list(self.packs)
             names = [pack.board.name for pack in packs]
             signposts = [sign for pack in packs for sign in pack.signposts]
-            await turn_context.send_activity(card_message(welcome_card(names, signposts)))
+            people = [pack.words.person for pack in packs]
+            await turn_context.send_activity(card_message(welcome_card(names, signposts, people)))

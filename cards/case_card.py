@@ -122,12 +122,14 @@ def form_values(verb: str, data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def risk_block(view: CaseView) -> Json:
-    """The risk to the adult, first on every case card (RB-1.4); immediate risk said in words."""
-    items: list[Json] = [heading("Risk to the adult")]
+    """The risk to the person at risk (the pack's word: the adult, the child), first on every
+    case card (RB-1.4); immediate risk said in words."""
+    the_person = view.words.the_person
+    items: list[Json] = [heading(f"Risk to {the_person}")]
     if view.immediate_risk:
         items.append(
             text(
-                "IMMEDIATE RISK of significant harm: protect the adult first; nothing here "
+                f"IMMEDIATE RISK of significant harm: protect {the_person} first; nothing here "
                 "should delay that.",
                 weight="bolder",
                 color="attention",
@@ -151,7 +153,7 @@ def copy_summary_blocks(view: CaseView) -> list[Json]:
         facts(
             [
                 ("Board", view.board_name),
-                ("Stage", f"{view.stage.id}: {view.stage.name}"),
+                (view.words.stage_title, f"{view.stage.id}: {view.stage.name}"),
                 ("Status", view.status.capitalize()),
                 ("Category", view.category),
                 ("Immediate risk", "Yes" if view.immediate_risk else "No"),
@@ -170,22 +172,22 @@ def summary_blocks(view: CaseView) -> list[Json]:
         facts(
             [
                 ("Board", view.board_name),
-                ("Stage", f"{view.stage.id}: {view.stage.name}"),
+                (view.words.stage_title, f"{view.stage.id}: {view.stage.name}"),
                 ("Status", _status(view)),
                 ("Category", view.category),
             ]
         ),
         labelled("Issue", view.issue),
-        labelled("Adult's case reference", view.adult_reference),
+        labelled(f"{view.words.person.capitalize()}'s case reference", view.adult_reference),
     ]
     blocks += [labelled(p.role, p.describe) for p in view.parties]
     return blocks
 
 
 def clock_blocks(view: CaseView) -> list[Json]:
-    blocks: list[Json] = [heading("Deadlines at this stage", size="default")]
+    blocks: list[Json] = [heading(f"Deadlines at this {view.words.stage}", size="default")]
     if not view.clocks:
-        blocks.append(text("No deadlines at this stage."))
+        blocks.append(text(f"No deadlines at this {view.words.stage}."))
         return blocks
     blocks.append(facts((c.label, c.describe) for c in view.clocks))
     if view.next_due is not None:
@@ -198,7 +200,7 @@ def clock_blocks(view: CaseView) -> list[Json]:
 def _record_line(view: CaseView, record: RecordView) -> list[Json]:
     line = rich(
         run(f"Record {record.id}", bold=True),
-        run(f" (stage {record.stage}) by "),
+        run(f" ({view.words.stage} {record.stage}) by "),
         run(record.author_name),
         run(f", held {record.held}; outcome: {record.outcome}."),
     )
@@ -229,7 +231,7 @@ def recommendations_blocks(view: CaseView) -> list[Json]:
         return []
     force = "binding" if recs.binding else "not binding"
     blocks: list[Json] = [
-        heading(f"The Chair's recommendations ({force})", size="default"),
+        heading(f"{view.words.recommender_title}'s recommendations ({force})", size="default"),
         text(f"Made {recs.made}."),
     ]
     blocks += [
@@ -333,7 +335,8 @@ def escalate_form(view: CaseView) -> Json:
     v = ESCALATE
     body: list[Json] = [
         text(
-            f"This moves the case to stage {target.id}: {target.name}. Everyone concerned is told."
+            f"This moves the case to {view.words.stage} {target.id}: {target.name}. Everyone "
+            "concerned is told."
         ),
         text_input(input_id(v, "reason"), "Why it needs escalating", required=True, multiline=True),
     ]
@@ -347,13 +350,13 @@ def escalate_form(view: CaseView) -> Json:
             toggle_input(
                 input_id(v, "policy_issue"),
                 "Significant policy issue",
-                f"Refer it straight to stage {policy.id}: {policy.name}",
+                f"Refer it straight to {view.words.stage} {policy.id}: {policy.name}",
             )
         )
     return show_card(
-        f"Escalate to stage {target.id}",
+        f"Escalate to {view.words.stage} {target.id}",
         body,
-        [execute(f"Escalate to stage {target.id}", v, _data(view, v))],
+        [execute(f"Escalate to {view.words.stage} {target.id}", v, _data(view, v))],
     )
 
 
@@ -362,8 +365,8 @@ def deadline_form(view: CaseView) -> Json:
     clocks = view.protective_clocks
     body: list[Json] = [
         text(
-            "Set a shorter deadline where waiting would fail to protect the adult. The earlier "
-            "deadline applies."
+            f"Set a shorter deadline where waiting would fail to protect {view.words.the_person}. "
+            "The earlier deadline applies."
         ),
         choice_input(
             input_id(v, "clock"),
@@ -375,7 +378,7 @@ def deadline_form(view: CaseView) -> Json:
         time_input(input_id(v, "time"), f"New time ({view.timezone})", value="17:00"),
         text_input(
             input_id(v, "reason"),
-            "Why the earlier deadline protects the adult",
+            f"Why the earlier deadline protects {view.words.the_person}",
             required=True,
             multiline=True,
         ),
@@ -483,7 +486,8 @@ def respond_form(view: CaseView) -> Json:
     force = "binding" if view.recommendations and view.recommendations.binding else "not binding"
     body: list[Json] = [
         text(
-            f"Respond for {agency.name} to the Chair's recommendations. They are {force}: "
+            f"Respond for {agency.name} to {view.words.recommender}'s recommendations. They are "
+            f"{force}: "
             "say whether your agency accepts them, and why not where it does not."
         ),
         choice_input(
@@ -558,7 +562,7 @@ def milestone_blocks(view: CaseView) -> list[Json]:
     """What has been recorded at this stage, and a stage's reminder cadence."""
     blocks: list[Json] = []
     if view.milestones_done:
-        blocks.append(heading("Recorded at this stage", size="default"))
+        blocks.append(heading(f"Recorded at this {view.words.stage}", size="default"))
         blocks += [text(line) for line in view.milestones_done]
     if view.reminders:
         blocks.append(text(view.reminders, isSubtle=True))
@@ -646,13 +650,13 @@ def headline(view: CaseView, *, shout: bool = True, say_copy: bool = True) -> st
     copy names nobody. `shout`: lead with IMMEDIATE RISK where it applies; `say_copy`: say
     that the board's copy is one."""
     risk = "IMMEDIATE RISK: " if shout and view.immediate_risk else ""
-    where = f"Case {view.case_id}, stage {view.stage.id} ({view.stage.short})"
+    where = f"Case {view.case_id}, {view.words.stage} {view.stage.id} ({view.stage.short})"
     if view.status == "closed":
         return f"{risk}Case {view.case_id} ({view.board_short_name}) is closed."
     if view.status == "resolved":
         state = "resolved; it can now be closed"
     elif view.next_due is None:
-        state = "nothing falls due at this stage"
+        state = f"nothing falls due at this {view.words.stage}"
     else:
         nxt = view.next_due
         who = _who_acts(nxt)
@@ -677,7 +681,9 @@ def _speak(view: CaseView, notice: str | None) -> str:
     parts.append(headline(view, shout=False))
     if notice:
         parts.append(notice)
-    parts.append(f"Risk to the adult: {sentence(view.risk_to_adult or 'not recorded yet')}")
+    parts.append(
+        f"Risk to {view.words.the_person}: {sentence(view.risk_to_adult or 'not recorded yet')}"
+    )
     return " ".join(parts)
 
 
@@ -746,7 +752,12 @@ def case_card(
     actions = case_actions(view)
     approvals = any(r.approvable for r in view.records_awaiting_approval)
     if not actions and not approvals:
-        body.append(text("You have no action to take on this case at this stage.", isSubtle=True))
+        body.append(
+            text(
+                f"You have no action to take on this case at this {view.words.stage}.",
+                isSubtle=True,
+            )
+        )
     users = list(user_ids) or ([view.viewer_id] if view.viewer_id else [])
     return card(
         body,

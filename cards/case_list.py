@@ -45,8 +45,8 @@ def case_line(view: CaseView) -> str:
     else:
         agency = f"between {and_list(list(view.party_agencies))}"
     line = (
-        f"- {risk}**{view.case_id}**, adult's ref {_code(view.adult_reference)}, {agency}: "
-        f"stage {view.stage.id} ({view.stage.short})"
+        f"- {risk}**{view.case_id}**, {view.words.person}'s ref {_code(view.adult_reference)}, "
+        f"{agency}: {view.words.stage} {view.stage.id} ({view.stage.short})"
     )
     if view.status == "resolved":
         line += ", resolved: to be closed"

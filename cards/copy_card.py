@@ -29,7 +29,7 @@ def business_manager_copy_card(view: CaseView, reason: str) -> Json:
     copy = _as_copy(view)
     why = f"Copy for the {view.board_short_name} Business Manager: {sentence(reason)}"
     urgent = "Immediate risk of significant harm. " if view.immediate_risk else ""
-    risk = f"Risk to the adult: {sentence(view.risk_to_adult or 'not recorded')}"
+    risk = f"Risk to {view.words.the_person}: {sentence(view.risk_to_adult or 'not recorded')}"
     spoken = f"{urgent}{headline(copy, shout=False, say_copy=False)} {why} {risk}"
     return card(body, fallback_text=f"{headline(copy, say_copy=False)} {why}", speak=spoken)
 

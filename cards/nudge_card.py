@@ -27,12 +27,12 @@ def _find(view: CaseView, clock: str) -> ClockView | None:
 def _message(view: CaseView, label: str, found: ClockView | None, kind: NudgeKind) -> str:
     if kind == "stage_reminder":  # a stage with no deadline of its own: the case still waits
         onward = (
-            f", or escalate to stage {view.escalates_to.id}"
+            f", or escalate to {view.words.stage} {view.escalates_to.id}"
             if view.escalates_to is not None
             else ""
         )
         return (
-            f"Reminder: case {view.case_id} is waiting at stage {view.stage.id} "
+            f"Reminder: case {view.case_id} is waiting at {view.words.stage} {view.stage.id} "
             f"({view.stage.name}). Record where it stands, resolve it{onward}."
         )
     due = f" {found.due}" if found is not None else ""
@@ -42,7 +42,7 @@ def _message(view: CaseView, label: str, found: ClockView | None, kind: NudgeKin
         at = f" at {found.due_at:%H:%M}" if found is not None else ""
         return f"Due today{at}: {label}."
     escalate = (
-        f" If it is not resolved, escalate to stage {view.escalates_to.id} now."
+        f" If it is not resolved, escalate to {view.words.stage} {view.escalates_to.id} now."
         if view.escalates_to is not None
         else ""
     )
@@ -68,9 +68,9 @@ def nudge_card(view: CaseView, clock_label: str, kind: NudgeKind) -> Json:
         execute("Open the case", REFRESH, case_data(view.case_id, view.version, REFRESH))
     )
     urgent = "IMMEDIATE RISK: " if view.immediate_risk else ""
-    where = f"Case {view.case_id}, stage {view.stage.id} ({view.stage.short})"
+    where = f"Case {view.case_id}, {view.words.stage} {view.stage.id} ({view.stage.short})"
     spoken = "Immediate risk of significant harm. " if view.immediate_risk else ""
-    risk = f"Risk to the adult: {sentence(view.risk_to_adult or 'not recorded yet')}"
+    risk = f"Risk to {view.words.the_person}: {sentence(view.risk_to_adult or 'not recorded yet')}"
     return card(
         body,
         fallback_text=f"{urgent}{where}. {message}",

@@ -41,7 +41,7 @@ from escalation.actors import clock_owners, holds_board_role
 from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.directory import Directory
-from escalation.policy import PolicyPack, Stage
+from escalation.policy import PolicyPack, Stage, Wording
 from escalation.rules import calendar_for
 
 __all__ = [
@@ -80,6 +80,9 @@ RESPONSE_LABELS = {
 
 # What closing a case may record beyond its summary, where the pack enables it (HW-learn).
 CLOSURE_FIELDS: tuple[str, ...] = ("learning_points", "policy_gaps", "debrief_offered")
+
+# A pack's words where it gives none of its own (`PolicyPack.words`).
+BOARD_WORDS = Wording()
 
 # A clock's status on a card beyond the core's: one that follows another and has not started,
 # and a window that passed and handed on to the clock that follows it.
@@ -149,7 +152,7 @@ class ClockView:
             if self.overdue:
                 text += " — overdue"
             if self.protective_reason is not None:
-                text += " (earlier deadline set to protect the adult)"
+                text += " (an earlier deadline was set to protect them)"
         elif self.status == ClockStatus.MET.value:
             text = f"met (was due {self.due})"
         elif self.status == ClockStatus.MISSED.value:
@@ -280,6 +283,7 @@ class CaseView:
     closure_fields: tuple[str, ...]  # of CLOSURE_FIELDS, those the pack enables
     learning_route: str | None  # where wider learning and policy gaps go (HW-learn)
     milestone_choices: tuple[MilestoneChoice, ...] = ()  # what the viewer may record now
+    words: Wording = BOARD_WORDS  # the board's: who is at risk, its stages, who recommends
     milestones_done: tuple[str, ...] = ()  # at this stage, in words, oldest first
     reminders: str | None = None  # a stage without a clock of its own: its reminder cadence
     # The other party's agency, from the viewer's side; None when the viewer is on neither side
@@ -637,6 +641,7 @@ def case_view(
         closure_fields=tuple(f for f in CLOSURE_FIELDS if getattr(pack.closure, f)),
         learning_route=pack.closure.learning_route,
         milestone_choices=_milestone_choices(case, pack, access, tz, now),
+        words=pack.words,
         milestones_done=tuple(
             f"{m.label}: {format_local(m.at, tz, now=now)}"
             + (f", by {_person_name(directory, case, m.by)}" if full else "")

@@ -93,9 +93,12 @@ def text_answer(text: str | None, *, name: str, required: bool, limit: int = MAX
         raise AnswerError(refusal.reason) from None
 
 
-def reference_answer(text: str | None) -> str:
-    """The adult's case reference, by the core's rule: an agency reference, never a name."""
+def reference_answer(text: str | None, person: str | None = None) -> str:
+    """The case reference of the person at risk (`person`: the pack's word for them), by the
+    core's rule: an agency reference, never a name."""
     try:
-        return check_reference(text or "")
+        if person is None:
+            return check_reference(text or "")
+        return check_reference(text or "", person)
     except Refused as refusal:
         raise AnswerError(refusal.reason) from None

@@ -51,16 +51,17 @@ UNCHANGED = "No change: show the summary again"
 # The change menu's choices besides the answers themselves (no answer has these names).
 CANCEL_ID = "cancel"
 UNCHANGED_ID = "unchanged"
+# "{person}" is the pack's word for who is at risk (`words.person`: adult, child...).
 QUESTIONS: dict[str, str] = {
     "issue": "What is the issue you are concerned about?",
-    "risk_to_adult": "What is the risk to the adult?",
+    "risk_to_adult": "What is the risk to the {person}?",
     "nature_of_disagreement": "What exactly do you disagree about?",
     "aim": "What do you aim to achieve?",
     "evidence": "What evidence supports your view, and where does it come from?",
 }
 LABELS = {
     "issue": "The issue",
-    "risk_to_adult": "The risk to the adult",
+    "risk_to_adult": "The risk to the {person}",
     "nature_of_disagreement": "The disagreement",
     "aim": "Your aim",
     "evidence": "The evidence",
@@ -70,10 +71,10 @@ TYPED: dict[str, tuple[str, str]] = {
     "outside_name": ("What is their name and role?", "Their name and role"),
     "outside_email": ("Their work email (or 'skip')?", "Their work email"),
     "adult_reference": (
-        "The adult's case reference at your agency (no name needed)?",
-        "The adult's case reference",
+        "The {person}'s case reference at your agency (no name needed)?",
+        "The {person}'s case reference",
     ),
-    "start_reason": ("Why start at that stage?", "Why start at that stage"),
+    "start_reason": ("Why start at that {stage}?", "Why start at that {stage}"),
     **{field: (question, LABELS[field]) for field, question in QUESTIONS.items()},
     # Asked with `date_hint`, whose example is one the prompt accepts on the day it is asked.
     "day_text": (
@@ -97,6 +98,7 @@ ANSWER_KEYS = (
     "outside_email",
     "adult_reference",
     "category",
+    "track",
     "immediate_risk",
     "start_stage",
     "start_reason",
@@ -124,7 +126,7 @@ def _prompt(
 class RaiseDialog(CancelAndHelpDialog):
     help_text = (
         "I am asking what the policy needs to open a case: who you disagree with, the risk to "
-        "the adult, the issue, what you disagree about, your aim and your evidence. Type "
+        "the person at risk, the issue, what you disagree about, your aim and your evidence. Type "
         "'cancel' to stop; nothing is saved until you confirm the summary."
     )
     doing = "raising a disagreement"
@@ -159,6 +161,7 @@ class RaiseDialog(CancelAndHelpDialog):
             self.outside_email,
             self.reference,
             self.category,
+            self.track,
             self.immediate,
             self.start_stage,
             self.start_reason,
@@ -169,15 +172,29 @@ class RaiseDialog(CancelAndHelpDialog):
         # `legacy_confirm` keeps the step count of earlier releases (summary, save), so a dialog
         # stored mid-way by one of them resumes at the right step after a deploy.
         steps += [self.disagreement_day, self.review, self.legacy_confirm]
-        self.add_dialog(WaterfallDialog("steps", steps))
+        # A dialog stored by an earlier release, which had no track question, resumes in the
+        # steps it was asked with.
+        earlier = [step for step in steps if step != self.track]
+        self.add_dialog(WaterfallDialog("steps", earlier))
+        self.add_dialog(WaterfallDialog("steps-with-track", steps))
         self.add_dialog(WaterfallDialog("review", [self.summary, self.save]))
         self.add_dialog(WaterfallDialog("change", [self.which, self.ask_again, self.changed]))
-        self.initial_dialog_id = "steps"
+        self.initial_dialog_id = "steps-with-track"
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _pack(self, step: WaterfallStepContext) -> PolicyPack:
         return self._packs.get(step.values["board"])
+
+    def _words(self, text: str, answers: Mapping[str, Any]) -> str:
+        """A question or label in the board's words (who is at risk, what it calls a stage)."""
+        words = self._packs.get(answers["board"]).words
+        return text.format(person=words.person, stage=words.stage)
+
+    @staticmethod
+    def _track_of(pack: PolicyPack, answers: Mapping[str, Any]) -> str:
+        chosen = answers.get("track")
+        return chosen if chosen in {t.id for t in pack.tracks} else pack.default_track
 
     async def _people(self) -> Directory:
         return await self._directory.snapshot()
@@ -204,7 +221,7 @@ class RaiseDialog(CancelAndHelpDialog):
         """A typed answer as it will be saved, by the core's checks; `AnswerError` says why not."""
         text = "" if value is None else str(value)
         if field == "adult_reference":
-            return reference_answer(text)
+            return reference_answer(text, self._packs.get(answers["board"]).words.person)
         if field == "day_text":
             return parse_day(text, self._today()).isoformat()  # fixed now: 'today' stays today
         required = self._required(field, answers)
@@ -242,9 +259,12 @@ class RaiseDialog(CancelAndHelpDialog):
     async def _ask_typed(
         self, step: WaterfallStepContext, field: str, answers: Mapping[str, Any]
     ) -> DialogTurnResult:
-        question = TYPED[field][0]
+        question = self._words(TYPED[field][0], answers)
+        validations = field
         if field == "adult_reference":
             prompt = "reference"
+            # The validator's reasons name who is at risk in the board's word.
+            validations = f"{field}:{self._packs.get(answers['board']).words.person}"
         elif field == "day_text":
             prompt = "day"
             question += " " + date_hint(self._today())  # today's: its example is always taken
@@ -255,7 +275,7 @@ class RaiseDialog(CancelAndHelpDialog):
             if field in QUESTIONS:
                 question += " (or 'skip')"
         step.values["asked"] = field
-        return await step.prompt(prompt, _prompt(question, field=field))
+        return await step.prompt(prompt, _prompt(question, field=validations))
 
     async def _ask_choice(
         self, step: WaterfallStepContext, name: str, text: str, choices: list[str]
@@ -287,7 +307,9 @@ class RaiseDialog(CancelAndHelpDialog):
         """Show a pack's signpost (MASH, whistle-blowing...) as its card, with its contacts."""
         signpost = pack.signpost(signpost_id)
         if signpost is not None:
-            await step.context.send_activity(card_message(signpost_card(signpost)))
+            await step.context.send_activity(
+                card_message(signpost_card(signpost, pack.words.person))
+            )
 
     # -- validators ---------------------------------------------------------------------------
 
@@ -309,7 +331,7 @@ class RaiseDialog(CancelAndHelpDialog):
     @staticmethod
     def _field(pc: PromptValidatorContext) -> str:
         field = getattr(pc.options, "validations", None)
-        return str(field) if field else "answer"
+        return str(field).partition(":")[0] if field else "answer"
 
     async def _required_text(self, pc: PromptValidatorContext) -> bool:
         name = CORE_NAMES.get(self._field(pc), self._field(pc))
@@ -320,7 +342,8 @@ class RaiseDialog(CancelAndHelpDialog):
         return await self._check(pc, lambda t: text_answer(t, name=name, required=False))
 
     async def _reference(self, pc: PromptValidatorContext) -> bool:
-        return await self._check(pc, reference_answer)
+        person = str(getattr(pc.options, "validations", None) or "").partition(":")[2] or None
+        return await self._check(pc, lambda t: reference_answer(t, person))
 
     async def _day(self, pc: PromptValidatorContext) -> bool:
         return await self._check(pc, lambda t: parse_day(t, self._today()))
@@ -354,9 +377,9 @@ class RaiseDialog(CancelAndHelpDialog):
             step.values["board"] = step.values["boards"][step.values.pop("board_name")]
         pack = self._pack(step)
         await step.context.send_activity(
-            "If the adult is in immediate danger, call 999 now. This is not a complaints process; "
-            "complaints from the adult or family go to the agency concerned. Type 'cancel' at any "
-            "time."
+            f"If {pack.words.the_person} is in immediate danger, call 999 now. This is not a "
+            f"complaints process; complaints from {pack.words.the_person} or family go to the "
+            "agency concerned. Type 'cancel' at any time."
         )
         # A disagreement is between agencies: the raiser's own is not offered.
         raiser = (await self._people()).person(step.values["person_id"])
@@ -440,12 +463,29 @@ class RaiseDialog(CancelAndHelpDialog):
             step, "category", "What is it about?", [(c.id, c.label) for c in pack.categories]
         )
 
-    async def immediate(self, step: WaterfallStepContext) -> DialogTurnResult:
+    async def track(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Which of the policy's routes the disagreement follows, where it has more than one
+        (a threshold decision, say): asked in the pack's own words."""
         self._remember(step)
+        self._category_by_label(step)
+        pack = self._pack(step)
+        if len(pack.tracks) < 2:
+            return await step.next(None)
+        return await self._ask_card(
+            step, "track", pack.words.track_question, [(t.id, t.name) for t in pack.tracks]
+        )
+
+    @staticmethod
+    def _category_by_label(step: WaterfallStepContext) -> None:
         if "category_label" in step.values:  # chosen by label in an earlier release
             step.values["category"] = step.values["categories"][step.values.pop("category_label")]
+
+    async def immediate(self, step: WaterfallStepContext) -> DialogTurnResult:
+        self._remember(step)
+        self._category_by_label(step)
+        person = self._pack(step).words.the_person
         return await self._ask_confirm(
-            step, "immediate_risk", "Is the adult at immediate risk of significant harm?"
+            step, "immediate_risk", f"Is {person} at immediate risk of significant harm?"
         )
 
     async def start_stage(self, step: WaterfallStepContext) -> DialogTurnResult:
@@ -459,12 +499,13 @@ class RaiseDialog(CancelAndHelpDialog):
             notice = immediate_risk_notice(case, pack, people)
             await step.context.send_activity(MessageFactory.text(notice))
             if pack.immediate_risk.may_choose_start_stage:
-                stages = pack.stage_path(pack.default_track)
-                step.values["stages"] = {f"Stage {s.id}: {s.short_name}": s.id for s in stages}
+                stages = pack.stage_path(self._track_of(pack, step.values))
+                title = pack.words.stage_title
+                step.values["stages"] = {f"{title} {s.id}: {s.short_name}": s.id for s in stages}
                 return await self._ask_choice(
                     step,
                     "stage_label",
-                    "Which stage should it start at?",
+                    f"Which {pack.words.stage} should it start at?",
                     list(step.values["stages"]),
                 )
         return await step.next(None)
@@ -474,7 +515,8 @@ class RaiseDialog(CancelAndHelpDialog):
         label = step.values.pop("stage_label", None)
         if label is not None:
             step.values["start_stage"] = step.values["stages"][label]
-        first = self._pack(step).stage_path(self._pack(step).default_track)[0].id
+        pack = self._pack(step)
+        first = pack.stage_path(self._track_of(pack, step.values))[0].id
         if step.values.get("start_stage", first) != first:
             return await self._ask_typed(step, "start_reason", step.values)
         step.values.pop("start_stage", None)
@@ -528,21 +570,27 @@ class RaiseDialog(CancelAndHelpDialog):
         people = await self._people()
         other = people.person(v.get("other_id"))
         lines = [
-            f"**Risk to the adult:** {v.get('risk_to_adult', '')}"
+            f"**Risk to {pack.words.the_person}:** {v.get('risk_to_adult', '')}"
             + (" — **IMMEDIATE RISK**" if v.get("immediate_risk") else ""),
             f"**Board:** {pack.board.name}",
             f"**Other professional:** {label(other) if other else v.get('outside_name')}",
-            f"**Adult's case reference:** {v['adult_reference']}",
+            f"**{pack.words.person.capitalize()}'s case reference:** {v['adult_reference']}",
             f"**Category:** {next(c.label for c in pack.categories if c.id == v['category'])}",
         ]
         lines += [
-            f"**{LABELS[f]}:** {v[f]}" for f in QUESTIONS if v.get(f) and f != "risk_to_adult"
+            f"**{self._words(LABELS[f], v)}:** {v[f]}"
+            for f in QUESTIONS
+            if v.get(f) and f != "risk_to_adult"
         ]
+        if len(pack.tracks) > 1:
+            lines.append(f"**Route:** {pack.track(self._track_of(pack, v)).name}")
         lines.append(
             f"**Date of the disagreement:** {parse_day(v['day_text'], self._today()):%d %B %Y}"
         )
         if v.get("start_stage"):
-            lines.append(f"**Start at stage:** {v['start_stage']} ({v.get('start_reason', '')})")
+            lines.append(
+                f"**Start at {pack.words.stage}:** {v['start_stage']} ({v.get('start_reason', '')})"
+            )
         await step.context.send_activity(MessageFactory.text("\n\n".join(lines)))
         question = "Raise this disagreement now?"
         return await step.prompt(
@@ -566,11 +614,14 @@ class RaiseDialog(CancelAndHelpDialog):
             actor_id=v["person_id"],
             board_id=v["board"],
             other_party=other,
-            adult_reference=reference_answer(v["adult_reference"]),
+            adult_reference=reference_answer(
+                v["adult_reference"], self._packs.get(v["board"]).words.person
+            ),
             category=v["category"],
             disagreement_date=parse_day(v["day_text"], self._today()),
             immediate_risk=bool(v.get("immediate_risk")),
             child_concern=bool(v.get("child_concern")),
+            track=v.get("track"),
             start_stage=v.get("start_stage"),
             start_reason=v.get("start_reason"),
             issue=v.get("issue") or "",
@@ -613,7 +664,7 @@ class RaiseDialog(CancelAndHelpDialog):
         step.values["answers"] = answers
         if options.get("field"):
             return await step.next(options["field"])
-        choices = [(f, TYPED[f][1]) for f in self._typed_fields(answers)]
+        choices = [(f, self._words(TYPED[f][1], answers)) for f in self._typed_fields(answers)]
         return await step.prompt(
             "pick",
             card_choice_options(

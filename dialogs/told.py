@@ -136,14 +136,17 @@ def immediate_risk_notice(case: Case, pack: PolicyPack, directory: Directory) ->
             f"I have nobody in my directory as {names(missing)}: once it is raised, contact "
             "them yourself at once and record it on the case."
         )
+    protects = f"Every clock that protects {pack.words.the_person} falls due"
     if rule.timescale.same_working_day:
-        said.append("Every clock that protects the adult falls due by the end of the working day.")
+        said.append(f"{protects} by the end of the working day.")
     elif rule.timescale.immediately:
-        said.append("Every clock that protects the adult falls due at once.")
+        said.append(f"{protects} at once.")
     else:
-        said.append(f"Every clock that protects the adult falls due {rule.timescale.describe}.")
+        said.append(f"{protects} {rule.timescale.describe}.")
     if rule.may_choose_start_stage:
-        said.append("You may start at a later stage to get the most urgent resolution.")
+        said.append(
+            f"You may start at a later {pack.words.stage} to get the most urgent resolution."
+        )
     return " ".join(said)
 
 

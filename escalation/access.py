@@ -214,14 +214,15 @@ def escalation_target(case: Case, pack: PolicyPack, *, policy_issue: bool) -> St
         if target_id not in path or path.index(target_id) <= path.index(case.stage):
             raise _refuse(
                 RefusalCode.INVALID_STATE,
-                f"The case is already at or past stage {target_id}.",
+                f"The case is already at or past {pack.words.stage} {target_id}.",
                 *pack.policy_issue_clauses,
             )
         return pack.stage(target_id)
     if stage.escalates_to is None:
         raise _refuse(
             RefusalCode.INVALID_STATE,
-            f"Stage {stage.id} ({stage.name}) is the last stage: it cannot be escalated further.",
+            f"{pack.words.stage_title} {stage.id} ({stage.name}) is the last {pack.words.stage}: "
+            "it cannot be escalated further.",
             *stage.clauses,
         )
     return pack.stage(stage.escalates_to)
@@ -398,7 +399,7 @@ class CaseAccess:
             by = rules.by if rules is not None else []
             return Permitted(
                 self._resolve(by).person_ids,
-                "record the Chair's recommendations",
+                f"record {self.pack.words.recommender}'s recommendations",
                 describe_people(describe_selector(s, self.pack) for s in by),
                 tuple(rules.clauses) if rules is not None else (),
             )
@@ -565,7 +566,10 @@ class CaseAccess:
         elif verb == ASK_LEAD:
             self._require(verb, actor_id)
             if not stage.advisers:
-                raise _refuse(RefusalCode.INVALID_STATE, f"Stage {stage.id} names no advisers.")
+                raise _refuse(
+                    RefusalCode.INVALID_STATE,
+                    f"{self.pack.words.stage_title} {stage.id} names no advisers.",
+                )
             advisers = self._resolve(stage.advisers)
             if not advisers.actors:
                 missing = "; ".join(u.describe for u in advisers.unresolved)
@@ -589,12 +593,16 @@ class CaseAccess:
         elif verb == RECOMMEND:
             if stage.recommendations is None:
                 raise _refuse(
-                    RefusalCode.INVALID_STATE, f"Stage {stage.id} does not make recommendations."
+                    RefusalCode.INVALID_STATE,
+                    f"{self.pack.words.stage_title} {stage.id} does not make recommendations.",
                 )
             self._require(verb, actor_id)
         elif verb == CONVENE_PANEL:
             if stage.panel is None:
-                raise _refuse(RefusalCode.INVALID_STATE, f"Stage {stage.id} has no panel.")
+                raise _refuse(
+                    RefusalCode.INVALID_STATE,
+                    f"{self.pack.words.stage_title} {stage.id} has no panel.",
+                )
             self._require(verb, actor_id)
             if case.panel is not None:
                 raise _refuse(RefusalCode.INVALID_STATE, "The panel has already been convened.")
@@ -668,7 +676,8 @@ class CaseAccess:
         if stage.outcome != StageOutcome.AGREEMENT:
             raise _refuse(
                 RefusalCode.INVALID_STATE,
-                f"At stage {stage.id} the outcome is a {stage.outcome.value.replace('_', ' ')}.",
+                f"At {self.pack.words.stage} {stage.id} the outcome is a "
+                f"{stage.outcome.value.replace('_', ' ')}.",
                 *stage.clauses,
             )
         if not any(r.outcome == "resolved" for r in case.records_at(stage.id)):

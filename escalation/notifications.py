@@ -154,9 +154,10 @@ def _left(
     notice = stage.on_leave
     if notice is None or notice.when not in (how, "any"):
         return
-    where = f"stage {stage.id} ({stage.name})"
+    word = pack.words.stage
+    where = f"{word} {stage.id} ({stage.name})"
     happened = (
-        f"The case has moved on from {where} to stage {case.stage}"
+        f"The case has moved on from {where} to {word} {case.stage}"
         if how == "escalated"
         else f"The case was resolved at {where}"
     )
@@ -178,6 +179,7 @@ def _for_event(
     out: _Collector, case: Case, event: Event, pack: PolicyPack, directory: Directory
 ) -> None:
     d = event.data
+    words = pack.words
     raiser = Recipient.person(case.raiser.person_id) if case.raiser.person_id else None
     stage_id = str(d.get("stage", case.stage))
 
@@ -196,7 +198,8 @@ def _for_event(
             out.people(
                 _who(rule.notify, case, pack, directory),
                 "immediate_risk",
-                "The adult is at immediate risk of significant harm; you are told as the {via}.",
+                f"{words.the_person.capitalize()} is at immediate risk of significant harm; you "
+                "are told as the {via}.",
                 rule.clauses,
                 action_required=True,
             )
@@ -232,7 +235,8 @@ def _for_event(
         out.people(
             _who(stage.notify_on_entry, case, pack, directory),
             "stage_entered",
-            f"The case is at stage {stage.id} ({stage.name}); you are asked to act as {{via}}.",
+            f"The case is at {words.stage} {stage.id} ({stage.name}); you are asked to act as "
+            "{via}.",
             stage.clauses,
             action_required=True,
         )
@@ -242,14 +246,14 @@ def _for_event(
                     out.add(
                         Recipient.person(party.person_id),
                         "case_escalated",
-                        f"The case moved to stage {stage.id} ({stage.name}).",
+                        f"The case moved to {words.stage} {stage.id} ({stage.name}).",
                         stage.clauses,
                     )
         if stage.copy_business_manager:
             out.add(
                 Recipient.business_manager_channel(case.board_id),
                 "business_manager_copy",
-                f"A case has reached stage {stage.id} ({stage.name}).",
+                f"A case has reached {words.stage} {stage.id} ({stage.name}).",
                 stage.copy_clauses,
             )
         for partner_id in stage.copy_partners:
@@ -260,7 +264,7 @@ def _for_event(
             out.add(
                 Recipient.business_manager_channel(partner_id),
                 "business_manager_copy",
-                f"A {pack.board.short_name} case has reached stage {stage.id} "
+                f"A {pack.board.short_name} case has reached {words.stage} {stage.id} "
                 f"({stage.name}){shared}.",
                 stage.copy_clauses,
             )
@@ -335,7 +339,7 @@ def _for_event(
         out.people(
             everyone,
             kind,
-            f"Stage {stage.id} has an outcome.",
+            f"{words.stage_title} {stage.id} has an outcome.",
             d.get("clauses", stage.clauses),
             action_required=kind == "recommendations_made",
         )
@@ -343,7 +347,7 @@ def _for_event(
             out.add(
                 Recipient.business_manager_channel(case.board_id),
                 kind,
-                f"Outcome at stage {stage.id} ({stage.name}).",
+                f"Outcome at {words.stage} {stage.id} ({stage.name}).",
                 d.get("clauses", ()),
             )
         _left(out, case, pack, directory, stage.id, "resolved")
@@ -365,7 +369,7 @@ def _for_event(
         out.people(
             stage_actors(case, pack, directory, stage_id),
             "deadline_changed",
-            "An earlier deadline was set to protect the adult.",
+            f"An earlier deadline was set to protect {words.the_person}.",
             d.get("clauses", ()),
             action_required=True,
         )
@@ -374,7 +378,7 @@ def _for_event(
             out.add(
                 Recipient.person(str(adviser)),
                 "advice_requested",
-                "Your advice is asked on a disagreement about an adult at risk.",
+                f"Your advice is asked on a disagreement about {words.a_person} at risk.",
                 d.get("clauses", ()),
                 action_required=True,
             )

@@ -43,7 +43,7 @@ from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.directory import Directory
 from escalation.notifications import Notification, Recipient
-from escalation.policy import PolicyPack
+from escalation.policy import PolicyPack, Wording
 
 __all__ = [
     "OVERDUE_KINDS",
@@ -237,7 +237,12 @@ def _when(calendar: WorkingCalendar, moment: datetime) -> str:
 
 
 def _reason(
-    kind: NudgeKind, clock: ClockState, calendar: WorkingCalendar, managed: str = ""
+    kind: NudgeKind,
+    clock: ClockState,
+    calendar: WorkingCalendar,
+    managed: str = "",
+    *,
+    person: str = Wording().the_person,
 ) -> str:
     label = f"'{clock.label}'"
     due = clock.effective_due
@@ -256,7 +261,7 @@ def _reason(
     else:
         text = f"{label} is still overdue: it was due on {_when(calendar, due)}."
     if clock.protective_due is not None and clock.protective_due == due:
-        text += f" An earlier deadline was set to protect the adult: {clock.protective_reason}."
+        text += f" An earlier deadline was set to protect {person}: {clock.protective_reason}."
     return text
 
 
@@ -269,6 +274,7 @@ def _nudges_for(
     calendar: WorkingCalendar,
 ) -> list[Nudge]:
     owners = _owners(clock, case, pack, directory)
+    person = pack.words.the_person
     recipients: list[tuple[str, str]] = []  # (person id, reason)
     if planned.kind == NudgeKind.OVERDUE_MANAGER:
         managed: dict[str, list[str]] = {}
@@ -280,11 +286,14 @@ def _nudges_for(
                     owner.name if owner is not None else actor.person_id
                 )
         recipients = [
-            (manager_id, _reason(planned.kind, clock, calendar, " and ".join(names)))
+            (
+                manager_id,
+                _reason(planned.kind, clock, calendar, " and ".join(names), person=person),
+            )
             for manager_id, names in managed.items()
         ]
     else:
-        text = _reason(planned.kind, clock, calendar)
+        text = _reason(planned.kind, clock, calendar, person=person)
         recipients = [(actor.person_id, text) for actor in owners.actors]
     escalates = pack.stage(clock.stage).escalates_to is not None
     return [

@@ -105,10 +105,11 @@ class _View:
         return "; ".join(self.agency(a) for a in agency_ids)
 
     def stage(self, stage_id: str) -> str:
+        word = self.pack.words.stage
         try:
-            return f"stage {stage_id} ({self.pack.stage(stage_id).name})"
+            return f"{word} {stage_id} ({self.pack.stage(stage_id).name})"
         except KeyError:
-            return f"stage {stage_id}"
+            return f"{word} {stage_id}"
 
     def clock_label(self, stage_id: str, clock_id: str) -> str:
         for clock in self.case.clocks:
@@ -141,18 +142,19 @@ def _title(v: _View) -> list[str]:
     return [
         f"# Case record {_md(v.case.id)}: {_md(v.pack.board.name)}",
         "",
-        "A professional disagreement about an adult's care and safety, recorded under the board's "
-        f"escalation policy ({_md(v.pack.source.title)}).",
+        f"A professional disagreement about {v.pack.words.a_person}'s care and safety, recorded "
+        f"under the board's escalation policy ({_md(v.pack.source.title)}).",
         "",
     ]
 
 
 def _details(v: _View) -> list[str]:
     case = v.case
+    person = v.pack.words.person.capitalize()
     rows: list[tuple[str, str]] = [
-        # The adult's safety leads (RB-1.4): immediate risk comes before everything else.
-        ("Adult at immediate risk of significant harm", "YES" if case.immediate_risk else "no"),
-        ("Adult's case reference", _reference(case)),
+        # Their safety leads (RB-1.4): immediate risk comes before everything else.
+        (f"{person} at immediate risk of significant harm", "YES" if case.immediate_risk else "no"),
+        (f"{person}'s case reference", _reference(case)),
         ("Category", _category(v)),
         ("Track", _track(v)),
         ("Status", case.status.value),
@@ -220,7 +222,7 @@ def _conference(details: Mapping[str, Any]) -> str:
 
 _DETAIL_LABELS = {
     "issue": "The issue",
-    "risk_to_adult": "Risk to the adult",
+    "risk_to_adult": "Risk to the {person}",
     "nature_of_disagreement": "Nature of the disagreement",
     "aim": "What the raiser aims to achieve",
     "evidence": "Evidence",
@@ -229,7 +231,10 @@ _DETAIL_LABELS = {
 
 def _disagreement(v: _View) -> list[str]:
     lines = ["## The disagreement", ""]
-    given = [(label, v.case.details.get(key, "")) for key, label in _DETAIL_LABELS.items()]
+    given = [
+        (label.format(person=v.pack.words.person), v.case.details.get(key, ""))
+        for key, label in _DETAIL_LABELS.items()
+    ]
     for label, text in given:
         if text.strip():
             lines += [f"**{label}.** {_md(text)}", ""]
@@ -267,7 +272,8 @@ def _raised(v: _View, event: Event) -> str:
     risk = _yes_no(bool(event.data.get("immediate_risk")))
     return (
         f"Disagreement raised with {other.get('name', '')}, "
-        f"{v.agency(str(other.get('agency_id', '')))}. Adult at immediate risk: {risk}."
+        f"{v.agency(str(other.get('agency_id', '')))}. "
+        f"{v.pack.words.person.capitalize()} at immediate risk: {risk}."
     )
 
 
@@ -307,7 +313,7 @@ def _clock_started(v: _View, event: Event) -> str:
     label = v.clock_label(_get(event, "stage"), _get(event, "clock"))
     local = " A local default, not policy." if event.data.get("local_default") else ""
     return (
-        f"Clock started: {label} (stage {_get(event, 'stage')}); due "
+        f"Clock started: {label} ({v.pack.words.stage} {_get(event, 'stage')}); due "
         f"{v.when_text(_get(event, 'due'))} ({_get(event, 'basis')}).{local}"
     )
 
@@ -325,8 +331,8 @@ def _clock_stopped(v: _View, event: Event) -> str:
     handed = event.data.get("handed_to")
     if handed:
         follower = v.clock_label(_get(event, "stage"), str(handed))
-        return f"Clock passed: {label} (stage {_get(event, 'stage')}); {follower} follows."
-    return f"Clock {status}: {label} (stage {_get(event, 'stage')})."
+        return f"Clock passed: {label} ({v.pack.words.stage} {_get(event, 'stage')}); {follower} follows."
+    return f"Clock {status}: {label} ({v.pack.words.stage} {_get(event, 'stage')})."
 
 
 def _milestone(v: _View, event: Event) -> str:
@@ -339,7 +345,7 @@ def _milestone(v: _View, event: Event) -> str:
 def _protective(v: _View, event: Event) -> str:
     label = v.clock_label(_get(event, "stage"), _get(event, "clock"))
     return (
-        f"Protective deadline set: {label} (stage {_get(event, 'stage')}) now due "
+        f"Protective deadline set: {label} ({v.pack.words.stage} {_get(event, 'stage')}) now due "
         f"{v.when_text(_get(event, 'due'))}. Reason: {_sentence(_get(event, 'reason'))}"
     )
 
@@ -500,8 +506,8 @@ def _deadlines(v: _View) -> list[str]:
         *_table(_DEADLINE_HEADER, (_clock_row(v, clock) for clock in v.case.clocks)),
         "",
         "Met: done before it fell due. Missed: done late, or the stage ended after it fell due. "
-        "Ended: the stage moved on before it fell due. A protective deadline, set to protect the "
-        "adult, replaces the policy's deadline when it is earlier.",
+        "Ended: the stage moved on before it fell due. A protective deadline, set to protect "
+        f"{v.pack.words.the_person}, replaces the policy's deadline when it is earlier.",
         "",
     ]
 
@@ -729,8 +735,9 @@ def _footer(v: _View) -> list[str]:
         "",
         f"Generated {v.when(v.generated_at)}. All times are UK local time ({v.tz.key}).",
         "",
-        "This record is special category data. Store it on the adult's file in line with your "
-        "agency's records policy, and share it only with those who need it to keep the adult safe.",
+        "This record is special category data. Store it on the "
+        f"{v.pack.words.person}'s file in line with your agency's records policy, and share it "
+        f"only with those who need it to keep {v.pack.words.the_person} safe.",
     ]
 
 

@@ -67,6 +67,7 @@ from escalation.policy import (
     Stage,
     Timescale,
     Until,
+    Wording,
 )
 
 MAX_TEXT = 4000
@@ -157,15 +158,16 @@ def check_text(name: str, value: str, *, required: bool, limit: int = MAX_TEXT) 
     return _text(name, value, required=required, limit=limit)
 
 
-def check_reference(value: str) -> str:
-    """The adult's case reference at the raiser's agency: never the adult's name (data
+def check_reference(value: str, person: str = Wording().person) -> str:
+    """The case reference at the raiser's agency of the person at risk (`person`, the pack's
+    word for them): never their name (data
     minimisation), so it must hold a digit, as agency case references do."""
-    reference = _text("adult's case reference", value, required=True, limit=MAX_REFERENCE)
+    reference = _text(f"{person}'s case reference", value, required=True, limit=MAX_REFERENCE)
     if not any(ch in "0123456789" for ch in reference):
         raise _refuse(
             RefusalCode.INVALID_INPUT,
-            "Give your agency's case reference for the adult (for example ASC-104233), not the "
-            "adult's name: a case reference has at least one digit.",
+            f"Give your agency's case reference for the {person} (for example ASC-104233), not "
+            f"the {person}'s name: a case reference has at least one digit.",
         )
     return reference
 
@@ -644,7 +646,7 @@ def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list
             RefusalCode.INVALID_INPUT,
             f"The date of the disagreement ({command.disagreement_date:%d %B %Y}) is in the future.",
         )
-    reference = check_reference(command.adult_reference)
+    reference = check_reference(command.adult_reference, pack.words.person)
     initials = (command.adult_initials or "").strip() or None
     if initials is not None and not (initials.isalpha() and len(initials) <= 4):
         raise _refuse(RefusalCode.INVALID_INPUT, "Initials are up to four letters.")
@@ -674,14 +676,15 @@ def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list
         if not (command.immediate_risk and rule.may_choose_start_stage):
             raise _refuse(
                 RefusalCode.NOT_PERMITTED,
-                "A case starts at the first stage unless the adult is at immediate risk and the "
-                "board's policy lets you choose the starting stage.",
+                f"A case starts at the first {pack.words.stage} unless {pack.words.the_person} is "
+                "at immediate risk and the board's policy lets you choose where it starts.",
                 *rule.clauses,
             )
         chosen = next((s for s in track_path if s.id == command.start_stage), None)
         if chosen is None:
             raise _refuse(
-                RefusalCode.INVALID_INPUT, f"No stage {command.start_stage!r} on this track."
+                RefusalCode.INVALID_INPUT,
+                f"No {pack.words.stage} {command.start_stage!r} on this track.",
             )
         start = chosen
         start_reason = _text(

@@ -389,6 +389,7 @@ async def test_a_whole_harrow_case_to_a_binding_panel_decision(harrow_walk: Walk
         "Colin Reed",
         "LBH-55120",
         "Differing views of thresholds",
+        "Professional disagreement",
         "no",
         "Mental health team closed the referral",
         "Self-neglect; fire risk",
@@ -654,3 +655,37 @@ async def test_a_card_sent_as_a_reply_carries_a_summary_for_the_chat_list(walk: 
     assert sent.body["summary"] == card["fallbackText"]
     assert sent.body["summary"].startswith(f"Case {case_id}, stage 1 (Practitioners): ")
     assert "Falls at home" not in sent.body["summary"]  # typed text stays in the card
+
+
+@pytest.mark.clause("HW-thr")
+async def test_the_threshold_track_is_chosen_in_the_raise_with_the_packs_question(
+    harrow_walk: Walk,
+) -> None:
+    """A pack with more than one track asks which, in its own words; the answer starts the case
+    on that track (Harrow's threshold decisions start with the Team Manager, T1)."""
+    w = harrow_walk
+    replies: list[str] = []
+    for text in (
+        "raise",
+        "Central and North West London NHS Foundation Trust (CNWL)",
+        "Colin Reed",
+        "LBH-55121",
+        "Differing views of thresholds",
+    ):
+        replies = await w.say("hana", text)
+    assert any("a threshold decision of the safeguarding adults team" in r for r in replies)
+    for text in (
+        "Safeguarding adults team threshold decision",
+        "no",
+        "The team decided the concern does not meet the threshold",
+        "Self-neglect; fire risk",
+        "Whether the threshold for an enquiry is met",
+        "A section 42 enquiry",
+        "Fire service visit report",
+        "today",
+    ):
+        replies = await w.say("hana", text)
+    assert any("**Route:** Safeguarding adults team threshold decision" in r for r in replies)
+    [opened] = [r for r in await w.say("hana", "yes") if "is open" in r]
+    case = await w.case(opened.split()[1])
+    assert (case.track, case.stage) == ("threshold", "T1")

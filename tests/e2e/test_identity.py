@@ -143,7 +143,7 @@ async def test_an_impostor_with_a_known_name_gets_nothing_until_approved(w: Peop
         replies = await w.say("impostor", text)
         assert says(replies, refusal), (text, replies)
     replies = await w.say("impostor", "help")
-    assert says(replies, "I run your Safeguarding Adults Board's policy"), replies  # help is open
+    assert says(replies, "I run your safeguarding board's policy"), replies  # help is open
 
     # He is never a party: he is not offered, and the name picks the real Noah.
     snapshot = await w.snapshot()

@@ -795,3 +795,70 @@ def test_partner_boards_are_checked() -> None:
 
     with pytest.raises(PackError, match="'thornbury' is this board itself"):
         pack_with(itself)
+
+
+# -- the board's own words ----------------------------------------------------------------------
+
+
+def childrens_words(data: dict[str, Any]) -> None:
+    data["board"]["name"] = "Thornbury Safeguarding Children Partnership"
+    data["words"] = {"person": "child", "stage": "step", "recommender": "the executive group"}
+
+
+async def test_a_childrens_partnership_speaks_of_the_child_and_its_steps(
+    build: Callable[[PolicyPack], EscalationService],
+    clock: FakeClock,
+    directory: Directory,
+) -> None:
+    import json
+
+    from cards.case_card import case_card
+    from escalation.commands import RecordRecommendations
+    from escalation.errors import Refused
+
+    pack = pack_with(childrens_words)
+    service = build(pack)
+    clock.set("2026-06-08T10:00:00+01:00")
+    with pytest.raises(Refused) as named:
+        await service.execute(raise_command(adult_reference="Jane Smith"))
+    assert named.value.reason == (
+        "Give your agency's case reference for the child (for example ASC-104233), not the "
+        "child's name: a case reference has at least one digit."
+    )
+    raised = await service.execute(raise_command(immediate_risk=True))
+    reasons = {(n.kind, n.recipient.id): n.reason for n in raised.notifications}
+    assert reasons[("immediate_risk", "dl-council")] == (
+        "The child is at immediate risk of significant harm; you are told as the Designated "
+        "safeguarding lead."
+    )
+    assert reasons[("stage_entered", "hugo")].startswith("The case is at step 1 (")
+
+    view = case_view(raised.case, pack, directory, now=clock(), viewer_id="tara")
+    card = case_card(view)
+    words = json.dumps(card)
+    assert "Risk to the child" in words and "Child's case reference" in words
+    assert "Deadlines at this step" in words and "Escalate to step 2" in words
+    assert "the adult" not in words.lower() and "adult's" not in words.lower()
+
+    clock.set("2026-06-08T11:00:00+01:00")
+    on = await service.execute(
+        Escalate(actor_id="tara", case_id=raised.case.id, reason="No agreement.")
+    )
+    clock.set("2026-06-08T12:00:00+01:00")
+    on = await service.execute(
+        Escalate(actor_id="dl-council", case_id=raised.case.id, reason="Still none.")
+    )
+    assert on.case.stage == "3"
+    with pytest.raises(Refused) as refused:
+        await service.execute(
+            RecordRecommendations(actor_id="tara", case_id=raised.case.id, recommendations=("x",))
+        )
+    assert "record the executive group's recommendations" in refused.value.reason
+    clock.set("2026-06-09T12:00:00+01:00")
+    done = await service.execute(
+        RecordRecommendations(actor_id="eve", case_id=raised.case.id, recommendations=("Visit",))
+    )
+    view = case_view(done.case, pack, directory, now=clock(), viewer_id="tara")
+    words = json.dumps(case_card(view))
+    assert "The executive group's recommendations (not binding)" in words
+    assert "the adult" not in words.lower() and "adult's" not in words.lower()
