@@ -126,6 +126,7 @@ async def identify_ids(
             entry,
             agency_name=boards.name(entry.agency_id),
             contacts=boards.contacts(snapshot, entry.agency_id),
+            roles=boards.roles(entry.agency_id),
         )
     else:
         person, problem = entry, ""

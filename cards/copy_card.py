@@ -1,4 +1,4 @@
-"""The read-only copy for a board's business-manager channel (stages 3-4, the panel, closure).
+"""The read-only copy for a board's business-manager channel (the stages that copy it, the panel, closure).
 
 It carries what the board needs to follow the case (RB-4.6, RB-4.7, HW-4.4) and no more: no
 names of the adult (only the agency's case reference), no typed issue, no actions and no refresh.

@@ -14,7 +14,6 @@ def summary_card(report: BoardReport, *, title: str, report_url: str | None = No
     """Counts only: no adult, person or case text (the report's own rule)."""
     met = sum(row.met for row in report.clocks_by_stage)
     missed = sum(row.missed for row in report.clocks_by_stage)
-    reached_3 = sum(row.reached for row in report.by_stage if row.stage in ("3", "4"))
     median = report.days_to_resolve.median
     body: list[Json] = [
         heading(title),
@@ -27,14 +26,17 @@ def summary_card(report: BoardReport, *, title: str, report_url: str | None = No
                 ("Immediate risk", str(report.immediate_risk)),
                 ("Open", str(report.open)),
                 ("Resolved or closed", str(report.resolved + report.closed)),
-                ("Reached stage 3 or 4", str(reached_3)),
+                (report.senior_label, str(report.reached_senior)),
                 ("Deadlines met", f"{met} of {met + missed} ({_percent(met, met + missed)})"),
                 (
                     "Working days to resolve (median)",
                     "n/a" if median is None else f"{median:g}",
                 ),
                 ("Panels convened", str(report.panels_convened)),
-                ("Chair's recommendations", str(report.recommendations_made)),
+                (
+                    f"{report.recommender[0].upper()}{report.recommender[1:]}'s recommendations",
+                    str(report.recommendations_made),
+                ),
                 ("Learning points raised", str(report.learning_points)),
                 ("Debriefs offered", str(report.debriefs_offered)),
             ]

@@ -155,7 +155,12 @@ class ProfileDialog(CancelAndHelpDialog):
         agency_id = step.values["agencies"][found.value]
         step.values["agency_id"] = agency_id
         snapshot = await self._directory.snapshot()
-        managers = line_managers(snapshot, agency_id, excluding=step.values["person_id"])
+        managers = line_managers(
+            snapshot,
+            agency_id,
+            excluding=step.values["person_id"],
+            roles=self._boards.roles(agency_id),
+        )
         step.values["managers"] = {p.name: p.id for p in managers[:MAX_MANAGERS]}
         return await step.prompt(
             "choice", _choices("Who is your line manager?", [*step.values["managers"], NOT_LISTED])
@@ -167,7 +172,8 @@ class ProfileDialog(CancelAndHelpDialog):
         v["manager_id"] = v["managers"].get(found.value)
         agency_name = self._boards.name(v["agency_id"])
         entry = await self._entry(step)
-        roles = requested_roles(entry, v["agency_id"])
+        agency_roles = self._boards.roles(v["agency_id"])
+        roles = requested_roles(entry, v["agency_id"], agency_roles)
         # Who would approve it, as the request will be put: named now, so there is no surprise.
         snapshot = await self._directory.snapshot()
         pending = Person(
@@ -178,7 +184,7 @@ class ProfileDialog(CancelAndHelpDialog):
             status=Standing.PENDING,
             requested_roles=roles,
         )
-        allowed = approvers(snapshot, pending)
+        allowed = approvers(snapshot, pending, agency_roles)
         manager = found.value if v["manager_id"] else "none named"
         if allowed:
             who = f"{names([a.describe() for a in allowed])} must approve it"

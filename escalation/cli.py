@@ -93,7 +93,9 @@ def _parser(extensions: Sequence[CliExtension] = ()) -> argparse.ArgumentParser:
         "deadlines", help="every clock of a stage, as if its starting event happened at a moment"
     )
     deadlines.add_argument("--policy", required=True, help="board id or path to a pack")
-    deadlines.add_argument("--stage", required=True, help="stage id (1 to 4 on the main ladder)")
+    deadlines.add_argument(
+        "--stage", required=True, help="a stage id of the pack (`policy show` lists them)"
+    )
     deadlines.add_argument(
         "--from",
         dest="start",

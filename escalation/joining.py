@@ -5,9 +5,13 @@ Authority is granted, never claimed. Roles and line managers come from the board
 import, or from an approval:
 
 * a request to be a practitioner may be approved by the line manager it names (active, at that
-  agency, holding `line_manager`) or by an agency administrator (`agency_admin`) of that agency;
+  agency, holding a manager role) or by an agency administrator of that agency;
 * any other request (a change of line manager that would give back more than a practitioner's
   role) only by an agency administrator of that agency.
+
+Which role ids these are is the packs' (`PolicyPack.joining`: `practitioner`, `line_manager`,
+`agency_admin` and, for whom to ask, `business_manager` unless a pack names its own), per agency
+through `BoardAgencies.roles`.
 
 While a request waits, the entry is pending: it holds no role anywhere and manages nobody, so a
 change of agency drops the authority held at the old one until the new one is approved. A
@@ -28,12 +32,37 @@ from typing import Final
 
 from escalation.directory import Directory, Person, Standing
 from escalation.errors import RefusalCode, Refused
-from escalation.policy import PolicyPack
+from escalation.policy import Joining, PolicyPack
 
-AGENCY_ADMIN: Final = "agency_admin"
-LINE_MANAGER: Final = "line_manager"
-PRACTITIONER: Final = "practitioner"
-BUSINESS_MANAGER: Final = "business_manager"
+# The product's own role ids, where a pack names none of its own (`PolicyPack.joining`).
+_DEFAULTS: Final = Joining()
+AGENCY_ADMIN: Final = _DEFAULTS.admin_roles[0]
+LINE_MANAGER: Final = _DEFAULTS.manager_roles[0]
+PRACTITIONER: Final = _DEFAULTS.newcomer_role
+BUSINESS_MANAGER: Final = _DEFAULTS.contact_roles[0]
+
+
+@dataclass(frozen=True)
+class AgencyRoles:
+    """The role ids that joining an agency uses there, from the packs of the agency's boards."""
+
+    newcomer: str = PRACTITIONER
+    managers: frozenset[str] = frozenset({LINE_MANAGER})
+    admins: frozenset[str] = frozenset({AGENCY_ADMIN})
+
+    @classmethod
+    def of(cls, packs: Iterable[PolicyPack]) -> AgencyRoles:
+        found = list(packs)
+        if not found:
+            return cls()
+        return cls(
+            newcomer=found[0].joining.newcomer_role,
+            managers=frozenset(r for p in found for r in p.joining.manager_roles),
+            admins=frozenset(r for p in found for r in p.joining.admin_roles),
+        )
+
+
+DEFAULT_ROLES: Final = AgencyRoles()
 # Who decided a request approved or declined with the command line: the board's administrator,
 # who also imports the directory.
 BY_THE_BOARD: Final = "the board's directory administrator"
@@ -47,19 +76,30 @@ class BoardAgencies:
 
     names: Mapping[str, str] = field(default_factory=dict)
     boards: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    agency_roles: Mapping[str, AgencyRoles] = field(default_factory=dict)
+    contact_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by board
 
     @classmethod
     def of(cls, packs: Iterable[PolicyPack]) -> BoardAgencies:
         names: dict[str, str] = {}
         boards: dict[str, list[str]] = {}
+        by_agency: dict[str, list[PolicyPack]] = {}
+        contacts: dict[str, tuple[str, ...]] = {}
         for pack in packs:
+            contacts[pack.board.id] = tuple(pack.joining.contact_roles)
             for agency in pack.agencies:
                 names.setdefault(agency.id, agency.name)
                 boards.setdefault(agency.id, []).append(pack.board.id)
-        return cls(names, {a: tuple(b) for a, b in boards.items()})
+                by_agency.setdefault(agency.id, []).append(pack)
+        roles = {agency_id: AgencyRoles.of(found) for agency_id, found in by_agency.items()}
+        return cls(names, {a: tuple(b) for a, b in boards.items()}, roles, contacts)
 
     def name(self, agency_id: str) -> str:
         return self.names.get(agency_id, agency_id)
+
+    def roles(self, agency_id: str | None) -> AgencyRoles:
+        """The role ids joining this agency uses (the product's own for an unknown agency)."""
+        return self.agency_roles.get(agency_id or "", DEFAULT_ROLES)
 
     def by_name(self) -> list[tuple[str, str]]:
         """Every agency of the packs as (id, name), by name."""
@@ -72,7 +112,12 @@ class BoardAgencies:
             if agency_id is not None
             else tuple(dict.fromkeys(b for bs in self.boards.values() for b in bs))
         )
-        found = {p.id: p for b in board_ids for p in directory.board_holders(b, BUSINESS_MANAGER)}
+        found = {
+            p.id: p
+            for b in board_ids
+            for role in self.contact_roles.get(b, (BUSINESS_MANAGER,))
+            for p in directory.board_holders(b, role)
+        }
         return sorted(found.values(), key=lambda p: (p.name.casefold(), p.id))
 
 
@@ -163,7 +208,9 @@ def who_to_ask(contacts: Sequence[Person]) -> str:
     )
 
 
-def requested_roles(existing: Person | None, agency_id: str) -> frozenset[str]:
+def requested_roles(
+    existing: Person | None, agency_id: str, roles: AgencyRoles = DEFAULT_ROLES
+) -> frozenset[str]:
     """What a request asks for: a change of line manager within one's agency asks for one's
     roles back; a newcomer, a change of agency or a declined entry asks to be a practitioner
     (other roles at the new agency come from its administrator or the board's directory)."""
@@ -172,29 +219,30 @@ def requested_roles(existing: Person | None, agency_id: str) -> frozenset[str]:
             return existing.roles
         if existing.status == Standing.PENDING and existing.requested_roles:
             return existing.requested_roles
-    return frozenset({PRACTITIONER})
+    return frozenset({roles.newcomer})
 
 
-def line_managers(directory: Directory, agency_id: str, *, excluding: str) -> list[Person]:
+def line_managers(
+    directory: Directory, agency_id: str, *, excluding: str, roles: AgencyRoles = DEFAULT_ROLES
+) -> list[Person]:
     """Who may be named as one's line manager at an agency: its active line managers who hold no
     board role (a board role never acts for an agency), other than oneself."""
-    return sorted(
-        (
-            p
-            for p in directory.holders(LINE_MANAGER, agency_id)
-            if p.id != excluding and not p.board_roles
-        ),
-        key=lambda p: (p.name.casefold(), p.id),
-    )
+    found = {
+        p.id: p
+        for role in sorted(roles.managers)
+        for p in directory.holders(role, agency_id)
+        if p.id != excluding and not p.board_roles
+    }
+    return sorted(found.values(), key=lambda p: (p.name.casefold(), p.id))
 
 
-def _manages(manager: Person | None, pending: Person) -> bool:
+def _manages(manager: Person | None, pending: Person, roles: AgencyRoles) -> bool:
     return (
         manager is not None
         and manager.active
         and manager.id != pending.id
         and manager.agency_id == pending.agency_id
-        and manager.holds(LINE_MANAGER)
+        and any(manager.holds(role) for role in roles.managers)
         and not manager.board_roles
     )
 
@@ -209,6 +257,7 @@ def check_request(
     agency_name: str,
     line_manager_id: str | None,
     contacts: Sequence[Person],
+    roles: AgencyRoles = DEFAULT_ROLES,
 ) -> None:
     """Refuse a request that could never be approved, before anything is written."""
     if existing is not None and existing.board_roles:
@@ -227,7 +276,7 @@ def check_request(
         return
     manager = directory.person(line_manager_id)
     pending = Person(id=person_id, name="", agency_id=agency_id, status=Standing.PENDING)
-    if not _manages(manager, pending):
+    if not _manages(manager, pending, roles):
         raise Refused(
             RefusalCode.INVALID_INPUT,
             f"The line manager you chose is not an active line manager at {agency_name} any "
@@ -251,15 +300,20 @@ def pending_entry(request: JoinRequest, existing: Person | None) -> Person:
     )
 
 
-def approvers(directory: Directory, pending: Person) -> list[Approver]:
+def approvers(
+    directory: Directory, pending: Person, roles: AgencyRoles = DEFAULT_ROLES
+) -> list[Approver]:
     """Who may approve a pending entry: the line manager it names, for a practitioner's
     request, and the agency's administrators (neither the person nor a board role)."""
     found: list[Approver] = []
-    if pending.requested_roles <= {PRACTITIONER}:
+    if pending.requested_roles <= {roles.newcomer}:
         manager = directory.person(pending.line_manager_id)
-        if manager is not None and _manages(manager, pending):
+        if manager is not None and _manages(manager, pending, roles):
             found.append(Approver(manager, "the line manager named"))
-    for admin in directory.holders(AGENCY_ADMIN, pending.agency_id):
+    admins = (
+        p for role in sorted(roles.admins) for p in directory.holders(role, pending.agency_id)
+    )
+    for admin in admins:
         named = any(a.person.id == admin.id for a in found)
         if admin.id != pending.id and not admin.board_roles and not named:
             found.append(Approver(admin, "agency administrator"))
@@ -267,12 +321,17 @@ def approvers(directory: Directory, pending: Person) -> list[Approver]:
 
 
 def check_approver(
-    directory: Directory, pending: Person, actor_id: str, *, agency_name: str
+    directory: Directory,
+    pending: Person,
+    actor_id: str,
+    *,
+    agency_name: str,
+    roles: AgencyRoles = DEFAULT_ROLES,
 ) -> None:
     """Refuse anyone but the pending entry's approvers."""
     if actor_id == pending.id:
         raise _refuse("You cannot approve your own request: it waits for someone else.")
-    allowed = approvers(directory, pending)
+    allowed = approvers(directory, pending, roles)
     if any(a.person.id == actor_id for a in allowed):
         return
     if allowed:
@@ -306,7 +365,12 @@ def declined_entry(pending: Person) -> Person:
 
 
 def standing_message(
-    directory: Directory, person: Person, *, agency_name: str, contacts: Sequence[Person]
+    directory: Directory,
+    person: Person,
+    *,
+    agency_name: str,
+    contacts: Sequence[Person],
+    roles: AgencyRoles = DEFAULT_ROLES,
 ) -> str:
     """What a person who is not active is told, whatever they tried: who must approve them (by
     name), and what they may do meanwhile."""
@@ -316,7 +380,7 @@ def standing_message(
             "Type 'profile' to ask again, naming your line manager, or ask "
             f"{who_to_ask(contacts)}. Meanwhile you can read 'help' and the signposts."
         )
-    allowed = approvers(directory, person)
+    allowed = approvers(directory, person, roles)
     meanwhile = (
         "Until then you can read 'help' and the signposts, but you cannot raise a "
         "disagreement, see a case or act on one."
@@ -334,6 +398,13 @@ def standing_message(
 
 
 def not_active(
-    directory: Directory, person: Person, *, agency_name: str, contacts: Sequence[Person]
+    directory: Directory,
+    person: Person,
+    *,
+    agency_name: str,
+    contacts: Sequence[Person],
+    roles: AgencyRoles = DEFAULT_ROLES,
 ) -> Refused:
-    return _refuse(standing_message(directory, person, agency_name=agency_name, contacts=contacts))
+    return _refuse(
+        standing_message(directory, person, agency_name=agency_name, contacts=contacts, roles=roles)
+    )

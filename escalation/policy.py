@@ -588,6 +588,18 @@ class Wording(_Model):
         return self.recommender[0].upper() + self.recommender[1:]
 
 
+class Joining(_Model):
+    """The roles the product looks up and grants when people join an agency in Teams, and who
+    they are told to ask, in the pack's role ids. The defaults are the product's own; a pack
+    whose roles are called otherwise names them here."""
+
+    newcomer_role: Ident = "practitioner"  # what a request to join an agency asks for
+    manager_roles: list[Ident] = Field(default_factory=lambda: ["line_manager"])
+    admin_roles: list[Ident] = Field(default_factory=lambda: ["agency_admin"])
+    # The board roles people are sent to when nobody at an agency can help.
+    contact_roles: list[Ident] = Field(default_factory=lambda: ["business_manager"])
+
+
 class Retention(_Model):
     closed_case_years: Annotated[int, Field(ge=1, le=100)]
     local_default: bool = True
@@ -621,6 +633,7 @@ class PolicyPack(_Model):
     reminders: Reminders | None = None  # for every stage where no clock runs after entry
     partners: list[Partner] = Field(default_factory=list)
     words: Wording = Wording()
+    joining: Joining = Joining()
     retention: Retention
 
     # -- look-ups -------------------------------------------------------------------------------
@@ -731,6 +744,7 @@ class PolicyPack(_Model):
             check_clauses(f"partners.{index}", partner.clauses)
             if partner.id == self.board.id:
                 problems.append(f"partners.{index}: {partner.id!r} is this board itself")
+        problems += self._joining_problems(roles)
         if self.reminders is not None:
             check_clauses("reminders", self.reminders.clauses)
             check_selectors("reminders.to", self.reminders.to)
@@ -828,6 +842,31 @@ class PolicyPack(_Model):
         if problems:
             raise ValueError(PROBLEM_SEPARATOR.join(problems))
         return self
+
+    def _joining_problems(self, roles: dict[str, Role]) -> list[str]:
+        """Role ids a pack names for joining must be its own (the defaults need not be: a pack
+        that leaves them unsaid keeps the product's)."""
+        joining = self.joining
+        wanted = {
+            "newcomer_role": ([joining.newcomer_role], RoleScope.AGENCY),
+            "manager_roles": (joining.manager_roles, RoleScope.AGENCY),
+            "admin_roles": (joining.admin_roles, RoleScope.AGENCY),
+            "contact_roles": (joining.contact_roles, RoleScope.BOARD),
+        }
+        problems: list[str] = []
+        for field, (ids, scope) in wanted.items():
+            if field not in joining.model_fields_set:
+                continue
+            for role_id in ids:
+                role = roles.get(role_id)
+                if role is None:
+                    problems.append(f"joining.{field}: role {role_id!r} is not in 'roles'")
+                elif role.scope != scope:
+                    problems.append(
+                        f"joining.{field}: role {role_id!r} is {_a(role.scope)} role, but this "
+                        f"needs {_a(scope)} role"
+                    )
+        return problems
 
     def _stages_before(self, stage_id: str) -> set[str]:
         """Every stage some track passes through before reaching `stage_id`."""

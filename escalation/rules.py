@@ -57,7 +57,7 @@ from escalation.commands import (
 from escalation.directory import Directory, Person
 from escalation.errors import RefusalCode, Refused
 from escalation.events import EventDraft, append
-from escalation.joining import BUSINESS_MANAGER, not_active
+from escalation.joining import AgencyRoles, not_active
 from escalation.policy import (
     REMINDER_CLOCK,
     Clock,
@@ -193,7 +193,12 @@ def _require_active(ctx: Context, person: Person | None) -> None:
         ctx.directory,
         person,
         agency_name=agency.name if agency is not None else person.agency_id,
-        contacts=ctx.directory.board_holders(ctx.pack.board.id, BUSINESS_MANAGER),
+        contacts=[
+            holder
+            for role in ctx.pack.joining.contact_roles
+            for holder in ctx.directory.board_holders(ctx.pack.board.id, role)
+        ],
+        roles=AgencyRoles.of([ctx.pack]),
     )
 
 

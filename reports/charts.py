@@ -104,7 +104,7 @@ def _empty(ax: Axes, text: str = "No cases in this period") -> None:
 
 
 def _by_stage(report: BoardReport) -> Chart:
-    rows = [r for r in report.by_stage if r.reached or r.track == "main"]
+    rows = [r for r in report.by_stage if r.reached or r.track == report.default_track]
     labels = [f"{r.stage}\n{r.name}" for r in rows]
     fig, ax = _figure(7, 3.6)
     if report.raised:

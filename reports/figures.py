@@ -16,7 +16,9 @@ Definitions:
   working days from entering it to leaving it (`working_days_between`, the pack's calendar:
   the day of entry does not count, the day of leaving does; bank holidays do not count).
 * Working days to resolve: for cases resolved, from raising to resolution (an outcome approved,
-  the Chair's recommendations recorded, or the panel's decision), by the stage it ended at.
+  the recommendations recorded, or the panel's decision), by the stage it ended at.
+* Reached a senior stage: cases that entered any of the pack's senior stages (marked `senior`,
+  else those that copy the business manager), each case counted once however many it reached.
 * Clocks by agency: a clock is attributed to the agency of each side that owns it in the pack
   (the clock's `owner` selectors: "raiser" and "receiver" name their side; line managers and
   agency roles name the sides their selector covers; board roles go to the board itself, shown
@@ -166,7 +168,7 @@ class BoardReport:
     clocks_by_agency: tuple[AgencyClockRow, ...]
     monthly: tuple[MonthRow, ...]
     policy_issue_referrals: int  # cases sent straight to the policy-issue stage
-    recommendations_made: int  # cases with a Chair's recommendations
+    recommendations_made: int  # cases with recommendations (the Chair's, or the pack's recommender)
     recommendations_total: int  # recommendations in all
     agency_responses: tuple[ResponseRow, ...]
     responses_awaited: int  # party agencies yet to respond to recommendations
@@ -179,6 +181,21 @@ class BoardReport:
     debriefs_offered: int
     synthetic: bool  # every case counted is SYNTHETIC sample data
     notes: tuple[str, ...] = ()
+    # The pack's own: its default track, its senior stages, and its words for them.
+    default_track: str = "main"
+    senior_stages: tuple[str, ...] = ()
+    reached_senior: int = 0  # cases that reached any senior stage, each once
+    stage_word: str = "stage"
+    recommender: str = "the Chair"
+
+    @property
+    def senior_label(self) -> str:
+        """'Reached stage 3 or 4', in the pack's word for a stage."""
+        stages = list(self.senior_stages)
+        if not stages:
+            return f"Reached a senior {self.stage_word}"
+        named = stages[0] if len(stages) == 1 else ", ".join(stages[:-1]) + " or " + stages[-1]
+        return f"Reached {self.stage_word} {named}"
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -296,6 +313,8 @@ def board_report(
     awaited = recommendations = recommendation_items = 0
     panels = decisions = policy_issue = 0
     learning = with_learning = gaps = with_gaps = debriefs = 0
+    senior = {s.id for s in pack.senior_stages()}
+    reached_senior = 0
 
     for case in chosen:
         a, b = sorted(
@@ -306,6 +325,7 @@ def board_report(
         done = resolved_at(case)
         for stage_id in dict.fromkeys(v.stage for v in case.stages):
             reached[stage_id] += 1
+        reached_senior += any(v.stage in senior for v in case.stages)
         for index, visit in enumerate(case.stages):
             left = case.stages[index + 1].entered_at if index + 1 < len(case.stages) else done
             if left is not None:
@@ -428,4 +448,9 @@ def board_report(
         debriefs_offered=debriefs,
         synthetic=synthetic,
         notes=tuple(notes),
+        default_track=pack.default_track,
+        senior_stages=tuple(s.id for s in pack.senior_stages()),
+        reached_senior=reached_senior,
+        stage_word=pack.words.stage,
+        recommender=pack.words.recommender,
     )

@@ -79,7 +79,7 @@ def tables(report: BoardReport) -> list[Table]:
     """(id, title, header, rows) for every table of the report, in order: the Markdown, HTML and
     CSV reports and the board tab all show these."""
     closed_total = report.closed
-    stage_rows = [r for r in report.by_stage if r.reached or r.track == "main"]
+    stage_rows = [r for r in report.by_stage if r.reached or r.track == report.default_track]
     return [
         (
             "summary",
@@ -159,7 +159,10 @@ def tables(report: BoardReport) -> list[Table]:
             "Recommendations, panels and responses",
             ["Measure", "Value"],
             [
-                ["Cases with the Chair's recommendations", str(report.recommendations_made)],
+                [
+                    f"Cases with {report.recommender}'s recommendations",
+                    str(report.recommendations_made),
+                ],
                 ["Recommendations made", str(report.recommendations_total)],
                 *[
                     [f"Agency responses: {r.label.lower()}", str(r.count)]

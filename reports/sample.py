@@ -49,7 +49,7 @@ from escalation.directory import Directory, Person, StaticDirectory
 from escalation.events import Event
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
-from escalation.policy import PolicyPack, Stage, StageOutcome
+from escalation.policy import PolicyPack, Selector, Stage, StageOutcome
 from escalation.ports import CaseRepository, StoredCase
 from escalation.rules import calendar_for
 from escalation.service import EscalationService
@@ -89,14 +89,6 @@ POLICY_GAPS: Final = (
 )
 _RESPONSES: Final[tuple[AgencyResponse, ...]] = ("accepted", "partly_accepted", "not_accepted")
 _SECTOR_WEIGHT: Final = {"council": 6, "health": 3, "police": 2, "housing": 2}
-_ROLE_TITLES: Final = {
-    "line_manager": "Line Manager",
-    "senior_manager": "Senior Manager",
-    "safeguarding_lead": "Safeguarding Lead",
-    "named_safeguarding_professional": "Named Professional",
-    "threshold_reviewer": "Threshold Reviewer",
-    "sat_team_manager": "Team Manager",
-}
 
 
 def _text(what: str) -> str:
@@ -158,7 +150,13 @@ def synthetic_directory(packs: Iterable[PolicyPack]) -> Directory:
 
     pack_list = list(packs)
     # Agencies sit on several boards (the police, for one): give their people every board's roles.
-    agency_roles = sorted({r.id for p in pack_list for r in p.roles if r.scope.value == "agency"})
+    agency_roles = {r.id for p in pack_list for r in p.roles if r.scope.value == "agency"}
+    # What the packs say a newcomer asks to be and who manages people: the rest is held by each
+    # agency's senior manager, but for a role the packs only ever name within some sectors
+    # (a named health professional, say), which only those sectors' agencies have.
+    newcomer = {p.joining.newcomer_role for p in pack_list} & agency_roles
+    managing = {r for p in pack_list for r in p.joining.manager_roles} & agency_roles
+    sectors = _role_sectors(pack_list)
     for pack in pack_list:
         for agency in pack.agencies:
             tag = agency.id
@@ -169,32 +167,22 @@ def synthetic_directory(packs: Iterable[PolicyPack]) -> Directory:
                     f"{ID_PREFIX}{tag}-pr{n}",
                     f"Synthetic Practitioner {n} ({tag})",
                     tag,
-                    {"practitioner"} & set(agency_roles),
+                    newcomer,
                     line_manager_id=manager,
                 )
             add(
                 manager,
                 f"Synthetic Line Manager ({tag})",
                 tag,
-                {"line_manager", "resource_manager", "sat_team_manager"} & set(agency_roles),
+                managing,
                 line_manager_id=senior,
             )
-            senior_roles = set(agency_roles) - {
-                "practitioner",
-                "line_manager",
-                "resource_manager",
-                "sat_team_manager",
-                "safeguarding_lead",
+            senior_roles = {
+                role
+                for role in agency_roles - newcomer - managing
+                if role not in sectors or agency.sector in sectors[role]
             }
-            if agency.sector != "health":
-                senior_roles.discard("named_safeguarding_professional")
             add(senior, f"Synthetic Senior Manager ({tag})", tag, senior_roles)
-            add(
-                f"{ID_PREFIX}{tag}-sgl",
-                f"Synthetic Safeguarding Lead ({tag})",
-                tag,
-                {"safeguarding_lead"} & set(agency_roles),
-            )
         host = pack.agencies[0].id
         for role in pack.roles:
             if role.scope.value == "board":
@@ -206,6 +194,30 @@ def synthetic_directory(packs: Iterable[PolicyPack]) -> Directory:
                     board_roles=frozenset({(pack.board.id, role.id)}),
                 )
     return Directory.of(people.values())
+
+
+def _role_sectors(packs: Iterable[PolicyPack]) -> dict[str, set[str]]:
+    """Roles the packs name only within some sectors, with those sectors."""
+    narrowed: dict[str, set[str]] = {}
+    anywhere: set[str] = set()
+    for pack in packs:
+        for selector in _selectors(pack):
+            if selector.who != "agency_role":
+                continue
+            for role in selector.roles:
+                if selector.sectors:
+                    narrowed.setdefault(role, set()).update(selector.sectors)
+                else:
+                    anywhere.add(role)
+    return {role: found for role, found in narrowed.items() if role not in anywhere}
+
+
+def _selectors(pack: PolicyPack) -> Iterable[Selector]:
+    for stage in pack.stages:
+        yield from (*stage.actors, *stage.notify_on_entry, *stage.advisers)
+        for clock in stage.clocks:
+            yield from clock.owner
+    yield from pack.immediate_risk.notify
 
 
 # -- driving one case ---------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def _rect(x: float, y: float, w: float, h: float, cls: str, label: str) -> str:
 
 
 def _by_stage(report: BoardReport, alt: str) -> str:
-    rows = [r for r in report.by_stage if r.reached or r.track == "main"]
+    rows = [r for r in report.by_stage if r.reached or r.track == report.default_track]
     height = 300
     parts = _open("cases-by-stage", "Cases by stage reached", alt, height)
     if not report.raised or not rows:
@@ -311,7 +311,7 @@ _TITLES = {
 
 def _alt(name: str, report: BoardReport) -> str:
     if name == "cases-by-stage":
-        rows = [r for r in report.by_stage if r.reached or r.track == "main"]
+        rows = [r for r in report.by_stage if r.reached or r.track == report.default_track]
         return f"Bar chart of the {report.raised} cases raised by stage: " + "; ".join(
             f"stage {r.stage} reached by {r.reached}" for r in rows
         )

@@ -270,6 +270,7 @@ class JoinRequestStore:
                 "Your Teams account does not match this directory entry: nothing was asked.",
             )
         agency_name = boards.name(agency_id)
+        roles = boards.roles(agency_id)
         check_request(
             directory,
             person_id=caller.person_id,
@@ -279,6 +280,7 @@ class JoinRequestStore:
             agency_name=agency_name,
             line_manager_id=line_manager_id,
             contacts=boards.contacts(directory, agency_id),
+            roles=roles,
         )
         assert caller.tenant_id is not None  # check_request refuses an activity with no tenant
         was_active = person is not None and person.active
@@ -288,7 +290,7 @@ class JoinRequestStore:
             name=person.name if person is not None else caller.display_name,
             agency_id=agency_id,
             line_manager_id=line_manager_id,
-            roles=requested_roles(person, agency_id),
+            roles=requested_roles(person, agency_id, roles),
             tenant_id=tenant_key(caller.tenant_id),
             created_at=self._now(),
             previous_agency_id=person.agency_id if person is not None and was_active else None,
@@ -314,7 +316,7 @@ class JoinRequestStore:
                 "Your Teams account already belongs to another directory entry: ask your "
                 "board's business manager. Nothing was asked.",
             ) from None
-        found = tuple(approvers(directory, pending))
+        found = tuple(approvers(directory, pending, roles))
         now = self._now()
         await self._store.transact(
             self._table,
@@ -397,7 +399,13 @@ class JoinRequestStore:
             )
         agency_name = boards.name(request.agency_id)
         if by is not None:
-            check_approver(directory, entry.person, by, agency_name=agency_name)
+            check_approver(
+                directory,
+                entry.person,
+                by,
+                agency_name=agency_name,
+                roles=boards.roles(request.agency_id),
+            )
         decided_entry = (
             approved_entry(directory, entry.person)
             if reason is None

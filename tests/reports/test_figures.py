@@ -164,3 +164,57 @@ def test_harrow_panels(cases: list[Case], harrow: PolicyPack) -> None:
 def test_spread_of_nothing_and_of_one() -> None:
     assert spread([]) == Spread(0)
     assert spread([4]) == Spread(1, 4.0, 4.0, 4.0, 4, 4)
+
+
+# -- what the pack says: senior stages, the default track, its words ---------------------------
+
+
+def test_a_case_that_reached_several_senior_stages_counts_once(
+    rb: BoardReport, cases: list[Case], harrow: PolicyPack
+) -> None:
+    from cards.summary_card import summary_card
+
+    # Redbridge's senior stages are those that copy the business manager: 3 and 4. B reached
+    # both, and is one case.
+    assert (rb.senior_stages, rb.reached_senior, rb.senior_label) == (
+        ("3", "4"),
+        1,
+        "Reached stage 3 or 4",
+    )
+    card = summary_card(rb, title="Summary")
+    facts = {f["title"]: f["value"] for n in card["body"] for f in n.get("facts", [])}
+    assert facts["Reached stage 3 or 4"] == "1"
+    assert facts["The Chair's recommendations"] == "1"
+    # Harrow marks stages 3 (its board members) and 4 (the panel) senior; E reached both.
+    hw = board_report(cases, harrow, start=START, end=END)
+    assert (hw.senior_stages, hw.reached_senior) == (("3", "4"), 1)
+
+
+def test_a_board_with_no_senior_stage_and_its_own_words(
+    cases: list[Case], redbridge: PolicyPack
+) -> None:
+    data = redbridge.model_dump(mode="json", exclude_defaults=True)
+    for stage in data["stages"]:
+        stage["copy_business_manager"] = False
+    data["words"] = {"stage": "step", "recommender": "the independent chair"}
+    plain = PolicyPack.model_validate(data)
+    report = board_report(cases, plain, start=START, end=END)
+    assert (report.senior_stages, report.reached_senior) == ((), 0)
+    assert report.senior_label == "Reached a senior step"
+    from reports.render import tables
+
+    summary = dict(next(rows for tid, _, _, rows in tables(report) if tid == "final-stage"))
+    assert summary["Cases with the independent chair's recommendations"] == "1"
+
+
+def test_reports_show_the_packs_default_track(cases: list[Case], harrow: PolicyPack) -> None:
+    """Stages nobody reached are shown for the pack's default track, whatever it is called."""
+    from reports.render import tables
+
+    data = harrow.model_dump(mode="json", exclude_defaults=True)
+    data["default_track"] = "threshold"
+    report = board_report(cases, PolicyPack.model_validate(data), start=START, end=END)
+    assert report.default_track == "threshold"
+    by_stage = next(rows for tid, _, _, rows in tables(report) if tid == "by-stage")
+    shown = [row[0] for row in by_stage]
+    assert {"T1", "T2", "T3"} <= set(shown)  # none reached, but on the default track

@@ -862,3 +862,68 @@ async def test_a_childrens_partnership_speaks_of_the_child_and_its_steps(
     words = json.dumps(case_card(view))
     assert "The executive group's recommendations (not binding)" in words
     assert "the adult" not in words.lower() and "adult's" not in words.lower()
+
+
+# -- the roles joining an agency uses -------------------------------------------------------------
+
+
+def own_roles(data: dict[str, Any]) -> None:
+    data["roles"] += [
+        {"id": "frontline_worker", "name": "Frontline worker", "scope": "agency"},
+        {"id": "supervisor", "name": "Supervisor", "scope": "agency"},
+        {"id": "gatekeeper", "name": "Agency gatekeeper", "scope": "agency"},
+    ]
+    data["joining"] = {
+        "newcomer_role": "frontline_worker",
+        "manager_roles": ["supervisor"],
+        "admin_roles": ["gatekeeper"],
+        "contact_roles": ["board_officer"],
+    }
+
+
+def test_a_pack_names_the_roles_joining_uses_and_they_must_be_its_own() -> None:
+    from escalation.directory import Person, Standing
+    from escalation.joining import BoardAgencies, approvers, line_managers, requested_roles
+
+    pack = pack_with(own_roles)
+    people = Directory.of(
+        [
+            person("sue", "thornbury-council", "supervisor"),
+            person("lm", "thornbury-council", "line_manager"),  # not this board's manager role
+            person("gate", "thornbury-council", "gatekeeper"),
+            person("olga", "thornbury-police", board=("thornbury:board_officer",)),
+        ]
+    )
+    boards = BoardAgencies.of([pack])
+    roles = boards.roles("thornbury-council")
+    assert [
+        p.id for p in line_managers(people, "thornbury-council", excluding="x", roles=roles)
+    ] == ["sue"]
+    assert requested_roles(None, "thornbury-council", roles) == frozenset({"frontline_worker"})
+    pending = Person(
+        id="newbie",
+        name="New Bie",
+        agency_id="thornbury-council",
+        line_manager_id="sue",
+        status=Standing.PENDING,
+        requested_roles=frozenset({"frontline_worker"}),
+    )
+    assert [(a.person.id, a.capacity) for a in approvers(people, pending, roles)] == [
+        ("sue", "the line manager named"),
+        ("gate", "agency administrator"),
+    ]
+    assert [p.id for p in boards.contacts(people, "thornbury-council")] == ["olga"]
+
+    def unknown(data: dict[str, Any]) -> None:
+        own_roles(data)
+        data["joining"]["manager_roles"] = ["team_leader"]
+
+    with pytest.raises(PackError, match=r"joining\.manager_roles: role 'team_leader' is not in"):
+        pack_with(unknown)
+
+    def wrong_scope(data: dict[str, Any]) -> None:
+        own_roles(data)
+        data["joining"]["contact_roles"] = ["supervisor"]
+
+    with pytest.raises(PackError, match="is an agency role, but this needs a board role"):
+        pack_with(wrong_scope)
