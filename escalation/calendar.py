@@ -1,11 +1,16 @@
-"""Working-day calendar for escalation deadlines (England and Wales).
+"""Working-day calendar for escalation deadlines, in any of the four nations of the UK.
 
 Rules (product spec; the customer's law):
 
 * A working day is Monday to Friday and not a bank holiday. Bank holidays come from the
-  ``holidays`` package for ``GB`` with subdivision ``ENG``: without the subdivision the
-  package omits Easter Monday and the late-summer bank holiday. Observed substitute days
-  (e.g. "Boxing Day (observed)" on Monday 28 December 2026) count as holidays.
+  ``holidays`` package for ``GB`` with the pack's subdivision: ``ENG`` (England), ``WLS``
+  (Wales, the same days as England), ``SCT`` (Scotland: 2 January and St Andrew's Day, the
+  first Monday of August, no Easter Monday) or ``NIR`` (Northern Ireland: St Patrick's Day and
+  12 July). Without a subdivision the package omits Easter Monday and the late-summer bank
+  holiday. Observed substitute days (e.g. "Boxing Day (observed)" on Monday 28 December 2026,
+  Scotland's 2 January on Monday 4 January 2027) count as holidays.
+* A pack may add days its area keeps (a Scottish council's local holidays) and take away a day
+  the package lists that its agencies work (`local_holidays`, `not_holidays`).
 * All reasoning happens in Europe/London local time, so deadlines follow the clock changes
   (17:00 is 17:00 GMT in winter and 17:00 BST = 16:00 UTC in summer).
 * A working day ends at a configurable local time (default 17:00).
@@ -26,6 +31,7 @@ could silently move a statutory deadline. Outputs are aware datetimes in the cal
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,6 +60,8 @@ class WorkingCalendar:
         subdivision: str = "ENG",
         end_of_day: time = time(17, 0),
         immediately: timedelta = timedelta(hours=1),
+        local_holidays: Mapping[date, str] | None = None,
+        not_holidays: Iterable[date] = (),
     ) -> None:
         if end_of_day.tzinfo is not None:
             # The end of day is a wall-clock time in the calendar's zone; an offset would be
@@ -75,6 +83,8 @@ class WorkingCalendar:
             holidays.country_holidays(country, subdiv=subdivision, years=())
         except NotImplementedError as exc:
             raise ValueError(f"unknown holiday calendar {country}/{subdivision}: {exc}") from exc
+        self._local = dict(local_holidays or {})
+        self._not_holidays = frozenset(not_holidays)
         self._holidays_by_year: dict[int, dict[date, str]] = {}
 
     @property
@@ -93,7 +103,8 @@ class WorkingCalendar:
             loaded = holidays.country_holidays(self._country, subdiv=self._subdivision, years=year)
             # Copy into a plain dict: HolidayBase auto-expands on lookup, which would hide
             # which years we have loaded and accept datetimes as keys.
-            cached = dict(loaded.items())
+            cached = {d: n for d, n in loaded.items() if d not in self._not_holidays}
+            cached.update({d: n for d, n in self._local.items() if d.year == year})
             self._holidays_by_year[year] = cached
         return cached
 

@@ -69,7 +69,7 @@ class CliExtension(Protocol):
 def _parser(extensions: Sequence[CliExtension] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escalation",
-        description="Safeguarding adults escalation policies: check packs and work out deadlines.",
+        description="Safeguarding escalation policies: check packs and work out deadlines.",
         epilog="Exit status: 0 done; 1 a check found a problem (a broken pack, a broken audit "
         "chain); 2 the command could not run (a bad argument, an unreadable file, an unknown "
         "board, unreachable storage).",

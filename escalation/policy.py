@@ -10,7 +10,7 @@ time with the field that is wrong, never half-way through a case.
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -99,16 +99,37 @@ class Clause(_Model):
     summary: Text
 
 
+# The four nations' bank-holiday calendars (the holidays package's subdivisions of GB).
+UK_NATIONS = {"ENG": "England", "WLS": "Wales", "SCT": "Scotland", "NIR": "Northern Ireland"}
+
+
+class LocalHoliday(_Model):
+    date: date
+    name: Text
+
+
 class CalendarSettings(_Model):
     # Checked here against the holidays package and the time zone database, so that a pack
     # that loads can always count working days (never a failure at the first deadline).
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "GB"
+    # ENG England, WLS Wales, SCT Scotland, NIR Northern Ireland.
     subdivision: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")] = "ENG"
     timezone: Text = "Europe/London"
     end_of_working_day: WallTime = time(17, 0)
     # How long "immediately" allows, in clock minutes (a board's reading of "at once"; the
     # product's default is an hour).
     immediately_within_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+    # Days off the area keeps beyond the nation's bank holidays (a council's local holidays),
+    # and days the package lists that the area's agencies work.
+    local_holidays: list[LocalHoliday] = Field(default_factory=list)
+    not_holidays: list[date] = Field(default_factory=list)
+
+    @property
+    def nation(self) -> str:
+        """'Scotland', or the holiday calendar's code outside the UK's four."""
+        if self.country == "GB":
+            return UK_NATIONS.get(self.subdivision, self.subdivision)
+        return f"{self.country}-{self.subdivision}"
 
     @field_validator("country")
     @classmethod

@@ -90,6 +90,8 @@ def calendar_for(pack: PolicyPack) -> WorkingCalendar:
         subdivision=settings.subdivision,
         end_of_day=settings.end_of_working_day,
         immediately=timedelta(minutes=settings.immediately_within_minutes),
+        local_holidays={h.date: h.name for h in settings.local_holidays},
+        not_holidays=settings.not_holidays,
     )
 
 
