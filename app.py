@@ -43,6 +43,7 @@ from storage.join_requests import deliver_notices
 from storage.outbox import dispatch_once
 from storage.scheduler import Scheduler
 from storage.settings import Storage, open_storage, when_storage_answers
+from storage.tables import TableStore
 from tabs.web import make_site, setup_tabs
 
 log = logging.getLogger("escalation.app")
@@ -54,6 +55,8 @@ BOT = web.AppKey("bot", EscalationBot)
 PACKS = web.AppKey("packs", PackRegistry)
 Clock = Callable[[], datetime]
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+StoreWrapper = Callable[[TableStore], TableStore]
+WRAP_STORE: web.AppKey[StoreWrapper | None] = web.AppKey("wrap_store")
 
 
 def load_packs(settings: AppSettings) -> PackRegistry:
@@ -89,7 +92,8 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     # backoff for up to STORAGE_START_WAIT_SECONDS; until then the app does not answer, so /readyz
     # fails.
     storage = await when_storage_answers(
-        settings.storage, lambda: open_storage(settings.storage, now=app[CLOCK])
+        settings.storage,
+        lambda: open_storage(settings.storage, now=app[CLOCK], wrap=app[WRAP_STORE]),
     )
     log.info("storage: %s", settings.storage.describe())
     app[STORAGE] = storage
@@ -280,8 +284,15 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-def create_app(settings: AppSettings | None = None, clock: Clock = utc_now) -> web.Application:
-    """The app; `clock` is the one time source of the core, the sender and the scheduler."""
+def create_app(
+    settings: AppSettings | None = None,
+    clock: Clock = utc_now,
+    *,
+    wrap_store: StoreWrapper | None = None,
+) -> web.Application:
+    """The app; `clock` is the one time source of the core, the sender and the scheduler.
+    `wrap_store` wraps the table store once it is opened (benchmarks and tests count and delay
+    its calls; the deployed app never sets it)."""
     if settings is None:  # started by gunicorn ('app:create_app()'): the deployed app
         settings = AppSettings.from_env()
         if os.environ.get("LOG_FORMAT", "json") == "json":
@@ -296,6 +307,7 @@ def create_app(settings: AppSettings | None = None, clock: Clock = utc_now) -> w
         app.on_startup.append(carry_context_into_threads)
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[WRAP_STORE] = wrap_store
     app[PACKS] = load_packs(settings)
     if not settings.report_link_secret:
         log.warning(

@@ -1,187 +1,218 @@
-"""Turns per second over HTTP, against baselines measured in the same run.
+"""Turns per second over HTTP, for each kind of turn, against baselines measured in the same run.
 
-    .venv/bin/python -m benchmarks.turns [--requests 400] [--concurrency 8] [--seconds 60]
+    .venv/bin/python -m benchmarks.turns [--users 20] [--requests 400] [--seconds 60]
+        [--kinds help,dialog,card,raise] [--profile DIR]
 
-Three servers on 127.0.0.1, each answering through a local stand-in Bot Connector:
+Each server runs in a process of its own on 127.0.0.1 (benchmarks.servers); this process sends
+the turns and plays the Bot Connector that the replies go to. The baselines:
   bare     a plain aiohttp handler that answers 201 (the floor of the stack)
   echo     botbuilder's echo bot as it comes: CloudAdapter, a reply per message
-  bot      this bot: a full dialog turn ("raise" then "cancel") with its state in SQLite,
-           connector clients reused per service URL
-
-Prints turns/s and p50/p99 latency for each, and the ratios. Bounded in count and time.
+  agents   the Microsoft 365 Agents SDK's echo agent (its quickstart, anonymous), when
+           .venv-agents has it (benchmarks/README.md says how to install it)
+and this bot, on the embedded store, for each kind of turn:
+  help     a message the bot answers from its help text
+  dialog   a step of the raise dialog ("raise" then "cancel", in turn)
+  card     a card button (Action.Execute invoke): a discussion recorded on a case
+  raise    the last answer of the raise dialog ("yes"), which saves the case: each user's
+           dialog is walked to that question once, and put back there before each round
+Every kind runs with `--users` users at once, each sending its next turn when the last one is
+answered, bounded by `--requests` and `--seconds`. Prints turns/s, p50 and p99 latency, the
+storage round trips of the bot's turns (tests.round_trips), and the ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-from aiohttp import web
-from botbuilder.core import ActivityHandler, TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
-from app import create_app
-from bot.settings import AppSettings
+from benchmarks.harness import (
+    AGENTS_ENV,
+    RAISE_ANSWERS,
+    Client,
+    Result,
+    Turn,
+    activity,
+    agents_server,
+    card_action,
+    closed_loop,
+    our_server,
+    record_data,
+    restore_states,
+    saved_states,
+    seed_cases,
+    seed_directory,
+    server,
+    user,
+)
 from storage.settings import StorageSettings, open_storage
-from tests.e2e.connector import connector, serve
+from tests.e2e.connector import connector
+
+KINDS = ("help", "dialog", "card", "raise")
 
 
-class EchoBot(ActivityHandler):  # type: ignore[misc]
-    async def on_message_activity(self, turn_context: TurnContext) -> None:
-        await turn_context.send_activity(f"Echo: {turn_context.activity.text}")
+async def baseline(name: str, command: list[str] | None, args: argparse.Namespace) -> Result | None:
+    if command is None:
+        return None
+    async with (
+        connector() as stand_in,
+        server(command, env=AGENTS_ENV if name == "agents" else None) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        client = Client(url, stand_in, http)
+
+        async def hello(i: int, n: int) -> Turn:
+            return await client.say(user(i), "hello")
+
+        await closed_loop(name, args.users, min(200, args.requests), args.seconds, hello)
+        return await closed_loop(name, args.users, args.requests, args.seconds, hello)
 
 
-class _NoConfig:
-    pass
-
-
-def echo_app() -> web.Application:
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_NoConfig()))
-    bot = EchoBot()
-
-    async def messages(request: web.Request) -> web.StreamResponse:
-        response = await adapter.process(request, bot)
-        return response or web.Response(status=201)
-
-    app = web.Application()
-    app.router.add_post("/api/messages", messages)
-    return app
-
-
-def bare_app() -> web.Application:
-    async def messages(request: web.Request) -> web.Response:
-        await request.json()
-        return web.Response(status=201)
-
-    app = web.Application()
-    app.router.add_post("/api/messages", messages)
-    return app
-
-
-TENANT = "00000000-0000-4000-8000-000000000001"  # the benchmark users' Microsoft Entra tenant
-
-
-def activity(service_url: str, who: int, text: str, n: int) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "id": f"m{n}",
-        "text": text,
-        "channelId": "msteams",
-        "serviceUrl": service_url,
-        "from": {"id": f"29:user{who}", "aadObjectId": f"aad-user{who}"},
-        "recipient": {"id": "28:bot"},
-        "locale": "en-GB",
-        "conversation": {
-            "id": f"a:conv{who}",
-            "conversationType": "personal",
-            "tenantId": TENANT,
-        },
-        "channelData": {"tenant": {"id": TENANT}},
+async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
+    settings = StorageSettings(None, data)
+    users = [user(i) for i in range(args.users)]
+    storage = await open_storage(settings)
+    try:
+        await seed_directory(storage, args.users)
+        per_user = max(1, (min(100, args.requests) + args.requests) // args.users + 2)
+        cases = await seed_cases(storage, [u for u in users for _ in range(per_user)])
+    finally:
+        await storage.close()
+    queues = {
+        u: [c for k, c in enumerate(cases) if k // per_user == i] for i, u in enumerate(users)
     }
+    extra = ["--data", str(data)]
+    if args.profile:
+        extra += ["--profile", str(Path(args.profile) / "bot.txt")]
+    results = []
+    async with (
+        connector() as stand_in,
+        server(our_server("bot", *extra)) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        client = Client(url, stand_in, http)
+        for who in users:  # each has opened the bot
+            await client.say(who, "hello")
+
+        async def help_turn(i: int, n: int) -> Turn:
+            return await client.say(users[i], "help")
+
+        steps = ("raise", "cancel")
+        counts = dict.fromkeys(users, 0)
+
+        async def dialog_turn(i: int, n: int) -> Turn:
+            who = users[i]
+            counts[who] += 1
+            return await client.say(who, steps[counts[who] % 2 - 1])
+
+        async def card_turn(i: int, n: int) -> Turn:
+            who = users[i]
+            case_id, version = queues[who].pop()
+            body = card_action(stand_in.url, who, n, "record", record_data(case_id, version))
+            return await client.post(body, forbid="Nothing changed")
+
+        runs = {"help": help_turn, "dialog": dialog_turn, "card": card_turn}
+        for kind in args.kinds:
+            if kind == "raise":
+                results.append(await raises(args, client, settings, users))
+                continue
+            await closed_loop(kind, args.users, min(100, args.requests), args.seconds, runs[kind])
+            results.append(
+                await closed_loop(kind, args.users, args.requests, args.seconds, runs[kind])
+            )
+            if kind == "dialog":  # leave no dialog open for the next kind
+                for who in users:
+                    if counts[who] % 2:
+                        await client.say(who, "cancel")
+                        counts[who] += 1
+    return results
 
 
-async def load(
-    url: str, service_url: str, requests: int, concurrency: int, seconds: float
-) -> list[float]:
-    latencies: list[float] = []
-    deadline = time.monotonic() + seconds
-    counter = iter(range(requests))
-
-    async def worker(who: int, http: aiohttp.ClientSession) -> None:
-        for turn, n in enumerate(counter):
+async def raises(
+    args: argparse.Namespace, client: Client, settings: StorageSettings, users: list[str]
+) -> Result:
+    """Rounds: every user's raise dialog is put back at "Raise this disagreement now?" (untimed),
+    then every user answers "yes" at once."""
+    for who in users:
+        for text in RAISE_ANSWERS:
+            await client.say(who, text)
+    storage = await open_storage(settings)
+    try:
+        states = await saved_states(storage, users)
+        turns: list[Turn] = []
+        timed = 0.0
+        deadline = time.monotonic() + args.seconds
+        rounds = max(2, args.requests // len(users))
+        for number in range(rounds + 1):
             if time.monotonic() > deadline:
-                return
-            text = "raise" if turn % 2 == 0 else "cancel"
+                break
+            await restore_states(storage, states)
             started = time.perf_counter()
-            async with http.post(
-                url + "/api/messages", json=activity(service_url, who, text, n)
-            ) as r:
-                await r.read()
-                if r.status != 201:
-                    raise RuntimeError(f"{url}: {r.status} {await r.text()}")
-            latencies.append(time.perf_counter() - started)
+            said = await asyncio.gather(
+                *(
+                    client.post(
+                        activity(client.service_url, who, next(client.ids), text="yes"),
+                        expect=" is open.",
+                    )
+                    for who in users
+                )
+            )
+            if number:  # the first round warms up
+                timed += time.perf_counter() - started
+                turns += said
+        return Result("raise", turns, timed)
+    finally:
+        await storage.close()
 
-    async with aiohttp.ClientSession() as http:
-        await asyncio.gather(*(worker(i, http) for i in range(concurrency)))
-    return latencies
 
-
-async def measure(
-    name: str, make: Callable[[], Awaitable[web.Application]], args: argparse.Namespace
-) -> dict[str, float]:
-    async with connector() as stand_in, serve(await make()) as url:
-        await load(
-            url, stand_in.url, min(40, args.requests), args.concurrency, args.seconds
-        )  # warm up
-        started = time.perf_counter()
-        latencies = await load(url, stand_in.url, args.requests, args.concurrency, args.seconds)
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "turns_per_s": len(latencies) / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "n": len(latencies),
-    }
+def ratio(a: Result | None, b: Result | None) -> str:
+    if a is None or b is None or not b.per_second:
+        return "n/a"
+    return f"{a.per_second / b.per_second:.2f}x"
 
 
 async def main(args: argparse.Namespace) -> None:
+    bare = await baseline("bare", list(our_server("bare")), args)
+    echo = await baseline("echo", list(our_server("echo")), args)
+    command = agents_server()
+    agents = await baseline("agents", list(command) if command else None, args)
     with tempfile.TemporaryDirectory() as tmp:
-        storage_settings = StorageSettings(None, Path(tmp) / "data")
-        storage = await open_storage(storage_settings)
-        await storage.directory.import_records(
-            [
-                {
-                    "id": f"user{i}",
-                    "name": f"User {i}",
-                    "agency": "redbridge-asc",
-                    "roles": ["practitioner"],
-                    "teams_user_id": f"29:user{i}",
-                    "aad_object_id": f"aad-user{i}",
-                }
-                for i in range(args.concurrency)
-            ],
-            # The users act for their agency only from a tenant it lists.
-            [{"id": "redbridge-asc", "tenants": [TENANT]}],
-        )
-        await storage.close()
-
-        async def ours() -> web.Application:
-            return create_app(AppSettings(storage=storage_settings, dispatch_interval_seconds=60))
-
-        async def bare() -> web.Application:
-            return bare_app()
-
-        async def echo() -> web.Application:
-            return echo_app()
-
-        results = {
-            name: await measure(name, make, args)
-            for name, make in (("bare", bare), ("echo", echo), ("bot", ours))
-        }
-    for name, r in results.items():
+        mine = await ours(args, Path(tmp) / "data")
+    print(f"{args.users} users at once; turns/s, latency and (for this bot) storage round trips")
+    for result in (bare, echo, agents, *mine):
+        if result is not None:
+            print(result.line())
+    if agents is None:
+        print("agents: not measured (no .venv-agents: see benchmarks/README.md)")
+    print("ratios, this bot's turns against the baselines measured above:")
+    for result in mine:
         print(
-            f"{name:5} {r['turns_per_s']:8.1f} turns/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms   ({r['n']:.0f} turns)"
+            f"  {result.name:<7} / echo {ratio(result, echo):>7}   / agents {ratio(result, agents):>7}"
+            f"   / bare {ratio(result, bare):>7}"
         )
-    bot, echo_r, bare_r = results["bot"], results["echo"], results["bare"]
-    print(f"bot / echo (stock botbuilder): {bot['turns_per_s'] / echo_r['turns_per_s']:.2f}x")
-    print(f"bot / bare aiohttp:            {bot['turns_per_s'] / bare_r['turns_per_s']:.3f}x")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60.0, help="stop each load after this")
     parser.add_argument(
-        "--seconds", type=float, default=60.0, help="stop each load after this long"
+        "--kinds",
+        type=lambda text: [k for k in text.split(",") if k],
+        default=list(KINDS),
+        help="of " + ",".join(KINDS),
     )
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--profile", default=None, help="write the bot's profile to DIR/bot.txt")
+    parsed = parser.parse_args()
+    unknown = set(parsed.kinds) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
+    parsed.requests = max(1, min(parsed.requests, 20_000))
+    asyncio.run(main(parsed))

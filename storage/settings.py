@@ -143,10 +143,16 @@ def _utc_now() -> datetime:
 
 
 async def open_storage(
-    settings: StorageSettings, *, now: Callable[[], datetime] = _utc_now
+    settings: StorageSettings,
+    *,
+    now: Callable[[], datetime] = _utc_now,
+    wrap: Callable[[TableStore], TableStore] | None = None,
 ) -> Storage:
-    """Open the store and create any table that is missing."""
+    """Open the store and create any table that is missing; `wrap`, when given, wraps the store
+    (benchmarks and tests count or delay its calls)."""
     store = settings.open_store()
+    if wrap is not None:
+        store = wrap(store)
     tables = TableNames(settings.table_prefix)
     cases = TableCaseRepository(store, tables)
     directory = DirectoryStore(store, now=now, table=tables.directory)

@@ -1,0 +1,350 @@
+"""What the HTTP benchmarks share: servers in processes of their own, a stand-in Bot Connector,
+the benchmark's directory and cases, and a client that talks to the bot as Teams would.
+
+Every server runs in its own process (benchmarks.servers, or the Agents SDK's echo agent in
+.venv-agents), so the one measured has a core to itself while this process drives it and plays
+the Bot Connector on the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from escalation.commands import OtherParty, RaiseDisagreement
+from escalation.memory import RecordingNotifier
+from escalation.packs import PackRegistry, default_policy_dir
+from escalation.service import EscalationService
+from storage.bot_state import escape_key
+from storage.settings import Storage
+from storage.tables import ROW_KEY, Entity
+from tests.e2e.connector import Connector
+from tests.round_trips import HEADER, parse_header
+from tests.support import TEST_DAY_START, agencies_for
+
+REPO = Path(__file__).resolve().parents[1]
+AGENTS_PYTHON = REPO / ".venv-agents" / "bin" / "python"
+TENANT = "00000000-0000-4000-8000-000000000001"  # the benchmark users' Microsoft Entra tenant
+START_SECONDS = 60.0
+TODAY: date = TEST_DAY_START.date()  # the day the bot's clock starts on (servers.py)
+SEEDED_AT = TEST_DAY_START - timedelta(hours=1)  # cases made before the bot starts
+
+
+# -- servers ------------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def server(
+    command: Sequence[str], *, env: dict[str, str] | None = None
+) -> AsyncIterator[str]:
+    """Start a server process that prints {"port": N}; yields its URL; stops it after."""
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), START_SECONDS)
+        if not line:
+            raise RuntimeError(f"{command[:3]} did not start")
+        port = json.loads(line)["port"]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()  # the server stops when its standard input closes
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def our_server(kind: str, *extra: str) -> Sequence[str]:
+    return [sys.executable, "-m", "benchmarks.servers", kind, *extra]
+
+
+def agents_server() -> Sequence[str] | None:
+    """The Agents SDK's echo agent, when .venv-agents has the SDK (see benchmarks/README.md)."""
+    if not AGENTS_PYTHON.exists():
+        return None
+    return [str(AGENTS_PYTHON), str(REPO / "benchmarks" / "agents_echo.py")]
+
+
+AGENTS_ENV = {"CONNECTIONS__SERVICE_CONNECTION__SETTINGS__ANONYMOUS_ALLOWED": "true"}
+
+
+# -- the directory and the cases ----------------------------------------------------------------
+
+
+def user(i: int) -> str:
+    return f"user{i}"
+
+
+def people(users: int) -> list[dict[str, Any]]:
+    """Practitioners user0… at Redbridge adult social care, their line manager, and the other
+    professional at NELFT, with his."""
+
+    def record(pid: str, name: str, agency: str, role: str, manager: str | None) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "id": pid,
+            "name": name,
+            "agency": agency,
+            "roles": [role],
+            "teams_user_id": f"29:{pid}",
+            "aad_object_id": f"aad-{pid}",
+        }
+        if manager:
+            found["line_manager"] = manager
+        return found
+
+    return [
+        *(
+            record(user(i), f"User {i}", "redbridge-asc", "practitioner", "lena")
+            for i in range(users)
+        ),
+        record("lena", "Lena Price", "redbridge-asc", "line_manager", None),
+        record("noah", "Noah Okafor", "nelft", "practitioner", "nadia"),
+        record("nadia", "Nadia Khan", "nelft", "line_manager", None),
+    ]
+
+
+async def seed_directory(storage: Storage, users: int) -> None:
+    records = people(users)
+    await storage.directory.import_records(records, agencies_for(records, TENANT))
+
+
+async def seed_cases(storage: Storage, raisers: Sequence[str]) -> list[tuple[str, int]]:
+    """One Redbridge case raised by each of `raisers` with Noah, through the service, before
+    the bot starts: (case id, version) each. Their first messages are taken off the outbox's
+    pending list, so that the dispatcher's backlog does not run during the timed turns."""
+    service = EscalationService(
+        packs=PackRegistry.from_directory(default_policy_dir()),
+        repository=storage.cases,
+        directory=storage.directory,
+        notifier=RecordingNotifier(),
+        now=lambda: SEEDED_AT,
+    )
+    made = []
+    for raiser in raisers:
+        outcome = await service.execute(
+            RaiseDisagreement(
+                actor_id=raiser,
+                board_id="redbridge",
+                other_party=OtherParty(agency_id="nelft", person_id="noah"),
+                adult_reference="ASC-104233",
+                category="response-to-concerns",
+                disagreement_date=TODAY,
+                issue="Community nursing declined a joint visit after two falls.",
+                risk_to_adult="Further falls; lives alone.",
+                nature_of_disagreement="Whether a joint visit is needed.",
+                aim="A joint visit within a week.",
+                evidence="GP letter of 27 November.",
+            )
+        )
+        made.append((outcome.case.id, outcome.case.version))
+    pending = await storage.store.query_partition(storage.tables.outbox_pending, "pending")
+    for row in pending:
+        await storage.store.delete(
+            storage.tables.outbox_pending, "pending", str(row.entity[ROW_KEY])
+        )
+    return made
+
+
+RAISE_ANSWERS = (
+    "raise",
+    "NELFT NHS Foundation Trust",
+    "Noah Okafor",
+    "ASC-104233",
+    "An agency's response to safeguarding concerns or a safeguarding plan",
+    "no",
+    "no",
+    "Nursing declined a joint visit",
+    "Falls at home; lives alone",
+    "Whether a joint visit is needed",
+    "A joint visit this week",
+    "GP letter, 27 November",
+    "today",
+)
+
+
+def state_key(who: str) -> str:
+    """botbuilder's ConversationState key of the user's personal chat (conversation a:<who>)."""
+    return escape_key(f"msteams/conversations/a:{who}")
+
+
+async def saved_states(storage: Storage, users: Sequence[str]) -> dict[str, Entity]:
+    found = {}
+    for who in users:
+        row = await storage.store.get(storage.tables.bot_state, state_key(who), "state")
+        assert row is not None, who
+        found[who] = row.entity
+    return found
+
+
+async def restore_states(storage: Storage, states: dict[str, Entity]) -> None:
+    await asyncio.gather(
+        *(storage.store.upsert(storage.tables.bot_state, dict(e)) for e in states.values())
+    )
+
+
+# -- talking to the bot -------------------------------------------------------------------------
+
+
+def activity(service_url: str, who: str, n: int, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "message",
+        "id": f"m{n}",
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "from": {"id": f"29:{who}", "aadObjectId": f"aad-{who}", "name": who},
+        "recipient": {"id": "28:bot"},
+        "locale": "en-GB",
+        "conversation": {"id": f"a:{who}", "conversationType": "personal", "tenantId": TENANT},
+        "channelData": {"tenant": {"id": TENANT}},
+    }
+    body.update(fields)
+    return body
+
+
+def card_action(
+    service_url: str, who: str, n: int, verb: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    return activity(
+        service_url,
+        who,
+        n,
+        type="invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": verb, "data": data}},
+    )
+
+
+def record_data(case_id: str, version: int) -> dict[str, Any]:
+    """A discussion recorded on the case's card (continuing: the case stays at stage 1)."""
+    return {
+        "case_id": case_id,
+        "version": version,
+        "verb": "record",
+        "record.held_date": TODAY.isoformat(),
+        "record.held_time": "09:00",
+        "record.method": "phone",
+        "record.participants": "User, Noah Okafor",
+        "record.summary": "Spoke about the falls",
+        "record.points_of_difference": "Timing",
+        "record.outcome": "continuing",
+    }
+
+
+@dataclass
+class Turn:
+    seconds: float
+    sequential: int  # storage round trips one after another (tests.round_trips)
+    calls: int
+
+
+@dataclass
+class Client:
+    url: str
+    connector: Connector  # the stand-in Bot Connector the replies go to
+    http: aiohttp.ClientSession
+    ids: Any = field(default_factory=lambda: iter(range(10**9)))
+
+    @property
+    def service_url(self) -> str:
+        return self.connector.url
+
+    async def post(
+        self, body: dict[str, Any], expect: str | None = None, forbid: str | None = None
+    ) -> Turn:
+        before = len(self.connector.sent)
+        started = time.perf_counter()
+        async with self.http.post(self.url + "/api/messages", json=body) as r:
+            text = await r.text()
+            if r.status not in (200, 201, 202):
+                raise RuntimeError(f"{r.status}: {text[:300]}")
+            seconds = time.perf_counter() - started
+            sequential, calls = parse_header(r.headers.get(HEADER))
+        conversation = body["conversation"]["id"]
+        text += json.dumps(
+            [s.body for s in self.connector.sent[before:] if s.conversation_id == conversation]
+        )
+        if expect is not None and expect not in text:
+            raise RuntimeError(f"expected {expect!r} in {text[:300]}")
+        if forbid is not None and forbid in text:
+            raise RuntimeError(f"refused: {text[:300]}")
+        return Turn(seconds, sequential, calls)
+
+    async def say(self, who: str, text: str) -> Turn:
+        return await self.post(activity(self.service_url, who, next(self.ids), text=text))
+
+
+# -- load ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    turns: list[Turn]
+    elapsed: float
+
+    @property
+    def per_second(self) -> float:
+        return len(self.turns) / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(t.seconds for t in self.turns)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
+
+    def line(self) -> str:
+        seq = [t.sequential for t in self.turns]
+        trips = (
+            f"   storage: {statistics.mean(seq):.1f} sequential (max {max(seq)}), "
+            f"{statistics.mean(t.calls for t in self.turns):.1f} calls"
+            if any(seq)
+            else ""
+        )
+        return (
+            f"{self.name:<14} {self.per_second:8.1f} turns/s   p50 {self.percentile(0.5):7.2f} ms"
+            f"   p99 {self.percentile(0.99):7.2f} ms   ({len(self.turns)} turns){trips}"
+        )
+
+
+async def closed_loop(
+    name: str,
+    users: int,
+    requests: int,
+    seconds: float,
+    turn: Callable[[int, int], Awaitable[Turn]],
+) -> Result:
+    """`users` workers, each sending its next turn when the last is answered, until `requests`
+    turns are sent or `seconds` have passed; turn(worker, n) makes one."""
+    deadline = time.monotonic() + seconds
+    counter = iter(range(requests))
+    turns: list[Turn] = []
+
+    async def worker(i: int) -> None:
+        for n in counter:
+            if time.monotonic() > deadline:
+                return
+            turns.append(await turn(i, n))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(users)))
+    return Result(name, turns, time.perf_counter() - started)
