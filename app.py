@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime
 
 from aiohttp import web
-from botbuilder.core import ConversationState, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from bot.connector import CachingBotFrameworkAuthentication
@@ -38,12 +38,12 @@ from reports.charts import render_charts
 from reports.figures import board_report
 from reports.load import board_cases
 from reports.render import page_headers, to_html
-from storage.bot_state import TableStorage
+from storage.bot_state import TableConversationState, TableStorage
 from storage.join_requests import deliver_notices
 from storage.outbox import dispatch_once
 from storage.scheduler import Scheduler
 from storage.settings import Storage, open_storage, when_storage_answers
-from storage.tables import TableStore
+from storage.tables import StorageError, TableStore
 from tabs.web import make_site, setup_tabs
 
 log = logging.getLogger("escalation.app")
@@ -107,7 +107,9 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         now=app[CLOCK],
     )
     app[SERVICE] = service
-    state = ConversationState(TableStorage(storage.store, storage.tables.bot_state, now=app[CLOCK]))
+    state = TableConversationState(
+        TableStorage(storage.store, storage.tables.bot_state, now=app[CLOCK])
+    )
     app[BOT] = EscalationBot(
         storage=storage,
         packs=app[PACKS],
@@ -116,7 +118,16 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
         now=app[CLOCK],
         links=app[LINKS],
     )
+    # The directory is read now and then in the background, so that no turn waits for it.
+    try:
+        await storage.directory.refresh()
+    except StorageError:
+        log.warning("the directory could not be read at start; the first turns will read it")
+    fresh = asyncio.create_task(storage.directory.keep_fresh(), name="directory-refresh")
     yield
+    fresh.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await fresh
     await storage.close()
 
 

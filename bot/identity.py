@@ -112,7 +112,8 @@ async def identify_ids(
     tenant = _text(tenant)
     teams_user_id = _text(teams_user_id)
     aad_object_id = _text(aad_object_id)
-    entry = await _entry(directory, teams_user_id, aad_object_id)
+    # Both from the directory's cached snapshot: no storage request on a turn's path.
+    entry = await directory.speaker(teams_user_id, aad_object_id)
     snapshot = await directory.snapshot()
     listed = entry is not None and snapshot.lists_tenant(entry.agency_id, tenant)
     person: Person | None = None
@@ -141,24 +142,6 @@ async def identify_ids(
         tenant_listed=listed,
         can_join=bool(snapshot.agencies_of_tenant(tenant)),
     )
-
-
-async def _entry(
-    directory: DirectoryStore, teams_user_id: str | None, aad_object_id: str | None
-) -> Person | None:
-    """The entry that holds the object id (or, with none, the Teams user id) as that kind of
-    id: an object id never matches a stored Teams user id, nor the other way round."""
-    key = aad_object_id or teams_user_id
-    if key is None:
-        return None
-    found = await directory.find_by_teams_id(key)
-    if found is None:
-        return None
-    stored = await directory.entry(found.id)
-    if stored is None:
-        return None
-    held = stored.aad_object_id if aad_object_id else stored.teams_user_id
-    return stored.person if held == key else None
 
 
 def unknown_message(directory: Directory, boards: BoardAgencies, tenant: str | None) -> str:

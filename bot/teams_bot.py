@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from botbuilder.core import (
     TurnContext,
 )
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnStatus
+from botbuilder.dialogs import DialogContext, DialogSet, DialogState, DialogTurnStatus
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 
@@ -33,23 +34,25 @@ from cards.case_list import case_list_text
 from cards.outcome_cards import done_card, refusal_card
 from cards.picker_card import is_dialog_answer, search_response
 from cards.summary_card import summary_card
-from cards.views import CASE_VERBS, REFRESH, case_view
+from cards.views import CASE_VERBS, REFRESH, CaseView, case_view
 from cards.welcome import HELP as HELP_VERB
 from cards.welcome import MY_CASES, RAISE, welcome_card
+from dialogs.base import BESIDE_SAVE
 from dialogs.profile_dialog import ProfileDialog
 from dialogs.raise_dialog import RaiseDialog
 from escalation.access import ViewLevel, no_case_message, view_level
 from escalation.access_log import AccessEntry, Seen, record_access
-from escalation.case import Case, CaseStatus
+from escalation.case import Case, CaseStatus, fold
 from escalation.directory import Directory, Person
 from escalation.done import done_message
-from escalation.errors import Refused
+from escalation.errors import RefusalCode, Refused
 from escalation.joining import BoardAgencies
 from escalation.packs import PackRegistry
 from escalation.rules import calendar_for
 from escalation.service import EscalationService
 from reports.figures import board_report, financial_year_start
 from reports.load import board_cases
+from storage.bot_state import TableConversationState
 from storage.join_requests import Submitted
 from storage.settings import Storage
 
@@ -72,6 +75,7 @@ CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 WELCOME_VERBS = {RAISE: "raise", MY_CASES: "cases", HELP_VERB: "help"}
 CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")
 IDENTITY = "escalation.identity"  # the turn's Identity, in turn_state
+DIALOGS = "dialogs"  # the conversation state's property that holds the dialogs' state
 
 
 def id_in(channel_data: object, key: str) -> str | None:
@@ -128,7 +132,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         self.service = service
         self.state = conversation_state
         self.now = now
-        self.dialogs = DialogSet(conversation_state.create_property("dialogs"))
+        self.dialogs = DialogSet(conversation_state.create_property(DIALOGS))
         self.boards = BoardAgencies.of(packs)
         self.joins = JoinActions(storage, self.boards)
         self.dialogs.add(
@@ -149,8 +153,20 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         )
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        await super().on_turn(turn_context)
+        turn_context.turn_state[BESIDE_SAVE] = lambda _case: self.end_dialogs_beside(turn_context)
+        try:
+            await super().on_turn(turn_context)
+        except BaseException:
+            if isinstance(self.state, TableConversationState):
+                await self.state.undo(turn_context)  # a state written ahead of a failed save
+            raise
         await self.state.save_changes(turn_context)
+
+    async def end_dialogs_beside(self, turn_context: TurnContext) -> None:
+        """Write the conversation's state as it will be once the dialog that is saving a case
+        has ended (no dialog open), beside the case's save (dialogs.base.BESIDE_SAVE)."""
+        if isinstance(self.state, TableConversationState):
+            await self.state.write_ahead(turn_context, {DIALOGS: DialogState()})
 
     async def identity(self, context: TurnContext) -> Identity:
         """Who is speaking (bot.identity), worked out once a turn."""
@@ -188,12 +204,17 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         conversation = turn_context.activity.conversation
         if person is not None and conversation.conversation_type in (None, "personal"):
             # Only their own chat with the bot: a case card sent later must never land in a
-            # channel or a group chat they happened to write in last.
-            await self.storage.conversations.save_person_reference(
-                person.id, reference_with_tenant(turn_context)
+            # channel or a group chat they happened to write in last. Kept (when it changed)
+            # while the conversation's state is read.
+            _, dc = await asyncio.gather(
+                self.storage.conversations.save_person_reference(
+                    person.id, reference_with_tenant(turn_context)
+                ),
+                self.dialogs.create_context(turn_context),
             )
+        else:
+            dc = await self.dialogs.create_context(turn_context)
         value = turn_context.activity.value
-        dc = await self.dialogs.create_context(turn_context)
         verb = value.get("verb") if isinstance(value, dict) else None
         if isinstance(verb, str) and verb in WELCOME_VERBS:
             turn_context.activity.text = WELCOME_VERBS[verb]  # a welcome card button
@@ -309,13 +330,20 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         directory = await self.storage.directory.snapshot()
         now = self.now()
         views = []
-        for summary in await self.storage.cases.cases_of_person(person.id):
-            if summary.status == "closed" or summary.board_id not in self.packs.board_ids():
-                continue
-            try:
-                case = await self.service.case(summary.case_id)
-            except Refused:
+        summaries = [
+            summary
+            for summary in await self.storage.cases.cases_of_person(person.id)
+            if summary.status != "closed" and summary.board_id in self.packs.board_ids()
+        ]
+        found = await asyncio.gather(
+            *(self.service.case(summary.case_id) for summary in summaries),
+            return_exceptions=True,
+        )
+        for case in found:
+            if isinstance(case, Refused):
                 continue  # a hint that points at nothing
+            if isinstance(case, BaseException):
+                raise case
             if case.status == CaseStatus.CLOSED or case.board_id not in self.packs.board_ids():
                 continue
             pack = self.packs.get(case.board_id)
@@ -378,9 +406,10 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         if person is None:
             return refusal_card(None, (await self.identity(turn_context)).problem)
         try:
-            case = await self.service.case(action.case_id)
+            stored = await self.service.stored(action.case_id)
         except Refused:
             return refusal_card(None, no_case_message(action.case_id))
+        case = fold(stored.events)
         case_id_var.set(case.id)  # a case that exists: the logs never carry an id as sent
         if not await self.may_see(case, person):
             return refusal_card(None, no_case_message(action.case_id))
@@ -391,8 +420,18 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             await self.log_view(case.id, person, Seen.REFRESH, view.level)
             return case_card(view)
         tz = ZoneInfo(pack.calendar.timezone)
+        now = self.now()
+        shown: list[tuple[Case, CaseView]] = []
+
+        async def log_card(after: Case) -> None:
+            # The card shown after the action, logged beside the change's save (one wait).
+            view = case_view(after, pack, directory, now=now, viewer_id=person.id)
+            shown.append((after, view))
+            await self.log_view(case.id, person, Seen.CARD, view.level)
+
         try:
-            outcome = await self.service.execute(command_for(action, person.id, tz))
+            command = command_for(action, person.id, tz)
+            outcome = await self.service.execute(command, known=stored, alongside=log_card)
         except (Refused, CardActionError) as exc:
             reason = exc.reason if isinstance(exc, Refused) else str(exc)
             log.info(
@@ -401,12 +440,18 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
                 case.id,
                 getattr(exc, "code", "input"),
             )
-            fresh = await self.service.case(case.id)
+            # The case the refusal was decided on (read once); after lost races, as it is now.
+            fresh = case
+            if isinstance(exc, Refused) and isinstance(exc.case, Case):
+                fresh = exc.case
+            elif isinstance(exc, Refused) and exc.code == RefusalCode.CONFLICT:
+                fresh = await self.service.case(case.id)
             view = case_view(fresh, pack, directory, now=self.now(), viewer_id=person.id)
             await self.log_view(case.id, person, Seen.CARD, view.level)
             return refusal_card(view, reason)
-        view = case_view(outcome.case, pack, directory, now=self.now(), viewer_id=person.id)
-        await self.log_view(case.id, person, Seen.CARD, view.level)
+        view = next((v for c, v in shown if c is outcome.case), None) or case_view(
+            outcome.case, pack, directory, now=now, viewer_id=person.id
+        )
         said = done_message(action.verb, outcome, pack, directory, person.id, self.now())
         return done_card(view, said)
 

@@ -17,6 +17,11 @@ from botbuilder.schema import ActivityTypes
 
 from dialogs.matching import normal
 
+# In a turn's turn_state, the bot's `escalation.service.Alongside` for a dialog's last step:
+# given the case a command leaves, it writes the conversation's state as it will be once the
+# dialog has ended, beside the case's save rather than after it (bot.teams_bot).
+BESIDE_SAVE = "escalation.beside_save"
+
 CANCEL_WORDS = frozenset({"cancel", "stop", "quit"})
 HELP_WORDS = frozenset({"help", "?"})
 SKIP_WORD = "skip"

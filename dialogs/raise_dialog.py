@@ -31,7 +31,7 @@ from botbuilder.dialogs.prompts import (
 from bot.messages import card_message
 from cards.welcome import signpost_card
 from dialogs.answers import AnswerError, date_hint, parse_day, reference_answer, text_answer
-from dialogs.base import CancelAndHelpDialog
+from dialogs.base import BESIDE_SAVE, CancelAndHelpDialog
 from dialogs.choice_prompt import ChoiceCardPrompt, card_choice_options
 from dialogs.people_picker import PeoplePicker
 from dialogs.told import being_told, immediate_risk_notice, preview_case
@@ -631,7 +631,9 @@ class RaiseDialog(CancelAndHelpDialog):
             evidence=v.get("evidence") or "",
         )
         try:
-            outcome = await self._service.execute(command)
+            # The conversation's state, which this step ends, is written beside the case.
+            beside = step.context.turn_state.get(BESIDE_SAVE)
+            outcome = await self._service.execute(command, alongside=beside)
         except Refused as refusal:
             # Keep every answer: the person changes one and confirms again, or cancels.
             await step.context.send_activity(

@@ -32,6 +32,9 @@ class Refused(Exception):
         self.reason = reason
         self.clauses = clauses
         self.signpost = signpost
+        # The case as it stood when a command on it was refused (set by the service), so that
+        # a caller can show it without reading it again.
+        self.case: object | None = None
 
 
 class ConcurrencyConflict(Exception):

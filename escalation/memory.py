@@ -28,6 +28,7 @@ class InMemoryCaseRepository:
         notifications: Sequence[Notification],
         *,
         expected_version: int,
+        previous: Case | None = None,
     ) -> None:
         current = len(self.events.get(case.id, ()))
         if current != expected_version:

@@ -30,10 +30,13 @@ class CaseRepository(Protocol):
         notifications: Sequence[Notification],
         *,
         expected_version: int,
+        previous: Case | None = None,
     ) -> None:
         """Save the new events, the case's state and its notifications together, or none.
 
         Raises `ConcurrencyConflict` if the case's version in storage is not `expected_version`.
+        `previous` is the case as it stood at that version (None for a new case): a repository
+        with indexes may write only the index entries the change adds.
         """
         ...
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from escalation.errors import ConcurrencyConflict, RefusalCode, Refused
 from escalation.events import Event, append
 from escalation.notifications import Notification, notifications_for
 from escalation.packs import PackRegistry
-from escalation.ports import CaseRepository, Notifier
+from escalation.ports import CaseRepository, Notifier, StoredCase
 from escalation.rules import Context, calendar_for, decide, decide_raise
 
 _CASE_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -24,6 +25,10 @@ _CASE_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misre
 def random_case_id(prefix: str, now: datetime) -> str:
     suffix = "".join(secrets.choice(_CASE_ID_ALPHABET) for _ in range(6))
     return f"{prefix}-{now:%Y}-{suffix}"
+
+
+Alongside = Callable[["Case"], Awaitable[None]]
+"""Work to do beside a change's save, given the case as the change leaves it (see execute)."""
 
 
 @dataclass(frozen=True)
@@ -54,19 +59,38 @@ class EscalationService:
         self._attempts = attempts
         self._calendars = {pack.board.id: calendar_for(pack) for pack in packs}
 
-    async def execute(self, command: Command) -> Outcome:
+    async def execute(
+        self,
+        command: Command,
+        *,
+        known: StoredCase | None = None,
+        alongside: Alongside | None = None,
+    ) -> Outcome:
+        """Decide the command and save what it causes.
+
+        `known` is the case's history as the caller has just read it (`stored`), decided on
+        without reading it again; a conflict with another change reads it afresh. `alongside`,
+        given the case as the change leaves it, runs beside the save (its storage requests wait
+        together with the save's); it should not raise, and must not assume the save succeeds.
+        A refusal of a command on an existing case carries that case as `case` on the Refused.
+        """
         if isinstance(command, RaiseDisagreement):
-            return await self._raise(command)
-        return await self._act(command)
+            return await self._raise(command, alongside)
+        return await self._act(command, known, alongside)
+
+    async def stored(self, case_id: str) -> StoredCase:
+        """The case's history as stored (one read), for `case_of` and `execute(known=...)`.
+        It says nothing of who may see it: ask `escalation.access` before showing any of it."""
+        stored = await self._repository.load(case_id)
+        if stored is None:
+            raise not_visible(case_id)
+        return stored
 
     async def case(self, case_id: str) -> Case:
         """The case as its events fold up. It says nothing of who may see it: ask
         `escalation.access` before showing any of it. A missing case is refused with the same
         words as one the person may not see."""
-        stored = await self._repository.load(case_id)
-        if stored is None:
-            raise not_visible(case_id)
-        return fold(stored.events)
+        return fold((await self.stored(case_id)).events)
 
     async def _context(self, board_id: str) -> Context:
         try:
@@ -78,26 +102,39 @@ class EscalationService:
             raise ValueError("the service clock must give timezone-aware times")
         return Context(pack, self._calendars[board_id], await self._directory.snapshot(), now)
 
-    async def _raise(self, command: RaiseDisagreement) -> Outcome:
+    async def _raise(self, command: RaiseDisagreement, alongside: Alongside | None) -> Outcome:
         ctx = await self._context(command.board_id)
         case_id = self._new_case_id(ctx.pack.board.case_prefix, ctx.now)
         drafts = decide_raise(command, ctx, case_id)
         events = append(case_id, [], drafts, at=ctx.now, author=command.actor_id)
         case = fold(events)
-        return await self._commit(case, events, ctx, expected_version=0)
+        return await self._commit(case, events, ctx, expected_version=0, alongside=alongside)
 
-    async def _act(self, command: CaseCommand) -> Outcome:
+    async def _act(
+        self, command: CaseCommand, known: StoredCase | None, alongside: Alongside | None
+    ) -> Outcome:
         for attempt in range(1, self._attempts + 1):
-            stored = await self._repository.load(command.case_id)
-            if stored is None:
-                raise not_visible(command.case_id)
+            stored = known if attempt == 1 and known is not None else None
+            if stored is None or (stored.events and stored.events[0].case_id != command.case_id):
+                stored = await self.stored(command.case_id)
             before = fold(stored.events)
             ctx = await self._context(before.board_id)
-            drafts = decide(before, command, ctx)
+            try:
+                drafts = decide(before, command, ctx)
+            except Refused as refusal:
+                refusal.case = before
+                raise
             events = append(before.id, stored.events, drafts, at=ctx.now, author=command.actor_id)
             after = evolve(before, events)
             try:
-                return await self._commit(after, events, ctx, expected_version=stored.version)
+                return await self._commit(
+                    after,
+                    events,
+                    ctx,
+                    expected_version=stored.version,
+                    previous=before,
+                    alongside=alongside,
+                )
             except ConcurrencyConflict:
                 # Someone else changed the case first: decide again on what they left, which
                 # may now refuse (a card that was already acted on, for instance).
@@ -109,9 +146,25 @@ class EscalationService:
         raise AssertionError("unreachable")
 
     async def _commit(
-        self, case: Case, events: list[Event], ctx: Context, *, expected_version: int
+        self,
+        case: Case,
+        events: list[Event],
+        ctx: Context,
+        *,
+        expected_version: int,
+        previous: Case | None = None,
+        alongside: Alongside | None = None,
     ) -> Outcome:
         notifications = notifications_for(case, events, ctx.pack, ctx.directory)
-        await self._repository.save(case, events, notifications, expected_version=expected_version)
+        save = self._repository.save(
+            case, events, notifications, expected_version=expected_version, previous=previous
+        )
+        if alongside is None:
+            await save
+        else:
+            saved, beside = await asyncio.gather(save, alongside(case), return_exceptions=True)
+            for failed in (saved, beside):
+                if isinstance(failed, BaseException):
+                    raise failed
         await self._notifier.notify(notifications)
         return Outcome(case, tuple(events), tuple(notifications))

@@ -126,8 +126,11 @@ class _NoOutbox:
         notifications: Sequence[Notification],
         *,
         expected_version: int,
+        previous: Case | None = None,
     ) -> None:
-        await self.inner.save(case, new_events, (), expected_version=expected_version)
+        await self.inner.save(
+            case, new_events, (), expected_version=expected_version, previous=previous
+        )
 
 
 # -- the synthetic directory --------------------------------------------------------------------

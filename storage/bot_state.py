@@ -22,13 +22,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from botbuilder.core import Storage
+from botbuilder.core import ConversationState, Storage, TurnContext
+from botbuilder.core.bot_state import CachedBotState
 from jsonpickle.pickler import Pickler
 from jsonpickle.unpickler import Unpickler
 
@@ -44,6 +46,8 @@ from storage.tables import (
     split_text,
     utf16_len,
 )
+
+log = logging.getLogger("escalation.bot_state")
 
 DEFAULT_TABLE: Final = "botstate"
 ROW: Final = "state"
@@ -87,7 +91,8 @@ def _set_etag(item: object, etag: str) -> None:
         item.e_tag = etag
 
 
-def _serialize(item: object) -> str:
+def serialize(item: object) -> str:
+    """The JSON an item is stored as (without its ``e_tag``)."""
     flat = Pickler().flatten(item)
     if isinstance(flat, dict):
         flat.pop("e_tag", None)
@@ -139,42 +144,50 @@ class TableStorage(Storage):  # type: ignore[misc]
         if not keys:
             return {}
         await self._ensure_table()
-        found = await asyncio.gather(*(self._read_one(key) for key in keys))
-        return {key: item for key, item in zip(keys, found, strict=True) if item is not None}
+        found = await asyncio.gather(*(self.read_one(key) for key in keys))
+        return {key: item for key, (item, _) in zip(keys, found, strict=True) if item is not None}
 
-    async def _read_one(self, key: str) -> object | None:
+    async def read_one(self, key: str) -> tuple[object | None, str | None]:
+        """The item and the JSON it was stored as (None, None when there is none)."""
+        await self._ensure_table()
         stored = await self._store.get(self._table, escape_key(key), ROW)
         if stored is None or stored.entity.get(_KEY_PROPERTY) != key:
-            return None
-        return _deserialize(join_text(_STATE_PREFIX, stored.entity), stored.etag)
+            return None, None
+        text = join_text(_STATE_PREFIX, stored.entity)
+        return _deserialize(text, stored.etag), text
 
     async def write(self, changes: Mapping[str, object] | None) -> None:
         if changes is None:
             raise ValueError("Changes are required when writing")
         if not changes:
             return
-        await self._ensure_table()
         for key, item in changes.items():
-            etag = _etag_of(item)
-            if etag == "":
-                raise ValueError(f"TableStorage.write(): etag missing for {key!r}")
-            entity: dict[str, Any] = {
-                "PartitionKey": escape_key(key),
-                "RowKey": ROW,
-                _KEY_PROPERTY: key,
-                WRITTEN_AT: self._now(),
-                **split_text(_STATE_PREFIX, _serialize(item)),
-            }
-            if etag is None or etag == "*":
-                new_etag = await self._store.upsert(self._table, entity)
-            else:
-                try:
-                    new_etag = await self._store.update(self._table, entity, etag)
-                except EntityNotFound as exc:
-                    raise ConcurrencyConflict(
-                        f"bot state {key!r} was deleted after it was read"
-                    ) from exc
-            _set_etag(item, new_etag)
+            await self.write_one(key, item)
+
+    async def write_one(self, key: str, item: object, text: str | None = None) -> None:
+        """Write one item (`text`: its JSON, when the caller has it already, see serialize);
+        sets the item's ``e_tag`` to the new ETag."""
+        etag = _etag_of(item)
+        if etag == "":
+            raise ValueError(f"TableStorage.write(): etag missing for {key!r}")
+        await self._ensure_table()
+        entity: dict[str, Any] = {
+            "PartitionKey": escape_key(key),
+            "RowKey": ROW,
+            _KEY_PROPERTY: key,
+            WRITTEN_AT: self._now(),
+            **split_text(_STATE_PREFIX, serialize(item) if text is None else text),
+        }
+        if etag is None or etag == "*":
+            new_etag = await self._store.upsert(self._table, entity)
+        else:
+            try:
+                new_etag = await self._store.update(self._table, entity, etag)
+            except EntityNotFound as exc:
+                raise ConcurrencyConflict(
+                    f"bot state {key!r} was deleted after it was read"
+                ) from exc
+        _set_etag(item, new_etag)
 
     async def delete(self, keys: Iterable[str] | None) -> None:
         if keys is None:
@@ -186,6 +199,90 @@ class TableStorage(Storage):  # type: ignore[misc]
         await asyncio.gather(
             *(self._store.delete(self._table, escape_key(key), ROW) for key in keys)
         )
+
+
+class _Cached(CachedBotState):  # type: ignore[misc]
+    """The turn's state and the JSON it was read (or last written) as: "changed" means the
+    state no longer serializes to that JSON. One serialization a turn, where botbuilder's own
+    cache flattens the state with jsonpickle twice more to hash it."""
+
+    def __init__(self, state: dict[str, Any] | None, text: str | None) -> None:
+        self.state = state if state is not None else {}
+        self.text = text  # None: nothing stored yet, so any state is a change
+        self.hash = ""
+        self.undo: str | None = None  # the JSON before an early write (write_ahead)
+
+    @property
+    def is_changed(self) -> bool:
+        return self.text is None or serialize(self.state) != self.text
+
+
+class TableConversationState(ConversationState):  # type: ignore[misc]
+    """botbuilder's ConversationState on `TableStorage`, with a cheaper change check and a way
+    to write the state a turn will end with beside another write (`write_ahead`)."""
+
+    def __init__(self, storage: TableStorage) -> None:
+        super().__init__(storage)
+        self._table_storage = storage
+
+    async def load(self, turn_context: TurnContext, force: bool = False) -> None:
+        cached = self.get_cached_state(turn_context)
+        # Read once a turn, even when it found nothing (botbuilder reads an empty state again).
+        if force or not isinstance(cached, _Cached):
+            key = self.get_storage_key(turn_context)
+            item, text = await self._table_storage.read_one(key)
+            state = item if isinstance(item, dict) else None
+            turn_context.turn_state[self._context_service_key] = _Cached(state, text)
+
+    async def save_changes(self, turn_context: TurnContext, force: bool = False) -> None:
+        cached = self.get_cached_state(turn_context)
+        if not isinstance(cached, _Cached):  # clear_state leaves botbuilder's own
+            await super().save_changes(turn_context, force)
+            return
+        text = serialize(cached.state)
+        if force or cached.text is None or text != cached.text:
+            await self._write(turn_context, cached.state, text)
+            cached.text = text
+
+    async def write_ahead(self, turn_context: TurnContext, ending: Mapping[str, object]) -> bool:
+        """Write now the state this turn is about to end with: this turn's state with the
+        properties of `ending` in place of its own (the dialogs' state once a dialog has
+        ended, say), so that the write waits beside another (the case's save) rather than
+        after it. The turn's own save then writes nothing if its state came out the same.
+        Returns False, having written nothing, when the write fails; `undo` puts the state
+        back as it was read should the turn fail after all."""
+        cached = self.get_cached_state(turn_context)
+        if not isinstance(cached, _Cached):
+            return False
+        state = {k: v for k, v in cached.state.items() if k != "e_tag"}
+        state.update(ending)
+        if "e_tag" in cached.state:
+            state["e_tag"] = cached.state["e_tag"]
+        text = serialize(state)
+        try:
+            await self._write(turn_context, state, text)
+        except Exception:  # the turn's own save tries again, and reports what it finds
+            log.warning("bot state could not be written ahead", exc_info=True)
+            return False
+        cached.state["e_tag"] = state["e_tag"]
+        cached.undo = cached.text
+        cached.text = text
+        return True
+
+    async def undo(self, turn_context: TurnContext) -> None:
+        """After a failed turn, put back the state an early write replaced (best effort)."""
+        cached = self.get_cached_state(turn_context)
+        if not isinstance(cached, _Cached) or cached.undo is None:
+            return
+        before, cached.undo = cached.undo, None
+        try:
+            await self._write(turn_context, {"e_tag": cached.state.get("e_tag")}, before)
+        except Exception:
+            log.warning("bot state written ahead could not be put back", exc_info=True)
+
+    async def _write(self, turn_context: TurnContext, state: dict[str, Any], text: str) -> None:
+        key = self.get_storage_key(turn_context)
+        await self._table_storage.write_one(key, state, text)
 
 
 @dataclass(frozen=True)

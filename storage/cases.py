@@ -21,9 +21,10 @@ Key design (see storage/KEYS.md):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -294,6 +295,7 @@ class TableCaseRepository:
         notifications: Sequence[Notification],
         *,
         expected_version: int,
+        previous: Case | None = None,
     ) -> None:
         if not new_events:
             return
@@ -308,7 +310,7 @@ class TableCaseRepository:
                 f"a change to case {case.id} needs {len(ops)} writes; one transaction holds "
                 f"{MAX_OPS}"
             )
-        await self._write_hints(case, notifications, written_at=now)
+        await self._write_hints(case, notifications, written_at=now, previous=previous)
         try:
             await self._store.transact(self._t.cases, ops)
         except (EntityExists, StoreConflict) as exc:
@@ -317,41 +319,75 @@ class TableCaseRepository:
             ) from exc
 
     async def _write_hints(
-        self, case: Case, notifications: Sequence[Notification], *, written_at: datetime
+        self,
+        case: Case,
+        notifications: Sequence[Notification],
+        *,
+        written_at: datetime,
+        previous: Case | None = None,
     ) -> None:
-        """Index rows, written first so that no saved case or message is ever unfindable."""
-        await self._store.upsert(
-            self._t.case_index, {PARTITION_KEY: case.board_id, ROW_KEY: case.id, "case_id": case.id}
-        )
-        people = {p.person_id for p in case.parties if p.person_id}
+        """Index rows, written first so that no saved case or message is ever unfindable.
+
+        They are written together (one round trip's wait, however many rows), and only those
+        the change adds: given the case as it was before (`previous`), rows it already had are
+        left alone, since the save that gave it them wrote them before its own transaction.
+        """
+        writes: list[Awaitable[object]] = []
+        if previous is None or previous.board_id != case.board_id:
+            writes.append(
+                self._store.upsert(
+                    self._t.case_index,
+                    {PARTITION_KEY: case.board_id, ROW_KEY: case.id, "case_id": case.id},
+                )
+            )
+        people = _party_ids(case)
         people |= {n.recipient.id for n in notifications if n.recipient.kind == "person"}
-        for person_id in sorted(people):
-            await self._store.upsert(
+        if previous is not None:
+            people -= _party_ids(previous)
+        writes += [
+            self._store.upsert(
                 self._t.person_cases,
                 {PARTITION_KEY: safe_key(person_id), ROW_KEY: case.id, "person_id": person_id},
             )
-        for clock in case.clocks:
-            if clock.status == ClockStatus.RUNNING:
-                await self._store.upsert(
-                    self._t.due_index,
-                    {
-                        PARTITION_KEY: due_partition(clock.effective_due),
-                        ROW_KEY: f"{case.id}|{clock.stage}|{clock.clock}",
-                        "case_id": case.id,
-                        "due": clock.effective_due,
-                    },
-                )
-        for n in notifications:
-            await self._store.upsert(
-                self._t.outbox_pending,
+            for person_id in sorted(people)
+        ]
+        had = {} if previous is None else _due_hints(previous)
+        due: dict[str, list[Op]] = {}
+        for (partition, row_key), clock_due in _due_hints(case).items():
+            if had.get((partition, row_key)) != clock_due:
+                entity = {
+                    PARTITION_KEY: partition,
+                    ROW_KEY: row_key,
+                    "case_id": case.id,
+                    "due": clock_due,
+                    "written_at": written_at,
+                }
+                due.setdefault(partition, []).append(Op.upsert(entity))
+        writes += [self._batches(self._t.due_index, ops) for ops in due.values()]
+        pending = [
+            Op.upsert(
                 {
                     PARTITION_KEY: "pending",
                     ROW_KEY: f"{n.case_id}|{outbox_row(n.key)}",
                     "case_id": n.case_id,
                     "row": outbox_row(n.key),
                     "written_at": written_at,
-                },
+                }
             )
+            for n in notifications
+        ]
+        if pending:
+            writes.append(self._batches(self._t.outbox_pending, pending))
+        await asyncio.gather(*writes)
+
+    async def _batches(self, table: str, ops: list[Op]) -> None:
+        """Upserts in one partition, as transactions of up to MAX_OPS, together."""
+        await asyncio.gather(
+            *(
+                self._store.transact(table, ops[start : start + MAX_OPS])
+                for start in range(0, len(ops), MAX_OPS)
+            )
+        )
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -369,12 +405,8 @@ class TableCaseRepository:
 
     async def cases_of_person(self, person_id: str) -> list[CaseSummary]:
         rows = await self._store.query_partition(self._t.person_cases, safe_key(person_id))
-        summaries = []
-        for row in rows:
-            summary = await self.summary(str(row.entity[ROW_KEY]))
-            if summary is not None:
-                summaries.append(summary)
-        return summaries
+        found = await asyncio.gather(*(self.summary(str(row.entity[ROW_KEY])) for row in rows))
+        return [summary for summary in found if summary is not None]
 
     async def due_hints(self, until: datetime, *, limit: int | None = None) -> list[Entity]:
         """Index rows of clocks falling due up to the end of `until`'s hour (stale ones too)."""
@@ -411,6 +443,19 @@ class TableCaseRepository:
             )
         await self._store.delete(self._t.case_index, board_id, case_id)
         return len(rows)
+
+
+def _party_ids(case: Case) -> set[str]:
+    return {p.person_id for p in case.parties if p.person_id}
+
+
+def _due_hints(case: Case) -> dict[tuple[str, str], datetime]:
+    """The `DueIndex` keys of the case's running clocks, with when each falls due."""
+    return {
+        (due_partition(c.effective_due), f"{case.id}|{c.stage}|{c.clock}"): c.effective_due
+        for c in case.clocks
+        if c.status == ClockStatus.RUNNING
+    }
 
 
 def _people_named(rows: Sequence[StoredEntity]) -> set[str]:

@@ -19,7 +19,9 @@ is stored whole, spread over as many properties as it needs (``split_text``).
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +45,7 @@ PERSON_PARTITION: Final = "person"
 CHANNEL_PARTITION: Final = "channel"
 TENANT_PARTITION: Final = "tenant"
 _ATTEMPTS: Final = 5
+_KNOWN_ROWS: Final = 10_000  # references remembered by one instance
 
 
 def _utc_now() -> datetime:
@@ -104,6 +107,11 @@ def _dumps(reference: dict[str, Any]) -> str:
     return json.dumps(reference, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _signature(reference: Mapping[str, Any]) -> str:
+    """What makes two references the same for sending: all but the activity id."""
+    return _dumps({k: v for k, v in reference.items() if k != "activityId"})
+
+
 def _text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string")
@@ -129,6 +137,8 @@ class ConversationStore:
         self._store = store
         self._now = now
         self._table = table
+        # (partition, row) -> the signature of the reference this instance last wrote or read
+        self._known: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     async def ensure_tables(self) -> None:
         await self._store.ensure_tables([self._table])
@@ -136,18 +146,57 @@ class ConversationStore:
     # -- people --------------------------------------------------------------------------------
 
     async def save_person_reference(self, person_id: str, reference: dict[str, Any]) -> None:
-        """Store how to reach a person in their personal chat; clears an unreachable mark."""
+        """Store how to reach a person in their personal chat; clears an unreachable mark.
+
+        Written only when it differs from what is stored (the activity id aside, which changes
+        with every message and which proactive messages do not use): what this instance last
+        wrote or read is remembered, and the row is read once to compare when it is not. An
+        unreachable mark made by another instance is therefore cleared by the next reference
+        that differs, or once this instance has forgotten the row.
+        """
         _text("person_id", person_id)
         checked = validate_reference(reference)
-        entity: Entity = {
-            PARTITION_KEY: PERSON_PARTITION,
-            ROW_KEY: safe_key(person_id),
-            "person_id": person_id,
-            "updated_at": self._now(),
-        }
-        entity.update(split_text("reference", _dumps(checked)))
-        await self._store.upsert(self._table, entity)
-        await self._seen_in_tenant(checked)
+        key = (PERSON_PARTITION, safe_key(person_id))
+
+        async def person() -> None:
+            signature = _signature(checked)
+            if await self._unchanged(key, signature, lambda e: e.get("person_id") == person_id):
+                return
+            entity: Entity = {
+                PARTITION_KEY: key[0],
+                ROW_KEY: key[1],
+                "person_id": person_id,
+                "updated_at": self._now(),
+            }
+            entity.update(split_text("reference", _dumps(checked)))
+            await self._store.upsert(self._table, entity)
+            self._remember(key, signature)
+
+        await asyncio.gather(person(), self._seen_in_tenant(checked))
+
+    async def _unchanged(
+        self, key: tuple[str, str], signature: str, owned: Callable[[Entity], bool]
+    ) -> bool:
+        """Whether the row holds this reference (and no unreachable mark)."""
+        if self._known.get(key) == signature:
+            return True
+        found = await self._store.get(self._table, *key)
+        if (
+            found is None
+            or not owned(found.entity)
+            or "unreachable_reason" in found.entity
+            or "reference_count" not in found.entity
+        ):
+            return False
+        stored = _signature(json.loads(join_text("reference", found.entity)))
+        self._remember(key, stored)
+        return stored == signature
+
+    def _remember(self, key: tuple[str, str], signature: str) -> None:
+        self._known[key] = signature
+        self._known.move_to_end(key)
+        while len(self._known) > _KNOWN_ROWS:
+            self._known.popitem(last=False)
 
     async def person_reference(self, person_id: str) -> dict[str, Any] | None:
         """The stored reference (also while the person is marked unreachable), or None."""
@@ -165,6 +214,7 @@ class ConversationStore:
         if not isinstance(at, datetime) or at.utcoffset() is None:
             raise ValueError("at must be a timezone-aware datetime")
         key = safe_key(person_id)
+        self._known.pop((PERSON_PARTITION, key), None)
         for _attempt in range(_ATTEMPTS):
             found = await self._store.get(self._table, PERSON_PARTITION, key)
             if found is not None and found.entity.get("person_id") != person_id:
@@ -270,14 +320,19 @@ class ConversationStore:
             key: reference[key] for key in ("serviceUrl", "bot", "channelId") if key in reference
         }
         seen["tenant"] = tenant.strip()
+        key = (TENANT_PARTITION, safe_key(tenant.strip().lower()))
+        signature = _signature(seen)
+        if await self._unchanged(key, signature, lambda e: "tenant_id" in e):
+            return
         entity: Entity = {
-            PARTITION_KEY: TENANT_PARTITION,
-            ROW_KEY: safe_key(tenant.strip().lower()),
+            PARTITION_KEY: key[0],
+            ROW_KEY: key[1],
             "tenant_id": tenant.strip(),
             "updated_at": self._now(),
         }
         entity.update(split_text("reference", _dumps(seen)))
         await self._store.upsert(self._table, entity)
+        self._remember(key, signature)
 
     async def tenant_reference(self, tenant_id: str) -> dict[str, Any] | None:
         """Where the bot last heard from `tenant_id`: a reference with only ``serviceUrl``,

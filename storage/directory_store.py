@@ -18,16 +18,19 @@ Key design, table ``Directory``:
   would grant (``requested_roles``) and the open request it waits on (``request``, see
   ``storage.join_requests``): such an entry holds no authority (``escalation.joining``).
 
-The core reads the whole directory as a snapshot (``DirectorySource``); the snapshot is cached for
-``cache_seconds`` so that a command does not read the whole partition each time. Writes through
-this object drop the cache at once; writes by another process (another instance of the bot) are
-seen when the cache expires.
+The core reads the whole directory as a snapshot (``DirectorySource``), and the bot finds who is
+speaking in it (``speaker``); the snapshot is cached for ``cache_seconds`` (10 s) so that a turn
+does not read the directory at all, and the app reads it afresh in the background every half of
+that (``keep_fresh``), so a turn never waits for it. Writes through this object drop the cache
+at once; writes by another process (another instance of the bot, ``escalation directory
+import``) are seen within ``cache_seconds``: a role revoked there stops working within that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -54,6 +57,8 @@ from storage.tables import (
     checked_entity,
     validate_key,
 )
+
+log = logging.getLogger("escalation.directory")
 
 DIRECTORY: Final = "Directory"
 PERSON_PARTITION: Final = "person"
@@ -381,6 +386,14 @@ def _manager_cycle(start: str, managers: Mapping[str, str | None]) -> list[str] 
 # --- the store ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Speakers:
+    """Who holds each Teams user id and each object id, as one snapshot read them."""
+
+    by_teams: dict[str, Person]
+    by_aad: dict[str, Person]
+
+
 class DirectoryStore:
     """The people directory (`escalation.directory.DirectorySource`) on a `TableStore`."""
 
@@ -389,7 +402,7 @@ class DirectoryStore:
         store: TableStore,
         *,
         now: Callable[[], datetime],
-        cache_seconds: float = 30.0,
+        cache_seconds: float = 10.0,
         table: str = DIRECTORY,
     ) -> None:
         if isinstance(cache_seconds, bool) or not (
@@ -402,7 +415,7 @@ class DirectoryStore:
         self._now = now
         self._cache_seconds = float(cache_seconds)
         self._table = table
-        self._cache: tuple[datetime, Directory] | None = None
+        self._cache: tuple[datetime, Directory, _Speakers] | None = None
         self._generation = 0  # bumped by every write, so a read that overlapped one is not kept
         self._lock = asyncio.Lock()
 
@@ -417,24 +430,61 @@ class DirectoryStore:
 
     async def snapshot(self) -> Directory:
         """Everyone, as the core reads them; cached for ``cache_seconds``."""
+        return (await self._cached())[0]
+
+    async def speaker(self, teams_user_id: str | None, aad_object_id: str | None) -> Person | None:
+        """The entry that holds the object id (or, with none, the Teams user id) as that kind
+        of id, whatever its standing, from the cached snapshot: an object id never matches a
+        stored Teams user id, nor the other way round."""
+        if aad_object_id:
+            return (await self._cached())[1].by_aad.get(aad_object_id)
+        if teams_user_id:
+            return (await self._cached())[1].by_teams.get(teams_user_id)
+        return None
+
+    async def refresh(self) -> None:
+        """Read the directory afresh now (the background refresh calls this). Turns meanwhile
+        keep the snapshot they have: none waits for this read."""
+        await self._load(self._now())
+
+    async def keep_fresh(self) -> None:
+        """Refresh the snapshot every half of ``cache_seconds`` (after a first `refresh`), so
+        that turns find it fresh and never wait for it; runs until cancelled. A failed read is tried again at the next
+        tick (meanwhile a turn that finds the snapshot expired reads it itself)."""
+        interval = max(self._cache_seconds / 2, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except StorageError:
+                log.warning("the directory could not be read; will try again")
+
+    async def _cached(self) -> tuple[Directory, _Speakers]:
         async with self._lock:  # one read at a time: callers arriving together share it
             now = self._now()
             if self._cache is not None:
-                loaded_at, directory = self._cache
+                loaded_at, directory, speakers = self._cache
                 age = (now - loaded_at).total_seconds()
                 if 0 <= age < self._cache_seconds:
-                    return directory
+                    return directory, speakers
                 self._cache = None
-            generation = self._generation
-            rows = await self._store.query_partition(self._table, PERSON_PARTITION)
-            agencies = await self._store.query_partition(self._table, AGENCY_PARTITION)
-            directory = Directory.of(
-                (_stored(r.entity, r.etag).person for r in rows),
-                (_agency(r.entity) for r in agencies),
-            )
-            if generation == self._generation and self._cache_seconds > 0:
-                self._cache = (now, directory)
-            return directory
+            return await self._load(now)
+
+    async def _load(self, now: datetime) -> tuple[Directory, _Speakers]:
+        generation = self._generation
+        rows, agencies = await asyncio.gather(
+            self._store.query_partition(self._table, PERSON_PARTITION),
+            self._store.query_partition(self._table, AGENCY_PARTITION),
+        )
+        stored = [_stored(r.entity, r.etag) for r in rows]
+        directory = Directory.of((s.person for s in stored), (_agency(r.entity) for r in agencies))
+        speakers = _Speakers(
+            by_teams={s.teams_user_id: s.person for s in stored if s.teams_user_id},
+            by_aad={s.aad_object_id: s.person for s in stored if s.aad_object_id},
+        )
+        if generation == self._generation and self._cache_seconds > 0:
+            self._cache = (now, directory, speakers)
+        return directory, speakers
 
     def invalidate(self) -> None:
         """Forget the cached snapshot (done by every write made through this object)."""

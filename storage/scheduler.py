@@ -69,9 +69,17 @@ class Lease:
                 await self._store.delete(self._table, LEASE_PARTITION, LEASE_ROW, found.etag)
 
 
+# A hint younger than this may belong to a save whose transaction has not landed yet (hints are
+# written first): the sweep leaves it for a later sweep rather than judge it stale now. A save
+# writes only the hints it adds (storage.cases), so a hint dropped in that window would not
+# come back.
+HINT_GRACE: Final = timedelta(minutes=10)
+
+
 class _DueIndex:
     def __init__(self, cases: TableCaseRepository) -> None:
         self._cases = cases
+        self.now: datetime | None = None  # the moment of the sweep under way
 
     async def due_hints(self, until: datetime) -> list[DueHint]:
         hints = []
@@ -84,6 +92,13 @@ class _DueIndex:
 
     async def forget(self, hint: DueHint) -> None:
         assert isinstance(hint.handle, dict)
+        written = hint.handle.get("written_at")
+        if (
+            self.now is not None
+            and isinstance(written, datetime)
+            and self.now - written < HINT_GRACE
+        ):
+            return
         await self._cases.forget_due_hint(hint.handle)
 
 
@@ -139,11 +154,12 @@ class Scheduler:
     ) -> None:
         self._store = store
         self._tables = tables
+        self._due_index = _DueIndex(cases)
         self._service = SweepService(
             packs=packs,
             repository=cases,
             directory=directory,
-            due_index=_DueIndex(cases),
+            due_index=self._due_index,
             queue=_Outbox(store, tables),
             lease=Lease(
                 store,
@@ -161,4 +177,5 @@ class Scheduler:
         return self._service.horizon(now)
 
     async def sweep(self, now: datetime) -> SweepReport:
+        self._due_index.now = now
         return await self._service.sweep(now)

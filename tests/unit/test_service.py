@@ -41,6 +41,7 @@ class FailingRepository(InMemoryCaseRepository):
         notifications: Sequence[Notification],
         *,
         expected_version: int,
+        previous: Case | None = None,
     ) -> None:
         if self.fail:
             raise ConnectionError("storage unavailable")
@@ -153,6 +154,7 @@ async def test_a_case_that_stays_busy_is_refused_cleanly(
             notifications: Sequence[Notification],
             *,
             expected_version: int,
+            previous: Case | None = None,
         ) -> None:
             if expected_version > 0:
                 raise ConcurrencyConflict("someone else")
