@@ -51,7 +51,8 @@ BAD_START = [
     ),
     pytest.param(
         {"ESCALATION_POLICIES": "camden"},
-        "no pack named 'camden'; known: ['harrow', 'redbridge']",
+        "no pack named 'camden'; known: ['cumbria', 'harrow', 'lincolnshire', 'redbridge', "
+        "'south-ayrshire']",
         id="unknown-board",
     ),
     pytest.param(

@@ -396,13 +396,13 @@ NOW = "2026-12-03T09:30:00+00:00"
         pytest.param(
             ["purge", "--board", "camden", "--now", NOW],
             {},
-            "error: no policy pack for board 'camden' (loaded: harrow, redbridge)",
+            "error: no policy pack for board 'camden' (loaded: cumbria, harrow, lincolnshire, redbridge, south-ayrshire)",
             id="purge-unknown-board",
         ),
         pytest.param(
             ["audit", "verify", "--board", "camden"],
             {},
-            "error: no policy pack for board 'camden' (loaded: harrow, redbridge)",
+            "error: no policy pack for board 'camden' (loaded: cumbria, harrow, lincolnshire, redbridge, south-ayrshire)",
             id="audit-unknown-board",
         ),
         pytest.param(

@@ -209,7 +209,7 @@ def test_policy_show_unknown_name() -> None:
     assert (code, out) == (2, "")
     assert err == (
         f"error: {POLICIES / 'camden.yaml'}: no pack named 'camden'; "
-        "known: ['harrow', 'redbridge']\n"
+        "known: ['cumbria', 'harrow', 'lincolnshire', 'redbridge', 'south-ayrshire']\n"
     )
 
 
@@ -615,7 +615,10 @@ def test_deadlines_from_beyond_the_years_a_calendar_can_count(start: str) -> Non
 def test_deadlines_unknown_policy() -> None:
     code, out, err = deadlines("camden", "1", "2026-06-10T10:00:00+01:00")
     assert (code, out) == (2, "")
-    assert "no pack named 'camden'; known: ['harrow', 'redbridge']" in err
+    assert (
+        "no pack named 'camden'; known: ['cumbria', 'harrow', 'lincolnshire', 'redbridge', 'south-ayrshire']"
+        in err
+    )
 
 
 def test_deadlines_accepts_a_pack_path() -> None:

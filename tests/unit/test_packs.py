@@ -50,8 +50,14 @@ def selectors(items: list[Any]) -> list[tuple[str, str, list[str], list[str]]]:
 
 def test_shipped_packs_load_from_the_policy_folder() -> None:
     registry = PackRegistry.from_directory(POLICIES)
-    assert registry.board_ids() == ["harrow", "redbridge"]
-    assert len(registry) == 2
+    assert registry.board_ids() == [
+        "cumbria",
+        "harrow",
+        "lincolnshire",
+        "redbridge",
+        "south-ayrshire",
+    ]
+    assert len(registry) == 5
     assert registry.get("redbridge").board.case_prefix == "RB"
     assert registry.get("harrow").board.case_prefix == "HW"
 
