@@ -64,8 +64,10 @@ async def test_nudge_cards_and_cancelled_nudges(tmp_path: Path) -> None:
             for n in due_nudges(case, pack, directory, calendar_for(pack), now=overdue_at)
             if n.clock == "respond" and n.recipient_id == "noah"
         ]
-        card = await sender._card(overdue.to_notification(case))
-        assert card is not None
+        built = await sender._card(overdue.to_notification(case))
+        assert built is not None
+        card, level = built
+        assert level == "full"  # what the access log records of this card
         text = card_text(card)
         assert "Risk to the adult" in text and "overdue" in text.lower()
         assert any(a.get("title", "").startswith("Escalate") for a in card.get("actions", []))
