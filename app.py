@@ -86,6 +86,14 @@ SERVICE = web.AppKey("service", EscalationService)
 LINKS = web.AppKey("links", ReportLinks)
 
 
+async def _connector_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The connection pool the Bot Connector's requests go on, closed when the app stops."""
+    yield
+    auth = app[ADAPTER].bot_framework_authentication
+    if isinstance(auth, CachingBotFrameworkAuthentication):
+        await auth.close()
+
+
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # A new deployment's table role takes minutes to spread: Azure storage is tried again with
@@ -352,6 +360,7 @@ def create_app(
     setup_tabs(app, make_site(settings, app[PACKS], lambda: app[STORAGE], clock))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.cleanup_ctx.append(_connector_ctx)
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx)
     app.cleanup_ctx.append(_scheduler_ctx)
