@@ -29,6 +29,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 
 from bot.activity_shape import ShapeError, check_activity, parse_body
 from bot.logs import activity_id_var
+from bot.wire import from_json
 
 log = logging.getLogger("escalation.http")
 
@@ -177,7 +178,7 @@ def messages_handler(turns: Turns, *, anonymous: bool, allowed_tenants: frozense
         if refused is not None:
             return refused
         try:
-            activity = Activity().deserialize(body)
+            activity = from_json(Activity, body)  # as msrest reads it (bot.wire)
         except DeserializationError:  # the shape check should have refused it first
             log.warning("refused an activity botbuilder could not read")
             return problem(400, "the activity could not be read")

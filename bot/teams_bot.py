@@ -29,6 +29,7 @@ from bot.logs import case_id_var
 from bot.messages import card_message
 from bot.people_search import SEARCH_INVOKE, people_search
 from bot.report_links import ReportLinks
+from bot.wire import to_json
 from cards.case_card import case_card
 from cards.case_list import case_list_text
 from cards.outcome_cards import done_card, refusal_card
@@ -89,7 +90,7 @@ def reference_with_tenant(turn_context: TurnContext) -> dict[str, Any]:
     """The conversation reference, keeping the tenant (botbuilder's model drops it), which a
     proactive message needs to start a chat."""
     activity = turn_context.activity
-    reference: dict[str, Any] = TurnContext.get_conversation_reference(activity).serialize()
+    reference = to_json(TurnContext.get_conversation_reference(activity))
     tenant = id_in(activity.channel_data, "tenant")
     if tenant:
         reference["tenant"] = tenant
