@@ -17,6 +17,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from escalation.explain import explain
 from escalation.packs import PackError, PackNotFound, load_pack, resolve_pack
 from escalation.policy import Clock, PolicyPack, Selector
 from escalation.rules import calendar_for, earliest
@@ -84,7 +85,13 @@ def _parser(extensions: Sequence[CliExtension] = ()) -> argparse.ArgumentParser:
 
     policy = commands.add_parser("policy", help="check or show a policy pack")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
-    check = policy_commands.add_parser("check", help="validate a pack file")
+    check = policy_commands.add_parser(
+        "check",
+        help="validate a pack file, and say what it makes the bot do, in plain words",
+        description="Validate a pack file. A valid pack is then told back in plain words, stage "
+        "by stage (who acts, every deadline and what meets it, who is told, what the board set "
+        "rather than the protocol), each line citing its clauses: check it against the protocol.",
+    )
     check.add_argument("path", type=Path)
     show = policy_commands.add_parser("show", help="print a pack's stages, roles and clocks")
     show.add_argument("name", help="board id (e.g. redbridge) or path to a pack")
@@ -157,6 +164,13 @@ def _check(path: Path, out: TextIO, err: TextIO) -> int:
         f"track(s), {clocks} clocks, {len(pack.roles)} roles, {len(pack.clauses)} clauses",
         file=out,
     )
+    print("", file=out)
+    print(
+        "What it makes the bot do, in plain words (check each line against the protocol):", file=out
+    )
+    print("", file=out)
+    for line in explain(pack):
+        print(line, file=out)
     return EXIT_OK
 
 
