@@ -115,7 +115,7 @@ def relation(
         return and_list(board)
     wanted = _stage_roles(case, pack)
     held = sorted(person.roles & wanted) or sorted(
-        r for r in person.roles if r not in ("practitioner", "agency_admin")
+        r for r in person.roles if r not in (pack.joining.newcomer_role, *pack.joining.admin_roles)
     )
     viewer = directory.person(viewer_id)
     agency = pack.agency(person.agency_id)
@@ -266,7 +266,7 @@ def done_message(
         first.append(f"You approved record {_record_id(outcome)}.")
     elif verb == ESCALATE:
         stage = pack.stage(case.stage)
-        lead = f"The case is at stage {stage.id} ({stage.short_name})"
+        lead = f"The case is at {pack.words.stage} {stage.id} ({stage.short_name})"
     elif verb == SET_DEADLINE:
         first.append(_deadline_set(outcome, pack, now))
     elif verb == ASK_LEAD:
