@@ -26,10 +26,11 @@ from botbuilder.core import Bot, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
+from msrest.serialization import Model
 
 from bot.activity_shape import ShapeError, check_activity, parse_body
 from bot.logs import activity_id_var
-from bot.wire import from_json
+from bot.wire import from_json, to_json
 
 log = logging.getLogger("escalation.http")
 
@@ -148,7 +149,11 @@ class BotTurns:
             # botbuilder's answer to an invoke this bot does not handle: the client asked for
             # something that is not here, which is a 4xx, never a fault of the server.
             return problem(400, "this bot does not handle that kind of invoke", "name")
-        return web.json_response(serializer_helper(response.body), status=response.status)
+        body = response.body
+        answer = to_json(body, serializer_helper) if isinstance(body, Model) else None
+        if answer is None:
+            answer = serializer_helper(body)
+        return web.json_response(answer, status=response.status)
 
 
 def messages_handler(turns: Turns, *, anonymous: bool, allowed_tenants: frozenset[str]) -> Handler:

@@ -21,6 +21,7 @@ always msrest's. tests/unit/test_wire.py holds the two to the same output.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar
@@ -74,12 +75,15 @@ def _known_keys(cls: Any) -> frozenset[str]:
 # -- to JSON ------------------------------------------------------------------------------------
 
 
-def to_json(model: Model) -> dict[str, Any]:
-    """The model as the Bot Connector is sent it (msrest's output, see the module's notes)."""
+def to_json(
+    model: Model, fallback: Callable[[Model], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The model as the Bot Connector is sent it (msrest's output, see the module's notes);
+    `fallback` serializes what this cannot (msrest with the class's own models by default)."""
     try:
         return _model_out(model)
     except _Unsupported:
-        return _msrest_out(model)
+        return (fallback or _msrest_out)(model)
 
 
 def _msrest_out(model: Model) -> dict[str, Any]:

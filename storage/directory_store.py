@@ -460,6 +460,11 @@ class DirectoryStore:
                 log.warning("the directory could not be read; will try again")
 
     async def _cached(self) -> tuple[Directory, _Speakers]:
+        cached = self._cache
+        if cached is not None and 0 <= (self._now() - cached[0]).total_seconds() < (
+            self._cache_seconds
+        ):
+            return cached[1], cached[2]  # fresh: no lock, no wait
         async with self._lock:  # one read at a time: callers arriving together share it
             now = self._now()
             if self._cache is not None:

@@ -301,9 +301,25 @@ def _wire_size(entity: Mapping[str, object]) -> int:
     return len(json.dumps(body, allow_nan=True).encode("utf-8"))
 
 
+def _wire_bound(entity: Mapping[str, object]) -> int:
+    """A cheap upper bound of `_wire_size`: no value's JSON is longer than this (a character
+    escaped as \\uXXXX twice over, base64, the longest annotation)."""
+    total = 2
+    for name, value in entity.items():
+        total += 2 * len(name) + 48
+        if isinstance(value, str):
+            total += 12 * len(value) + 2
+        elif isinstance(value, bytes):
+            total += 4 * (len(value) // 3 + 1) + 2
+        else:
+            total += 40
+    return total
+
+
 def checked_entity(entity: Mapping[str, Any]) -> tuple[Entity, int]:
     """Check an entity against Azure's limits. Returns a copy with datetimes in UTC (as both
-    engines store and return them) and the estimated size of its JSON on the wire."""
+    engines store and return them) and the estimated size of its JSON on the wire (an upper
+    bound of it, when that bound is well inside the limit: see `validate_batch`)."""
     if not isinstance(entity, Mapping):
         raise ValueError(f"an entity must be a mapping, not {type(entity).__name__}")
     pk = validate_key(PARTITION_KEY, entity.get(PARTITION_KEY))
@@ -315,7 +331,9 @@ def checked_entity(entity: Mapping[str, Any]) -> tuple[Entity, int]:
     size += sum(_property_size(name, value) for name, value in properties.items())
     # Azure counts by the formula above; Azurite measures the UTF-8 JSON body, which is larger
     # for base64 and escaped non-ASCII text. Both must pass so no engine refuses what another took.
-    wire = _wire_size(entity)
+    wire = _wire_bound(entity)
+    if wire > MAX_ENTITY_BYTES:
+        wire = _wire_size(entity)  # exact, only for an entity that might be too large
     if max(size, wire) > MAX_ENTITY_BYTES:
         raise ValueError(
             f"entity ({pk!r}, {rk!r}) is about {max(size, wire)} bytes; the limit is 1 MiB"
@@ -378,6 +396,13 @@ def validate_batch(ops: Sequence[Op]) -> list[Op]:
         seen_rows.add(rk)
         total += _BATCH_OVERHEAD_PER_OP
         checked.append(Op(op.kind, entity, op.etag))
+    if total > MAX_BATCH_BYTES:  # sizes may be upper bounds: measure them before refusing
+        total = sum(
+            256 + _BATCH_OVERHEAD_PER_OP
+            if op.kind is OpKind.DELETE
+            else _wire_size(op.entity) + _BATCH_OVERHEAD_PER_OP
+            for op in checked
+        )
     if total > MAX_BATCH_BYTES:
         raise ValueError(f"the transaction is about {total} bytes; the limit is 4 MiB")
     return checked

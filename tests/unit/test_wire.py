@@ -7,11 +7,12 @@ import copy
 from typing import Any
 
 import pytest
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import CardFactory, MessageFactory, TurnContext, serializer_helper
 from botbuilder.dialogs.choices import Choice, ChoiceFactory
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
+    AdaptiveCardInvokeResponse,
     CardAction,
     ChannelAccount,
     ConversationAccount,
@@ -150,3 +151,11 @@ def test_conversation_references_and_parameters() -> None:
     assert to_json(parameters) == Serializer(models).body(
         copy.deepcopy(parameters), "ConversationParameters"
     )
+
+
+def test_an_invoke_response_is_written_as_botbuilder_writes_it() -> None:
+    card = welcome_card(["RSAB"], [])
+    body = AdaptiveCardInvokeResponse(
+        status_code=200, type="application/vnd.microsoft.card.adaptive", value=card
+    )
+    assert to_json(body, serializer_helper) == serializer_helper(body)
