@@ -486,7 +486,7 @@ async def test_card_inputs_of_the_wrong_type_are_refused_on_the_card(tmp_path: P
 
 
 async def test_my_cases_lists_the_persons_open_cases(tmp_path: Path) -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from escalation.directory import Person
     from escalation.memory import RecordingNotifier
@@ -494,6 +494,7 @@ async def test_my_cases_lists_the_persons_open_cases(tmp_path: Path) -> None:
     from escalation.service import EscalationService
     from tests.unit.builders import redbridge_raise
 
+    raised_at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     storage_settings = StorageSettings(None, tmp_path / "data")
     storage = await open_storage(storage_settings)
     try:
@@ -512,15 +513,16 @@ async def test_my_cases_lists_the_persons_open_cases(tmp_path: Path) -> None:
             repository=storage.cases,
             directory=storage.directory,
             notifier=RecordingNotifier(),
-            now=lambda: datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+            now=lambda: raised_at,
         )
         opened = await service.execute(redbridge_raise())
     finally:
         await storage.close()
     settings = AppSettings(storage=storage_settings)
+    # The app reads the list an hour after the raise, whatever the machine's date.
     async with (
         connector() as stand_in,
-        serve(create_app(settings)) as url,
+        serve(create_app(settings, clock=lambda: raised_at + timedelta(hours=1))) as url,
         aiohttp.ClientSession() as http,
     ):
         running = Running(url, stand_in, settings, http)
