@@ -82,7 +82,26 @@ class Context:
     now: datetime
 
 
+# The calendars made for the packs seen last, by the pack's identity (the pack is kept with its
+# calendar, so its id cannot be reused meanwhile): a calendar loads its country's holidays,
+# which costs more than a whole card action's other work, and every case view asks for one.
+_CALENDARS: dict[int, tuple[PolicyPack, WorkingCalendar]] = {}
+_CALENDARS_KEPT = 64
+
+
 def calendar_for(pack: PolicyPack) -> WorkingCalendar:
+    """The pack's working calendar (one per pack, shared: a calendar only caches holidays)."""
+    known = _CALENDARS.get(id(pack))
+    if known is not None and known[0] is pack:
+        return known[1]
+    calendar = _make_calendar(pack)
+    if len(_CALENDARS) >= _CALENDARS_KEPT:
+        _CALENDARS.clear()
+    _CALENDARS[id(pack)] = (pack, calendar)
+    return calendar
+
+
+def _make_calendar(pack: PolicyPack) -> WorkingCalendar:
     settings = pack.calendar
     return WorkingCalendar(
         timezone=settings.timezone,

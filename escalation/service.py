@@ -64,19 +64,21 @@ class EscalationService:
         command: Command,
         *,
         known: StoredCase | None = None,
+        known_case: Case | None = None,
         alongside: Alongside | None = None,
     ) -> Outcome:
         """Decide the command and save what it causes.
 
         `known` is the case's history as the caller has just read it (`stored`), decided on
-        without reading it again; a conflict with another change reads it afresh. `alongside`,
+        without reading it again (`known_case`: that history folded, when the caller has it);
+        a conflict with another change reads it afresh. `alongside`,
         given the case as the change leaves it, runs beside the save (its storage requests wait
         together with the save's); it should not raise, and must not assume the save succeeds.
         A refusal of a command on an existing case carries that case as `case` on the Refused.
         """
         if isinstance(command, RaiseDisagreement):
             return await self._raise(command, alongside)
-        return await self._act(command, known, alongside)
+        return await self._act(command, known, known_case, alongside)
 
     async def stored(self, case_id: str) -> StoredCase:
         """The case's history as stored (one read), for `case_of` and `execute(known=...)`.
@@ -111,13 +113,24 @@ class EscalationService:
         return await self._commit(case, events, ctx, expected_version=0, alongside=alongside)
 
     async def _act(
-        self, command: CaseCommand, known: StoredCase | None, alongside: Alongside | None
+        self,
+        command: CaseCommand,
+        known: StoredCase | None,
+        known_case: Case | None,
+        alongside: Alongside | None,
     ) -> Outcome:
         for attempt in range(1, self._attempts + 1):
-            stored = known if attempt == 1 and known is not None else None
+            stored = known if attempt == 1 else None
             if stored is None or (stored.events and stored.events[0].case_id != command.case_id):
                 stored = await self.stored(command.case_id)
-            before = fold(stored.events)
+            if (
+                stored is known
+                and known_case is not None
+                and (known_case.id, known_case.version) == (command.case_id, stored.version)
+            ):
+                before = known_case
+            else:
+                before = fold(stored.events)
             ctx = await self._context(before.board_id)
             try:
                 drafts = decide(before, command, ctx)

@@ -44,6 +44,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
 _PROPERTY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RESERVED_PROPERTIES = frozenset({PARTITION_KEY, ROW_KEY, "Timestamp"})
+_GOOD_NAMES: set[str] = set()  # property names already found valid
 # Multipart headers and the request line that wrap each operation of a batch; generous on purpose.
 _BATCH_OVERHEAD_PER_OP = 1024
 
@@ -190,6 +191,8 @@ class TableStore(Protocol):
 
 def utf16_len(text: str) -> int:
     """Length as Azure counts it; ValueError for a lone surrogate, which no engine can store."""
+    if text.isascii():
+        return len(text)
     try:
         return len(text.encode("utf-16-le")) // 2
     except UnicodeEncodeError as exc:
@@ -237,13 +240,17 @@ def _validate_limit(limit: int | None) -> None:
 
 def _property_size(name: str, value: object) -> int:
     """Validate one property; return its size by Azure's entity-size formula."""
-    if not isinstance(name, str) or len(name) > MAX_PROPERTY_NAME:
+    if name in _GOOD_NAMES:
+        pass
+    elif not isinstance(name, str) or len(name) > MAX_PROPERTY_NAME:
         raise ValueError(f"property name {name!r} must be a str of at most 255 characters")
-    if not _PROPERTY_NAME.fullmatch(name) or name in _RESERVED_PROPERTIES:
+    elif not _PROPERTY_NAME.fullmatch(name) or name in _RESERVED_PROPERTIES:
         raise ValueError(
             f"property name {name!r} is not allowed: use letters, digits and _, not starting "
             "with a digit, and not PartitionKey, RowKey or Timestamp"
         )
+    elif len(_GOOD_NAMES) < 4096:  # names are few: remember the ones found good
+        _GOOD_NAMES.add(name)
     size = 8 + 2 * len(name)
     if isinstance(value, bool):
         return size + 1
