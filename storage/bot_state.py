@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -147,14 +148,19 @@ class TableStorage(Storage):  # type: ignore[misc]
         found = await asyncio.gather(*(self.read_one(key) for key in keys))
         return {key: item for key, (item, _) in zip(keys, found, strict=True) if item is not None}
 
-    async def read_one(self, key: str) -> tuple[object | None, str | None]:
-        """The item and the JSON it was stored as (None, None when there is none)."""
+    async def read_one(
+        self, key: str, reuse: Callable[[str], object | None] | None = None
+    ) -> tuple[object | None, str | None]:
+        """The item and the JSON it was stored as (None, None when there is none). `reuse`,
+        given the row's ETag, may hand back the item that ETag was written (or read) with, so
+        that it is not rebuilt from the JSON."""
         await self._ensure_table()
         stored = await self._store.get(self._table, escape_key(key), ROW)
         if stored is None or stored.entity.get(_KEY_PROPERTY) != key:
             return None, None
         text = join_text(_STATE_PREFIX, stored.entity)
-        return _deserialize(text, stored.etag), text
+        kept = reuse(stored.etag) if reuse is not None else None
+        return (kept if kept is not None else _deserialize(text, stored.etag)), text
 
     async def write(self, changes: Mapping[str, object] | None) -> None:
         if changes is None:
@@ -221,16 +227,21 @@ class TableConversationState(ConversationState):  # type: ignore[misc]
     """botbuilder's ConversationState on `TableStorage`, with a cheaper change check and a way
     to write the state a turn will end with beside another write (`write_ahead`)."""
 
-    def __init__(self, storage: TableStorage) -> None:
+    def __init__(self, storage: TableStorage, *, keep: int = 10_000) -> None:
         super().__init__(storage)
         self._table_storage = storage
+        # The state each conversation's last turn here ended with, by its ETag: the next turn
+        # takes it rather than rebuild it from the stored JSON, if the row still has that ETag
+        # (nobody wrote it since). Taken, never shared: a turn that fails puts nothing back.
+        self._kept: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
+        self._keep_at_most = keep
 
     async def load(self, turn_context: TurnContext, force: bool = False) -> None:
         cached = self.get_cached_state(turn_context)
         # Read once a turn, even when it found nothing (botbuilder reads an empty state again).
         if force or not isinstance(cached, _Cached):
             key = self.get_storage_key(turn_context)
-            item, text = await self._table_storage.read_one(key)
+            item, text = await self._table_storage.read_one(key, lambda etag: self._take(key, etag))
             state = item if isinstance(item, dict) else None
             turn_context.turn_state[self._context_service_key] = _Cached(state, text)
 
@@ -243,6 +254,19 @@ class TableConversationState(ConversationState):  # type: ignore[misc]
         if force or cached.text is None or text != cached.text:
             await self._write(turn_context, cached.state, text)
             cached.text = text
+        etag = cached.state.get("e_tag")
+        if isinstance(etag, str) and etag:
+            self._keep(self.get_storage_key(turn_context), etag, cached.state)
+
+    def _take(self, key: str, etag: str) -> dict[str, Any] | None:
+        kept = self._kept.pop(key, None)
+        return kept[1] if kept is not None and kept[0] == etag else None
+
+    def _keep(self, key: str, etag: str, state: dict[str, Any]) -> None:
+        self._kept[key] = (etag, state)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self._keep_at_most:
+            self._kept.popitem(last=False)
 
     async def write_ahead(self, turn_context: TurnContext, ending: Mapping[str, object]) -> bool:
         """Write now the state this turn is about to end with: this turn's state with the
