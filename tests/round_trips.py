@@ -78,8 +78,10 @@ class TurnTrace:
         """How many calls of each kind, as "op table" (e.g. "get botstate")."""
         return Counter(f"{c.op} {c.table}" for c in self.calls)
 
-    def header(self) -> str:
-        return f"sequential={self.sequential()}; calls={len(self.calls)}"
+    def header(self, seconds: float | None = None) -> str:
+        """For HEADER: the counts, and the turn's time in the server when given."""
+        said = f"sequential={self.sequential()}; calls={len(self.calls)}"
+        return said if seconds is None else f"{said}; ms={seconds * 1000:.3f}"
 
 
 def _key(entity: Entity) -> str:
@@ -91,8 +93,13 @@ CURRENT: ContextVar[TurnTrace | None] = ContextVar("storage_turn_trace", default
 
 def parse_header(value: str | None) -> tuple[int, int]:
     """(sequential, calls) from a response's HEADER."""
-    fields = dict(part.strip().split("=", 1) for part in (value or "").split(";") if "=" in part)
+    fields = header_fields(value)
     return int(fields.get("sequential", 0)), int(fields.get("calls", 0))
+
+
+def header_fields(value: str | None) -> dict[str, str]:
+    """HEADER's fields: sequential, calls, and ms (the turn's time in the server)."""
+    return dict(part.strip().split("=", 1) for part in (value or "").split(";") if "=" in part)
 
 
 class WrappedStore:
@@ -201,6 +208,7 @@ def counting_middleware(traces: Traces | None = None) -> Any:
         if request.path != "/api/messages":
             return await handler(request)
         trace = TurnTrace()
+        started = time.perf_counter()
         token = CURRENT.set(trace)
         try:
             try:
@@ -210,7 +218,7 @@ def counting_middleware(traces: Traces | None = None) -> Any:
             response = await handler(request)
         finally:
             CURRENT.reset(token)
-        response.headers[HEADER] = trace.header()
+        response.headers[HEADER] = trace.header(time.perf_counter() - started)
         if traces is not None:
             traces.append((body if isinstance(body, dict) else {}, trace))
         return response
