@@ -79,7 +79,7 @@ def _parser(extensions: Sequence[CliExtension] = ()) -> argparse.ArgumentParser:
         "--policy-dir",
         type=Path,
         default=None,
-        help="folder of policy packs (default: $ESCALATION_POLICY_DIR or the repository's policies/)",
+        help="folder of policy packs (default: $ESCALATION_POLICY_DIR, else the packs installed with the app: the repository's policies/)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -12,6 +13,8 @@ from escalation.policy import PROBLEM_SEPARATOR, PolicyPack
 from escalation.strict_yaml import YamlError, load_strict
 
 POLICY_DIR_ENV = "ESCALATION_POLICY_DIR"
+# The packs that ship with the app (the repository's policies/ folder, by pyproject.toml).
+SHIPPED_PACKAGE = "escalation_policies"
 
 
 class PackError(Exception):
@@ -90,11 +93,28 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
 
 
 def default_policy_dir() -> Path:
-    """Where packs live: $ESCALATION_POLICY_DIR, else the repository's `policies/` folder."""
+    """Where packs live: $ESCALATION_POLICY_DIR, else the packs installed with the app."""
     configured = os.environ.get(POLICY_DIR_ENV)
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parent.parent / "policies"
+    return shipped_policy_dir()
+
+
+def shipped_policy_dir() -> Path:
+    """The packs that ship with the app: the package `escalation_policies`, which is the
+    repository's `policies/` folder (pyproject.toml maps it), in a checkout installed for
+    development as much as in an installed wheel; in a checkout that is not installed at all,
+    the `policies/` folder beside this package."""
+    try:
+        folder = resources.files(SHIPPED_PACKAGE)
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "policies"
+    if not isinstance(folder, Path):
+        # Installed inside an archive (a zipped app): the packs are not files to read.
+        raise PackNotFound(
+            SHIPPED_PACKAGE, [("", f"the packs are not in a folder; set {POLICY_DIR_ENV}")]
+        )
+    return folder
 
 
 class PackRegistry:
