@@ -39,13 +39,15 @@ NEVER = {
     ".m365agentsplayground.yml": "playground",
     "sab_escalation.egg-info/PKG-INFO": "metadata",
 }
-# What App Service needs: the startup command's app, gunicorn's settings, and the project that
-# requirements.txt installs (pyproject.toml, its readme, its packages), with the policy packs.
+# What App Service needs: the startup command's app, gunicorn's settings, and what
+# requirements.txt installs: the locked versions (requirements.lock) and the project
+# (pyproject.toml, its readme, its packages, the policy packs).
 NEEDED = {
     "app.py": "",
     "gunicorn.conf.py": "",
     "pyproject.toml": "",
-    "requirements.txt": ".\n",
+    "requirements.txt": "-r requirements.lock\n.\n",
+    "requirements.lock": "",
     "README.md": "",
     "admin/cli.py": "",
     "bot/settings.py": "",
@@ -94,6 +96,7 @@ def test_this_repository_deploys_its_packages_and_no_development_file() -> None:
         "gunicorn.conf.py",
         "pyproject.toml",
         "requirements.txt",
+        "requirements.lock",
         "README.md",
         "admin",
         "bot",
