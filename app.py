@@ -17,6 +17,7 @@ from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
+from bot.adapter import LeanCloudAdapter
 from bot.connector import CachingBotFrameworkAuthentication
 from bot.http import BotTurns, messages_handler, problem
 from bot.join_actions import JoinNoticeSender
@@ -337,7 +338,7 @@ def create_app(
         settings.report_link_secret or secrets.token_bytes(32), base_url, clock
     )
     auth = CachingBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication(settings))
-    adapter = CloudAdapter(auth)
+    adapter = LeanCloudAdapter(auth)  # botbuilder's, without deep copies of what it sends
     adapter.on_turn_error = _on_turn_error
     app[ADAPTER] = adapter
     if settings.anonymous:

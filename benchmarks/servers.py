@@ -155,6 +155,8 @@ def main() -> None:
             Path(args.profile).write_text(
                 profiler.output_text(unicode=False, color=False, show_all=False)
             )
+            flat = Path(args.profile).with_suffix(".flat.txt")  # self time, by function
+            flat.write_text(profiler.output_text(unicode=False, color=False, flat=True))
 
 
 if __name__ == "__main__":

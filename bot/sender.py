@@ -116,9 +116,16 @@ class TeamsSender:
         self._packs = packs
         self._now = now
         self._pacer = pacer or Pacer()
+        self._raisers: dict[str, str | None] = {}  # by notification key, while it is sent
 
     async def __call__(self, notification: Notification) -> Delivery:
         case_id_var.set(notification.case_id)
+        try:
+            return await self._deliver(notification)
+        finally:
+            self._raisers.pop(notification.key, None)
+
+    async def _deliver(self, notification: Notification) -> Delivery:
         try:
             built = await self._card(notification)
             if built is None:
@@ -152,6 +159,7 @@ class TeamsSender:
         if stored is None:
             return None
         case = fold(stored.events)
+        self._raisers[notification.key] = case.raiser.person_id  # for _to_person
         pack = self._packs.get(case.board_id)
         if notification.kind == "signpost":
             # Where else a concern should go (the MASH, say): the pack's signpost, not the case.
@@ -218,8 +226,11 @@ class TeamsSender:
     async def _to_person(self, notification: Notification, card: dict[str, Any]) -> Delivery:
         # The raiser has talked to the bot: where the recipient signs in from the same tenant,
         # a chat with them is started on the raiser's service URL.
-        stored = await self._storage.cases.load(notification.case_id)
-        raiser = fold(stored.events).raiser.person_id if stored else None
+        if notification.key in self._raisers:  # the case as _card read it
+            raiser = self._raisers[notification.key]
+        else:
+            stored = await self._storage.cases.load(notification.case_id)
+            raiser = fold(stored.events).raiser.person_id if stored else None
         return await self.to_person(notification.recipient.id, card, template_person_id=raiser)
 
     async def to_person(

@@ -13,6 +13,7 @@ channel accepted it and before it was marked sent: the Bot Connector has no idem
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ class OutboxItem:
     hint_key: str
     lease_until: datetime | None = None
     last_error: str | None = None
+    # The row as read or last written with `etag`, so that claiming and marking it need not
+    # read it again (an update quoting the ETag fails if it changed meanwhile).
+    row: Entity | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -93,6 +97,7 @@ def _utc(value: object) -> datetime:
 def _item(row: StoredEntity, hint_key: str) -> OutboxItem:
     e = row.entity
     return OutboxItem(
+        row=e,
         notification=entity_notification(e),
         status=DeliveryStatus(str(e["status"])),
         attempts=int(e["attempts"]),
@@ -124,10 +129,14 @@ class TableOutbox:
         hints = await self._store.query_partition(self._t.outbox_pending, PENDING_PARTITION)
         ready: list[OutboxItem] = []
         orphans = 0
-        for hint in hints:
+        rows = await asyncio.gather(
+            *(
+                self._store.get(self._t.cases, str(h.entity["case_id"]), str(h.entity["row"]))
+                for h in hints
+            )
+        )
+        for hint, row in zip(hints, rows, strict=True):
             hint_key = str(hint.entity[ROW_KEY])
-            case_id, row_key = str(hint.entity["case_id"]), str(hint.entity["row"])
-            row = await self._store.get(self._t.cases, case_id, row_key)
             if row is None:
                 if now - _utc(hint.entity["written_at"]) > ORPHAN_GRACE:
                     await self._forget(hint_key)
@@ -160,6 +169,7 @@ class TableOutbox:
         except (ConcurrencyConflict, EntityNotFound):
             return None
         return OutboxItem(
+            row=update,
             notification=item.notification,
             status=DeliveryStatus.SENDING,
             attempts=item.attempts + 1,
@@ -205,6 +215,8 @@ class TableOutbox:
         await self._store.update(self._t.cases, update, item.etag)
 
     async def _entity(self, item: OutboxItem) -> Entity:
+        if item.row is not None:
+            return dict(item.row)
         row = await self._store.get(
             self._t.cases, item.notification.case_id, item.hint_key.split("|", 1)[1]
         )
