@@ -136,7 +136,22 @@ def _out(value: Any, kind: str) -> Any:
     return _model_out(value)
 
 
+def _plain(value: Any) -> bool:
+    """Whether `value` is JSON made of exactly dict, list, str, int, float, bool and None,
+    which msrest would copy as it is."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return True
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return False
+
+
 def _object_out(value: Any) -> Any:
+    if _plain(value):
+        return value  # nothing to convert: msrest's copy would be equal to it
     kind = type(value)
     if kind is str:
         return value
