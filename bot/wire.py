@@ -136,17 +136,34 @@ def _out(value: Any, kind: str) -> Any:
     return _model_out(value)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> bool:
     """Whether `value` is JSON made of exactly dict, list, str, int, float, bool and None,
-    which msrest would copy as it is."""
+    which msrest would copy as it is. (Loops, not generators: this walks whole cards.)"""
     kind = type(value)
-    if kind is str or kind is int or kind is float or kind is bool or value is None:
-        return True
     if kind is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            inner = type(item)
+            if inner in _SCALARS:
+                continue
+            if (inner is dict or inner is list) and _plain(item):
+                continue
+            return False
+        return True
     if kind is list:
-        return all(_plain(v) for v in value)
-    return False
+        for item in value:
+            inner = type(item)
+            if inner in _SCALARS:
+                continue
+            if (inner is dict or inner is list) and _plain(item):
+                continue
+            return False
+        return True
+    return kind in _SCALARS
 
 
 def _object_out(value: Any) -> Any:
