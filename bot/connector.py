@@ -15,6 +15,7 @@ client's own.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from types import SimpleNamespace
 from typing import Any
@@ -42,6 +43,11 @@ from bot.wire import from_json, to_json
 
 ClientKey = tuple[str, str, str]
 SEND_TIMEOUT = aiohttp.ClientTimeout(total=60)
+# As the connector client's msrest retry policy: a connection error or one of these statuses is
+# tried again, up to 3 times, after 0, 1.6 and 3.2 s.
+RETRIES = 3
+RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
+RETRY_BACKOFF = 0.8
 
 
 class ConnectorError(Exception):
@@ -142,10 +148,22 @@ class FastConversations:
         data = json.dumps(body, separators=(",", ":")).encode("utf-8")
         # encoded=True: the path goes as quoted above, byte for byte (yarl would unquote a '!').
         target = URL(url, encoded=True)
-        async with self._session.get().request(method, target, data=data, headers=headers) as r:
-            text = await r.text()
-            if r.status not in (200, 201, 202):
-                raise ConnectorError(r.status, dict(r.headers), text)
+        for attempt in range(RETRIES + 1):
+            try:
+                async with self._session.get().request(
+                    method, target, data=data, headers=headers
+                ) as r:
+                    text = await r.text()
+                    status, answer_headers = r.status, dict(r.headers)
+            except aiohttp.ClientConnectionError:
+                if attempt == RETRIES:
+                    raise
+            else:
+                if status in (200, 201, 202):
+                    break
+                if status not in RETRY_STATUSES or attempt == RETRIES:
+                    raise ConnectorError(status, answer_headers, text)
+            await asyncio.sleep(RETRY_BACKOFF * 2**attempt if attempt else 0)
         found = json.loads(text) if text.strip() else None
         return None if found is None else from_json(answer, found)
 

@@ -425,7 +425,9 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         shown: list[tuple[Case, CaseView]] = []
 
         async def log_card(after: Case) -> None:
-            # The card shown after the action, logged beside the change's save (one wait).
+            # The card shown after the action, logged beside the change's save (one wait). A
+            # change that loses a race is decided again and logged again: the log may then hold
+            # one view more than the person was shown, never one fewer.
             view = case_view(after, pack, directory, now=now, viewer_id=person.id)
             shown.append((after, view))
             await self.log_view(case.id, person, Seen.CARD, view.level)

@@ -80,3 +80,17 @@ async def test_a_refusal_is_classified_as_msrest_errors_are() -> None:
     throttled = classify(busy.value)
     assert throttled.result == DeliveryResult.RETRY
     assert throttled.retry_after is not None and throttled.retry_after.total_seconds() == 3
+
+
+async def test_a_server_error_is_tried_again_as_msrest_does() -> None:
+    session = SharedSession()
+    async with connector() as stand_in:
+        stand_in.failures["a:flaky"] = [(503, {})]
+        client = ConnectorClient(MicrosoftAppCredentials(None, None), base_url=stand_in.url)
+        fast = FastConversations(client, session)
+        try:
+            answer = await fast.send_to_conversation("a:flaky", reply("a:flaky"))
+        finally:
+            await session.close()
+    assert answer is not None and answer.id
+    assert [s.conversation_id for s in stand_in.sent] == ["a:flaky"]
