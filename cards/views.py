@@ -37,7 +37,7 @@ from escalation.access import (
     ViewLevel,
     access_for,
 )
-from escalation.actors import clock_owners, holds_board_role
+from escalation.actors import clock_owners, holds_board_role, person_name
 from escalation.calendar import WorkingCalendar
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.directory import Directory
@@ -334,7 +334,7 @@ def _owners(
     except KeyError:  # a stage a later pack dropped
         return False, ()
     names = [
-        _person_name(directory, case, a.person_id) for a in found.actors if a.person_id != viewer_id
+        person_name(directory, case, a.person_id) for a in found.actors if a.person_id != viewer_id
     ]
     names += [u.describe for u in found.unresolved]
     return viewer_id in found.person_ids, tuple(dict.fromkeys(names))
@@ -370,16 +370,6 @@ def _clock_view(
             calendar.working_days_between(now, effective) if running and not late else None
         ),
     )
-
-
-def _person_name(directory: Directory, case: Case, person_id: str) -> str:
-    person = directory.person(person_id)
-    if person is not None:
-        return person.name
-    for party in case.parties:
-        if party.person_id == person_id:
-            return party.name
-    return person_id
 
 
 def _agency_choice(pack: PolicyPack, agency_id: str) -> AgencyChoice:
@@ -423,7 +413,7 @@ def _panel_view(
         representations=tuple(
             RepresentationView(
                 agency=_agency_choice(pack, r.agency_id).name,
-                by=_person_name(directory, case, r.by),
+                by=person_name(directory, case, r.by),
                 at=format_local(r.at, tz, now=now),
                 summary=r.summary,
             )
@@ -500,7 +490,7 @@ def _records(
             id=record.id,
             stage=record.stage,
             author_id=record.author,
-            author_name=_person_name(directory, case, record.author),
+            author_name=person_name(directory, case, record.author),
             held=format_local(record.held_at, tz, now=now),
             outcome=OUTCOME_LABELS.get(record.outcome, record.outcome),
             approvable=record.id in access.approvable_records,
@@ -644,7 +634,7 @@ def case_view(
         words=pack.words,
         milestones_done=tuple(
             f"{m.label}: {format_local(m.at, tz, now=now)}"
-            + (f", by {_person_name(directory, case, m.by)}" if full else "")
+            + (f", by {person_name(directory, case, m.by)}" if full else "")
             for m in case.milestones
             if m.stage == case.stage
         ),

@@ -124,6 +124,18 @@ def resolve(
     return Resolution(tuple(actors.values()), tuple(unresolved))
 
 
+def person_name(directory: Directory, case: Case, person_id: str) -> str:
+    """A person's name as a case shows it: the directory's, else the party's as recorded (a
+    professional not on Teams), else the id."""
+    person = directory.person(person_id)
+    if person is not None:
+        return person.name
+    for party in case.parties:
+        if party.person_id == person_id:
+            return party.name
+    return person_id
+
+
 def _role_name(pack: PolicyPack, role_id: str) -> str:
     role = pack.role(role_id)
     return role.name if role else role_id

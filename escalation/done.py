@@ -30,7 +30,7 @@ from escalation.access import (
     SET_DEADLINE,
     CaseAccess,
 )
-from escalation.actors import line_manager
+from escalation.actors import line_manager, person_name
 from escalation.case import Case
 from escalation.directory import Directory
 from escalation.notifications import Notification
@@ -133,18 +133,8 @@ def named(
 ) -> str:
     """'Lena Price (your line manager)'; the id when the directory does not know them."""
     what = relation(person_id, viewer_id, case, pack, directory)
-    name = _name(directory, case, person_id)
+    name = person_name(directory, case, person_id)
     return f"{name} ({what})" if what else name
-
-
-def _name(directory: Directory, case: Case, person_id: str) -> str:
-    person = directory.person(person_id)
-    if person is not None:
-        return person.name
-    for party in case.parties:
-        if party.person_id == person_id:
-            return party.name
-    return person_id
 
 
 def _ordered(people: Iterable[str], case: Case, directory: Directory) -> list[str]:
@@ -212,7 +202,7 @@ def being_told(
     said: list[str] = []
     known = set(introduced)
     people = [
-        _name(directory, case, p) if p in known else named(p, actor_id, case, pack, directory)
+        person_name(directory, case, p) if p in known else named(p, actor_id, case, pack, directory)
         for p in told
     ]
     if people:
@@ -227,7 +217,7 @@ def being_told(
         if asked == actor_id:
             said.append("You are asked to do it, and to record it on the case.")
         else:
-            who = _name(directory, case, asked) if asked in known or asked in told else None
+            who = person_name(directory, case, asked) if asked in known or asked in told else None
             who = who or named(asked, actor_id, case, pack, directory)
             said.append(f"{who} is asked to do it.")
     if channel:

@@ -665,6 +665,14 @@ class PolicyPack(_Model):
                 return stage
         raise KeyError(f"{self.board.id} has no stage {stage_id!r}")
 
+    def stage_title(self, stage_id: str) -> str:
+        """'stage 2 (Line managers)', in the pack's own word for a stage; the id alone for a
+        stage the pack no longer has."""
+        try:
+            return f"{self.words.stage} {stage_id} ({self.stage(stage_id).name})"
+        except KeyError:
+            return f"{self.words.stage} {stage_id}"
+
     def track(self, track_id: str) -> Track:
         for track in self.tracks:
             if track.id == track_id:

@@ -105,11 +105,7 @@ class _View:
         return "; ".join(self.agency(a) for a in agency_ids)
 
     def stage(self, stage_id: str) -> str:
-        word = self.pack.words.stage
-        try:
-            return f"{word} {stage_id} ({self.pack.stage(stage_id).name})"
-        except KeyError:
-            return f"{word} {stage_id}"
+        return self.pack.stage_title(stage_id)
 
     def clock_label(self, stage_id: str, clock_id: str) -> str:
         for clock in self.case.clocks:

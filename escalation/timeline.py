@@ -80,10 +80,7 @@ class _Words:
         return found.name if found is not None else agency_id
 
     def stage(self, stage_id: str) -> str:
-        try:
-            return f"stage {stage_id} ({self.pack.stage(stage_id).name})"
-        except KeyError:
-            return f"stage {stage_id}"
+        return self.pack.stage_title(stage_id)
 
     def clock(self, stage_id: str, clock_id: str) -> str:
         for clock in self.case.clocks:
@@ -129,7 +126,9 @@ def _raised(w: _Words, event: Event) -> str:
     agency = w.agency(str(other.get("agency_id", "")))
     whom = f"{other.get('name', '')}, {agency}" if w.full and other.get("name") else agency
     risk = (
-        " The adult was said to be at immediate risk." if event.data.get("immediate_risk") else ""
+        f" The {w.pack.words.person} was said to be at immediate risk."
+        if event.data.get("immediate_risk")
+        else ""
     )
     return f"Raised the disagreement with {whom}.{risk}"
 
@@ -156,7 +155,7 @@ def _clock_started(w: _Words, event: Event) -> str:
 def _protective(w: _Words, event: Event) -> str:
     label = w.clock(_get(event, "stage"), _get(event, "clock"))
     return (
-        f"Set an earlier deadline to protect the adult: {label}, now due "
+        f"Set an earlier deadline to protect the {w.pack.words.person}: {label}, now due "
         f"{w.when_text(_get(event, 'due'))}."
     )
 

@@ -150,3 +150,30 @@ async def test_deadlines_waiting_and_the_filters(
     )  # type: ignore[union-attr]
     assert detail is not None and detail.clocks and detail.timeline[0].kind == "CaseRaised"
     assert case_detail(raised, [], pack, directory, "hana", later) is None
+
+
+async def test_the_timeline_speaks_in_the_packs_own_words(
+    service: EscalationService, repository: InMemoryCaseRepository, packs: PackRegistry
+) -> None:
+    """A children's partnership's case says 'child' and 'step' where an adults' board says
+    'adult' and 'stage'."""
+    from tests.unit.builders import redbridge_raise
+
+    case_id = (await service.execute(redbridge_raise(immediate_risk=True))).case.id
+    stored = await repository.load(case_id)
+    assert stored is not None
+    pack = packs.get("redbridge")
+    children = pack.model_copy(
+        update={"words": pack.words.model_copy(update={"person": "child", "stage": "step"})}
+    )
+    case = repository.states[case_id]
+    for words, (person, stage) in (
+        (pack, ("adult", "stage 1 (")),
+        (children, ("child", "step 1 (")),
+    ):
+        text = " ".join(
+            e.what
+            for e in case_timeline(case, stored.events, words, make_directory(), ViewLevel.FULL)
+        )
+        assert f"The {person} was said to be at immediate risk" in text
+        assert stage in text
