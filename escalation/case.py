@@ -363,11 +363,12 @@ def _case_raised(event: Event) -> Case:
     )
 
 
-def _apply(case: Case, event: Event) -> Case:
+def _changes(case: Case, event: Event) -> dict[str, Any]:
+    """What `event` changes in `case`: fields for the one `replace` that also sets its version."""
     d = event.data
     kind = event.type
     if kind == "SignpostShown":
-        return replace(case, signposts_shown=(*case.signposts_shown, str(d["signpost"])))
+        return dict(signposts_shown=(*case.signposts_shown, str(d["signpost"])))
     if kind == "StageEntered":
         visit = StageVisit(
             stage=str(d["stage"]),
@@ -377,8 +378,7 @@ def _apply(case: Case, event: Event) -> Case:
             policy_issue=bool(d.get("policy_issue", False)),
             details={k: str(v) for k, v in dict(d.get("details") or {}).items()},
         )
-        return replace(
-            case,
+        return dict(
             stage=visit.stage,
             stages=(*case.stages, visit),
             outcome=None,
@@ -401,21 +401,21 @@ def _apply(case: Case, event: Event) -> Case:
             follows_when=d.get("when"),
             reminder_every=d.get("reminder_every"),
         )
-        return replace(case, clocks=(*case.clocks, clock))
+        return dict(clocks=(*case.clocks, clock))
     if kind == "ClockStopped":
         running = case.running_clock(str(d["stage"]), str(d["clock"]))
         if running is None:
-            return case
+            return {}
         stopped = replace(running, status=ClockStatus(d["status"]), stopped_at=_dt(d["at"]))
-        return replace(case, clocks=_replace_clock(case, stopped))
+        return dict(clocks=_replace_clock(case, stopped))
     if kind == "ProtectiveDeadlineSet":
         running = case.running_clock(str(d["stage"]), str(d["clock"]))
         if running is None:
-            return case
+            return {}
         shortened = replace(
             running, protective_due=_dt(d["due"]), protective_reason=str(d["reason"])
         )
-        return replace(case, clocks=_replace_clock(case, shortened))
+        return dict(clocks=_replace_clock(case, shortened))
     if kind == "DiscussionRecorded":
         record = DiscussionRecord(
             id=str(d["record_id"]),
@@ -435,13 +435,13 @@ def _apply(case: Case, event: Event) -> Case:
         triggered = case.escalation_triggered_at
         if record.outcome == "not_resolved" and triggered is None:
             triggered = event.at
-        return replace(case, records=(*case.records, record), escalation_triggered_at=triggered)
+        return dict(records=(*case.records, record), escalation_triggered_at=triggered)
     if kind == "RecordApproved":
         found = case.record(str(d["record_id"]))
         if found is None:
-            return case
+            return {}
         approved = replace(found, approvals=(*found.approvals, Approval(event.author, event.at)))
-        return replace(case, records=_replace_record(case, approved))
+        return dict(records=_replace_record(case, approved))
     if kind == "OutcomeConfirmed":
         outcome = ConfirmedOutcome(
             stage=str(d["stage"]),
@@ -450,12 +450,12 @@ def _apply(case: Case, event: Event) -> Case:
             outcome=str(d["outcome"]),
             outstanding_issues=str(d.get("outstanding_issues", "")),
         )
-        return replace(case, outcome=outcome)
+        return dict(outcome=outcome)
     if kind == "OutcomeApproved":
         if case.outcome is None:
             raise ValueError(f"case {case.id}: OutcomeApproved without OutcomeConfirmed")
         approved_outcome = replace(case.outcome, approved_by=event.author, approved_at=event.at)
-        return replace(case, outcome=approved_outcome, status=CaseStatus.RESOLVED)
+        return dict(outcome=approved_outcome, status=CaseStatus.RESOLVED)
     if kind == "AdviceRequested":
         request = AdviceRequest(
             stage=str(d["stage"]),
@@ -464,7 +464,7 @@ def _apply(case: Case, event: Event) -> Case:
             question=str(d["question"]),
             advisers=tuple(d["advisers"]),
         )
-        return replace(case, advice_requests=(*case.advice_requests, request))
+        return dict(advice_requests=(*case.advice_requests, request))
     if kind == "RecommendationsRecorded":
         recs = Recommendations(
             by=event.author,
@@ -472,7 +472,7 @@ def _apply(case: Case, event: Event) -> Case:
             items=tuple(d["recommendations"]),
             binding=bool(d.get("binding", False)),
         )
-        return replace(case, recommendations=recs, status=CaseStatus.RESOLVED)
+        return dict(recommendations=recs, status=CaseStatus.RESOLVED)
     if kind == "AgencyResponseRecorded":
         response = AgencyResponseRecord(
             agency_id=str(d["agency_id"]),
@@ -481,7 +481,7 @@ def _apply(case: Case, event: Event) -> Case:
             response=str(d["response"]),
             detail=str(d.get("detail", "")),
         )
-        return replace(case, agency_responses=(*case.agency_responses, response))
+        return dict(agency_responses=(*case.agency_responses, response))
     if kind == "PanelConvened":
         panel = Panel(
             convened_by=event.author,
@@ -489,19 +489,19 @@ def _apply(case: Case, event: Event) -> Case:
             agency_ids=tuple(d["agency_ids"]),
             binding=bool(d.get("binding", True)),
         )
-        return replace(case, panel=panel)
+        return dict(panel=panel)
     if kind == "RepresentationRecorded":
         rep = Representation(
             agency_id=str(d["agency_id"]), by=event.author, at=event.at, summary=str(d["summary"])
         )
-        return replace(case, representations=(*case.representations, rep))
+        return dict(representations=(*case.representations, rep))
     if kind == "PanelDecisionRecorded":
         if case.panel is None:
             raise ValueError(f"case {case.id}: PanelDecisionRecorded without PanelConvened")
         decided = replace(
             case.panel, decision=str(d["decision"]), decided_by=event.author, decided_at=event.at
         )
-        return replace(case, panel=decided, status=CaseStatus.RESOLVED)
+        return dict(panel=decided, status=CaseStatus.RESOLVED)
     if kind == "CaseClosed":
         closure = Closure(
             by=event.author,
@@ -511,7 +511,7 @@ def _apply(case: Case, event: Event) -> Case:
             policy_gaps=tuple(d.get("policy_gaps", ())),
             debrief_offered=bool(d.get("debrief_offered", False)),
         )
-        return replace(case, closure=closure, status=CaseStatus.CLOSED)
+        return dict(closure=closure, status=CaseStatus.CLOSED)
     if kind == "MilestoneRecorded":
         milestone = MilestoneRecord(
             stage=str(d["stage"]),
@@ -521,7 +521,7 @@ def _apply(case: Case, event: Event) -> Case:
             at=event.at,
             note=str(d.get("note", "")),
         )
-        return replace(case, milestones=(*case.milestones, milestone))
+        return dict(milestones=(*case.milestones, milestone))
     if kind == "DeliveryFailed":
         failure = DeliveryFailure(
             recipient_id=str(d["recipient_id"]),
@@ -529,7 +529,7 @@ def _apply(case: Case, event: Event) -> Case:
             error=str(d["error"]),
             at=event.at,
         )
-        return replace(case, delivery_failures=(*case.delivery_failures, failure))
+        return dict(delivery_failures=(*case.delivery_failures, failure))
     raise ValueError(f"unknown event type {kind!r} in case {case.id}")
 
 
@@ -540,10 +540,9 @@ def fold(events: Iterable[Event]) -> Case:
         if case is None:
             if event.type != "CaseRaised":
                 raise ValueError(f"case {event.case_id} does not start with CaseRaised")
-            case = _case_raised(event)
+            case = replace(_case_raised(event), version=event.seq, updated_at=event.at)
         else:
-            case = _apply(case, event)
-        case = replace(case, version=event.seq, updated_at=event.at)
+            case = replace(case, **_changes(case, event), version=event.seq, updated_at=event.at)
     if case is None:
         raise ValueError("a case needs at least one event")
     return case
@@ -551,5 +550,5 @@ def fold(events: Iterable[Event]) -> Case:
 
 def evolve(case: Case, events: Sequence[Event]) -> Case:
     for event in events:
-        case = replace(_apply(case, event), version=event.seq, updated_at=event.at)
+        case = replace(case, **_changes(case, event), version=event.seq, updated_at=event.at)
     return case
