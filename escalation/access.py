@@ -25,6 +25,7 @@ full view.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -838,6 +839,39 @@ def _party_agency_ids(case: Case) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.agency_id for p in case.parties))
 
 
+class _Recent:
+    """The `CaseAccess` of the last few (case, pack, directory) asked about, by identity.
+
+    One turn asks about the same case several times (may the person see it, may they act, which
+    verbs does their card offer, who is it waiting for now); the three are immutable, so the
+    answers hold while the same objects are asked about, and holding them keeps their ids from
+    being reused."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.kept: dict[tuple[int, int, int], CaseAccess] = {}
+        self.lock = threading.Lock()  # reports may ask from worker threads
+
+    def get(self, case: Case, pack: PolicyPack, directory: Directory) -> CaseAccess:
+        key = (id(case), id(pack), id(directory))
+        with self.lock:
+            found = self.kept.get(key)
+            if found is None:
+                found = CaseAccess(case, pack, directory)
+                if len(self.kept) >= self.size:
+                    del self.kept[next(iter(self.kept))]  # the oldest
+                self.kept[key] = found
+            return found
+
+
+_RECENT = _Recent(32)
+
+
+def case_access(case: Case, pack: PolicyPack, directory: Directory) -> CaseAccess:
+    """Need to know for `case` as it stands (see `CaseAccess`), reused while asked again."""
+    return _RECENT.get(case, pack, directory)
+
+
 def access_for(
     case: Case,
     pack: PolicyPack,
@@ -846,10 +880,10 @@ def access_for(
     now: datetime,
 ) -> Access:
     """What `viewer_id` may see of `case` and do to it at `now`."""
-    return CaseAccess(case, pack, directory).for_viewer(viewer_id, now)
+    return case_access(case, pack, directory).for_viewer(viewer_id, now)
 
 
 def view_level(
     case: Case, pack: PolicyPack, directory: Directory, viewer_id: str | None
 ) -> ViewLevel:
-    return CaseAccess(case, pack, directory).level(viewer_id)
+    return case_access(case, pack, directory).level(viewer_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Protocol
 
 
@@ -132,20 +133,35 @@ class Directory:
         return manager if manager is not None and manager.active else None
 
     def holders(self, role: str, agency_id: str) -> list[Person]:
-        return sorted(
-            (
-                p
-                for p in self.people.values()
-                if p.active and p.agency_id == agency_id and p.holds(role)
-            ),
-            key=lambda p: p.id,
-        )
+        """The active holders of an agency role there, by id."""
+        return list(self._holders.get((agency_id, role), ()))
 
     def board_holders(self, board_id: str, role: str) -> list[Person]:
-        return sorted(
-            (p for p in self.people.values() if p.active and p.holds_board_role(board_id, role)),
-            key=lambda p: p.id,
-        )
+        """The active holders of a board role, by id."""
+        return list(self._board_holders.get((board_id, role), ()))
+
+    # The snapshot never changes, and every check of who may act asks who holds a role: index
+    # the holders once rather than scan every entry for each question.
+
+    @cached_property
+    def _holders(self) -> dict[tuple[str, str], tuple[Person, ...]]:
+        found: dict[tuple[str, str], list[Person]] = {}
+        for person in self._active_by_id:
+            for role in person.roles:
+                found.setdefault((person.agency_id, role), []).append(person)
+        return {key: tuple(people) for key, people in found.items()}
+
+    @cached_property
+    def _board_holders(self) -> dict[tuple[str, str], tuple[Person, ...]]:
+        found: dict[tuple[str, str], list[Person]] = {}
+        for person in self._active_by_id:
+            for board_role in person.board_roles:
+                found.setdefault(board_role, []).append(person)
+        return {key: tuple(people) for key, people in found.items()}
+
+    @cached_property
+    def _active_by_id(self) -> tuple[Person, ...]:
+        return tuple(sorted((p for p in self.people.values() if p.active), key=lambda p: p.id))
 
     def agency(self, agency_id: str) -> Agency:
         """The agency's registration; one the directory does not list has no tenant."""

@@ -28,7 +28,7 @@ from escalation.access import (
     REPRESENT,
     RESPOND,
     SET_DEADLINE,
-    CaseAccess,
+    case_access,
 )
 from escalation.actors import line_manager, person_name
 from escalation.case import Case
@@ -163,7 +163,7 @@ def waits_for(
     """'Noah Okafor (the other professional) or Lena Price (your line manager)': everyone
     `escalation.access` lets do `verb` now, named, and their ids. Without anyone, who may, by
     role."""
-    gate = CaseAccess(case, pack, directory)
+    gate = case_access(case, pack, directory)
     people = _ordered(gate.who_may(verb, now, record_id=record_id), case, directory)
     if people:
         return or_list([named(p, viewer_id, case, pack, directory) for p in people]), people

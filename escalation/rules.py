@@ -29,6 +29,7 @@ from escalation.access import (
     RESPOND,
     SET_DEADLINE,
     CaseAccess,
+    case_access,
     escalation_target,
     require_open,
 )
@@ -225,7 +226,7 @@ def _require_active(ctx: Context, person: Person | None) -> None:
 
 def _gate(case: Case, ctx: Context) -> CaseAccess:
     """Need to know for this case: the view, the state and who may act (escalation.access)."""
-    return CaseAccess(case, ctx.pack, ctx.directory)
+    return case_access(case, ctx.pack, ctx.directory)
 
 
 def _version(case: Case, expected: int | None) -> None:

@@ -9,6 +9,7 @@ with a role on it acts for an agency in its cases.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -19,6 +20,7 @@ from escalation.access import (
     CaseAccess,
     ViewLevel,
     access_for,
+    case_access,
     no_case_message,
     view_level,
 )
@@ -33,7 +35,7 @@ from escalation.commands import (
     OtherParty,
     RecordRecommendations,
 )
-from escalation.directory import Directory, StaticDirectory
+from escalation.directory import Directory, Standing, StaticDirectory
 from escalation.errors import RefusalCode, Refused
 from escalation.memory import InMemoryCaseRepository
 from escalation.policy import PolicyPack
@@ -59,6 +61,29 @@ def levels(case: Case, pack: PolicyPack, directory: Directory) -> dict[str, set[
 
 REDBRIDGE_PEOPLE = {"amara", "lena", "sam", "sgl-asc", "noah", "nadia", "nina", "sgl-nelft"}
 REDBRIDGE_PEOPLE |= {"rb-bm", "rb-chair"}
+
+
+# -- one answer per case as it stands ----------------------------------------------------------------
+
+
+async def test_a_turn_asking_again_about_the_same_case_gets_the_same_answers(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    case = (await service.execute(redbridge_raise())).case
+    asked = case_access(case, redbridge, directory)
+    assert case_access(case, redbridge, directory) is asked
+    # The case after a change is another object: it is asked about afresh, and its answers
+    # follow the change (Amara may not approve her own record; Noah now may).
+    after = (await service.execute(discussion("amara", case.id, clock(), "continuing"))).case
+    again = case_access(after, redbridge, directory)
+    assert again is not asked
+    assert again.who_may("approve_record", clock(), record_id="R1") >= {"noah"}
+    assert "amara" not in again.who_may("approve_record", clock(), record_id="R1")
+    # So is the same case against another directory: Noah's line manager has left, say.
+    assert again.level("nadia") == FULL
+    fewer = Directory.of(p for p in directory.people.values() if p.id != "nadia")
+    assert case_access(after, redbridge, fewer) is not again
+    assert case_access(after, redbridge, fewer).level("nadia") == NONE
 
 
 # -- the views per role and stage -----------------------------------------------------------------
@@ -352,3 +377,21 @@ async def test_only_the_full_view_carries_verbs(
     resolved = (await service.execute(ApproveOutcome(actor_id="amara", case_id=case_id))).case
     closing = CaseAccess(resolved, redbridge, directory)
     assert {p for p in directory.people if closing.may(CLOSE, p, clock.now)} == {"amara", "noah"}
+
+
+# -- role holders, as the checks of who may act ask for them --------------------------------------
+
+
+def test_role_holders_are_the_active_ones_in_id_order() -> None:
+    pending = replace(person("zed", "nelft", "safeguarding_lead"), status=Standing.PENDING)
+    second = person("aaron", "nelft", "safeguarding_lead")
+    chair = person("chair-2", "redbridge-asc", board=("redbridge:independent_chair",))
+    directory = Directory.of([*make_directory().people.values(), pending, second, chair])
+    leads = [p.id for p in directory.holders("safeguarding_lead", "nelft")]
+    assert leads == sorted(leads) and "aaron" in leads and "zed" not in leads
+    assert directory.holders("safeguarding_lead", "no-such-agency") == []
+    chairs = [p.id for p in directory.board_holders("redbridge", "independent_chair")]
+    assert chairs == ["chair-2", "rb-chair"]
+    # A caller's list is its own: changing it changes no later answer.
+    directory.holders("safeguarding_lead", "nelft").clear()
+    assert [p.id for p in directory.holders("safeguarding_lead", "nelft")] == leads
