@@ -230,7 +230,8 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
             wake.event.clear()
             await deliver_request_notices(app[STORAGE], notices, app[CLOCK]())
             try:
-                report = await dispatch_once(app[STORAGE].outbox, sender, app[CLOCK]())
+                with sender.one_pass():
+                    report = await dispatch_once(app[STORAGE].outbox, sender, app[CLOCK]())
                 for notification, error in report.failures:
                     await record_failure(app[SERVICE], notification, error)
                 if report.sent or report.failed:

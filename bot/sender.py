@@ -9,9 +9,10 @@ permanent failure, recorded so the raiser can be told.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,7 +32,7 @@ from cards.views import case_view
 from cards.welcome import signpost_card
 from escalation.access import ViewLevel
 from escalation.access_log import AccessEntry, Seen, record_access
-from escalation.case import fold
+from escalation.case import Case, fold
 from escalation.directory import tenant_key
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
@@ -117,6 +118,29 @@ class TeamsSender:
         self._now = now
         self._pacer = pacer or Pacer()
         self._raisers: dict[str, str | None] = {}  # by notification key, while it is sent
+        # While a dispatch pass runs (`one_pass`): each case as it was first read in the pass.
+        self._pass_cases: dict[str, Case | None] | None = None
+
+    @contextlib.contextmanager
+    def one_pass(self) -> Iterator[None]:
+        """Within this, a case is read and folded once however many of its messages go out:
+        the messages of one pass show the case as the pass found it (a change saved meanwhile
+        queues messages of its own, sent with it as it then is)."""
+        self._pass_cases = {}
+        try:
+            yield
+        finally:
+            self._pass_cases = None
+
+    async def _case(self, case_id: str) -> Case | None:
+        cases = self._pass_cases
+        if cases is not None and case_id in cases:
+            return cases[case_id]
+        stored = await self._storage.cases.load(case_id)
+        case = None if stored is None else fold(stored.events)
+        if cases is not None:
+            cases[case_id] = case
+        return case
 
     async def __call__(self, notification: Notification) -> Delivery:
         case_id_var.set(notification.case_id)
@@ -155,10 +179,9 @@ class TeamsSender:
         if notification.kind == MONTHLY_SUMMARY:
             summary = await self._monthly_summary(notification)
             return None if summary is None else (summary, "")
-        stored = await self._storage.cases.load(notification.case_id)
-        if stored is None:
+        case = await self._case(notification.case_id)
+        if case is None:
             return None
-        case = fold(stored.events)
         self._raisers[notification.key] = case.raiser.person_id  # for _to_person
         pack = self._packs.get(case.board_id)
         if notification.kind == "signpost":
@@ -229,8 +252,8 @@ class TeamsSender:
         if notification.key in self._raisers:  # the case as _card read it
             raiser = self._raisers[notification.key]
         else:
-            stored = await self._storage.cases.load(notification.case_id)
-            raiser = fold(stored.events).raiser.person_id if stored else None
+            case = await self._case(notification.case_id)
+            raiser = case.raiser.person_id if case else None
         return await self.to_person(notification.recipient.id, card, template_person_id=raiser)
 
     async def to_person(

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.sender import TeamsSender
 from escalation.commands import Escalate, SetProtectiveDeadline
 from escalation.directory import StaticDirectory
 from escalation.memory import RecordingNotifier
+from escalation.notifications import Notification, Recipient
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry
+from escalation.ports import StoredCase
 from escalation.rules import calendar_for
 from escalation.service import EscalationService
 from storage.settings import StorageSettings, open_storage
@@ -19,6 +23,7 @@ from tests.support import FakeClock, make_directory
 from tests.unit.builders import discussion, redbridge_raise
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
+RECORD = "Record R1"  # the first discussion record, as the card lists it
 
 
 async def test_nudge_cards_and_cancelled_nudges(tmp_path: Path) -> None:
@@ -94,5 +99,63 @@ async def test_nudge_cards_and_cancelled_nudges(tmp_path: Path) -> None:
         # The case moves on: what was queued for stage 1 is not sent.
         await service.execute(Escalate(actor_id="amara", case_id=case.id, reason="No response"))
         assert await sender._card(overdue.to_notification(case)) is None
+    finally:
+        await storage.close()
+
+
+async def test_a_dispatch_pass_reads_each_case_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The messages of one pass show the case as the pass first read it; the next pass reads
+    it again, and shows a change saved in between."""
+    storage = await open_storage(StorageSettings(None, tmp_path / "data"))
+    try:
+        packs = PackRegistry.from_directory(POLICIES)
+        directory = make_directory()
+        await storage.directory.import_records(
+            [
+                {"id": p.id, "name": p.name, "agency": p.agency_id, "roles": sorted(p.roles)}
+                | ({"line_manager": p.line_manager_id} if p.line_manager_id else {})
+                for p in sorted(directory.people.values(), key=lambda p: p.line_manager_id or "")
+            ]
+        )
+        clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+        service = EscalationService(
+            packs=packs,
+            repository=storage.cases,
+            directory=StaticDirectory(directory),
+            notifier=RecordingNotifier(),
+            now=clock,
+        )
+        case = (await service.execute(redbridge_raise())).case
+        sender = TeamsSender(adapter=None, app_id="", storage=storage, packs=packs, now=clock)  # type: ignore[arg-type]
+        loads: list[str] = []
+        load = storage.cases.load
+
+        async def counted(case_id: str) -> StoredCase | None:
+            loads.append(case_id)
+            return await load(case_id)
+
+        monkeypatch.setattr(storage.cases, "load", counted)
+        to_noah, to_amara = (
+            Notification(case.id, case.version, "card", Recipient.person(who), "a test", "1")
+            for who in ("noah", "amara")
+        )
+
+        with sender.one_pass():
+            first = [await sender._card(n) for n in (to_noah, to_amara)]
+        assert loads == [case.id]
+        assert all(built is not None and RECORD not in card_text(built[0]) for built in first)
+
+        await service.execute(discussion("amara", case.id, clock.now, "continuing"))
+        loads.clear()  # the service's own read
+        with sender.one_pass():
+            again = await sender._card(to_noah)
+        assert loads == [case.id]
+        assert again is not None and RECORD in card_text(again[0])
+
+        await sender._card(to_noah)  # outside a pass: read every time
+        await sender._card(to_noah)
+        assert loads == [case.id] * 3
     finally:
         await storage.close()
