@@ -38,7 +38,7 @@ from tests.e2e.connector import connector
 from tests.e2e.test_conversation import TENANT
 from tests.e2e.test_full_cases import PEOPLE, Walk, raise_case
 from tests.integration.conftest import AZURITE_TABLE, DEV_ACCOUNT, DEV_KEY, _start_azurite, _stop
-from tests.round_trips import HEADER, header_fields
+from tests.round_trips import ASK_HEADER, HEADER, header_fields
 from tests.support import RunningClock, agencies_for
 
 KINDS = ("first message", "help", "dialog step", "raise", "card action", "case card")
@@ -162,7 +162,9 @@ async def run(
         async with (
             connector() as stand_in,
             server(our_server("bot", *extra)) as url,
-            aiohttp.ClientSession(trace_configs=[tracing(holder)], timeout=timeout) as http,
+            aiohttp.ClientSession(
+                trace_configs=[tracing(holder)], timeout=timeout, headers={ASK_HEADER: "1"}
+            ) as http,
         ):
             for _ in range(repeat):
                 w = Timed(url, stand_in, http, itertools.count(1), settings, RunningClock())
