@@ -640,16 +640,18 @@ class RaiseDialog(CancelAndHelpDialog):
                 f"This is not saved yet: {refusal.reason} Your answers are kept."
             )
             return await step.replace_dialog("change", {"answers": v})
-        await step.context.send_activity(f"Case {outcome.case.id} is open.")
         # The case card is not sent as this reply: the raiser's copy was saved in the outbox
         # with the case (escalation.notifications, "case_opened"), so it reaches them even if
         # this reply is lost or the app stops right after the save. Sending it here as well
         # showed the same card twice. Who is told, and that the card is coming, is said from
-        # the messages saved with the case, not from what the policy says should happen.
+        # the messages saved with the case, not from what the policy says should happen; in
+        # the same message as the case's id (one message, one request to Teams).
         pack = self._packs.get(outcome.case.board_id)
         told = being_told(outcome.notifications, outcome.case, pack, await self._people())
-        if told:
-            await step.context.send_activity(MessageFactory.text(told))
+        opened = f"Case {outcome.case.id} is open."
+        await step.context.send_activity(
+            MessageFactory.text(f"{opened} {told}" if told else opened)
+        )
         return await step.end_dialog(outcome.case.id)
 
     async def _fix(

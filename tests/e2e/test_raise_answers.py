@@ -66,7 +66,7 @@ async def to_summary(chat: Chat, replace: dict[str, str] | None = None) -> None:
 
 async def opened_case(chat: Chat) -> Case:
     replies = await chat.say("amara", "yes")
-    opened = next((r for r in replies if r.endswith(" is open.")), None)
+    opened = next((r for r in replies if " is open." in r), None)
     assert opened is not None, replies
     case_id = opened.split()[1]
     storage = await open_storage(chat_settings(chat))
