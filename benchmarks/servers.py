@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,6 +88,29 @@ class DelayingStore(WrappedStore):
         return await call()
 
 
+class GcPauses:
+    """The garbage collector's pauses, by generation (gc.callbacks): a full collection that
+    walks every object the app keeps is a pause every turn waiting then shares."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> dict[str, list[float]]:
+        """Per generation: [collections, longest pause in ms, all pauses in ms]."""
+        return {f"gen{g}": [len(p), max(p, default=0.0), sum(p)] for g, p in self.pauses.items()}
+
+
 def bot_app(args: argparse.Namespace) -> web.Application:
     from app import create_app
     from bot.settings import AppSettings
@@ -134,6 +159,7 @@ def main() -> None:
     parser.add_argument("--prefix", default="")
     parser.add_argument("--delay-ms", type=float, default=0.0)
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--gc-log", default=None, help="write the collector's pauses to FILE")
     args = parser.parse_args()
     makers: dict[str, Callable[[], web.Application]] = {
         "bare": bare_app,
@@ -141,6 +167,7 @@ def main() -> None:
         "bot": lambda: bot_app(args),
     }
     app = makers[args.kind]()
+    pauses = GcPauses() if args.gc_log else None
     profiler: Any = None
     if args.profile:
         from pyinstrument import Profiler
@@ -150,6 +177,9 @@ def main() -> None:
     try:
         asyncio.run(serve(app))
     finally:
+        if pauses is not None:
+            pauses.stop()
+            Path(args.gc_log).write_text(json.dumps(pauses.summary()))
         if profiler is not None:
             profiler.stop()
             Path(args.profile).write_text(

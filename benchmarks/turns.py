@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -85,7 +86,7 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
     queues = {
         u: [c for k, c in enumerate(cases) if k // per_user == i] for i, u in enumerate(users)
     }
-    extra = ["--data", str(data)]
+    extra = ["--data", str(data), "--gc-log", str(data.parent / "gc.json")]
     if args.profile:
         extra += ["--profile", str(Path(args.profile) / "bot.txt")]
     results = []
@@ -196,6 +197,7 @@ async def main(args: argparse.Namespace) -> None:
     before = await baselines(args)
     with tempfile.TemporaryDirectory() as tmp:
         mine = await ours(args, Path(tmp) / "data")
+        pauses = json.loads((Path(tmp) / "gc.json").read_text())
     after = await baselines(args)
     print(f"{args.users} users at once; turns/s, latency and (for this bot) storage round trips")
     print("baselines, before and after this bot's turns:")
@@ -208,6 +210,10 @@ async def main(args: argparse.Namespace) -> None:
     print("this bot:")
     for result in mine:
         print(result.line())
+    print(
+        "the bot's garbage collector, its whole run (start-up's full collection too): "
+        + ", ".join(f"{g} {n} runs (longest {most:.1f} ms)" for g, (n, most, _) in pauses.items())
+    )
     print("ratios, against the faster run of each baseline:")
     for result in mine:
         print(
