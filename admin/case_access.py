@@ -14,9 +14,9 @@ from typing import Any, TextIO
 
 from escalation.access_log import AccessEntry, Seen, access_lines, cli_actor, record_access
 from escalation.case import fold
+from escalation.case_export import case_record_markdown
 from escalation.cli import EXIT_OK, CliError
 from escalation.packs import PackRegistry
-from escalation.record import case_record_markdown
 from escalation.rules import calendar_for
 from storage.settings import Storage
 

@@ -10,6 +10,7 @@ import pytest
 
 from escalation.access_log import AccessEntry, Seen
 from escalation.case import Case, fold
+from escalation.case_export import case_record_markdown
 from escalation.commands import (
     ApproveOutcome,
     ApproveRecord,
@@ -30,7 +31,6 @@ from escalation.directory import Directory
 from escalation.events import Event, EventDraft, append
 from escalation.memory import InMemoryCaseRepository
 from escalation.policy import PolicyPack
-from escalation.record import case_record_markdown
 from escalation.service import EscalationService
 
 from .builders import discussion, harrow_raise, redbridge_raise

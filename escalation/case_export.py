@@ -1,4 +1,4 @@
-"""The case record for the adult's file: a case's whole history as one Markdown document.
+"""The case export for the adult's file: a case's whole history as one Markdown document.
 
 The record holds the case's details, its chronology (every event, in order), every discussion in
 full with its approvals, every deadline and whether it was met, the outcomes, who has seen the
