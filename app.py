@@ -34,7 +34,7 @@ from escalation.errors import Refused
 from escalation.joining import BoardAgencies
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
-from escalation.rules import SYSTEM
+from escalation.rules.context import SYSTEM
 from escalation.service import EscalationService
 from reports.charts import render_charts
 from reports.figures import board_report

@@ -43,13 +43,13 @@ from dialogs.profile_dialog import ProfileDialog
 from dialogs.raise_dialog import RaiseDialog
 from escalation.access import ViewLevel, no_case_message, view_level
 from escalation.access_log import AccessEntry, Seen, record_access
+from escalation.calendar import calendar_for
 from escalation.case import Case, CaseStatus, fold
 from escalation.directory import Directory, Person
 from escalation.done import done_message
 from escalation.errors import RefusalCode, Refused
 from escalation.joining import BoardAgencies
 from escalation.packs import PackRegistry
-from escalation.rules import calendar_for
 from escalation.service import EscalationService
 from reports.figures import board_report, financial_year_start
 from reports.load import board_cases

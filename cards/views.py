@@ -38,11 +38,10 @@ from escalation.access import (
     access_for,
 )
 from escalation.actors import clock_owners, holds_board_role, person_name
-from escalation.calendar import WorkingCalendar
+from escalation.calendar import WorkingCalendar, calendar_for
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.directory import Directory
 from escalation.policy import PolicyPack, Stage, Wording
-from escalation.rules import calendar_for
 
 __all__ = [
     "APPROVE_OUTCOME",

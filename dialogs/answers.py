@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from escalation.errors import Refused
-from escalation.rules import MAX_TEXT, check_reference, check_text
+from escalation.rules.text import MAX_TEXT, check_reference, check_text
 
 SKIP_WORDS = frozenset({"skip", "none", "n/a", "-"})
 
@@ -73,7 +73,7 @@ def _impossible_date(cleaned: str) -> str | None:
 
 
 def text_answer(text: str | None, *, name: str, required: bool, limit: int = MAX_TEXT) -> str:
-    """A typed answer checked by the core's own rules (`escalation.rules.check_text`), so that
+    """A typed answer checked by the core's own rules (`escalation.rules.text.check_text`), so that
     what the dialog accepts the core accepts too. `name` is the core's name for the field."""
     value = (text or "").strip()
     if value.lower() in SKIP_WORDS:

@@ -1,8 +1,8 @@
 """Raise a disagreement: ask what the policy needs (RB-4.2, HW-4.2), check back, then save.
 
 The dialog only collects and checks answers; the core decides. Each typed answer is checked as
-it is given with the core's own rules (`escalation.rules.check_text`, `check_reference`) and asked
-again with the reason, so the core's final check finds nothing the dialog could have caught.
+it is given with the core's own rules (`escalation.rules.text`: `check_text`, `check_reference`)
+and asked again with the reason, so the core's final check finds nothing the dialog could have caught.
 Questions with choices (the board, the other agency, the category, the answer to change) are
 cards of whole titles answered with ids, or typed (`dialogs.choice_prompt`); the other
 professional is picked by directory id, never by name (`dialogs.people_picker`).

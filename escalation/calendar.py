@@ -37,7 +37,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-__all__ = ["MAX_WORKING_DAYS", "WorkingCalendar"]
+from escalation.policy import PolicyPack, Timescale
+
+__all__ = [
+    "MAX_WORKING_DAYS",
+    "WorkingCalendar",
+    "calendar_for",
+    "deadline",
+    "earliest",
+    "start_of_day",
+]
 
 # Bounds the day-by-day loop; ~40 years of working days is far beyond any policy deadline.
 MAX_WORKING_DAYS = 10_000
@@ -233,3 +242,69 @@ def _check_n(n: int) -> None:
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if not 1 <= n <= MAX_WORKING_DAYS:
         raise ValueError(f"n must be between 1 and {MAX_WORKING_DAYS} working days, got {n}")
+
+
+# -- a pack's calendar and its deadlines ----------------------------------------------------------
+
+# The calendars made for the packs seen last, by the pack's identity (the pack is kept with its
+# calendar, so its id cannot be reused meanwhile): a calendar loads its country's holidays,
+# which costs more than a whole card action's other work, and every case view asks for one.
+_CALENDARS: dict[int, tuple[PolicyPack, WorkingCalendar]] = {}
+_CALENDARS_KEPT = 64
+
+
+def calendar_for(pack: PolicyPack) -> WorkingCalendar:
+    """The pack's working calendar (one per pack, shared: a calendar only caches holidays)."""
+    known = _CALENDARS.get(id(pack))
+    if known is not None and known[0] is pack:
+        return known[1]
+    calendar = _make_calendar(pack)
+    if len(_CALENDARS) >= _CALENDARS_KEPT:
+        _CALENDARS.clear()
+    _CALENDARS[id(pack)] = (pack, calendar)
+    return calendar
+
+
+def _make_calendar(pack: PolicyPack) -> WorkingCalendar:
+    settings = pack.calendar
+    return WorkingCalendar(
+        timezone=settings.timezone,
+        country=settings.country,
+        subdivision=settings.subdivision,
+        end_of_day=settings.end_of_working_day,
+        immediately=timedelta(minutes=settings.immediately_within_minutes),
+        local_holidays={h.date: h.name for h in settings.local_holidays},
+        not_holidays=settings.not_holidays,
+    )
+
+
+def deadline(calendar: WorkingCalendar, timescale: Timescale, start: datetime) -> datetime:
+    """When a timescale that starts at `start` falls due."""
+    if timescale.immediately:
+        return calendar.immediately(start)
+    if timescale.same_working_day:
+        return calendar.same_working_day(start)
+    if timescale.hours is not None:
+        return calendar.within_hours(start, timescale.hours)
+    assert timescale.working_days is not None
+    return calendar.within_working_days(start, timescale.working_days)
+
+
+def earliest(
+    calendar: WorkingCalendar, timescales: Iterable[Timescale], start: datetime
+) -> tuple[datetime, Timescale]:
+    """The deadline that applies where a policy states a timescale more than once: the earliest
+    of them, worked out from `start` (hours and working days compare only from a moment), and
+    the statement it comes from. A tie goes to the statement listed first."""
+    best: tuple[datetime, Timescale] | None = None
+    for timescale in timescales:
+        due = deadline(calendar, timescale, start)
+        if best is None or due < best[0]:
+            best = (due, timescale)
+    if best is None:
+        raise ValueError("a clock needs at least one timescale")
+    return best
+
+
+def start_of_day(calendar: WorkingCalendar, day: date) -> datetime:
+    return calendar.at(day, time(0, 0))

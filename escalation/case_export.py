@@ -18,11 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from escalation.access_log import AccessEntry
+from escalation.calendar import calendar_for
 from escalation.case import Case, ClockState, ClockStatus, ConfirmedOutcome, DiscussionRecord
 from escalation.directory import Directory
 from escalation.events import Event, verify_chain
 from escalation.policy import PolicyPack
-from escalation.rules import calendar_for
 
 __all__ = ["case_record_markdown"]
 

@@ -17,10 +17,10 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from escalation.calendar import calendar_for, earliest
 from escalation.explain import explain
 from escalation.packs import PackError, PackNotFound, load_pack, resolve_pack
 from escalation.policy import Clock, PolicyPack, Selector
-from escalation.rules import calendar_for, earliest
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1  # the command ran and found a problem in what it checked

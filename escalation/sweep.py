@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from escalation.calendar import calendar_for
 from escalation.case import ClockStatus, fold
 from escalation.directory import DirectorySource
 from escalation.notifications import Notification, Recipient
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry
 from escalation.ports import CaseRepository
-from escalation.rules import calendar_for
 
 MONTHLY_SUMMARY = "monthly_summary"
 

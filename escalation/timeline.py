@@ -15,11 +15,12 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from escalation.access import ViewLevel
+from escalation.calendar import calendar_for
 from escalation.case import Case, ClockState, ClockStatus
 from escalation.directory import Directory
 from escalation.events import Event
 from escalation.policy import PolicyPack
-from escalation.rules import SYSTEM, calendar_for
+from escalation.rules.context import SYSTEM
 
 __all__ = ["ClockLine", "TimelineEntry", "case_clocks", "case_timeline", "uk_time"]
 

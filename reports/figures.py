@@ -35,10 +35,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from escalation.calendar import WorkingCalendar
+from escalation.calendar import WorkingCalendar, calendar_for
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.policy import PolicyPack, Selector, Side
-from escalation.rules import calendar_for
 
 __all__ = [
     "AgencyClockRow",

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Final
 
 from escalation.actors import Actor, resolve, stage_actors
-from escalation.calendar import WorkingCalendar
+from escalation.calendar import WorkingCalendar, calendar_for
 from escalation.case import Case, CaseStatus
 from escalation.commands import (
     AgencyResponse,
@@ -51,7 +51,6 @@ from escalation.notifications import Notification
 from escalation.packs import PackRegistry
 from escalation.policy import PolicyPack, Selector, Stage, StageOutcome
 from escalation.ports import CaseRepository, StoredCase
-from escalation.rules import calendar_for
 from escalation.service import EscalationService
 
 if TYPE_CHECKING:

@@ -20,11 +20,11 @@ from datetime import datetime
 from cards.views import CaseView, case_view
 from escalation.access import APPROVE_OUTCOME, CLOSE, CONFIRM_OUTCOME, ViewLevel, access_for
 from escalation.actors import Resolution, resolve, stage_actors
+from escalation.calendar import calendar_for
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
 from escalation.directory import Directory
 from escalation.events import Event
 from escalation.policy import PolicyPack
-from escalation.rules import calendar_for
 from escalation.timeline import ClockLine, TimelineEntry, case_clocks, case_timeline, uk_time
 
 __all__ = [

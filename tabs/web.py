@@ -33,13 +33,13 @@ from aiohttp import web
 from bot.identity import Identity, identify_ids
 from bot.settings import AppSettings, is_loopback
 from escalation.access_log import AccessEntry, Seen, board_subject, record_access
+from escalation.calendar import calendar_for
 from escalation.case import Case, fold
 from escalation.directory import Directory, Person
 from escalation.events import Event
 from escalation.joining import BoardAgencies
 from escalation.packs import PackRegistry
 from escalation.policy import PolicyPack
-from escalation.rules import calendar_for
 from escalation.timeline import uk_time
 from reports.charts import render_charts
 from reports.figures import BoardReport, board_report, financial_year_start

@@ -53,7 +53,7 @@ NEEDED = {
     "bot/settings.py": "",
     "cards/case_card.py": "",
     "dialogs/raise_dialog.py": "",
-    "escalation/rules.py": "",
+    "escalation/rules/verbs.py": "",
     "policies/redbridge.yaml": "",
     "reports/render.py": "",
     "storage/settings.py": "",

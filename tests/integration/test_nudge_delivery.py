@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.sender import TeamsSender
+from escalation.calendar import calendar_for
 from escalation.commands import Escalate, SetProtectiveDeadline
 from escalation.directory import StaticDirectory
 from escalation.memory import RecordingNotifier
@@ -15,7 +16,6 @@ from escalation.notifications import Notification, Recipient
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry
 from escalation.ports import StoredCase
-from escalation.rules import calendar_for
 from escalation.service import EscalationService
 from storage.settings import StorageSettings, open_storage
 from tests.e2e.test_conversation import card_text

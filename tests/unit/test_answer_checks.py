@@ -9,7 +9,7 @@ import pytest
 from dialogs.answers import AnswerError, parse_day, reference_answer, text_answer
 from escalation.errors import RefusalCode, Refused
 from escalation.memory import InMemoryCaseRepository
-from escalation.rules import MAX_REFERENCE, MAX_TEXT, check_reference, check_text
+from escalation.rules.text import MAX_REFERENCE, MAX_TEXT, check_reference, check_text
 from escalation.service import EscalationService
 from tests.unit.builders import harrow_raise, redbridge_raise
 

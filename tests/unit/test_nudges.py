@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from escalation.calendar import calendar_for
 from escalation.case import Case, CaseStatus
 from escalation.commands import (
     ApproveOutcome,
@@ -25,7 +26,6 @@ from escalation.commands import (
 from escalation.directory import Directory
 from escalation.nudges import Nudge, NudgeKind, due_nudges, nudge_key, schedule
 from escalation.policy import Nudges, PolicyPack
-from escalation.rules import calendar_for
 from escalation.service import EscalationService
 
 from .builders import discussion, redbridge_raise
@@ -560,8 +560,8 @@ async def test_the_last_stage_offers_no_escalate_button(
 async def test_a_nudges_outbox_key_is_its_own_not_the_cases_version(
     service, clock, redbridge, directory
 ) -> None:  # type: ignore[no-untyped-def]
+    from escalation.calendar import calendar_for
     from escalation.nudges import due_nudges
-    from escalation.rules import calendar_for
     from tests.unit.builders import redbridge_raise
 
     opened = await service.execute(redbridge_raise())

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from cards.views import case_view
-from escalation.calendar import WorkingCalendar
+from escalation.calendar import WorkingCalendar, calendar_for, earliest
 from escalation.commands import (
     ApproveOutcome,
     ApproveRecord,
@@ -34,7 +34,6 @@ from escalation.directory import Directory, StaticDirectory
 from escalation.nudges import due_nudges
 from escalation.packs import PackError, PackRegistry, parse_pack
 from escalation.policy import PolicyPack
-from escalation.rules import calendar_for, earliest
 from escalation.service import EscalationService
 from tests.support import FakeClock, person
 

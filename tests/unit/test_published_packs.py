@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from escalation.calendar import calendar_for
 from escalation.case import Case, CaseStatus
 from escalation.cli import main
 from escalation.commands import (
@@ -47,7 +48,6 @@ from escalation.notifications import Notification
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry, load_pack
 from escalation.policy import PolicyPack
-from escalation.rules import calendar_for
 from escalation.service import EscalationService
 from tests.support import FakeClock, person
 

@@ -190,7 +190,7 @@ async def test_a_failed_delivery_is_recorded_once_and_the_raiser_told(
     service: EscalationService,
 ) -> None:
     from escalation.commands import RecordDeliveryFailure
-    from escalation.rules import SYSTEM
+    from escalation.rules.context import SYSTEM
 
     case_id = (await service.execute(redbridge_raise())).case.id
     failure = RecordDeliveryFailure(
@@ -222,7 +222,7 @@ async def test_when_the_raiser_cannot_be_reached_their_manager_is_told(
     service: EscalationService,
 ) -> None:
     from escalation.commands import RecordDeliveryFailure
-    from escalation.rules import SYSTEM
+    from escalation.rules.context import SYSTEM
 
     case_id = (await service.execute(redbridge_raise())).case.id
     out = await service.execute(

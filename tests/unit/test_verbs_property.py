@@ -33,6 +33,7 @@ from cards.views import (
     case_view,
 )
 from escalation.access import CaseAccess, ViewLevel
+from escalation.calendar import calendar_for
 from escalation.case import Case, ClockStatus
 from escalation.commands import (
     ApproveOutcome,
@@ -60,7 +61,7 @@ from escalation.memory import InMemoryCaseRepository
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry
 from escalation.policy import PolicyPack
-from escalation.rules import Context, calendar_for, decide
+from escalation.rules import Context, decide
 from escalation.service import EscalationService
 
 from .builders import harrow_raise, redbridge_raise
