@@ -32,9 +32,10 @@ from cards.picker_card import (
     people_dataset,
 )
 from dialogs.matching import is_no, is_yes, normal, number
-from escalation.directory import DirectorySource, Person
+from escalation.directory import Person
 from escalation.packs import PackRegistry
 from escalation.parties import candidates, is_exact_name, labels, search
+from escalation.ports import DirectorySource
 
 PERSON_INPUT = "pick.person"
 QUESTION = "Who is the other professional?"

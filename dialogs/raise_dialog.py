@@ -36,11 +36,12 @@ from dialogs.choice_prompt import ChoiceCardPrompt, card_choice_options
 from dialogs.people_picker import PeoplePicker
 from dialogs.told import being_told, immediate_risk_notice, preview_case
 from escalation.commands import OtherParty, RaiseDisagreement
-from escalation.directory import Directory, DirectorySource
+from escalation.directory import Directory
 from escalation.errors import Refused
 from escalation.packs import PackRegistry
 from escalation.parties import candidates, is_exact_name, label
 from escalation.policy import PolicyPack
+from escalation.ports import DirectorySource
 from escalation.service import EscalationService
 
 Step = Callable[[WaterfallStepContext], Coroutine[Any, Any, DialogTurnResult]]

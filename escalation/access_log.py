@@ -1,6 +1,6 @@
 """Who has seen a case: every view, by whom and when, so a board can answer for it.
 
-The port (`AccessLog`) is kept by storage; the bot and the command line write to it whenever they
+The port (`escalation.ports.AccessLog`) is kept by storage; the bot and the command line write to it whenever they
 show a case (a card shown or refreshed, `case ID`, the copy, an export, the Teams tabs) and the
 board report. A
 failure to write is logged and never costs the person the answer they asked for
@@ -14,7 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the port names AccessEntry, so it is imported only to annotate
+    from escalation.ports import AccessLog
 
 log = logging.getLogger("escalation.access")
 
@@ -54,16 +57,6 @@ def board_subject(board_id: str) -> str:
 
 def cli_actor(user: str) -> str:
     return f"cli:{user or 'unknown'}"
-
-
-class AccessLog(Protocol):
-    async def record(self, entry: AccessEntry) -> None:
-        """Add one view to the log (never replacing another)."""
-        ...
-
-    async def entries(self, subject: str) -> Sequence[AccessEntry]:
-        """Every view of the subject, oldest first."""
-        ...
 
 
 async def record_access(access_log: AccessLog, entry: AccessEntry) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 
 
 class Standing(StrEnum):
@@ -174,10 +174,6 @@ class Directory:
     def agencies_of_tenant(self, tenant_id: str | None) -> list[str]:
         """The agencies that list the tenant, by id."""
         return sorted(a.id for a in self.agencies.values() if a.lists(tenant_id))
-
-
-class DirectorySource(Protocol):
-    async def snapshot(self) -> Directory: ...
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,17 @@
-"""What the core needs from the outside world, as interfaces: storage and a sender."""
+"""What the core needs from the outside world, as interfaces: the case store and a notifier, the
+directory, the access log, and the sweep's due index, nudge queue, lease and channels. Storage
+and the bot implement them; the core names only these."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
+from escalation.access_log import AccessEntry
 from escalation.case import Case
+from escalation.directory import Directory
 from escalation.events import Event
 from escalation.notifications import Notification
 
@@ -45,3 +50,53 @@ class Notifier(Protocol):
     async def notify(self, notifications: Sequence[Notification]) -> None:
         """Told after a save: the notifications are in the outbox and may now be sent."""
         ...
+
+
+class DirectorySource(Protocol):
+    async def snapshot(self) -> Directory: ...
+
+
+class AccessLog(Protocol):
+    async def record(self, entry: AccessEntry) -> None:
+        """Add one view to the log (never replacing another)."""
+        ...
+
+    async def entries(self, subject: str) -> Sequence[AccessEntry]:
+        """Every view of the subject, oldest first."""
+        ...
+
+
+# -- the sweep's (escalation.sweep) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueHint:
+    """An index entry saying a case's clock falls due then; it may be stale."""
+
+    case_id: str
+    stage: str
+    clock: str
+    due: datetime
+    handle: object = field(default=None, compare=False)  # what the index needs to forget it
+
+
+class DueIndex(Protocol):
+    async def due_hints(self, until: datetime) -> list[DueHint]: ...
+
+    async def forget(self, hint: DueHint) -> None: ...
+
+
+class NudgeQueue(Protocol):
+    async def queue(self, notification: Notification, now: datetime) -> bool:
+        """Put it in the outbox; False if that key is already there."""
+        ...
+
+
+class SweepLease(Protocol):
+    async def take(self, now: datetime) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
+class Channels(Protocol):
+    async def has_channel(self, board_id: str) -> bool: ...

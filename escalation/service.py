@@ -12,12 +12,11 @@ from escalation.access import not_visible
 from escalation.calendar import calendar_for
 from escalation.case import Case, evolve, fold
 from escalation.commands import CaseCommand, Command, RaiseDisagreement
-from escalation.directory import DirectorySource
 from escalation.errors import ConcurrencyConflict, RefusalCode, Refused
 from escalation.events import Event, append
 from escalation.notifications import Notification, notifications_for
 from escalation.packs import PackRegistry
-from escalation.ports import CaseRepository, Notifier, StoredCase
+from escalation.ports import CaseRepository, DirectorySource, Notifier, StoredCase
 from escalation.rules import Context, decide, decide_raise
 
 _CASE_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread

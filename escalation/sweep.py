@@ -6,57 +6,31 @@ is due at this moment, and queues each nudge under its own key (case, stage, clo
 person). Queuing an already-queued key changes nothing, so two instances, a repeated sweep or one
 run by hand queue each nudge once. A lease lets one instance sweep at a time. On the first
 working day of a month it also queues last month's summary for each board's channel.
-Storage provides the ports (`storage.scheduler`); the app and `escalation sweep` both run this.
+Storage provides the ports (named in `escalation.ports`, kept by `storage.scheduler`); the app and
+`escalation sweep` both run this.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from escalation.calendar import calendar_for
 from escalation.case import ClockStatus, fold
-from escalation.directory import DirectorySource
 from escalation.notifications import Notification, Recipient
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry
-from escalation.ports import CaseRepository
+from escalation.ports import (
+    CaseRepository,
+    Channels,
+    DirectorySource,
+    DueHint,
+    DueIndex,
+    NudgeQueue,
+    SweepLease,
+)
 
 MONTHLY_SUMMARY = "monthly_summary"
-
-
-@dataclass(frozen=True)
-class DueHint:
-    """An index entry saying a case's clock falls due then; it may be stale."""
-
-    case_id: str
-    stage: str
-    clock: str
-    due: datetime
-    handle: object = field(default=None, compare=False)  # what the index needs to forget it
-
-
-class DueIndex(Protocol):
-    async def due_hints(self, until: datetime) -> list[DueHint]: ...
-
-    async def forget(self, hint: DueHint) -> None: ...
-
-
-class NudgeQueue(Protocol):
-    async def queue(self, notification: Notification, now: datetime) -> bool:
-        """Put it in the outbox; False if that key is already there."""
-        ...
-
-
-class SweepLease(Protocol):
-    async def take(self, now: datetime) -> bool: ...
-
-    async def release(self) -> None: ...
-
-
-class Channels(Protocol):
-    async def has_channel(self, board_id: str) -> bool: ...
 
 
 @dataclass

@@ -67,7 +67,7 @@ def _entry(entity: Entity) -> AccessEntry:
 
 
 class TableAccessLog:
-    """`escalation.access_log.AccessLog` on a `TableStore` (Azure Tables or SQLite)."""
+    """`escalation.ports.AccessLog` on a `TableStore` (Azure Tables or SQLite)."""
 
     def __init__(
         self,

@@ -395,7 +395,7 @@ class _Speakers:
 
 
 class DirectoryStore:
-    """The people directory (`escalation.directory.DirectorySource`) on a `TableStore`."""
+    """The people directory (`escalation.ports.DirectorySource`) on a `TableStore`."""
 
     def __init__(
         self,

@@ -13,10 +13,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Final
 
-from escalation.directory import DirectorySource
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
-from escalation.sweep import DueHint, SweepReport, SweepService
+from escalation.ports import DirectorySource, DueHint
+from escalation.sweep import SweepReport, SweepService
 from storage.cases import (
     TableCaseRepository,
     TableNames,

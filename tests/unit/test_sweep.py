@@ -9,8 +9,9 @@ from escalation.directory import StaticDirectory
 from escalation.memory import InMemoryCaseRepository
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
+from escalation.ports import DueHint
 from escalation.service import EscalationService
-from escalation.sweep import DueHint, SweepService
+from escalation.sweep import SweepService
 
 from .builders import discussion, harrow_raise, redbridge_raise
 from .conftest import FakeClock
