@@ -183,6 +183,9 @@ class PackRegistry:
     def __len__(self) -> int:
         return len(self._packs)
 
+    def __contains__(self, board_id: object) -> bool:
+        return board_id in self._packs
+
     def board_ids(self) -> list[str]:
         return sorted(self._packs)
 

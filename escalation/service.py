@@ -57,7 +57,6 @@ class EscalationService:
         self._now = now
         self._new_case_id = new_case_id
         self._attempts = attempts
-        self._calendars = {pack.board.id: calendar_for(pack) for pack in packs}
 
     async def execute(
         self,
@@ -102,7 +101,7 @@ class EscalationService:
         now = self._now()
         if now.tzinfo is None:
             raise ValueError("the service clock must give timezone-aware times")
-        return Context(pack, self._calendars[board_id], await self._directory.snapshot(), now)
+        return Context(pack, calendar_for(pack), await self._directory.snapshot(), now)
 
     async def _raise(self, command: RaiseDisagreement, alongside: Alongside | None) -> Outcome:
         ctx = await self._context(command.board_id)

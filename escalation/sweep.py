@@ -65,13 +65,12 @@ class SweepService:
         self._queue = queue
         self._lease = lease
         self._channels = channels
-        self._calendars = {p.board.id: calendar_for(p) for p in packs}
 
     def horizon(self, now: datetime) -> datetime:
         """The latest deadline an early warning sent today could be about, across all packs."""
         latest = now
         for pack in self._packs:
-            calendar = self._calendars[pack.board.id]
+            calendar = calendar_for(pack)
             today = calendar.local_date(now)
             days = pack.nudges.early_warning_working_days
             last_day = calendar.nth_working_day_after(today, days) if days else today
@@ -112,7 +111,7 @@ class SweepService:
                     report.stale_hints += 1
                 continue
             case = fold(stored.events)
-            if case.board_id not in self._calendars:
+            if case.board_id not in self._packs:
                 report.no_pack.append(case.id)
                 continue
             report.cases += 1
@@ -126,8 +125,7 @@ class SweepService:
                     await self._due_index.forget(hint)  # the clock stopped or moved
                     report.stale_hints += 1
             pack = self._packs.get(case.board_id)
-            calendar = self._calendars[pack.board.id]
-            for nudge in due_nudges(case, pack, directory, calendar, now=now):
+            for nudge in due_nudges(case, pack, directory, calendar_for(pack), now=now):
                 await self._put(nudge.to_notification(case), now, report)
 
     async def _monthly_summaries(self, now: datetime, report: SweepReport) -> None:
@@ -136,7 +134,7 @@ class SweepService:
         if self._channels is None:
             return
         for pack in self._packs:
-            calendar = self._calendars[pack.board.id]
+            calendar = calendar_for(pack)
             today = calendar.local_date(now)
             first = today.replace(day=1)
             first_working = (

@@ -506,14 +506,13 @@ async def generate(
         now=clock,
         new_case_id=lambda prefix, now: f"{ID_PREFIX}{prefix}-{now:%Y}-{next(counter):06d}",
     )
-    calendars = {p.board.id: calendar_for(p) for p in pack_list}
     last_day = start + timedelta(days=days - 1)
     stop = until or datetime.combine(last_day + timedelta(days=60), time(17), tzinfo=UTC)
     rng = random.Random(seed)
     case_ids: list[str] = []
     for number in range(1, n + 1):
         pack = rng.choice(pack_list)
-        calendar = calendars[pack.board.id]
+        calendar = calendar_for(pack)
         working = _working_days(calendar, start, last_day)
         raise_day = rng.choice(working)
         raised_at = calendar.at(raise_day, time(rng.randint(9, 15), rng.choice((0, 20, 40))))
