@@ -55,7 +55,6 @@ from cards.views import (
     RECORD,
     REPRESENT,
     RESPOND,
-    RESPONSE_LABELS,
     SET_DEADLINE,
     CaseView,
     ClockView,
@@ -64,6 +63,7 @@ from cards.views import (
     ViewLevel,
 )
 from escalation.access import no_case_message
+from escalation.commands import RESPONSE_LABELS
 
 # What each form collects, by field; the input ids are `<verb>.<field>`.
 FORM_FIELDS: dict[str, tuple[str, ...]] = {

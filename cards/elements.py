@@ -15,12 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from escalation.rules.text import MAX_TEXT  # an input allows what the core accepts, no more
+
 Json = dict[str, Any]
 
 CARD_VERSION = "1.5"
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
 MAX_REFRESH_USERS = 60  # Teams refreshes a card automatically for at most 60 users
-MAX_TEXT = 4000  # the core's limit for a text field (escalation.rules.MAX_TEXT)
 MAX_SUMMARY = 240  # a chat-list or notification preview shows far less; the rest is cut
 
 

@@ -40,6 +40,7 @@ from escalation.access import (
 from escalation.actors import clock_owners, holds_board_role, person_name
 from escalation.calendar import WorkingCalendar, calendar_for
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
+from escalation.commands import RESPONSE_LABELS
 from escalation.directory import Directory
 from escalation.policy import PolicyPack, Stage, Wording
 
@@ -69,12 +70,6 @@ OUTCOME_LABELS = {
     "resolved": "resolved",
     "not_resolved": "not resolved",
     "continuing": "continuing",
-}
-
-RESPONSE_LABELS = {
-    "accepted": "Accepted",
-    "partly_accepted": "Partly accepted",
-    "not_accepted": "Not accepted",
 }
 
 # What closing a case may record beyond its summary, where the pack enables it (HW-learn).

@@ -12,6 +12,12 @@ from typing import Literal
 
 DiscussionOutcome = Literal["resolved", "not_resolved", "continuing"]
 AgencyResponse = Literal["accepted", "partly_accepted", "not_accepted"]
+# Each response as the cards and the board's report name it, in the order they list them.
+RESPONSE_LABELS: dict[str, str] = {
+    "accepted": "Accepted",
+    "partly_accepted": "Partly accepted",
+    "not_accepted": "Not accepted",
+}
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from datetime import date, datetime, timedelta
 
 from escalation.calendar import WorkingCalendar, calendar_for
 from escalation.case import Case, CaseStatus, ClockState, ClockStatus
+from escalation.commands import RESPONSE_LABELS
 from escalation.policy import PolicyPack, Selector, Side
 
 __all__ = [
@@ -53,12 +54,7 @@ __all__ = [
     "spread",
 ]
 
-RESPONSES = ("accepted", "partly_accepted", "not_accepted")
-RESPONSE_LABELS = {
-    "accepted": "Accepted",
-    "partly_accepted": "Partly accepted",
-    "not_accepted": "Not accepted",
-}
+RESPONSES = tuple(RESPONSE_LABELS)
 
 
 @dataclass(frozen=True)
