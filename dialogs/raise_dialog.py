@@ -42,6 +42,7 @@ from escalation.packs import PackRegistry
 from escalation.parties import candidates, is_exact_name, label
 from escalation.policy import PolicyPack
 from escalation.ports import DirectorySource
+from escalation.rules.raising import own_manager_rule
 from escalation.service import EscalationService
 
 Step = Callable[[WaterfallStepContext], Coroutine[Any, Any, DialogTurnResult]]
@@ -445,12 +446,8 @@ class RaiseDialog(CancelAndHelpDialog):
         self._remember(step)
         person = (await self._people()).person(step.values["person_id"])
         pack = self._pack(step)
-        rule = pack.own_manager
-        if (
-            rule is not None
-            and person is not None
-            and step.values.get("other_id") == person.line_manager_id
-        ):
+        rule = own_manager_rule(pack, person, step.values.get("other_id")) if person else None
+        if rule is not None:
             await step.context.send_activity("That is your own line manager.")
             await self._signpost(step, pack, rule.signpost)
             if rule.blocks_case:

@@ -11,10 +11,23 @@ from escalation.commands import RaiseDisagreement
 from escalation.directory import Person
 from escalation.errors import RefusalCode, Refused
 from escalation.events import EventDraft, append
+from escalation.policy import OwnManagerRule, PolicyPack
 from escalation.rules.clocks import follow_on
 from escalation.rules.context import Context, acting_person, refuse
 from escalation.rules.stages import enter_stage
 from escalation.rules.text import check_reference, check_text
+
+
+def own_manager_rule(
+    pack: PolicyPack, raiser: Person, other_person_id: str | None
+) -> OwnManagerRule | None:
+    """The pack's own-manager rule, when the professional named is the raiser's own line manager
+    (only someone in the directory can be); None when it does not apply. The raise dialog asks
+    this as soon as the other professional is named."""
+    rule = pack.own_manager
+    if rule is None or other_person_id is None or other_person_id != raiser.line_manager_id:
+        return None
+    return rule
 
 
 def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list[EventDraft]:
@@ -71,21 +84,16 @@ def decide_raise(command: RaiseDisagreement, ctx: Context, case_id: str) -> list
     elif not (other.name or "").strip():
         raise refuse(RefusalCode.INVALID_INPUT, "Name the other professional.")
 
-    if (
-        pack.own_manager is not None
-        and other.person_id is not None
-        and (other.person_id == raiser.line_manager_id)
-    ):
-        own = pack.own_manager
-        if own.blocks_case:
-            signpost = pack.signpost(own.signpost)
-            text = signpost.text if signpost else ""
-            raise Refused(
-                RefusalCode.OWN_MANAGER,
-                f"This is a disagreement with your own manager. {text}".strip(),
-                clauses=tuple(own.clauses),
-                signpost=own.signpost,
-            )
+    own = own_manager_rule(pack, raiser, other.person_id)
+    if own is not None and own.blocks_case:
+        signpost = pack.signpost(own.signpost)
+        text = signpost.text if signpost else ""
+        raise Refused(
+            RefusalCode.OWN_MANAGER,
+            f"This is a disagreement with your own manager. {text}".strip(),
+            clauses=tuple(own.clauses),
+            signpost=own.signpost,
+        )
 
     today = ctx.calendar.local_date(ctx.now)
     if command.disagreement_date > today:

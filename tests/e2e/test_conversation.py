@@ -372,6 +372,18 @@ async def test_raising_against_your_own_manager_shows_the_whistle_blowing_signpo
         assert await chat.say("sami", "cases") == ["You have no open cases."]  # none opened
 
 
+@pytest.mark.clause("RB-1.5")
+async def test_someone_not_on_teams_is_not_taken_for_the_missing_manager_of_the_raiser(
+    chat: Chat,
+) -> None:
+    # Lena's entry names no line manager, and the other professional has no directory id.
+    for text in ("raise", "NELFT NHS Foundation Trust", "not on Teams", "Jo Bloggs, agency nurse"):
+        await chat.say("lena", text)
+    replies = await chat.say("lena", "jo.bloggs@agency.example")
+    assert not any("own line manager" in r for r in replies), replies
+    assert any("case reference" in r for r in replies), replies
+
+
 @pytest.mark.clause("RB-1.6")
 async def test_a_child_concern_shows_the_mash_card_with_its_contact(chat: Chat) -> None:
     for text in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -19,8 +20,11 @@ from escalation.commands import (
     RecordRecommendations,
     SetProtectiveDeadline,
 )
+from escalation.directory import Directory
 from escalation.errors import RefusalCode, Refused
 from escalation.memory import InMemoryCaseRepository
+from escalation.policy import PolicyPack
+from escalation.rules.raising import own_manager_rule
 from escalation.service import EscalationService, Outcome
 
 from .builders import discussion, redbridge_raise
@@ -180,6 +184,20 @@ async def test_a_disagreement_with_your_own_manager_is_signposted_not_opened(
     assert refusal.signpost == "whistleblowing"
     assert "whistle-blowing" in refusal.reason
     assert repository.events == {}
+
+
+def test_the_own_manager_rule_applies_only_to_the_raisers_manager_in_the_directory(
+    redbridge: PolicyPack, directory: Directory
+) -> None:
+    # The raise dialog asks this rule as soon as the other professional is named.
+    amara = directory.person("amara")
+    assert amara is not None and amara.line_manager_id == "lena"
+    assert own_manager_rule(redbridge, amara, "lena") is redbridge.own_manager
+    assert own_manager_rule(redbridge, amara, "noah") is None
+    # Someone not on Teams has no directory id, so is nobody's line manager: not even for a
+    # raiser the directory gives no manager.
+    unmanaged = replace(amara, line_manager_id=None)
+    assert own_manager_rule(redbridge, unmanaged, None) is None
 
 
 async def test_raising_refuses_nonsense(service: EscalationService, clock: FakeClock) -> None:
