@@ -17,6 +17,7 @@ from escalation.events import Event, append
 from escalation.notifications import Notification, notifications_for
 from escalation.packs import PackRegistry
 from escalation.ports import CaseRepository, DirectorySource, Notifier, StoredCase
+from escalation.retry import retry_on_conflict
 from escalation.rules import Context, decide, decide_raise
 
 _CASE_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -118,8 +119,8 @@ class EscalationService:
         known_case: Case | None,
         alongside: Alongside | None,
     ) -> Outcome:
-        for attempt in range(1, self._attempts + 1):
-            stored = known if attempt == 1 else None
+        async def attempt(number: int) -> Outcome:
+            stored = known if number == 1 else None
             if stored is None or (stored.events and stored.events[0].case_id != command.case_id):
                 stored = await self.stored(command.case_id)
             if (
@@ -138,24 +139,26 @@ class EscalationService:
                 raise
             events = append(before.id, stored.events, drafts, at=ctx.now, author=command.actor_id)
             after = evolve(before, events)
-            try:
-                return await self._commit(
-                    after,
-                    events,
-                    ctx,
-                    expected_version=stored.version,
-                    previous=before,
-                    alongside=alongside,
-                )
-            except ConcurrencyConflict:
-                # Someone else changed the case first: decide again on what they left, which
-                # may now refuse (a card that was already acted on, for instance).
-                if attempt == self._attempts:
-                    raise Refused(
-                        RefusalCode.CONFLICT,
-                        f"Case {command.case_id} is busy; nothing was changed. Try again.",
-                    ) from None
-        raise AssertionError("unreachable")
+            return await self._commit(
+                after,
+                events,
+                ctx,
+                expected_version=stored.version,
+                previous=before,
+                alongside=alongside,
+            )
+
+        # Someone else changed the case first: decide again on what they left, which may now
+        # refuse (a card that was already acted on, for instance).
+        return await retry_on_conflict(
+            attempt,
+            attempts=self._attempts,
+            conflicts=(ConcurrencyConflict,),
+            gave_up=lambda: Refused(
+                RefusalCode.CONFLICT,
+                f"Case {command.case_id} is busy; nothing was changed. Try again.",
+            ),
+        )
 
     async def _commit(
         self,

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from escalation.access_log import AccessEntry
+from escalation.retry import retry_on_conflict
 from storage.cases import safe_key
 from storage.tables import (
     PARTITION_KEY,
@@ -88,13 +89,18 @@ class TableAccessLog:
         await self._store.ensure_tables([self._table])
 
     async def record(self, entry: AccessEntry) -> None:
-        for _attempt in range(_ATTEMPTS):
-            try:
-                await self._store.insert(self._table, _entity(entry, self._suffix()))
-                return
-            except EntityExists:
-                continue  # the same microsecond and suffix: draw another suffix
-        raise StorageError(f"no free row for an access of {entry.subject} at {entry.at}")
+        async def attempt(_: int) -> None:
+            await self._store.insert(self._table, _entity(entry, self._suffix()))
+
+        # The same microsecond and suffix as another view: draw another suffix.
+        await retry_on_conflict(
+            attempt,
+            attempts=_ATTEMPTS,
+            conflicts=(EntityExists,),
+            gave_up=lambda: StorageError(
+                f"no free row for an access of {entry.subject} at {entry.at}"
+            ),
+        )
 
     async def entries(self, subject: str) -> list[AccessEntry]:
         rows = await self._store.query_partition(self._table, safe_key(subject))

@@ -42,6 +42,7 @@ from typing import Any, Final
 from escalation import parties
 from escalation.directory import Agency, Directory, Person
 from escalation.parties import MAX_RESULTS
+from escalation.retry import retry_on_conflict
 from escalation.strict_yaml import YamlError, load_strict
 from storage.cases import safe_key
 from storage.tables import (
@@ -86,6 +87,8 @@ _REQUIRED_TEXT: Final = ("id", "name", "agency")
 _OPTIONAL_TEXT: Final = ("line_manager", "email", "job_title", "teams_user_id", "aad_object_id")
 _MAX_OPS: Final = 100
 _ATTEMPTS: Final = 3
+# What a write raises when a row it planned on changed, appeared or went since it was read.
+_CHANGED: Final = (ConcurrencyConflict, EntityExists, EntityNotFound)
 
 
 class DirectoryFileError(ValueError):
@@ -577,7 +580,8 @@ class DirectoryStore:
         problems = _person_problems(person) + _teams_id_problems(teams_user_id, aad_object_id)
         if problems:
             raise ValueError(f"person {person.id!r}: " + "; ".join(problems))
-        for _attempt in range(_ATTEMPTS):
+
+        async def attempt(_: int) -> None:
             existing = await self._existing(person.id)
             teams = teams_user_id if teams_user_id is not None else _held(existing, "teams")
             aad = aad_object_id if aad_object_id is not None else _held(existing, "aad")
@@ -588,13 +592,17 @@ class DirectoryStore:
                         f"person {person.id!r}: Teams id {teams_id!r} already belongs to "
                         f"{other.person.id!r}"
                     )
-            plan = self._plan(person, teams, aad, existing)
-            try:
-                await self._write([plan])
-                return
-            except (ConcurrencyConflict, EntityExists, EntityNotFound):
-                continue  # someone else changed this person meanwhile: read again
-        raise ConcurrencyConflict(f"person {person.id!r} kept changing; nothing was written")
+            await self._write([self._plan(person, teams, aad, existing)])
+
+        # Someone else changed this person meanwhile: read again.
+        await retry_on_conflict(
+            attempt,
+            attempts=_ATTEMPTS,
+            conflicts=_CHANGED,
+            gave_up=lambda: ConcurrencyConflict(
+                f"person {person.id!r} kept changing; nothing was written"
+            ),
+        )
 
     async def write_entry(
         self,
@@ -662,17 +670,24 @@ class DirectoryStore:
             if isinstance(given, str | bytes) or not isinstance(given, Sequence):
                 raise ValueError(f"{name} must be a list of mappings")
         registered, agency_problems = _plan_agencies(agencies)
-        for _attempt in range(_ATTEMPTS):
+
+        async def attempt(_: int) -> int:
             rows = await self._store.query_partition(self._table, PERSON_PARTITION)
             stored = {s.person.id: s for s in (_stored(r.entity, r.etag) for r in rows)}
             plans = self._plan_import(records, stored, also=agency_problems)
-            try:
-                await self._put_agencies(registered)
-                await self._write(plans)
-                return len(plans)
-            except (ConcurrencyConflict, EntityExists, EntityNotFound):
-                continue  # the directory changed while we checked it: check again
-        raise ConcurrencyConflict("the directory kept changing during the import; run it again")
+            await self._put_agencies(registered)
+            await self._write(plans)
+            return len(plans)
+
+        # The directory changed while we checked it: check again.
+        return await retry_on_conflict(
+            attempt,
+            attempts=_ATTEMPTS,
+            conflicts=_CHANGED,
+            gave_up=lambda: ConcurrencyConflict(
+                "the directory kept changing during the import; run it again"
+            ),
+        )
 
     # -- planning and writing ------------------------------------------------------------------
 
