@@ -2,9 +2,8 @@
 
 Key design, table ``Conversations``:
 
-* PartitionKey ``person``, RowKey ``safe_key(person id)``: the person's personal-chat reference,
-  when it was saved and, after a permanent delivery failure (the person removed the app, left the
-  tenant), why and when they became unreachable. Saving a new reference clears that mark.
+* PartitionKey ``person``, RowKey ``safe_key(person id)``: the person's personal-chat reference
+  and when it was saved. (A failed delivery is recorded on the case, not here.)
 * PartitionKey ``channel``, RowKey board id: the board's business-manager channel, with the team
   id, the channel id and who set it.
 * PartitionKey ``tenant``, RowKey ``safe_key(tenant id)``, lower case: where the bot last heard
@@ -32,9 +31,7 @@ from storage.cases import safe_key
 from storage.tables import (
     PARTITION_KEY,
     ROW_KEY,
-    ConcurrencyConflict,
     Entity,
-    EntityExists,
     TableStore,
     join_text,
     split_text,
@@ -44,7 +41,6 @@ CONVERSATIONS: Final = "Conversations"
 PERSON_PARTITION: Final = "person"
 CHANNEL_PARTITION: Final = "channel"
 TENANT_PARTITION: Final = "tenant"
-_ATTEMPTS: Final = 5
 _KNOWN_ROWS: Final = 10_000  # references remembered by one instance
 
 
@@ -62,14 +58,6 @@ class ChannelRecord:
     channel_id: str
     set_by: str
     updated_at: datetime
-
-
-@dataclass(frozen=True)
-class Unreachable:
-    """A permanent delivery failure: messages to this person cannot be delivered."""
-
-    reason: str
-    at: datetime
 
 
 def validate_reference(reference: object) -> dict[str, Any]:
@@ -146,13 +134,11 @@ class ConversationStore:
     # -- people --------------------------------------------------------------------------------
 
     async def save_person_reference(self, person_id: str, reference: dict[str, Any]) -> None:
-        """Store how to reach a person in their personal chat; clears an unreachable mark.
+        """Store how to reach a person in their personal chat.
 
         Written only when it differs from what is stored (the activity id aside, which changes
         with every message and which proactive messages do not use): what this instance last
-        wrote or read is remembered, and the row is read once to compare when it is not. An
-        unreachable mark made by another instance is therefore cleared by the next reference
-        that differs, or once this instance has forgotten the row.
+        wrote or read is remembered, and the row is read once to compare when it is not.
         """
         _text("person_id", person_id)
         checked = validate_reference(reference)
@@ -177,16 +163,11 @@ class ConversationStore:
     async def _unchanged(
         self, key: tuple[str, str], signature: str, owned: Callable[[Entity], bool]
     ) -> bool:
-        """Whether the row holds this reference (and no unreachable mark)."""
+        """Whether the row holds this reference."""
         if self._known.get(key) == signature:
             return True
         found = await self._store.get(self._table, *key)
-        if (
-            found is None
-            or not owned(found.entity)
-            or "unreachable_reason" in found.entity
-            or "reference_count" not in found.entity
-        ):
+        if found is None or not owned(found.entity) or "reference_count" not in found.entity:
             return False
         stored = _signature(json.loads(join_text("reference", found.entity)))
         self._remember(key, stored)
@@ -199,58 +180,12 @@ class ConversationStore:
             self._known.popitem(last=False)
 
     async def person_reference(self, person_id: str) -> dict[str, Any] | None:
-        """The stored reference (also while the person is marked unreachable), or None."""
+        """The stored reference, or None."""
         entity = await self._person_row(person_id)
         if entity is None or "reference_count" not in entity:
             return None
         reference: dict[str, Any] = json.loads(join_text("reference", entity))
         return reference
-
-    async def mark_unreachable(self, person_id: str, reason: str, at: datetime) -> bool:
-        """Record a permanent delivery failure seen at ``at``. A reference saved after ``at`` is
-        newer than the one that failed, so it is left unmarked (returns False)."""
-        _text("person_id", person_id)
-        _text("reason", reason)
-        if not isinstance(at, datetime) or at.utcoffset() is None:
-            raise ValueError("at must be a timezone-aware datetime")
-        key = safe_key(person_id)
-        self._known.pop((PERSON_PARTITION, key), None)
-        for _attempt in range(_ATTEMPTS):
-            found = await self._store.get(self._table, PERSON_PARTITION, key)
-            if found is not None and found.entity.get("person_id") != person_id:
-                raise ValueError(f"person {person_id!r}: its table key is used by another id")
-            try:
-                if found is None:
-                    await self._store.insert(
-                        self._table,
-                        {
-                            PARTITION_KEY: PERSON_PARTITION,
-                            ROW_KEY: key,
-                            "person_id": person_id,
-                            "unreachable_reason": reason,
-                            "unreachable_at": at,
-                        },
-                    )
-                    return True
-                saved = found.entity.get("updated_at")
-                if saved is not None and _utc(saved) > at:
-                    return False
-                entity = dict(found.entity)
-                entity.update({"unreachable_reason": reason, "unreachable_at": at})
-                await self._store.update(self._table, entity, found.etag)
-                return True
-            except (ConcurrencyConflict, EntityExists):
-                continue  # a reference was saved meanwhile: look again
-        raise ConcurrencyConflict(f"the reference of {person_id!r} kept changing")
-
-    async def unreachable(self, person_id: str) -> Unreachable | None:
-        entity = await self._person_row(person_id)
-        if entity is None or "unreachable_reason" not in entity:
-            return None
-        return Unreachable(str(entity["unreachable_reason"]), _utc(entity["unreachable_at"]))
-
-    async def is_unreachable(self, person_id: str) -> bool:
-        return await self.unreachable(person_id) is not None
 
     async def _person_row(self, person_id: str) -> Entity | None:
         _text("person_id", person_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +13,8 @@ from storage.conversations import (
     PERSON_PARTITION,
     ChannelRecord,
     ConversationStore,
-    Unreachable,
 )
-from storage.tables import Entity, TableStore
+from storage.tables import TableStore
 from tests.integration.conftest import unique_table_name
 from tests.support import FakeClock
 
@@ -40,23 +38,6 @@ def reference(conversation_id: str = "a:1personal", **changes: Any) -> dict[str,
     }
     value.update(changes)
     return value
-
-
-class UpdateHook:
-    """A TableStore that runs a hook once, just before an update (a write racing it)."""
-
-    def __init__(self, inner: TableStore) -> None:
-        self.inner = inner
-        self.before_update: Callable[[], Awaitable[None]] | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    async def update(self, table: str, entity: Entity, etag: str) -> str:
-        if self.before_update is not None:
-            hook, self.before_update = self.before_update, None
-            await hook()
-        return await self.inner.update(table, entity, etag)
 
 
 @pytest.fixture
@@ -103,10 +84,8 @@ async def test_a_person_id_with_forbidden_characters(
     conversations: ConversationStore, store: TableStore, table: str
 ) -> None:
     await conversations.save_person_reference(WEIRD_ID, reference())
-    await conversations.mark_unreachable(WEIRD_ID, "app removed", datetime(2026, 12, 2, tzinfo=UTC))
 
     assert await conversations.person_reference(WEIRD_ID) == reference()
-    assert await conversations.is_unreachable(WEIRD_ID)
     assert await store.get(table, PERSON_PARTITION, safe_key(WEIRD_ID)) is not None
 
 
@@ -115,9 +94,6 @@ async def test_ids_escaping_to_one_key_are_not_confused(conversations: Conversat
     await conversations.save_person_reference(first, reference())
 
     assert await conversations.person_reference(second) is None
-    assert not await conversations.is_unreachable(second)
-    with pytest.raises(ValueError, match="used by another id"):
-        await conversations.mark_unreachable(second, "gone", datetime(2026, 12, 2, tzinfo=UTC))
 
 
 async def test_a_long_reference_is_spread_over_properties(
@@ -255,81 +231,3 @@ async def test_a_board_id_azure_cannot_key_is_refused(conversations: Conversatio
         await conversations.set_channel(
             "red/bridge", reference(), set_by="a", team_id="t", channel_id="19:c"
         )
-
-
-# --- unreachable people -------------------------------------------------------------------------
-
-
-async def test_a_permanent_failure_marks_a_person_until_a_new_reference(
-    conversations: ConversationStore, clock: FakeClock
-) -> None:
-    await conversations.save_person_reference("amara", reference("a:1old"))
-    failed_at = clock.now + timedelta(minutes=5)
-
-    assert await conversations.mark_unreachable("amara", "the app was removed", failed_at)
-
-    assert await conversations.is_unreachable("amara")
-    assert await conversations.unreachable("amara") == Unreachable("the app was removed", failed_at)
-    assert await conversations.person_reference("amara") == reference("a:1old")
-
-    clock.now += timedelta(days=1)  # amara installs the app again; the bot saves her reference
-    await conversations.save_person_reference("amara", reference("a:1new"))
-
-    assert not await conversations.is_unreachable("amara")
-    assert await conversations.unreachable("amara") is None
-
-
-async def test_a_person_without_a_reference_can_be_marked(
-    conversations: ConversationStore,
-) -> None:
-    at = datetime(2026, 12, 2, tzinfo=UTC)
-
-    assert await conversations.mark_unreachable("noah", "user not found", at)
-
-    assert await conversations.is_unreachable("noah")
-    assert await conversations.person_reference("noah") is None
-    assert not await conversations.is_unreachable("amara")
-
-
-async def test_a_failure_older_than_the_reference_does_not_mark_it(
-    conversations: ConversationStore, clock: FakeClock
-) -> None:
-    await conversations.save_person_reference("amara", reference())
-
-    marked = await conversations.mark_unreachable(
-        "amara", "a send that failed before she reinstalled", clock.now - timedelta(seconds=1)
-    )
-
-    assert marked is False
-    assert not await conversations.is_unreachable("amara")
-
-
-async def test_a_reference_saved_while_marking_wins(
-    store: TableStore, clock: FakeClock, table: str
-) -> None:
-    hooked = UpdateHook(store)
-    conversations = ConversationStore(hooked, now=clock, table=table)
-    await conversations.ensure_tables()
-    await conversations.save_person_reference("amara", reference("a:1old"))
-    failed_at = clock.now + timedelta(seconds=1)
-
-    async def reinstall() -> None:
-        clock.now += timedelta(seconds=2)
-        await conversations.save_person_reference("amara", reference("a:1new"))
-
-    hooked.before_update = reinstall
-    marked = await conversations.mark_unreachable("amara", "app removed", failed_at)
-
-    assert marked is False
-    assert not await conversations.is_unreachable("amara")
-    found = await conversations.person_reference("amara")
-    assert found is not None and found["conversation"]["id"] == "a:1new"
-
-
-async def test_marking_needs_a_reason_and_an_aware_time(conversations: ConversationStore) -> None:
-    with pytest.raises(ValueError, match="reason"):
-        await conversations.mark_unreachable("amara", "", datetime(2026, 12, 2, tzinfo=UTC))
-    with pytest.raises(ValueError, match="timezone-aware"):
-        await conversations.mark_unreachable("amara", "gone", datetime(2026, 12, 2))
-
-    assert not await conversations.is_unreachable("amara")
