@@ -162,7 +162,6 @@ class ClockView:
 class RecordView:
     id: str
     stage: str
-    author_id: str
     author_name: str
     held: str  # local time
     outcome: str  # in words
@@ -483,7 +482,6 @@ def _records(
         RecordView(
             id=record.id,
             stage=record.stage,
-            author_id=record.author,
             author_name=person_name(directory, case, record.author),
             held=format_local(record.held_at, tz, now=now),
             outcome=OUTCOME_LABELS.get(record.outcome, record.outcome),

@@ -117,11 +117,6 @@ class WorkingCalendar:
             self._holidays_by_year[year] = cached
         return cached
 
-    def holiday_name(self, day: date) -> str | None:
-        """The bank holiday's name (several are joined with "; "), or None."""
-        _check_date(day)
-        return self._holidays_for(day.year).get(day)
-
     # -- days -------------------------------------------------------------------------------
 
     def local_date(self, moment: datetime) -> date:

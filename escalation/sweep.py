@@ -37,7 +37,6 @@ MONTHLY_SUMMARY = "monthly_summary"
 class SweepReport:
     swept: bool = True
     cases: int = 0
-    hints_read: int = 0
     stale_hints: int = 0
     queued: list[str] = field(default_factory=list)
     already_queued: int = 0
@@ -98,7 +97,6 @@ class SweepService:
 
     async def _nudges(self, now: datetime, report: SweepReport) -> None:
         hints = await self._due_index.due_hints(self.horizon(now))
-        report.hints_read = len(hints)
         by_case: dict[str, list[DueHint]] = {}
         for hint in hints:
             by_case.setdefault(hint.case_id, []).append(hint)

@@ -57,9 +57,8 @@ WRITTEN_AT: Final = "written_at"
 # Rows read at a time when looking for idle state: a row may be close to 1 MiB.
 _PAGE: Final = 100
 _STATE_PREFIX: Final = "state"
-# '%' is escaped too, so the escaping can be undone; Azure forbids the rest.
+# '%' is escaped too, so two keys never escape alike; Azure forbids the rest.
 _ESCAPED = re.compile(r"[%/\\#?\x00-\x1f\x7f-\x9f]")
-_ESCAPE_SEQUENCE = re.compile(r"%([0-9A-F]{2})")
 _HASHED_PREFIX: Final = "sha256-"
 
 
@@ -73,11 +72,6 @@ def escape_key(key: str) -> str:
     if utf16_len(escaped) > MAX_KEY_UTF16:
         return _HASHED_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()
     return escaped
-
-
-def unescape_key(escaped: str) -> str:
-    """The inverse of ``escape_key`` for keys that were not hashed."""
-    return _ESCAPE_SEQUENCE.sub(lambda m: chr(int(m.group(1), 16)), escaped)
 
 
 def _etag_of(item: object) -> str | None:

@@ -637,18 +637,6 @@ class DirectoryStore:
         except EntityNotFound:
             raise ConcurrencyConflict(f"person {person.id!r} was removed meanwhile") from None
 
-    async def remove_person(self, person_id: str) -> bool:
-        """Remove a person and their Teams index rows. False when there was no such person."""
-        found = await self._read(person_id)
-        if found is None:
-            return False
-        try:
-            await self._store.delete(self._table, PERSON_PARTITION, safe_key(person_id))
-        finally:
-            self.invalidate()
-        await self._drop_hints(person_id, found.teams_ids)
-        return True
-
     async def import_records(
         self,
         records: Sequence[Mapping[str, Any]],
@@ -836,7 +824,7 @@ class DirectoryStore:
         and the clean-up of ids people no longer hold.
 
         Writing the index rows a second time, after the person rows, undoes a concurrent
-        clean-up (of a removal, or of a change of Teams id) that read the person row just before
+        clean-up (of a change of Teams id) that read the person row just before
         ours landed and deleted a hint we need.
         """
         if not plans:

@@ -86,7 +86,6 @@ class DispatchReport:
     # The messages that can never be delivered, with why: the case must record them.
     failures: list[tuple[Notification, str]] = field(default_factory=list)
     skipped: int = 0
-    orphans_removed: int = 0
 
 
 def _utc(value: object) -> datetime:
@@ -252,7 +251,7 @@ async def dispatch_once(
 ) -> DispatchReport:
     """Send what is due once: claim, send, mark. Safe to run in several instances at once."""
     report = DispatchReport()
-    items, report.orphans_removed = await outbox.due(now, limit=limit)
+    items, _ = await outbox.due(now, limit=limit)
     for item in items:
         claimed = await outbox.claim(item, now)
         if claimed is None:

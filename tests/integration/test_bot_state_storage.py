@@ -29,7 +29,6 @@ from storage.bot_state import (
     TableStorage,
     escape_key,
     remove_idle_state,
-    unescape_key,
 )
 from storage.sqlite_engine import SqliteTableStore
 from storage.tables import ConcurrencyConflict, TableStore, split_text
@@ -144,9 +143,8 @@ async def test_keys_with_forbidden_characters_are_escaped(
     assert await bot_storage.read([key]) == {}
 
 
-def test_key_escaping_is_reversible_and_distinct() -> None:
-    for key in TEAMS_KEYS[:4]:
-        assert unescape_key(escape_key(key)) == key
+def test_key_escaping_keeps_keys_distinct() -> None:
+    assert len({escape_key(key) for key in TEAMS_KEYS[:4]}) == len(set(TEAMS_KEYS[:4]))
     assert escape_key("a/b") != escape_key("a%2Fb")
     assert escape_key("msteams/conversations/19:x@thread.v2") == (
         "msteams%2Fconversations%2F19:x@thread.v2"
