@@ -1,4 +1,4 @@
-"""The scheduler on storage: the ports the core's sweep (`escalation.sweep`) runs on.
+"""The scheduler on storage: the ports (`escalation.ports`) the core's sweep runs on.
 
 The due index (`DueIndex` table), the outbox (a nudge is an outbox row in its case's partition,
 inserted only if its key is not there yet), the business-manager channels, and a lease in storage
