@@ -34,8 +34,8 @@ def _label(name: str) -> str:
 
 def check_reference(value: str, person: str = Wording().person) -> str:
     """The case reference at the raiser's agency of the person at risk (`person`, the pack's
-    word for them): never their name (data
-    minimisation), so it must hold a digit, as agency case references do."""
+    word for them): never their name (data minimisation), so it must hold a digit, as agency
+    case references do."""
     reference = check_text(f"{person}'s case reference", value, required=True, limit=MAX_REFERENCE)
     if not any(ch in "0123456789" for ch in reference):
         raise refuse(
