@@ -212,7 +212,9 @@ async def main(args: argparse.Namespace) -> None:
         print(result.line())
     print(
         "the bot's garbage collector, its whole run (start-up's full collection too): "
-        + ", ".join(f"{g} {n} runs (longest {most:.1f} ms)" for g, (n, most, _) in pauses.items())
+        + ", ".join(
+            f"{g} {n:.0f} runs (longest {most:.1f} ms)" for g, (n, most, *_) in pauses.items()
+        )
     )
     print("ratios, against the faster run of each baseline:")
     for result in mine:
