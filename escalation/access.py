@@ -237,6 +237,9 @@ class CaseAccess:
         self.pack = pack
         self.directory = directory
         self._stage_actors: dict[str, Resolution] = {}
+        # A card's verbs and who a case waits for ask the same questions many times over.
+        self._levels: dict[str | None, ViewLevel] = {}
+        self._permits: dict[tuple[str, str | None, str | None], Permitted] = {}
 
     # -- the people ------------------------------------------------------------------------
 
@@ -316,6 +319,12 @@ class CaseAccess:
         return frozenset(people)
 
     def level(self, viewer_id: str | None) -> ViewLevel:
+        found = self._levels.get(viewer_id)
+        if found is None:
+            found = self._levels[viewer_id] = self._level(viewer_id)
+        return found
+
+    def _level(self, viewer_id: str | None) -> ViewLevel:
         if viewer_id is None:
             return ViewLevel.NONE
         viewer = self.directory.person(viewer_id)
@@ -348,6 +357,15 @@ class CaseAccess:
     ) -> Permitted:
         """Who may do `verb` (a record's approval: pass the record; a milestone: its clock) by
         role, with the clauses."""
+        key = (verb, None if record is None else record.stage, clock_id)
+        found = self._permits.get(key)
+        if found is None:
+            found = self._permits[key] = self._permitted(verb, record=record, clock_id=clock_id)
+        return found
+
+    def _permitted(
+        self, verb: str, *, record: DiscussionRecord | None, clock_id: str | None
+    ) -> Permitted:
         stage, actors = self.stage, self.stage_actors()
         if verb == MILESTONE:
             return self._milestone_recorders(clock_id)
