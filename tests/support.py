@@ -22,7 +22,7 @@ def person(
         name=pid.replace("-", " ").title(),
         agency_id=agency,
         roles=frozenset(roles),
-        board_roles=frozenset(tuple(b.split(":", 1)) for b in board),  # type: ignore[misc]
+        board_roles=frozenset((b.partition(":")[0], b.partition(":")[2]) for b in board),
         line_manager_id=manager,
         email=f"{pid}@example.org",
     )

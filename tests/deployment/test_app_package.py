@@ -93,6 +93,13 @@ def test_the_bot_id_domain_and_scopes_are_filled_in(package: zipfile.ZipFile) ->
     assert "}}" not in text
 
 
+def rgba_at(image: Image.Image, x: int, y: int) -> tuple[int, ...]:
+    """A pixel of an RGBA image: (red, green, blue, alpha)."""
+    pixel = image.getpixel((x, y))
+    assert isinstance(pixel, tuple)
+    return tuple(int(v) for v in pixel)
+
+
 def test_the_icons_are_the_sizes_teams_wants(package: zipfile.ZipFile) -> None:
     color = Image.open(io.BytesIO(package.read("color.png")))
     outline = Image.open(io.BytesIO(package.read("outline.png")))
@@ -104,16 +111,11 @@ def test_the_icons_are_the_sizes_teams_wants(package: zipfile.ZipFile) -> None:
     assert (width, height) == (32, 32)
     # The outline icon is white on transparent: every visible pixel is white.
     rgba = outline.convert("RGBA")
-    visible = [
-        rgba.getpixel((x, y))
-        for x in range(32)
-        for y in range(32)
-        if rgba.getpixel((x, y))[3]  # type: ignore[index]
-    ]
+    visible = [rgba_at(rgba, x, y) for x in range(32) for y in range(32) if rgba_at(rgba, x, y)[3]]
     assert visible, "the outline icon is empty"
-    assert {pixel[:3] for pixel in visible} == {(255, 255, 255)}  # type: ignore[index]
-    assert any(rgba.getpixel((x, 0))[3] == 0 for x in range(32))  # type: ignore[index]
-    assert color.convert("RGBA").getpixel((0, 0))[3] == 255  # type: ignore[index]
+    assert {pixel[:3] for pixel in visible} == {(255, 255, 255)}
+    assert any(rgba_at(rgba, x, 0)[3] == 0 for x in range(32))
+    assert rgba_at(color.convert("RGBA"), 0, 0)[3] == 255
 
 
 def test_a_wrong_sized_icon_is_refused(tmp_path: Path) -> None:

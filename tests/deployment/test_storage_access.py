@@ -3,10 +3,12 @@ start-up waits for a table role that a deployment has only just assigned."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from storage.azure_engine import AzureTableStore
 from storage.settings import StorageSettings, when_storage_answers
 from storage.tables import StorageError
 
@@ -25,7 +27,8 @@ async def test_the_app_uses_its_managed_identity_and_an_administrator_the_azure_
     for settings, kind in ((app, ManagedIdentityCredential), (admin, AzureCliCredential)):
         store = settings.open_store()  # nothing is connected until it is used
         try:
-            assert isinstance(store._credential, kind)  # type: ignore[attr-defined]
+            assert isinstance(store, AzureTableStore)
+            assert isinstance(store._credential, kind)
         finally:
             await store.close()
 
@@ -54,7 +57,7 @@ class Clock:
         self.now += seconds
 
 
-def failing(times: int, error: Exception) -> tuple[list[int], object]:
+def failing(times: int, error: Exception) -> tuple[list[int], Callable[[], Awaitable[str]]]:
     calls: list[int] = []
 
     async def attempt() -> str:
@@ -72,7 +75,7 @@ async def test_azure_storage_is_tried_again_with_backoff_until_it_answers() -> N
     clock = Clock()
     settings = StorageSettings(None, Path("x"), table_endpoint=ENDPOINT, start_wait_seconds=300)
     calls, attempt = failing(6, StorageError("table '(ping)': AuthorizationPermissionMismatch"))
-    opened = await when_storage_answers(settings, attempt, sleep=clock.sleep, clock=clock)  # type: ignore[arg-type]
+    opened = await when_storage_answers(settings, attempt, sleep=clock.sleep, clock=clock)
     assert opened == "opened" and len(calls) == 7
     assert clock.slept == [1, 2, 4, 8, 16, 30]
 
@@ -82,7 +85,7 @@ async def test_start_up_gives_up_after_its_wait() -> None:
     settings = StorageSettings(None, Path("x"), table_endpoint=ENDPOINT, start_wait_seconds=20)
     _, attempt = failing(100, StorageError("unreachable"))
     with pytest.raises(StorageError, match="unreachable"):
-        await when_storage_answers(settings, attempt, sleep=clock.sleep, clock=clock)  # type: ignore[arg-type]
+        await when_storage_answers(settings, attempt, sleep=clock.sleep, clock=clock)
     assert sum(clock.slept) == 20 and clock.slept[-1] == 5  # 1 + 2 + 4 + 8, then what is left
 
 
@@ -106,5 +109,5 @@ async def test_what_waiting_cannot_mend_fails_at_once(
     clock = Clock()
     calls, attempt = failing(1, error)
     with pytest.raises(type(error)):
-        await when_storage_answers(settings, attempt, sleep=clock.sleep, clock=clock)  # type: ignore[arg-type]
+        await when_storage_answers(settings, attempt, sleep=clock.sleep, clock=clock)
     assert len(calls) == 1 and clock.slept == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,7 +195,7 @@ def card_text(card: dict[str, Any]) -> str:
     return "\n".join(found)
 
 
-async def eventually(check, within: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def eventually(check: Callable[[], object], within: float = 5.0) -> None:
     """Poll until the dispatcher (a background task) has done its work; bounded."""
     async with asyncio.timeout(within):
         while not check():  # noqa: ASYNC110 - the condition lives in another component

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from escalation.access_log import AccessEntry
-from escalation.case import fold
+from escalation.case import Case, fold
 from storage.settings import open_storage
 from tests.e2e.test_conversation import (
     TENANT,
@@ -61,7 +62,7 @@ PEOPLE = [
 
 
 class Walk(Chat):
-    async def case(self, case_id: str):  # type: ignore[no-untyped-def]
+    async def case(self, case_id: str) -> Case:
         assert self.storage_settings is not None
         storage = await open_storage(self.storage_settings)
         try:
@@ -310,12 +311,12 @@ async def test_immediate_risk_reaches_the_manager_and_safeguarding_lead_at_once(
     case_id = await raise_case(walk, immediate=True)
     case = await walk.case(case_id)
     assert case.immediate_risk
+
+    def delivered(chat_id: str) -> bool:
+        return any(case_id in card_text(c) for c in cards(walk.connector, chat_id))
+
     for chat_id in ("a:chat-lena", "a:chat-sgl"):
-        await eventually(
-            lambda chat_id=chat_id: any(
-                case_id in card_text(c) for c in cards(walk.connector, chat_id)
-            )
-        )
+        await eventually(partial(delivered, chat_id))
     [to_lead] = [c for c in cards(walk.connector, "a:chat-sgl") if case_id in card_text(c)]
     assert "IMMEDIATE RISK" in card_text(to_lead).upper()
     # Every protective clock falls due by the end of the working day.

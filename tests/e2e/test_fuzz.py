@@ -78,7 +78,7 @@ async def started(settings: AppSettings, clock: RunningClock) -> AsyncIterator[B
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port: int = runner.addresses[0][1]
         try:
             async with aiohttp.ClientSession() as http:
                 yield Bot(f"http://127.0.0.1:{port}", stand_in, http)

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from cards.checks import problems
+from escalation.directory import Directory
 from escalation.parties import candidates
+from storage.directory_store import StoredPerson
 from storage.settings import open_storage
 from tests.e2e.test_conversation import TENANT, card_text, cards, eventually, running, settings_with
 from tests.e2e.test_full_cases import Walk, person, raise_case
@@ -61,7 +63,7 @@ class People(Walk):
             body["channelData"]["tenant"] = {"id": tenant}
         return body
 
-    async def entry(self, person_id: str):  # type: ignore[no-untyped-def]
+    async def entry(self, person_id: str) -> StoredPerson | None:
         assert self.storage_settings is not None
         storage = await open_storage(self.storage_settings)
         try:
@@ -69,7 +71,7 @@ class People(Walk):
         finally:
             await storage.close()
 
-    async def snapshot(self):  # type: ignore[no-untyped-def]
+    async def snapshot(self) -> Directory:
         assert self.storage_settings is not None
         storage = await open_storage(self.storage_settings)
         try:

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from escalation.case import Case, fold
+from escalation.commands import RaiseDisagreement
 from escalation.errors import RefusalCode, Refused
-from escalation.rules import decide_raise
+from escalation.events import EventDraft
+from escalation.rules import Context, decide_raise
 from storage.settings import open_storage
 from tests.e2e.choices import last_choice_set
 from tests.e2e.test_conversation import PEOPLE, Chat, chat_settings, running, settings_with
@@ -148,11 +150,11 @@ async def test_a_refusal_at_the_end_keeps_every_answer(
     nothing: the person is told why, and confirms again once it is put right."""
     calls: list[int] = []
 
-    def refuse_once(*args: object, **kwargs: object) -> object:
+    def refuse_once(command: RaiseDisagreement, ctx: Context, case_id: str) -> list[EventDraft]:
         calls.append(1)
         if len(calls) == 1:
             raise Refused(RefusalCode.INVALID_INPUT, "Noah Okafor works for another agency now.")
-        return decide_raise(*args, **kwargs)  # type: ignore[arg-type]
+        return decide_raise(command, ctx, case_id)
 
     monkeypatch.setattr("escalation.service.decide_raise", refuse_once)
     await to_summary(chat)

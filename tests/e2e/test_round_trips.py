@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -65,7 +66,7 @@ async def walked(tmp_path: Path) -> Counted:
     settings = await settings_with(tmp_path, PEOPLE)
     async with counted(settings) as w:
         for p in PEOPLE:
-            await w.turn("first message", lambda p=p: w.say(p["id"], "hello"))
+            await w.turn("first message", partial(w.say, p["id"], "hello"))
         for _ in range(2):
             await w.turn("help", lambda: w.say("amara", "help"))
             await w.turn("help", lambda: w.say("noah", "help"))

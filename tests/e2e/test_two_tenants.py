@@ -88,7 +88,8 @@ def created_chats(stand_in: Connector) -> list[dict[str, Any]]:
 async def test_a_case_across_two_tenants_reaches_each_party_in_their_own(tmp_path: Path) -> None:
     settings = await settings_with(tmp_path, PEOPLE, AGENCIES)
     async with two_tenants(settings) as w:
-        assert w.nhs is not None
+        nhs = w.nhs
+        assert nhs is not None
         # Someone at the trust has opened the bot: it has heard from the NHS tenant. Noah, the
         # professional the case is raised with, never has.
         replies = await w.say("nadia", "hello")
@@ -96,15 +97,15 @@ async def test_a_case_across_two_tenants_reaches_each_party_in_their_own(tmp_pat
         case_id = await raise_case(w)  # by Amara, from the council's tenant
 
         # Noah's chat is started in the NHS tenant, on the service URL learned from it.
-        await eventually(lambda: bool(created_chats(w.nhs)))  # type: ignore[arg-type]
-        [created] = [s for s in w.nhs.sent if s.path == "/v3/conversations"]
+        await eventually(lambda: bool(created_chats(nhs)))
+        [created] = [s for s in nhs.sent if s.path == "/v3/conversations"]
         assert created.body["members"] == [{"id": "29:noah"}]
         assert created.body["isGroup"] is False
         assert created.body["tenantID"] == NHS_TENANT
         assert created.body["channelData"] == {"tenant": {"id": NHS_TENANT}}
         assert not created_chats(w.connector), "a chat was started in the raiser's tenant"
         await eventually(
-            lambda: any(case_id in card_text(c) for c in cards(w.nhs, created.conversation_id))  # type: ignore[arg-type]
+            lambda: any(case_id in card_text(c) for c in cards(nhs, created.conversation_id))
         )
         # The raiser's own copy stays in the council's tenant.
         await eventually(
@@ -140,7 +141,7 @@ async def test_a_case_across_two_tenants_reaches_each_party_in_their_own(tmp_pat
             await storage.close()
         assert reference is not None
         assert reference["tenant"] == NHS_TENANT
-        assert reference["serviceUrl"] == w.nhs.url
+        assert reference["serviceUrl"] == nhs.url
         assert reference["conversation"]["id"] == created.conversation_id
 
 
@@ -190,10 +191,11 @@ async def test_a_chat_is_started_by_object_id_when_the_directory_has_no_teams_id
     ]
     settings = await settings_with(tmp_path, people, AGENCIES)
     async with two_tenants(settings) as w:
-        assert w.nhs is not None
+        nhs = w.nhs
+        assert nhs is not None
         await w.say("nadia", "hello")
         await raise_case(w)
-        await eventually(lambda: bool(created_chats(w.nhs)))  # type: ignore[arg-type]
-        [created] = created_chats(w.nhs)
+        await eventually(lambda: bool(created_chats(nhs)))
+        [created] = created_chats(nhs)
         assert created["members"] == [{"id": "aad-noah"}]
         assert created["tenantID"] == NHS_TENANT

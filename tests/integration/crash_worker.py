@@ -21,7 +21,7 @@ from escalation.directory import StaticDirectory
 from escalation.memory import RecordingNotifier
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
-from escalation.service import EscalationService
+from escalation.service import EscalationService, Outcome
 from storage.outbox import Delivery, DeliveryResult, dispatch_once
 from storage.settings import StorageSettings, open_storage
 from tests.support import make_directory
@@ -31,9 +31,9 @@ POLICIES = Path(__file__).resolve().parents[2] / "policies"
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
-def saved(out: object) -> str:
-    keys = ",".join(n.key for n in out.notifications)  # type: ignore[attr-defined]
-    return f"saved {out.case.id} {out.case.version} {keys}"  # type: ignore[attr-defined]
+def saved(out: Outcome) -> str:
+    keys = ",".join(n.key for n in out.notifications)
+    return f"saved {out.case.id} {out.case.version} {keys}"
 
 
 def say(line: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,8 +25,13 @@ def seen(
     return AccessEntry(subject, who, what, AT + timedelta(minutes=minutes), view)
 
 
-async def access_log(store: TableStore, **options: object) -> TableAccessLog:
-    log = TableAccessLog(store, table=unique_table_name(), **options)  # type: ignore[arg-type]
+async def access_log(store: TableStore, suffix: Callable[[], str] | None = None) -> TableAccessLog:
+    table = unique_table_name()
+    log = (
+        TableAccessLog(store, table=table)
+        if suffix is None
+        else TableAccessLog(store, table=table, suffix=suffix)
+    )
     await log.ensure_tables()
     return log
 

@@ -9,9 +9,10 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -32,6 +33,8 @@ from tests.integration.conftest import DEV_ACCOUNT, DEV_KEY
 from tests.support import FakeClock, make_directory
 from tests.unit.builders import discussion, redbridge_raise
 
+T = TypeVar("T")
+
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SAMPLE = Path(__file__).resolve().parents[2] / "sample" / "directory.yaml"
 
@@ -51,7 +54,7 @@ async def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-async def _with_storage(settings: StorageSettings, work):  # type: ignore[no-untyped-def]
+async def _with_storage(settings: StorageSettings, work: Callable[[Storage], Awaitable[T]]) -> T:
     storage = await open_storage(settings)
     try:
         return await work(storage)
@@ -169,7 +172,7 @@ async def every_row(settings: StorageSettings) -> list[str]:
             rows += [f"{table}: {json.dumps(r.entity, default=str)}" for r in found]
         return rows
 
-    return await _with_storage(settings, work)  # type: ignore[no-any-return]
+    return await _with_storage(settings, work)
 
 
 async def write_dialog_state(settings: StorageSettings, key: str, at: datetime) -> None:

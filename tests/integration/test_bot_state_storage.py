@@ -8,19 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botbuilder.core import (  # type: ignore[import-untyped]
+from botbuilder.core import (
     ConversationState,
     StoreItem,
     TurnContext,
 )
-from botbuilder.core.adapters import TestAdapter  # type: ignore[import-untyped]
-from botbuilder.schema import (  # type: ignore[import-untyped]
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import (
     Activity,
     ActivityTypes,
     ChannelAccount,
     ConversationAccount,
 )
-from botbuilder.testing import StorageBaseTests  # type: ignore[import-untyped]
+from botbuilder.testing import StorageBaseTests
 
 from storage.bot_state import (
     ROW,
@@ -289,7 +289,7 @@ async def test_state_written_while_the_purge_looks_is_kept(store: TableStore) ->
 
     now = DAY_ONE + timedelta(days=60)
     report = await remove_idle_state(
-        Busy(),  # type: ignore[arg-type]
+        Busy(),
         table,
         idle_before=now - timedelta(days=30),
         now=now,

@@ -37,16 +37,14 @@ class Harness:
     clock: FakeClock
     store: TableStore | None = None
 
-    def service(self, **overrides: object) -> EscalationService:
-        options: dict[str, object] = {
-            "packs": PackRegistry.from_directory(POLICIES),
-            "repository": self.repository,
-            "directory": StaticDirectory(make_directory()),
-            "notifier": RecordingNotifier(),
-            "now": self.clock,
-        }
-        options.update(overrides)
-        return EscalationService(**options)  # type: ignore[arg-type]
+    def service(self) -> EscalationService:
+        return EscalationService(
+            packs=PackRegistry.from_directory(POLICIES),
+            repository=self.repository,
+            directory=StaticDirectory(make_directory()),
+            notifier=RecordingNotifier(),
+            now=self.clock,
+        )
 
 
 async def _open(
@@ -174,7 +172,7 @@ async def test_the_notifications_of_a_change_are_saved_with_it(harness: Harness)
         return
     from storage.outbox import TableOutbox
 
-    assert harness.store is not None
+    assert isinstance(harness.repository, TableCaseRepository) and harness.store is not None
     outbox = TableOutbox(harness.store, harness.repository._t)
     due, _ = await outbox.due(harness.clock.now + timedelta(seconds=1))
     assert {i.key for i in due} == keys

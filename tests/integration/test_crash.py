@@ -13,13 +13,15 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from escalation.events import verify_chain
+from escalation.notifications import Notification
 from storage.outbox import Delivery, DeliveryResult, DeliveryStatus, dispatch_once
 from storage.settings import (
     CONNECTION_STRING_ENV,
@@ -29,6 +31,8 @@ from storage.settings import (
     StorageSettings,
     open_storage,
 )
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 SAVES_BEFORE_KILL = 25  # about eight cases: enough to land the kill mid-save
@@ -78,7 +82,7 @@ def kill_after(
     return seen
 
 
-async def _with_storage(settings: StorageSettings, work):  # type: ignore[no-untyped-def]
+async def _with_storage(settings: StorageSettings, work: Callable[[Storage], Awaitable[T]]) -> T:
     storage = await open_storage(settings)
     try:
         return await work(storage)
@@ -139,7 +143,7 @@ async def test_a_kill_while_sending_loses_no_message_and_sends_none_twice_but_th
             ):
                 keys.append(str(row.entity["key"]))
 
-        async def send(notification):  # type: ignore[no-untyped-def]
+        async def send(notification: Notification) -> Delivery:
             with channel.open("a") as f:
                 f.write(notification.key + "\n")
             return Delivery(DeliveryResult.SENT)

@@ -7,6 +7,7 @@ only the stored state (a SQLite file, or Azurite), as instances before and after
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from botbuilder.core import ConversationState, MemoryStorage, Storage, TurnConte
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import (
     DialogSet,
+    DialogTurnResult,
     DialogTurnStatus,
     TextPrompt,
     WaterfallDialog,
@@ -37,18 +39,18 @@ class ProfileBot:
         self.dialogs.add(TextPrompt("text"))
         self.dialogs.add(WaterfallDialog("profile", [self.ask_agency, self.ask_manager, self.done]))
 
-    async def ask_agency(self, step: WaterfallStepContext):  # type: ignore[no-untyped-def]
+    async def ask_agency(self, step: WaterfallStepContext) -> DialogTurnResult:
         return await step.prompt(
             "text", PromptOptions(prompt=Activity(type="message", text="Which agency?"))
         )
 
-    async def ask_manager(self, step: WaterfallStepContext):  # type: ignore[no-untyped-def]
+    async def ask_manager(self, step: WaterfallStepContext) -> DialogTurnResult:
         step.values["agency"] = step.result
         return await step.prompt(
             "text", PromptOptions(prompt=Activity(type="message", text="Who is your line manager?"))
         )
 
-    async def done(self, step: WaterfallStepContext):  # type: ignore[no-untyped-def]
+    async def done(self, step: WaterfallStepContext) -> DialogTurnResult:
         await step.context.send_activity(f"{step.values['agency']}, managed by {step.result}")
         return await step.end_dialog()
 
@@ -74,7 +76,9 @@ async def say(storage: Storage, text: str) -> list[str]:
 
 
 @pytest.fixture(params=["sqlite", "azure"])
-async def store_factory(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def store_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Callable[[], TableStorage]]:
     opened: list[TableStore] = []
     table = f"botstate{uuid.uuid4().hex[:8]}"
 
@@ -92,7 +96,9 @@ async def store_factory(request: pytest.FixtureRequest, tmp_path: Path):  # type
         await store.close()
 
 
-async def test_a_dialog_carries_on_after_a_restart(store_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_a_dialog_carries_on_after_a_restart(
+    store_factory: Callable[[], TableStorage],
+) -> None:
     assert await say(store_factory(), "hello") == ["Which agency?"]
     # The bot restarts: new process, new objects; only the stored state is shared.
     assert await say(store_factory(), "NELFT") == ["Who is your line manager?"]

@@ -112,12 +112,12 @@ async def setup(
 ) -> tuple[DirectoryStore, JoinRequestStore, FailingStore]:
     failing = FailingStore(store)
     table = unique_table_name()
-    directory = DirectoryStore(failing, now=clock, table=table, cache_seconds=0)  # type: ignore[arg-type]
+    directory = DirectoryStore(failing, now=clock, table=table, cache_seconds=0)
     await directory.ensure_tables()
     await directory.import_records(PEOPLE, agencies_for(PEOPLE, TENANT))
     ids = (f"JR-{n:06d}" for n in itertools.count(1))
     requests = JoinRequestStore(
-        failing,  # type: ignore[arg-type]
+        failing,
         directory,
         now=clock,
         table=table,
@@ -365,8 +365,8 @@ async def test_a_newer_request_or_an_import_closes_the_older_one(
         )
     ).request
 
-    assert (await requests.get(first.id)) is not None
-    assert (await requests.get(first.id)).state == RequestState.SUPERSEDED  # type: ignore[union-attr]
+    superseded = await requests.get(first.id)
+    assert superseded is not None and superseded.state == RequestState.SUPERSEDED
     with pytest.raises(Refused, match="no longer open"):
         await requests.approve(first.id, by="ada", boards=boards)
 
@@ -376,7 +376,8 @@ async def test_a_newer_request_or_an_import_closes_the_older_one(
     )
     with pytest.raises(Refused, match="no longer open"):
         await requests.approve(second.id, by="nadia", boards=boards)
-    assert (await requests.get(second.id)).state == RequestState.SUPERSEDED  # type: ignore[union-attr]
+    superseded = await requests.get(second.id)
+    assert superseded is not None and superseded.state == RequestState.SUPERSEDED
     with pytest.raises(Refused, match="There is no request JR-999999"):
         await requests.approve("JR-999999", by="nadia", boards=boards)
 

@@ -59,7 +59,7 @@ async def test_nudge_cards_and_cancelled_nudges(tmp_path: Path) -> None:
         )
         case = (await service.execute(redbridge_raise())).case
         pack = packs.get("redbridge")
-        sender = TeamsSender(adapter=None, app_id="", storage=storage, packs=packs, now=clock)  # type: ignore[arg-type]
+        sender = TeamsSender(adapter=None, app_id="", storage=storage, packs=packs, now=clock)
 
         # Monday 7 December: 'respond' (due Fri 4 Dec) is overdue; Noah is reminded, with Escalate.
         overdue_at = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
@@ -79,11 +79,14 @@ async def test_nudge_cards_and_cancelled_nudges(tmp_path: Path) -> None:
 
         # A protective deadline re-times the clock: the queued nudge is no longer due.
         early = (await service.execute(discussion("amara", case.id, clock.now, "continuing"))).case
-        [resolve] = [
-            n
-            for n in due_nudges(early, pack, directory, calendar_for(pack), now=overdue_at)
-            if n.clock == "resolve"
-        ][:1] or [None]
+        resolve = next(
+            (
+                n
+                for n in due_nudges(early, pack, directory, calendar_for(pack), now=overdue_at)
+                if n.clock == "resolve"
+            ),
+            None,
+        )
         assert resolve is not None  # 'resolve' (due Tue 8 Dec) warns today
         await service.execute(
             SetProtectiveDeadline(
@@ -128,7 +131,7 @@ async def test_a_dispatch_pass_reads_each_case_once(
             now=clock,
         )
         case = (await service.execute(redbridge_raise())).case
-        sender = TeamsSender(adapter=None, app_id="", storage=storage, packs=packs, now=clock)  # type: ignore[arg-type]
+        sender = TeamsSender(adapter=None, app_id="", storage=storage, packs=packs, now=clock)
         loads: list[str] = []
         load = storage.cases.load
 

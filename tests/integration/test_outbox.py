@@ -22,9 +22,11 @@ async def tables(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield opened
 
 
-def outbox_of(h: Harness, **options: object) -> TableOutbox:
+def outbox_of(
+    h: Harness, *, lease: timedelta = timedelta(minutes=2), max_attempts: int = 12
+) -> TableOutbox:
     assert isinstance(h.repository, TableCaseRepository) and h.store is not None
-    return TableOutbox(h.store, h.repository._t, **options)  # type: ignore[arg-type]
+    return TableOutbox(h.store, h.repository._t, lease=lease, max_attempts=max_attempts)
 
 
 class Recorder:

@@ -64,7 +64,8 @@ async def run_weeks(
 ) -> Inbox:
     one = scheduler(h)
     await one.ensure_tables()
-    outbox = TableOutbox(h.store, h.repository._t)  # type: ignore[arg-type, attr-defined]
+    assert isinstance(h.repository, TableCaseRepository) and h.store is not None
+    outbox = TableOutbox(h.store, h.repository._t)
     inbox = Inbox()
     now = start
     while now < start + timedelta(days=days):
@@ -270,7 +271,7 @@ async def test_the_monthly_summary_goes_to_the_channel_on_the_first_working_day_
         storage=storage_like,
         packs=PackRegistry.from_directory(POLICIES),
         now=lambda: datetime(2027, 1, 4, 9, 30, tzinfo=UTC),
-    )  # type: ignore[arg-type]
+    )
     card = await sender._card(item.notification)
     assert card is not None
     assert "Monthly summary, December 2026" in json.dumps(card)

@@ -17,6 +17,7 @@ from reports.figures import (
     ClockRow,
     CountRow,
     Spread,
+    StageRow,
     board_report,
     spread,
 )
@@ -44,7 +45,7 @@ def rb(cases: list[Case], redbridge: PolicyPack) -> BoardReport:
     return board_report(cases, redbridge, start=START, end=END)
 
 
-def stage(report: BoardReport, stage_id: str):  # type: ignore[no-untyped-def]
+def stage(report: BoardReport, stage_id: str) -> StageRow:
     [row] = [r for r in report.by_stage if r.stage == stage_id]
     return row
 

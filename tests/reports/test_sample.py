@@ -20,11 +20,20 @@ from reports.sample import LEARNING_POINTS, POLICY_GAPS, generate, synthetic_dir
 N = 600
 
 
-def _generate(packs: PackRegistry, n: int, seed: int, **kw: object) -> InMemoryCaseRepository:
+def _generate(
+    packs: PackRegistry,
+    n: int,
+    seed: int,
+    *,
+    start: date = date(2025, 4, 1),
+    days: int = 365,
+    until: datetime | None = None,
+) -> InMemoryCaseRepository:
     repository = InMemoryCaseRepository()
+    made = generate(repository, packs, n, seed=seed, start=start, days=days, until=until)
     # A thread of its own: asyncio.run here would replace pytest-asyncio's loop, leaving it open.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, generate(repository, packs, n, seed=seed, **kw)).result()  # type: ignore[arg-type]
+        pool.submit(asyncio.run, made).result()
     return repository
 
 
@@ -102,11 +111,11 @@ def test_the_mix_is_realistic(cases: list[Case]) -> None:
     }
     harrow_4 = [c for c in cases if c.board_id == "harrow" and c.reached("4")]
     assert harrow_4 and all(c.panel and c.panel.decision for c in harrow_4)
-    closed = [c for c in cases if c.closure is not None]
+    closed = [c.closure for c in cases if c.closure is not None]
     assert 0.7 <= len(closed) / n <= 0.95
-    assert sum(bool(c.closure.learning_points) for c in closed) / len(closed) >= 0.5  # type: ignore[union-attr]
-    assert any(c.closure.policy_gaps for c in closed)  # type: ignore[union-attr]
-    assert any(c.closure.debrief_offered for c in closed)  # type: ignore[union-attr]
+    assert sum(bool(closure.learning_points) for closure in closed) / len(closed) >= 0.5
+    assert any(closure.policy_gaps for closure in closed)
+    assert any(closure.debrief_offered for closure in closed)
 
 
 def test_steps_after_until_are_not_taken(packs: PackRegistry) -> None:

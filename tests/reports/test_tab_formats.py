@@ -22,7 +22,7 @@ from tests.support import FakeClock
 
 from .cases import PRIVATE, build_harrow, build_redbridge
 
-PERIOD = {"start": date(2026, 12, 1), "end": date(2026, 12, 31)}
+START, END = date(2026, 12, 1), date(2026, 12, 31)
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ async def cases(
 def test_the_four_charts_in_svg_hold_no_style_script_or_case_text(
     cases: list[Case], packs: PackRegistry, board: str
 ) -> None:
-    report = board_report(cases, packs.get(board), **PERIOD)
+    report = board_report(cases, packs.get(board), start=START, end=END)
     charts = svg_charts(report)
     assert [c.name for c in charts] == [
         "cases-by-stage",
@@ -67,7 +67,7 @@ def test_charts_of_an_empty_period_say_so(packs: PackRegistry) -> None:
 def test_the_csv_holds_every_table_and_nothing_private(
     cases: list[Case], packs: PackRegistry
 ) -> None:
-    report = board_report(cases, packs.get("redbridge"), **PERIOD)
+    report = board_report(cases, packs.get("redbridge"), start=START, end=END)
     text = to_csv(report)
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0].startswith("Redbridge Safeguarding Adults Board")
@@ -91,7 +91,7 @@ def test_filters_choose_cases_and_say_so_in_the_report(
     cases: list[Case], packs: PackRegistry
 ) -> None:
     pack = packs.get("redbridge")
-    everything = board_report(cases, pack, **PERIOD)
+    everything = board_report(cases, pack, start=START, end=END)
     assert CaseFilter().select(cases) == cases and not CaseFilter().applies
     nelft = CaseFilter(agency="nelft").check(pack)
     chosen = nelft.select(cases)
@@ -100,7 +100,7 @@ def test_filters_choose_cases_and_say_so_in_the_report(
     assert all("2" in {v.stage for v in c.stages} for c in reached)
     category = cases[0].category
     assert all(c.category == category for c in CaseFilter(category=category).select(cases))
-    report = nelft.note(board_report(chosen, pack, **PERIOD), pack)
+    report = nelft.note(board_report(chosen, pack, start=START, end=END), pack)
     assert report.notes[-1].startswith("Only the cases with")
     assert report.raised <= everything.raised
     for wrong in (CaseFilter(agency="x"), CaseFilter(category="x"), CaseFilter(stage="9")):

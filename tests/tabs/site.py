@@ -63,7 +63,7 @@ class Seeded:
 
     def visible(self, person_id: str) -> dict[str, ViewLevel]:
         """Every case the core gives the person a view of, with its level."""
-        found = {}
+        found: dict[str, ViewLevel] = {}
         for case in self.cases:
             level = view_level(case, self.packs.get(case.board_id), self.directory, person_id)
             if level != ViewLevel.NONE:

@@ -44,6 +44,23 @@ def harrow_raise(**overrides: Any) -> RaiseDisagreement:
     return RaiseDisagreement(**fields)
 
 
+def thornbury_raise(**overrides: Any) -> RaiseDisagreement:
+    """A raise under tests/fixtures/packs/thornbury.yaml, the pack the pack-language tests use."""
+    fields: dict[str, Any] = {
+        "actor_id": "tara",
+        "board_id": "thornbury",
+        "other_party": OtherParty(agency_id="thornbury-health", person_id="hugo"),
+        "adult_reference": "TC-1234",
+        "category": "access",
+        "disagreement_date": date(2026, 6, 5),
+        "issue": "Home care support stopped after discharge.",
+        "risk_to_adult": "Falls at home without support.",
+        "aim": "A joint assessment this week.",
+    }
+    fields.update(overrides)
+    return RaiseDisagreement(**fields)
+
+
 def discussion(
     actor: str, case_id: str, held_at: datetime, outcome: str, **overrides: Any
 ) -> RecordDiscussion:

@@ -12,6 +12,7 @@ from escalation.directory import Directory, StaticDirectory
 from escalation.memory import InMemoryCaseRepository, RecordingNotifier
 from escalation.packs import PackRegistry, load_pack
 from escalation.policy import PolicyPack
+from escalation.ports import CaseRepository, DirectorySource, Notifier
 from escalation.service import EscalationService
 from tests.support import FakeClock, make_directory, person
 
@@ -61,18 +62,28 @@ def make_service(
     notifier: RecordingNotifier,
 ) -> Callable[..., EscalationService]:
     counter = iter(range(1, 10_000))
+    default_directory = directory
 
-    def build(**overrides: object) -> EscalationService:
-        options: dict[str, object] = {
-            "packs": PackRegistry([redbridge, harrow]),
-            "repository": repository,
-            "directory": StaticDirectory(directory),
-            "notifier": notifier,
-            "now": clock,
-            "new_case_id": lambda prefix, now: f"{prefix}-{now:%Y}-{next(counter):04d}",
-        }
-        options.update(overrides)
-        return EscalationService(**options)  # type: ignore[arg-type]
+    def numbered(prefix: str, now: datetime) -> str:
+        return f"{prefix}-{now:%Y}-{next(counter):04d}"
+
+    def build(
+        *,
+        packs: PackRegistry | None = None,
+        repository: CaseRepository = repository,
+        directory: DirectorySource | None = None,
+        notifier: Notifier = notifier,
+        now: Callable[[], datetime] = clock,
+        new_case_id: Callable[[str, datetime], str] = numbered,
+    ) -> EscalationService:
+        return EscalationService(
+            packs=packs if packs is not None else PackRegistry([redbridge, harrow]),
+            repository=repository,
+            directory=directory if directory is not None else StaticDirectory(default_directory),
+            notifier=notifier,
+            now=now,
+            new_case_id=new_case_id,
+        )
 
     return build
 

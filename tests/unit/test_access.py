@@ -35,7 +35,7 @@ from escalation.commands import (
     OtherParty,
     RecordRecommendations,
 )
-from escalation.directory import Directory, Standing, StaticDirectory
+from escalation.directory import Directory, Person, Standing, StaticDirectory
 from escalation.errors import RefusalCode, Refused
 from escalation.memory import InMemoryCaseRepository
 from escalation.policy import PolicyPack
@@ -255,10 +255,10 @@ async def test_a_refusal_to_someone_who_sees_the_case_cites_the_clauses_and_who_
 # -- the board stays neutral ----------------------------------------------------------------------
 
 
-def _with(*changed: object) -> Directory:
+def _with(*changed: Person) -> Directory:
     people = {p.id: p for p in make_directory().people.values()}
     for p in changed:
-        people[p.id] = p  # type: ignore[attr-defined]
+        people[p.id] = p
     return Directory.of(people.values())
 
 

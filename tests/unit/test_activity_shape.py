@@ -106,7 +106,7 @@ def test_activities_as_teams_sends_them_pass() -> None:
 
 
 # The fields the issue names, and the others of the same kinds: (path, value, refused path).
-WRONG_TYPES = [
+WRONG_TYPES: list[tuple[str, object, str]] = [
     ("from", [], "from"),
     ("from", None, "from"),
     ("from.id", 5, "from"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
 
 from dialogs.answers import AnswerError, parse_day, reference_answer, text_answer
+from escalation.commands import RaiseDisagreement
 from escalation.errors import RefusalCode, Refused
 from escalation.memory import InMemoryCaseRepository
 from escalation.rules.text import MAX_REFERENCE, MAX_TEXT, check_reference, check_text
@@ -39,10 +41,12 @@ def test_a_reference_is_still_limited_in_length_and_characters() -> None:
 
 @pytest.mark.parametrize("build", [redbridge_raise, harrow_raise])
 async def test_the_core_refuses_a_raise_that_names_the_adult(
-    service: EscalationService, repository: InMemoryCaseRepository, build: object
+    service: EscalationService,
+    repository: InMemoryCaseRepository,
+    build: Callable[..., RaiseDisagreement],
 ) -> None:
     with pytest.raises(Refused) as info:
-        await service.execute(build(adult_reference="Jane Smith"))  # type: ignore[operator]
+        await service.execute(build(adult_reference="Jane Smith"))
     assert info.value.code == RefusalCode.INVALID_INPUT
     assert "ASC-104233" in info.value.reason
     assert repository.events == {}

@@ -18,6 +18,7 @@ from escalation.commands import (
 )
 from escalation.errors import RefusalCode
 from escalation.memory import InMemoryCaseRepository
+from escalation.policy import PolicyPack
 from escalation.service import EscalationService
 
 from .builders import discussion, harrow_raise
@@ -113,7 +114,9 @@ async def test_a_disagreement_with_your_own_manager_goes_to_whistle_blowing(
 
 
 @pytest.mark.clause("HW-2")
-async def test_the_harrow_categories_are_the_policys(service: EscalationService, harrow) -> None:  # type: ignore[no-untyped-def]
+async def test_the_harrow_categories_are_the_policys(
+    service: EscalationService, harrow: PolicyPack
+) -> None:
     assert [c.id for c in harrow.categories][:6] == [
         "thresholds",
         "roles-responsibilities",
@@ -174,7 +177,14 @@ async def test_stage_2_needs_the_aim_evidence_and_its_source_and_reaches_both_ma
         }
         await refused(
             service,
-            Escalate(actor_id="hana", case_id=case_id, reason="Unsafe decision", **fields),
+            Escalate(
+                actor_id="hana",
+                case_id=case_id,
+                reason="Unsafe decision",
+                aim=fields["aim"],
+                evidence=fields["evidence"],
+                evidence_source=fields["evidence_source"],
+            ),
             RefusalCode.INVALID_INPUT,
         )
     out = await service.execute(
@@ -390,7 +400,8 @@ async def test_the_threshold_track_runs_team_manager_review_planning_meeting_the
     assert told(reviewed, "stage_entered") == {"person:dols"}
     # The manager reviews the decision within one working day: Monday 7 December.
     assert due(reviewed, "T2", "review") == datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
-    assert not reviewed.case.running_clock("T2", "review").local_default  # type: ignore[union-attr]
+    review = reviewed.case.running_clock("T2", "review")
+    assert review is not None and not review.local_default
     clock.set("2026-12-07T10:00:00+00:00")
     enquiry = await service.execute(
         Escalate(actor_id="dols", case_id=case_id, reason="Reviewer unavailable")

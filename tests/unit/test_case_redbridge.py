@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from escalation.case import CaseStatus, ClockStatus
+from escalation.case import Case, CaseStatus, ClockStatus
 from escalation.commands import (
     ApproveOutcome,
     ApproveRecord,
     AskSafeguardingLead,
     CloseCase,
+    Command,
     ConfirmOutcome,
     Escalate,
     OtherParty,
@@ -33,14 +34,14 @@ from .conftest import FakeClock
 GMT = UTC  # Redbridge deadlines in December fall in GMT (offset +00:00)
 
 
-def due(outcome_or_case: object, stage: str, clock: str) -> datetime:
-    case = getattr(outcome_or_case, "case", outcome_or_case)
+def due(outcome_or_case: Outcome | Case, stage: str, clock: str) -> datetime:
+    case = outcome_or_case.case if isinstance(outcome_or_case, Outcome) else outcome_or_case
     [found] = [c for c in case.clocks if c.stage == stage and c.clock == clock]
     return found.effective_due
 
 
-def status(case: object, stage: str, clock: str) -> ClockStatus:
-    [found] = [c for c in case.clocks if c.stage == stage and c.clock == clock]  # type: ignore[attr-defined]
+def status(case: Case, stage: str, clock: str) -> ClockStatus:
+    [found] = [c for c in case.clocks if c.stage == stage and c.clock == clock]
     return found.status
 
 
@@ -48,9 +49,9 @@ def told(outcome: Outcome, kind: str) -> set[str]:
     return {n.recipient.key for n in outcome.notifications if n.kind == kind}
 
 
-async def refused(service: EscalationService, command: object, code: RefusalCode) -> Refused:
+async def refused(service: EscalationService, command: Command, code: RefusalCode) -> Refused:
     with pytest.raises(Refused) as info:
-        await service.execute(command)  # type: ignore[arg-type]
+        await service.execute(command)
     assert info.value.code == code, info.value.reason
     return info.value
 
@@ -123,8 +124,8 @@ async def test_raising_requires_evidence_based_reasons(service: EscalationServic
 
 @pytest.mark.clause("RB-3.1")
 async def test_every_category_of_the_policy_can_be_chosen_and_no_other(
-    service: EscalationService, redbridge
-) -> None:  # type: ignore[no-untyped-def]
+    service: EscalationService, redbridge: PolicyPack
+) -> None:
     for category in redbridge.categories:
         out = await service.execute(redbridge_raise(category=category.id))
         assert out.case.category == category.id

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from escalation.events import GENESIS, EventDraft, append, verify_chain
+from escalation.events import GENESIS, Event, EventDraft, append, verify_chain
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
-def history() -> list:
+def history() -> list[Event]:
     first = append(
         "RB-1",
         [],

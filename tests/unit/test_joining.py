@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
@@ -44,17 +45,20 @@ from tests.unit.test_cards import assert_valid
 TENANT = "6f1c1b0e-0000-4000-8000-000000000001"
 
 
-def pending(pid: str = "newbie", **changes: object) -> Person:
-    fields: dict[str, object] = {
-        "id": pid,
-        "name": "Noah Okafor",
-        "agency_id": "nelft",
-        "line_manager_id": "nadia",
-        "status": Standing.PENDING,
-        "requested_roles": frozenset({"practitioner"}),
-    }
-    fields.update(changes)
-    return Person(**fields)  # type: ignore[arg-type]
+def pending(
+    pid: str = "newbie",
+    *,
+    requested_roles: frozenset[str] = frozenset({"practitioner"}),
+    line_manager_id: str | None = "nadia",
+) -> Person:
+    return Person(
+        id=pid,
+        name="Noah Okafor",
+        agency_id="nelft",
+        line_manager_id=line_manager_id,
+        status=Standing.PENDING,
+        requested_roles=requested_roles,
+    )
 
 
 def directory_with(*extra: Person, agencies: tuple[Agency, ...] = ()) -> Directory:
@@ -226,27 +230,25 @@ def test_approval_grants_what_was_asked_and_decline_grants_nothing() -> None:
 
 def test_a_request_must_name_an_agency_that_lists_the_tenant() -> None:
     directory = directory_with(agencies=(Agency.of("nelft", [TENANT.upper()]),))
-    common = {
-        "person_id": "newbie",
-        "existing": None,
-        "agency_id": "nelft",
-        "agency_name": "NELFT",
-        "line_manager_id": "nadia",
-        "contacts": [person("rb-bm", "redbridge-asc")],
-    }
-    check_request(directory, tenant_id=TENANT, **common)  # type: ignore[arg-type]
+    check = partial(
+        check_request,
+        directory,
+        person_id="newbie",
+        existing=None,
+        agency_id="nelft",
+        agency_name="NELFT",
+        line_manager_id="nadia",
+        contacts=[person("rb-bm", "redbridge-asc")],
+    )
+    check(tenant_id=TENANT)
     for tenant in ("another-tenant", None):
         with pytest.raises(Refused, match="not registered for NELFT") as refused:
-            check_request(directory, tenant_id=tenant, **common)  # type: ignore[arg-type]
+            check(tenant_id=tenant)
         assert "Rb Bm" in refused.value.reason  # who to ask, by name
     with pytest.raises(Refused, match="never acts for an agency"):
-        check_request(
-            directory,
+        check(
             tenant_id=TENANT,
-            **{
-                **common,
-                "existing": person("rb-bm", "nelft", board=("redbridge:business_manager",)),
-            },  # type: ignore[arg-type]
+            existing=person("rb-bm", "nelft", board=("redbridge:business_manager",)),
         )
 
 

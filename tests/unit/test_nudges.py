@@ -18,7 +18,7 @@ from escalation.calendar import calendar_for
 from escalation.case import Case, CaseStatus
 from escalation.commands import (
     ApproveOutcome,
-    CaseCommand,
+    Command,
     ConfirmOutcome,
     Escalate,
     SetProtectiveDeadline,
@@ -83,7 +83,7 @@ async def simulate(
     case_id: str,
     *,
     until: str,
-    actions: dict[str, list[CaseCommand]] | None = None,
+    actions: dict[str, list[Command]] | None = None,
 ) -> Run:
     """Sweep every hour from the clock's time to `until` (UTC), running `actions` on the way."""
     calendar = calendar_for(pack)
@@ -558,8 +558,8 @@ async def test_the_last_stage_offers_no_escalate_button(
 
 
 async def test_a_nudges_outbox_key_is_its_own_not_the_cases_version(
-    service, clock, redbridge, directory
-) -> None:  # type: ignore[no-untyped-def]
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
     from escalation.calendar import calendar_for
     from escalation.nudges import due_nudges
     from tests.unit.builders import redbridge_raise

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,6 @@ from escalation.commands import (
     ApproveRecord,
     ConfirmOutcome,
     Escalate,
-    OtherParty,
-    RaiseDisagreement,
     RecordDiscussion,
     SetProtectiveDeadline,
 )
@@ -36,6 +34,7 @@ from escalation.packs import PackError, PackRegistry, parse_pack
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
 from tests.support import FakeClock, person
+from tests.unit.builders import thornbury_raise
 
 THORNBURY = Path(__file__).resolve().parents[1] / "fixtures" / "packs" / "thornbury.yaml"
 BASE: dict[str, Any] = yaml.safe_load(THORNBURY.read_text(encoding="utf-8"))
@@ -85,22 +84,6 @@ def build(
         return make_service(packs=PackRegistry([pack]), directory=StaticDirectory(directory))
 
     return service
-
-
-def raise_command(**overrides: object) -> RaiseDisagreement:
-    fields: dict[str, object] = {
-        "actor_id": "tara",
-        "board_id": "thornbury",
-        "other_party": OtherParty(agency_id="thornbury-health", person_id="hugo"),
-        "adult_reference": "TC-1234",
-        "category": "access",
-        "disagreement_date": date(2026, 6, 5),
-        "issue": "Home care support stopped after discharge.",
-        "risk_to_adult": "Falls at home without support.",
-        "aim": "A joint assessment this week.",
-    }
-    fields.update(overrides)
-    return RaiseDisagreement(**fields)  # type: ignore[arg-type]
 
 
 def dues(case: Any, stage: str) -> dict[str, tuple[str, str]]:
@@ -208,7 +191,7 @@ async def test_a_case_with_an_hours_clock_and_an_immediate_one(
 
     service = build(pack_with(change))
     clock.set("2026-06-12T15:00:00+01:00")  # Friday
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     assert dues(raised.case, "1") == {
         "acknowledge": ("2026-06-12T15:30:00+01:00", "running"),
         "letter": ("2026-06-14T15:00:00+01:00", "running"),
@@ -227,7 +210,7 @@ async def test_immediate_risk_can_be_immediately(
 
     service = build(pack_with(change))
     clock.set("2026-06-08T10:00:00+01:00")
-    raised = await service.execute(raise_command(immediate_risk=True))
+    raised = await service.execute(thornbury_raise(immediate_risk=True))
     resolve = next(c for c in raised.case.clocks if c.clock == "resolve")
     assert resolve.due == at("2026-06-08T11:00:00+01:00")
     assert resolve.basis == "immediate risk: immediately"
@@ -304,7 +287,7 @@ async def test_a_window_that_passes_hands_on_instead_of_being_missed(
     pack = pack_with(agree_then_meet)
     service = build(pack)
     clock.set("2026-06-08T10:00:00+01:00")  # Monday
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     # The meeting waits for the 2 WD window (Wed 10 June 16:30), then has 5 WD: Wed 17 June.
     assert dues(raised.case, "1") == {
         "agree": ("2026-06-10T16:30:00+01:00", "running"),
@@ -329,8 +312,8 @@ async def test_a_window_that_passes_hands_on_instead_of_being_missed(
     nudged = {(n.clock, n.kind.value) for n in due_nudges(case, pack, directory, cal, now=clock())}
     assert ("agree", "overdue") not in nudged
     view = case_view(case, pack, directory, now=clock(), viewer_id="tara")
-    shown = {c.clock: (c.status, c.overdue) for c in view.clocks}
-    assert shown == {"agree": ("handed_on", False), "meeting": ("running", False)}
+    states = {c.clock: (c.status, c.overdue) for c in view.clocks}
+    assert states == {"agree": ("handed_on", False), "meeting": ("running", False)}
 
     # The next change records the window as ended at its deadline, not missed.
     clock.set("2026-06-12T11:00:00+01:00")
@@ -361,7 +344,7 @@ async def test_agreement_inside_the_window_calls_the_meeting_off(
     pack = pack_with(agree_then_meet)
     service = build(pack)
     clock.set("2026-06-08T10:00:00+01:00")
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     clock.set("2026-06-09T10:00:00+01:00")
     await service.execute(
         RecordDiscussion(
@@ -394,7 +377,7 @@ async def test_an_earlier_deadline_on_the_window_moves_what_follows(
 ) -> None:
     service = build(pack_with(agree_then_meet))
     clock.set("2026-06-08T10:00:00+01:00")
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     changed = await service.execute(
         SetProtectiveDeadline(
             actor_id="tara",
@@ -427,7 +410,7 @@ async def test_a_clock_can_start_when_a_discussion_fails(
 
     service = build(pack_with(change))
     clock.set("2026-06-08T10:00:00+01:00")
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     assert "meeting" not in dues(raised.case, "1")
     clock.set("2026-06-09T12:00:00+01:00")
     failed = await service.execute(
@@ -472,7 +455,7 @@ async def test_a_clock_can_start_when_another_is_met(
 
     service = build(pack_with(change))
     clock.set("2026-06-08T10:00:00+01:00")
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     assert dues(raised.case, "1") == {"acknowledge": ("2026-06-08T11:00:00+01:00", "running")}
     clock.set("2026-06-08T10:20:00+01:00")
     recorded = await service.execute(
@@ -510,7 +493,7 @@ async def test_a_clock_anchored_to_an_earlier_stage(
 ) -> None:
     service = build(pack_with(step_two_within_five_of_step_one))
     clock.set("2026-06-08T10:00:00+01:00")  # stage 1 entered on Monday
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     clock.set("2026-06-11T10:00:00+01:00")
     escalated = await service.execute(
         Escalate(actor_id="tara", case_id=raised.case.id, reason="No agreement.")
@@ -529,7 +512,7 @@ async def test_an_anchored_clock_without_its_stage_counts_from_its_own(
     service = build(pack_with(step_two_within_five_of_step_one))
     clock.set("2026-06-10T10:00:00+01:00")
     raised = await service.execute(
-        raise_command(immediate_risk=True, start_stage="2", start_reason="No carer tonight.")
+        thornbury_raise(immediate_risk=True, start_stage="2", start_reason="No carer tonight.")
     )
     resolve = next(c for c in raised.case.clocks if c.clock == "resolve")
     assert resolve.started_at == at("2026-06-10T10:00:00+01:00")
@@ -582,7 +565,7 @@ async def test_a_milestone_is_recorded_by_whom_the_pack_names_and_meets_its_cloc
     pack = pack_with(action_plan)
     service = build(pack)
     clock.set("2026-06-08T10:00:00+01:00")
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     assert dues(raised.case, "1")["plan"] == ("2026-06-10T16:30:00+01:00", "running")
 
     hugo = case_view(raised.case, pack, directory, now=clock(), viewer_id="hugo")
@@ -639,7 +622,7 @@ async def test_leaving_a_stage_tells_whom_the_pack_names(
 ) -> None:
     service = build(pack_with(report_to_line_managers))
     clock.set("2026-06-08T10:00:00+01:00")
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     assert not [n for n in raised.notifications if n.kind == "stage_left"]
     clock.set("2026-06-09T10:00:00+01:00")
     escalated = await service.execute(
@@ -680,7 +663,7 @@ async def test_a_stage_without_a_clock_still_gets_reminders(
     service = build(pack)
     clock.set("2026-06-08T10:00:00+01:00")  # Monday
     raised = await service.execute(
-        raise_command(immediate_risk=True, start_stage="3", start_reason="No carer tonight.")
+        thornbury_raise(immediate_risk=True, start_stage="3", start_reason="No carer tonight.")
     )
     (reminder,) = raised.case.clocks
     assert (reminder.clock, reminder.reminder_every) == ("_reminders", 2)
@@ -725,7 +708,7 @@ async def test_a_stage_with_clocks_gets_no_pack_reminders_but_its_own(
 
     service = build(pack_with(change))
     clock.set("2026-06-08T10:00:00+01:00")
-    raised = await service.execute(raise_command())
+    raised = await service.execute(thornbury_raise())
     assert [c.clock for c in raised.case.clocks] == ["respond", "resolve"]
     clock.set("2026-06-09T10:00:00+01:00")
     escalated = await service.execute(
@@ -766,7 +749,7 @@ async def test_a_joint_step_copies_the_partner_boards_business_manager(
     service = build(pack)
     clock.set("2026-06-08T10:00:00+01:00")
     raised = await service.execute(
-        raise_command(immediate_risk=True, start_stage="3", start_reason="No carer tonight.")
+        thornbury_raise(immediate_risk=True, start_stage="3", start_reason="No carer tonight.")
     )
     copies = {
         n.recipient.id: n.reason for n in raised.notifications if n.kind == "business_manager_copy"
@@ -819,12 +802,12 @@ async def test_a_childrens_partnership_speaks_of_the_child_and_its_steps(
     service = build(pack)
     clock.set("2026-06-08T10:00:00+01:00")
     with pytest.raises(Refused) as named:
-        await service.execute(raise_command(adult_reference="Jane Smith"))
+        await service.execute(thornbury_raise(adult_reference="Jane Smith"))
     assert named.value.reason == (
         "Give your agency's case reference for the child (for example ASC-104233), not the "
         "child's name: a case reference has at least one digit."
     )
-    raised = await service.execute(raise_command(immediate_risk=True))
+    raised = await service.execute(thornbury_raise(immediate_risk=True))
     reasons = {(n.kind, n.recipient.id): n.reason for n in raised.notifications}
     assert reasons[("immediate_risk", "dl-council")] == (
         "The child is at immediate risk of significant harm; you are told as the Designated "

@@ -294,8 +294,8 @@ def test_harrow_categories_match_the_policy_list(harrow: PolicyPack) -> None:
         "no-further-involvement",
         "other",
     ]
-    assert harrow.category("information-sharing") is not None
-    assert harrow.category("information-sharing").label == "Refusal to share key information"  # type: ignore[union-attr]
+    sharing = harrow.category("information-sharing")
+    assert sharing is not None and sharing.label == "Refusal to share key information"
     assert all(c.clauses == ["HW-2"] for c in harrow.categories)
 
 

@@ -27,10 +27,16 @@ async def test_sends_to_one_conversation_are_spaced_and_others_are_not() -> None
     assert slept == [0.2, 0.2]
 
 
+class ResponseError(Exception):
+    """An error that carries the connector's answer in `response`, as msrest's errors do."""
+
+    def __init__(self, status: int, headers: dict[str, str]) -> None:
+        super().__init__("connector said no")
+        self.response = SimpleNamespace(status_code=status, headers=headers)
+
+
 def error(status: int, headers: dict[str, str] | None = None) -> Exception:
-    exc = Exception("connector said no")
-    exc.response = SimpleNamespace(status_code=status, headers=headers or {})  # type: ignore[attr-defined]
-    return exc
+    return ResponseError(status, headers or {})
 
 
 def test_throttling_and_outages_are_retried_honouring_retry_after() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from escalation.commands import Escalate
-from escalation.directory import StaticDirectory
+from escalation.directory import Directory, StaticDirectory
 from escalation.memory import InMemoryCaseRepository
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
+from escalation.policy import PolicyPack
 from escalation.ports import DueHint
 from escalation.service import EscalationService
 from escalation.sweep import SweepService
@@ -64,10 +65,10 @@ class FakeLease:
 def sweeper(
     repository: InMemoryCaseRepository,
     packs: PackRegistry,
-    directory,
+    directory: Directory,
     queue: FakeQueue,
     lease: FakeLease,
-) -> SweepService:  # type: ignore[no-untyped-def]
+) -> SweepService:
     return SweepService(
         packs=packs,
         repository=repository,
@@ -81,11 +82,11 @@ def sweeper(
 async def test_due_nudges_are_queued_once_and_stale_hints_forgotten(
     service: EscalationService,
     repository: InMemoryCaseRepository,
-    redbridge,
-    harrow,
-    directory,
+    redbridge: PolicyPack,
+    harrow: PolicyPack,
+    directory: Directory,
     clock: FakeClock,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     packs = PackRegistry([redbridge, harrow])
     queue, lease = FakeQueue(), FakeLease()
     sweep = sweeper(repository, packs, directory, queue, lease)
@@ -107,8 +108,8 @@ async def test_due_nudges_are_queued_once_and_stale_hints_forgotten(
 
 
 async def test_a_held_lease_means_no_sweep(
-    repository: InMemoryCaseRepository, redbridge, directory
-) -> None:  # type: ignore[no-untyped-def]
+    repository: InMemoryCaseRepository, redbridge: PolicyPack, directory: Directory
+) -> None:
     lease = FakeLease()
     lease.held = True  # another instance is sweeping
     report = await sweeper(
@@ -120,9 +121,9 @@ async def test_a_held_lease_means_no_sweep(
 async def test_a_case_of_a_board_with_no_pack_here_does_not_stop_the_sweep(
     service: EscalationService,
     repository: InMemoryCaseRepository,
-    redbridge,
-    directory,
-) -> None:  # type: ignore[no-untyped-def]
+    redbridge: PolicyPack,
+    directory: Directory,
+) -> None:
     """An instance that runs Redbridge alone still nudges Redbridge cases when the store holds a
     Harrow case; the Harrow case is reported and its hints are kept for an instance with the pack."""
     redbridge_case = (await service.execute(redbridge_raise())).case.id
@@ -134,5 +135,7 @@ async def test_a_case_of_a_board_with_no_pack_here_does_not_stop_the_sweep(
     report = await sweep.sweep(max(c.effective_due for c in harrow_clocks))
     assert report.no_pack == [harrow_case]
     assert report.queued and all(k.startswith(f"{redbridge_case}:") for k in report.queued)
-    forgotten = sweep._due_index.forgotten  # type: ignore[attr-defined]
+    index = sweep._due_index
+    assert isinstance(index, FakeDueIndex)
+    forgotten = index.forgotten
     assert not any(case_id == harrow_case for case_id, _, _ in forgotten)

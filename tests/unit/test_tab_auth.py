@@ -159,7 +159,7 @@ async def test_unsigned_and_alg_none_tokens_are_refused() -> None:
             await check(token)
     # PyJWT's own alg=none encoding, and no signature part at all.
     with pytest.raises(TokenError, match="algorithm"):
-        await check(jwt.encode(claims(), None, algorithm="none", headers={"kid": "k1"}))
+        await check(jwt.encode(claims(), "", algorithm="none", headers={"kid": "k1"}))
     with pytest.raises(TokenError):
         await check(signed(claims()).rsplit(".", 1)[0])
     with pytest.raises(TokenError):

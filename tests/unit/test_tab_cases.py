@@ -96,7 +96,9 @@ async def test_the_copys_timeline_names_no_one_and_quotes_nothing(
     for case_id, case in repository.states.items():
         if case.board_id != "redbridge":
             continue
-        events = (await repository.load(case_id)).events  # type: ignore[union-attr]
+        stored = await repository.load(case_id)
+        assert stored is not None
+        events = stored.events
         full = case_timeline(case, events, pack, directory, ViewLevel.FULL)
         copy = case_timeline(case, events, pack, directory, ViewLevel.COPY)
         assert [e.what for e in full if e.kind == "ClockStopped"] == []
@@ -145,9 +147,9 @@ async def test_deadlines_waiting_and_the_filters(
     assert choose([late], stage="2") == [] and choose([late], stage="1") == [late]
     mine = choose([late], show="waiting")
     assert mine == ([late] if late.waiting_on_me else [])
-    detail = case_detail(
-        raised, (await repository.load(raised.id)).events, pack, directory, raiser, later
-    )  # type: ignore[union-attr]
+    stored = await repository.load(raised.id)
+    assert stored is not None
+    detail = case_detail(raised, stored.events, pack, directory, raiser, later)
     assert detail is not None and detail.clocks and detail.timeline[0].kind == "CaseRaised"
     assert case_detail(raised, [], pack, directory, "hana", later) is None
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from escalation.case import CaseStatus, ClockStatus
+from escalation.case import CaseStatus, ClockState, ClockStatus
 from escalation.cli import main
 from escalation.commands import (
     ApproveRecord,
@@ -35,6 +35,7 @@ from escalation.packs import POLICY_DIR_ENV, PackRegistry, load_pack, parse_pack
 from escalation.policy import PolicyPack, StageOutcome
 from escalation.service import EscalationService
 from tests.support import FakeClock, person
+from tests.unit.builders import thornbury_raise
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_PACKS = REPO / "tests" / "fixtures" / "packs"
@@ -92,28 +93,8 @@ def sent(notifications: Iterable[Notification]) -> set[tuple[str, str]]:
     return {(n.kind, n.recipient.key) for n in notifications}
 
 
-def dues(case_clocks: Iterable[object], stage: str) -> dict[str, tuple[str, str]]:
-    return {
-        c.clock: (c.due.isoformat(), c.status.value)  # type: ignore[attr-defined]
-        for c in case_clocks
-        if c.stage == stage  # type: ignore[attr-defined]
-    }
-
-
-def raise_command(**overrides: object) -> RaiseDisagreement:
-    fields: dict[str, object] = {
-        "actor_id": "tara",
-        "board_id": "thornbury",
-        "other_party": OtherParty(agency_id="thornbury-health", person_id="hugo"),
-        "adult_reference": "TC-1234",
-        "category": "access",
-        "disagreement_date": date(2026, 6, 5),
-        "issue": "Home care support stopped after discharge.",
-        "risk_to_adult": "Falls at home without support.",
-        "aim": "A joint assessment this week.",
-    }
-    fields.update(overrides)
-    return RaiseDisagreement(**fields)  # type: ignore[arg-type]
+def dues(case_clocks: Iterable[ClockState], stage: str) -> dict[str, tuple[str, str]]:
+    return {c.clock: (c.due.isoformat(), c.status.value) for c in case_clocks if c.stage == stage}
 
 
 # -- the pack ----------------------------------------------------------------------------------
@@ -272,7 +253,7 @@ async def test_a_case_runs_through_all_three_stages_and_closes(
 ) -> None:
     # Monday 8 June 2026.
     clock.set("2026-06-08T10:00:00+01:00")
-    raised = await tb_service.execute(raise_command())
+    raised = await tb_service.execute(thornbury_raise())
     case = raised.case
     assert (case.id, case.board_id, case.stage, case.status) == (
         CASE_ID,
@@ -420,7 +401,7 @@ async def test_stage_3_cannot_be_escalated_further(
     tb_service: EscalationService, clock: FakeClock
 ) -> None:
     clock.set("2026-06-08T10:00:00+01:00")
-    await tb_service.execute(raise_command())
+    await tb_service.execute(thornbury_raise())
     clock.set("2026-06-08T11:00:00+01:00")
     await tb_service.execute(Escalate(actor_id="tara", case_id=CASE_ID, reason="Urgent."))
     clock.set("2026-06-08T12:00:00+01:00")
@@ -455,7 +436,7 @@ async def test_immediate_risk_may_start_at_stage_2(
 ) -> None:
     clock.set("2026-06-08T10:00:00+01:00")
     outcome = await tb_service.execute(
-        raise_command(
+        thornbury_raise(
             immediate_risk=True,
             aim="",
             start_stage="2",
@@ -486,7 +467,7 @@ async def test_start_stage_without_immediate_risk_is_refused(
 ) -> None:
     clock.set("2026-06-08T10:00:00+01:00")
     with pytest.raises(Refused) as caught:
-        await tb_service.execute(raise_command(start_stage="2", start_reason="Faster."))
+        await tb_service.execute(thornbury_raise(start_stage="2", start_reason="Faster."))
     assert caught.value.code == RefusalCode.NOT_PERMITTED
     assert caught.value.clauses == ("TB-1", "TB-1.2")
 
@@ -530,7 +511,7 @@ async def test_recommendations_are_binding_where_the_pack_says_so(
     )
     clock.set("2026-06-08T10:00:00+01:00")
     opened = await service.execute(
-        raise_command(immediate_risk=True, start_stage="3", start_reason="No carer tonight.")
+        thornbury_raise(immediate_risk=True, start_stage="3", start_reason="No carer tonight.")
     )
     out = await service.execute(
         RecordRecommendations(actor_id="eve", case_id=opened.case.id, recommendations=("Visit",))

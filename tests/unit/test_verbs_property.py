@@ -39,11 +39,12 @@ from escalation.commands import (
     ApproveOutcome,
     ApproveRecord,
     AskSafeguardingLead,
-    CaseCommand,
     CaseConferenceDetails,
     CloseCase,
+    Command,
     ConfirmOutcome,
     ConvenePanel,
+    DiscussionOutcome,
     Escalate,
     OtherParty,
     RaiseDisagreement,
@@ -67,14 +68,18 @@ from escalation.service import EscalationService
 from .builders import harrow_raise, redbridge_raise
 from .conftest import FakeClock
 
-OUTCOMES = ("resolved", "not_resolved", "continuing")
+OUTCOMES: tuple[DiscussionOutcome, ...] = ("resolved", "not_resolved", "continuing")
 # Verbs that take a case on: chosen more often, so walks reach the later stages.
 ONWARD = frozenset({ESCALATE, RECOMMEND, CONVENE_PANEL, REPRESENT, DECIDE, RESPOND})
 
 
 def commands(
-    case: Case, view: CaseView, actor: str, now: datetime, outcome: str = "continuing"
-) -> Iterator[tuple[str, CaseCommand]]:
+    case: Case,
+    view: CaseView,
+    actor: str,
+    now: datetime,
+    outcome: DiscussionOutcome = "continuing",
+) -> Iterator[tuple[str, Command]]:
     """One well-formed command per verb (per record awaiting approval, per agency)."""
     cid = case.id
     yield (
@@ -85,7 +90,7 @@ def commands(
             held_at=now,
             participants=("a", "b"),
             summary="Talked it through.",
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome,
             points_of_difference="Timing.",
             basis_of_decision="Risk.",
             agreed_outcome="A joint visit." if outcome == "resolved" else "",
@@ -188,7 +193,8 @@ def offered(view: CaseView, key: str) -> bool:
     return view.may(key)
 
 
-def accepted(case: Case, command: CaseCommand, ctx: Context) -> bool:
+def accepted(case: Case, command: Command, ctx: Context) -> bool:
+    assert not isinstance(command, RaiseDisagreement), "a raise makes a case, it acts on none"
     try:
         decide(case, command, ctx)
     except Refused:
@@ -211,12 +217,12 @@ def viewers(pack: PolicyPack, directory: Directory) -> list[str]:
 
 def disagreements(
     case: Case, pack: PolicyPack, directory: Directory, now: datetime
-) -> tuple[list[str], list[tuple[str, CaseCommand]]]:
+) -> tuple[list[str], list[tuple[str, Command]]]:
     """Where the view and the rules differ; and every command the rules accept."""
     ctx = Context(pack, calendar_for(pack), directory, now)
     access = CaseAccess(case, pack, directory)
     wrong: list[str] = []
-    used: list[tuple[str, CaseCommand]] = []
+    used: list[tuple[str, Command]] = []
     for person in viewers(pack, directory):
         view = case_view(case, pack, directory, now=now, viewer_id=person)
         level = access.level(person)

@@ -71,10 +71,11 @@ def test_an_activity_is_read_as_msrest_reads_it(index: int) -> None:
     assert fast_read(body) == msrest_read(body)
 
 
-def connector_body(activity: Activity) -> dict[str, Any]:
-    """What the connector client sends: msrest's request body for an Activity."""
+def connector_body(model: Model, name: str = "Activity") -> dict[str, Any]:
+    """What the connector client sends: msrest's request body for a model (an Activity)."""
     models = {k: v for k, v in connector_models.__dict__.items() if isinstance(v, type)}
-    body: dict[str, Any] = Serializer(models).body(copy.deepcopy(activity), "Activity")
+    serializer = Serializer(models)  # type: ignore[no-untyped-call]  # msrest is untyped
+    body: dict[str, Any] = serializer.body(copy.deepcopy(model), name)  # type: ignore[no-untyped-call]
     return body
 
 
@@ -147,10 +148,7 @@ def test_conversation_references_and_parameters() -> None:
         tenant_id="t",
         channel_data={"tenant": {"id": "t"}},
     )
-    models = {k: v for k, v in connector_models.__dict__.items() if isinstance(v, type)}
-    assert to_json(parameters) == Serializer(models).body(
-        copy.deepcopy(parameters), "ConversationParameters"
-    )
+    assert to_json(parameters) == connector_body(parameters, "ConversationParameters")
 
 
 def test_an_invoke_response_is_written_as_botbuilder_writes_it() -> None:
