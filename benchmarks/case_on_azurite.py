@@ -34,12 +34,13 @@ import aiohttp
 
 from benchmarks.harness import our_server, server
 from storage.settings import StorageSettings, open_storage
-from tests.e2e.connector import connector
-from tests.e2e.test_conversation import TENANT
-from tests.e2e.test_full_cases import PEOPLE, Walk, raise_case
-from tests.integration.conftest import AZURITE_TABLE, DEV_ACCOUNT, DEV_KEY, _start_azurite, _stop
-from tests.round_trips import ASK_HEADER, HEADER, header_fields
-from tests.support import RunningClock, agencies_for
+from testkit.azurite import AZURITE_TABLE, DEV_ACCOUNT, DEV_KEY, start_azurite, stop_azurite
+from testkit.chat import TENANT
+from testkit.clocks import RunningClock
+from testkit.connector import connector
+from testkit.people import agencies_for
+from testkit.round_trips import ASK_HEADER, HEADER, header_fields
+from testkit.walk import PEOPLE, Walk, card_actions_to_close, raise_case
 
 KINDS = ("first message", "help", "dialog step", "raise", "card action", "case card")
 
@@ -77,61 +78,13 @@ async def walk_case(w: Timed) -> None:
     await w.say("amara", "help")
     w.label = "set channel"
     await w.in_channel("bm", "set channel")
-    said = w.say
 
     async def labelled(who: str, text: str) -> list[str]:
         w.label = "raise" if text == "yes" else "dialog step"
-        return await said(who, text)
+        return await w.say(who, text)
 
-    w.say = labelled  # type: ignore[method-assign]
-    case_id = await raise_case(w)
-    w.say = said  # type: ignore[method-assign]
-    day = w.clock.day()
-    steps: list[tuple[str, str, dict[str, str]]] = [
-        (
-            "noah",
-            "record",
-            {
-                "held_date": day,
-                "held_time": "09:00",
-                "method": "phone",
-                "participants": "Amara Osei, Noah Okafor",
-                "summary": "Spoke about the falls",
-                "points_of_difference": "Timing",
-                "outcome": "not_resolved",
-            },
-        ),
-        ("amara", "approve_record", {"record_id": "R1"}),
-        ("amara", "escalate", {"reason": "No agreement at stage 1"}),
-        (
-            "nadia",
-            "record",
-            {
-                "held_date": day,
-                "held_time": "11:00",
-                "method": "teams call",
-                "participants": "Lena Price, Nadia Khan",
-                "summary": "Managers discussed",
-                "outcome": "not_resolved",
-            },
-        ),
-        ("lena", "escalate", {"reason": "Managers could not agree"}),
-        ("sam", "escalate", {"reason": "Heads of Service could not agree"}),
-        ("chair", "recommend", {"recommendations": "Joint visit within 3 days"}),
-        ("sam", "respond", {"agency": "redbridge-asc", "response": "accepted"}),
-        ("nadia", "respond", {"agency": "nelft", "response": "accepted"}),
-        (
-            "chair",
-            "close",
-            {
-                "summary": "Recommendations accepted",
-                "learning_points": "Share falls logs early",
-                "policy_gaps": "None",
-                "debrief_offered": "true",
-            },
-        ),
-    ]
-    for who, verb, fields in steps:
+    case_id = await raise_case(w, say=labelled)
+    for who, verb, fields in card_actions_to_close(w.clock.day()):
         w.label = "(untimed)"  # Walk.act reads the case's version first, outside any turn
         version = (await w.case(case_id)).version
         data: dict[str, Any] = {"case_id": case_id, "version": version, "verb": verb}
@@ -195,7 +148,7 @@ async def main(args: argparse.Namespace) -> None:
     if not AZURITE_TABLE.exists():
         raise SystemExit(f"Azurite is not installed ({AZURITE_TABLE}): run `npm install`")
     with tempfile.TemporaryDirectory() as work:
-        process, port = _start_azurite(Path(work))
+        process, port = start_azurite(Path(work))
         try:
             connection_string = (
                 "DefaultEndpointsProtocol=http;"
@@ -205,7 +158,7 @@ async def main(args: argparse.Namespace) -> None:
             plain = summary(await run(connection_string, 0.0, args.repeat))
             delayed = summary(await run(connection_string, args.delay_ms, args.repeat))
         finally:
-            _stop(process)
+            stop_azurite(process)
     print(
         f"A whole Redbridge case on Azurite, {args.repeat} walk(s); each turn's time in the "
         f"server (median), without and with {args.delay_ms:g} ms before every storage request"

@@ -25,15 +25,16 @@ from typing import Any
 import aiohttp
 
 from escalation.commands import OtherParty, RaiseDisagreement
-from escalation.memory import RecordingNotifier
 from escalation.packs import PackRegistry, default_policy_dir
 from escalation.service import EscalationService
 from storage.bot_state import escape_key
 from storage.settings import Storage
 from storage.tables import ROW_KEY, Entity
-from tests.e2e.connector import Connector
-from tests.round_trips import ASK_HEADER, HEADER, parse_header
-from tests.support import TEST_DAY_START, agencies_for
+from testkit.clocks import TEST_DAY_START
+from testkit.connector import Connector
+from testkit.fakes import RecordingNotifier
+from testkit.people import agencies_for
+from testkit.round_trips import ASK_HEADER, HEADER, parse_header
 
 REPO = Path(__file__).resolve().parents[1]
 AGENTS_PYTHON = REPO / ".venv-agents" / "bin" / "python"

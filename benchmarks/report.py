@@ -18,11 +18,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-from escalation.memory import InMemoryCaseRepository
 from escalation.packs import PackRegistry, default_policy_dir
 from reports.figures import board_report
 from reports.render import write_report
 from reports.sample import generate
+from testkit.fakes import InMemoryCaseRepository
 
 MAX_CASES = 50_000
 

@@ -36,8 +36,8 @@ from botbuilder.core import ActivityHandler, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from storage.tables import TableStore
-from tests.round_trips import CountingStore, WrappedStore, count_turns
-from tests.support import RunningClock
+from testkit.clocks import RunningClock
+from testkit.round_trips import CountingStore, WrappedStore, count_turns
 
 T = TypeVar("T")
 

@@ -20,15 +20,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from escalation.directory import StaticDirectory
-from escalation.memory import RecordingNotifier
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from storage.cases import due_partition
 from storage.scheduler import Scheduler
 from storage.settings import Storage, StorageSettings, open_storage
 from storage.tables import PARTITION_KEY, ROW_KEY, Op
-from tests.support import make_directory
-from tests.unit.builders import redbridge_raise
+from testkit.builders import redbridge_raise
+from testkit.fakes import RecordingNotifier
+from testkit.people import make_directory
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 RAISED = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday

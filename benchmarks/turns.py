@@ -51,7 +51,7 @@ from benchmarks.harness import (
     user,
 )
 from storage.settings import StorageSettings, open_storage
-from tests.e2e.connector import connector
+from testkit.connector import connector
 
 KINDS = ("help", "dialog", "card", "raise")
 

@@ -16,8 +16,8 @@ from PIL import Image
 
 from bot.teams_bot import HELP
 from scripts.build_app_package import PackageError, build, check_domain, check_guid, main
-from tests.e2e.test_conversation import PEOPLE, Chat, running, settings_with
-from tests.e2e.test_full_cases import Walk, person
+from testkit.chat import PEOPLE, Chat, running, settings_with
+from testkit.walk import Walk, person
 
 BOT_ID = "3f2a1c9e-5b7d-4e11-9a0c-1234567890ab"
 DOMAIN = "sab-bot.azurewebsites.net"
@@ -300,7 +300,7 @@ async def test_the_app_answers_every_tab_page_the_manifest_names(tmp_path: Path)
     from app import create_app
     from bot.settings import AppSettings
     from storage.settings import StorageSettings
-    from tests.e2e.connector import serve
+    from testkit.connector import serve
 
     out = build(bot_id=BOT_ID, domain=DOMAIN, out=tmp_path / "p.zip", tab_app_id=TAB_APP)
     manifest = manifest_of(zipfile.ZipFile(out))

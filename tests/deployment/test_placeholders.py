@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import SETTING_NAMES, AppSettings, SettingsError, startup_problem
-from tests.deployment.test_gunicorn import GUNICORN, free_port
-from tests.deployment.test_startup import environment, start
+from tests.deployment.processes import GUNICORN, environment, free_port, start
 
 APP_ID = "3f2a1c9e-5b7d-4e11-9a0c-1234567890ab"
 TENANT = "11111111-2222-3333-4444-555555555555"

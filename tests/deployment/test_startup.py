@@ -4,32 +4,15 @@ on `app:create_app()`, where gunicorn.conf.py checks in the master before any wo
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.deployment.test_gunicorn import GUNICORN, free_port
+from tests.deployment.processes import GUNICORN, environment, free_port, start
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_ENV = (
-    "MicrosoftAppId",
-    "MicrosoftAppPassword",
-    "MicrosoftAppType",
-    "MicrosoftAppTenantId",
-    "ALLOWED_TENANTS",
-    "PORT",
-    "HOST",
-    "ESCALATION_POLICIES",
-    "ESCALATION_POLICY_DIR",
-    "STORAGE_CONNECTION_STRING",
-    "STORAGE_TABLE_ENDPOINT",
-    "ESCALATION_TABLE_PREFIX",
-    "PUBLIC_BASE_URL",
-)
 
 BAD_START = [
     pytest.param(
@@ -73,20 +56,6 @@ BAD_START = [
         id="storage-cannot-open",
     ),
 ]
-
-
-def environment(tmp_path: Path, changes: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in APP_ENV}
-    env["ESCALATION_DATA_DIR"] = str(tmp_path / "data")
-    env["PORT"] = str(free_port())
-    env.update(changes)
-    return env
-
-
-def start(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 @pytest.mark.parametrize(("changes", "message"), BAD_START)

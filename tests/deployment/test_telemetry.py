@@ -89,10 +89,11 @@ from opentelemetry._logs import get_logger_provider
 from bot.settings import AppSettings
 from bot.telemetry import configure_telemetry
 from storage.settings import StorageSettings, open_storage
-from tests.e2e.connector import connector, serve
-from tests.e2e.test_conversation import eventually
-from tests.e2e.test_full_cases import PEOPLE, Walk, raise_case
-from tests.support import RunningClock, agencies_for
+from testkit.connector import connector, serve
+from testkit.chat import eventually
+from testkit.walk import PEOPLE, Walk, raise_case
+from testkit.clocks import RunningClock
+from testkit.people import agencies_for
 
 spans = InMemorySpanExporter()
 configure_telemetry(sys.argv[2], span_exporter=spans)

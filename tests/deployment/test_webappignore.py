@@ -24,6 +24,7 @@ NEVER = {
     "build/appPackage.zip": "zip",
     "artifacts/report.html": "report",
     "tests/test_x.py": "test",
+    "testkit/fakes.py": "test support",
     "sample/directory.yaml": "invented people",
     "scripts/run_local.py": "tool",
     "benchmarks/turns.py": "benchmark",

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.checks import inputs
-from tests.e2e.connector import Connector
-from tests.e2e.test_conversation import Chat, said
+from testkit.chat import Chat, said
+from testkit.connector import Connector
 
 
 @dataclass(frozen=True)

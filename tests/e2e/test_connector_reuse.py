@@ -10,7 +10,7 @@ from app import ADAPTER, create_app
 from bot.connector import CachingBotFrameworkAuthentication
 from bot.settings import AppSettings
 from storage.settings import StorageSettings
-from tests.e2e.connector import connector, serve
+from testkit.connector import connector, serve
 
 
 def message(service_url: str, n: int) -> dict[str, object]:

@@ -21,19 +21,22 @@ from app import create_app
 from bot.settings import AppSettings
 from cards.welcome import MY_CASES
 from storage.settings import open_storage
-from tests.e2e.choices import submit
-from tests.e2e.connector import connector, serve
-from tests.e2e.test_conversation import (
+from testkit.chat import (
+    ANSWERS,
     PEOPLE,
     Chat,
+    answer,
     cards,
     chat_settings,
     eventually,
+    opened_case,
     running,
+    says,
     settings_with,
 )
-from tests.e2e.test_raise_answers import ANSWERS, answer, opened_case, says
-from tests.support import TEST_DAY_START, RunningClock
+from testkit.clocks import TEST_DAY_START, RunningClock
+from testkit.connector import connector, serve
+from tests.e2e.choices import submit
 
 LEAD = {
     "id": "sita",

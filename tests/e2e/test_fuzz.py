@@ -25,15 +25,15 @@ from app import create_app
 from bot.logs import JsonFormatter, PathAccessLogger
 from bot.settings import AppSettings
 from escalation.case import Case, fold
-from escalation.memory import RecordingNotifier
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from storage.settings import open_storage
-from tests.e2e.connector import Connector, Sent, serve
+from testkit.builders import redbridge_raise
+from testkit.chat import PEOPLE, settings_with
+from testkit.clocks import RunningClock
+from testkit.connector import Connector, Sent, serve
+from testkit.fakes import RecordingNotifier
 from tests.e2e.odd_activities import MARK, TENANT, Odd, OddActivities, OpenCase
-from tests.e2e.test_conversation import PEOPLE, settings_with
-from tests.support import RunningClock
-from tests.unit.builders import redbridge_raise
 
 COUNT = 5000
 SECONDS = 120.0

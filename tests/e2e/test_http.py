@@ -14,8 +14,8 @@ import pytest
 from app import create_app
 from bot.settings import AppSettings, SettingsError
 from storage.settings import StorageSettings, open_storage
-from tests.e2e.connector import Connector, connector, serve
-from tests.support import agencies_for
+from testkit.connector import Connector, connector, serve
+from testkit.people import agencies_for
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -411,10 +411,10 @@ async def test_card_inputs_of_the_wrong_type_are_refused_on_the_card(tmp_path: P
 
     from escalation.case import fold
     from escalation.directory import Person
-    from escalation.memory import RecordingNotifier
     from escalation.packs import PackRegistry
     from escalation.service import EscalationService
-    from tests.unit.builders import redbridge_raise
+    from testkit.builders import redbridge_raise
+    from testkit.fakes import RecordingNotifier
 
     storage_settings = StorageSettings(None, tmp_path / "data")
     storage = await open_storage(storage_settings)
@@ -489,10 +489,10 @@ async def test_my_cases_lists_the_persons_open_cases(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
     from escalation.directory import Person
-    from escalation.memory import RecordingNotifier
     from escalation.packs import PackRegistry
     from escalation.service import EscalationService
-    from tests.unit.builders import redbridge_raise
+    from testkit.builders import redbridge_raise
+    from testkit.fakes import RecordingNotifier
 
     raised_at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     storage_settings = StorageSettings(None, tmp_path / "data")

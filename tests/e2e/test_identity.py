@@ -17,9 +17,9 @@ from escalation.directory import Directory
 from escalation.parties import candidates
 from storage.directory_store import StoredPerson
 from storage.settings import open_storage
-from tests.e2e.test_conversation import TENANT, card_text, cards, eventually, running, settings_with
-from tests.e2e.test_full_cases import Walk, person, raise_case
-from tests.support import agencies_for
+from testkit.chat import TENANT, card_text, cards, eventually, running, settings_with
+from testkit.people import agencies_for
+from testkit.walk import Walk, person, raise_case
 
 OTHER_TENANT = "6f1c1b0e-0000-4000-8000-0000000000ee"
 MET_TENANT = "7a2d3c4e-0000-4000-8000-0000000000aa"

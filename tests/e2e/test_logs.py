@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,10 +15,10 @@ import pytest
 from aiohttp import web
 
 from app import LINKS, create_app
-from bot.logs import JsonFormatter, PathAccessLogger, activity_id_var, case_id_var
+from bot.logs import JsonFormatter, PathAccessLogger
 from bot.settings import AppSettings
 from storage.settings import StorageSettings
-from tests.e2e.test_conversation import PEOPLE, Chat, running, settings_with
+from testkit.chat import PEOPLE, Chat, running, settings_with
 
 
 class Lines(logging.Handler):
@@ -34,6 +33,9 @@ class Lines(logging.Handler):
         self.lines.append(self.format(record))
 
 
+SENT = "<sent by the caller>"  # a marker no log line may hold
+
+
 @pytest.fixture
 def lines() -> Iterator[Lines]:
     handler = Lines()
@@ -44,30 +46,6 @@ def lines() -> Iterator[Lines]:
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(previous)
-
-
-def test_a_line_is_json_with_case_and_activity() -> None:
-    case_token, activity_token = case_id_var.set("RB-2026-ABCDEF"), activity_id_var.set("act-9")
-    try:
-        record = logging.LogRecord(
-            "escalation.bot",
-            logging.INFO,
-            __file__,
-            1,
-            "card action %s refused",
-            ("escalate",),
-            None,
-        )
-        entry = json.loads(JsonFormatter().format(record))
-    finally:
-        case_id_var.reset(case_token)
-        activity_id_var.reset(activity_token)
-    assert entry["message"] == "card action escalate refused"
-    assert (entry["case_id"], entry["activity_id"], entry["level"]) == (
-        "RB-2026-ABCDEF",
-        "act-9",
-        "INFO",
-    )
 
 
 async def test_a_refused_card_action_logs_its_case_and_activity_and_no_names(
@@ -106,27 +84,6 @@ async def test_a_refused_card_action_logs_its_case_and_activity_and_no_names(
         assert str(person["name"]) not in text
     for secret in ("Falls at home", "ASC-104233", "Nursing declined"):
         assert secret not in text
-
-
-SENT = "<sent by the caller>"
-
-
-def test_an_error_is_logged_by_its_type_and_place_never_its_message() -> None:
-    try:
-        try:
-            raise KeyError(SENT)
-        except KeyError as exc:
-            raise ValueError(f"could not read {SENT}") from exc
-    except ValueError:
-        record = logging.LogRecord(
-            "escalation.app", logging.ERROR, __file__, 1, "turn failed: %s", ("X",), sys.exc_info()
-        )
-    entry = json.loads(JsonFormatter().format(record))
-    assert entry["error"] == "ValueError"
-    trace = entry["trace"]
-    assert "ValueError" in trace and "KeyError" in trace  # the cause is kept, by its type
-    assert "test_logs.py" in trace and "test_an_error_is_logged" in trace
-    assert SENT not in json.dumps(entry)
 
 
 async def test_a_refused_activity_logs_the_field_and_not_what_was_sent(

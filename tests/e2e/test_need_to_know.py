@@ -10,24 +10,16 @@ import pytest
 
 from escalation.access_log import AccessEntry
 from escalation.directory import Directory, Person, StaticDirectory
-from escalation.memory import RecordingNotifier
 from escalation.packs import PackRegistry, default_policy_dir
 from escalation.service import EscalationService
 from storage.access_log import TableAccessLog
 from storage.cases import safe_key
 from storage.settings import open_storage
 from storage.tables import PARTITION_KEY, ROW_KEY, StorageUnavailable
-from tests.e2e.test_conversation import (
-    Chat,
-    card_text,
-    cards,
-    eventually,
-    running,
-    said,
-    settings_with,
-)
-from tests.e2e.test_full_cases import person
-from tests.unit.builders import redbridge_raise
+from testkit.builders import redbridge_raise
+from testkit.chat import Chat, card_text, cards, eventually, running, said, settings_with
+from testkit.fakes import RecordingNotifier
+from testkit.walk import person
 
 PEOPLE = [
     person("amara", "Amara Osei", "redbridge-asc", "practitioner", manager="lena"),

@@ -14,9 +14,8 @@ import pytest
 from escalation.case import Case, fold
 from escalation.packs import PackRegistry
 from storage.settings import StorageSettings, open_storage
+from testkit.chat import ANSWERS, PEOPLE, Chat, answer, chat_settings, running, settings_with
 from tests.e2e.choices import choose, last_choice_set, search, submit
-from tests.e2e.test_conversation import PEOPLE, Chat, chat_settings, running, settings_with
-from tests.e2e.test_raise_answers import ANSWERS, answer
 
 SEARCH_RESPONSE = "application/vnd.microsoft.search.searchResponse"
 NELFT = "NELFT NHS Foundation Trust"

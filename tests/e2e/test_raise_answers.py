@@ -3,36 +3,22 @@ with the reason, the earlier answers are kept, and the raise then succeeds."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from escalation.case import Case, fold
+from escalation.case import Case
 from escalation.commands import RaiseDisagreement
 from escalation.errors import RefusalCode, Refused
 from escalation.events import EventDraft
 from escalation.rules import Context, decide_raise
-from storage.settings import open_storage
+from testkit.chat import (
+    ANSWERS,
+    Chat,
+    answer,
+    opened_case,
+    says,
+)
 from tests.e2e.choices import last_choice_set
-from tests.e2e.test_conversation import PEOPLE, Chat, chat_settings, running, settings_with
 
-# (answer, words of the question that follows it), from "raise" to the summary.
-ANSWERS = [
-    ("raise", "agency"),
-    ("NELFT NHS Foundation Trust", "other professional"),
-    ("Noah Okafor", "case reference"),
-    ("ASC-104233", "What is it about"),
-    ("Eligibility criteria and access to services", "immediate risk"),
-    ("no", "child"),
-    ("no", "What is the issue"),
-    ("Community nursing declined a joint visit", "risk to the adult"),
-    ("Further falls; lives alone", "disagree about"),
-    ("Whether a joint visit is needed", "aim to achieve"),
-    ("A joint visit within a week", "evidence"),
-    ("GP letter of 27 November", "When did the disagreement arise"),
-    ("yesterday", "Raise this disagreement now"),
-]
 QUESTION = {answer: ANSWERS[i - 1][1] for i, (answer, _) in enumerate(ANSWERS) if i}
 # The question each typed answer replies to, and the core's name for it in its reasons.
 FIELDS = {
@@ -45,39 +31,9 @@ FIELDS = {
 }
 
 
-@pytest.fixture
-async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
-    async with running(await settings_with(tmp_path, PEOPLE), Chat) as started:
-        yield started
-
-
-def says(replies: list[str], words: str) -> bool:
-    return any(words.lower() in r.lower() for r in replies)
-
-
-async def answer(chat: Chat, text: str, expect: str) -> list[str]:
-    replies = await chat.say("amara", text)
-    assert says(replies, expect), (text, expect, replies)
-    return replies
-
-
 async def to_summary(chat: Chat, replace: dict[str, str] | None = None) -> None:
     for text, expect in ANSWERS:
         await answer(chat, (replace or {}).get(text, text), expect)
-
-
-async def opened_case(chat: Chat) -> Case:
-    replies = await chat.say("amara", "yes")
-    opened = next((r for r in replies if " is open." in r), None)
-    assert opened is not None, replies
-    case_id = opened.split()[1]
-    storage = await open_storage(chat_settings(chat))
-    try:
-        stored = await storage.cases.load(case_id)
-    finally:
-        await storage.close()
-    assert stored is not None
-    return fold(stored.events)
 
 
 def details(case: Case) -> dict[str, str]:

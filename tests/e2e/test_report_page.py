@@ -20,7 +20,7 @@ from app import LINKS, STORAGE, create_app
 from bot.settings import AppSettings
 from escalation.access_log import board_subject
 from storage.settings import StorageSettings
-from tests.e2e.connector import serve
+from testkit.connector import serve
 
 
 @dataclass

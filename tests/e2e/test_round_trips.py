@@ -19,11 +19,11 @@ import pytest
 
 from app import create_app
 from bot.settings import AppSettings
-from tests.e2e.connector import connector, serve
-from tests.e2e.test_conversation import settings_with
-from tests.e2e.test_full_cases import PEOPLE, Walk, raise_case
-from tests.round_trips import CountingStore, Traces, TurnTrace, count_turns
-from tests.support import RunningClock
+from testkit.chat import settings_with
+from testkit.clocks import RunningClock
+from testkit.connector import connector, serve
+from testkit.round_trips import CountingStore, Traces, TurnTrace, count_turns
+from testkit.walk import PEOPLE, Walk, card_actions_to_close, raise_case
 
 CEILING = 3  # sequential storage round trips on a turn's path
 T = TypeVar("T")
@@ -74,58 +74,20 @@ async def walked(tmp_path: Path) -> Counted:
 
         # The raise: every answer is a dialog step; the last ("yes") saves the case.
         said: list[str] = []
-        real_say = w.say
 
         async def say(who: str, text: str) -> list[str]:
             said.append(text)
             label = "raise" if text == "yes" else "dialog step"
-            return await w.turn(label, lambda: real_say(who, text))
+            return await w.turn(label, lambda: w.say(who, text))
 
-        w.say = say  # type: ignore[method-assign]
-        case_id = await raise_case(w)
-        w.say = real_say  # type: ignore[method-assign]
+        case_id = await raise_case(w, say=say)
         assert said[-1] == "yes"
 
         def act(who: str, verb: str, **fields: str) -> Awaitable[str]:
             return w.turn("card action", lambda: w.act(who, verb, case_id, **fields))
 
-        day = w.clock.day()
-        await act(
-            "noah",
-            "record",
-            held_date=day,
-            held_time="09:00",
-            method="phone",
-            participants="Amara Osei, Noah Okafor",
-            summary="Spoke about the falls",
-            points_of_difference="Timing",
-            outcome="not_resolved",
-        )
-        await act("amara", "approve_record", record_id="R1")
-        await act("amara", "escalate", reason="No agreement at stage 1")
-        await act(
-            "nadia",
-            "record",
-            held_date=day,
-            held_time="11:00",
-            method="teams call",
-            participants="Lena Price, Nadia Khan",
-            summary="Managers discussed",
-            outcome="not_resolved",
-        )
-        await act("lena", "escalate", reason="Managers could not agree")
-        await act("sam", "escalate", reason="Heads of Service could not agree")
-        await act("chair", "recommend", recommendations="Joint visit within 3 days")
-        await act("sam", "respond", agency="redbridge-asc", response="accepted")
-        await act("nadia", "respond", agency="nelft", response="accepted")
-        await act(
-            "chair",
-            "close",
-            summary="Recommendations accepted",
-            learning_points="Share falls logs early",
-            policy_gaps="None",
-            debrief_offered="true",
-        )
+        for who, verb, fields in card_actions_to_close(w.clock.day()):
+            await act(who, verb, **fields)
         await w.turn("case card", lambda: w.say("amara", f"case {case_id}"))
         await w.turn("cases", lambda: w.say("noah", "cases"))
         # A card acted on twice: the second is refused, and says so from the case as read.

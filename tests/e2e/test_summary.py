@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.e2e.test_conversation import PEOPLE, Chat, card_text, cards, running, settings_with
+from testkit.chat import PEOPLE, Chat, card_text, cards, running, settings_with
 
 BM = {
     "id": "bm",

@@ -22,10 +22,10 @@ import aiohttp
 from app import create_app
 from bot.settings import AppSettings
 from storage.settings import open_storage
-from tests.e2e.connector import Connector, connector, serve
-from tests.e2e.test_conversation import card_text, cards, eventually, said, settings_with
-from tests.e2e.test_full_cases import PEOPLE, Walk, raise_case
-from tests.support import RunningClock
+from testkit.chat import card_text, cards, eventually, said, settings_with
+from testkit.clocks import RunningClock
+from testkit.connector import Connector, connector, serve
+from testkit.walk import PEOPLE, Walk, raise_case
 
 COUNCIL_TENANT = "6f1c2a77-0c0e-4a51-9d84-1a2b3c4d5e01"
 NHS_TENANT = "b2d4e6f8-1111-4c2d-8e9f-0a1b2c3d4e02"

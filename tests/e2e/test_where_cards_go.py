@@ -7,11 +7,11 @@ import asyncio
 import pytest
 
 from storage.settings import open_storage
-from tests.e2e.test_conversation import Chat, card_text, chat, eventually  # noqa: F401
-from tests.e2e.test_full_cases import Walk, walk  # noqa: F401 - the fixture
+from testkit.chat import Chat, card_text, eventually
+from testkit.walk import Walk
 
 
-async def test_a_message_in_a_channel_does_not_move_a_persons_chat(walk: Walk) -> None:  # noqa: F811
+async def test_a_message_in_a_channel_does_not_move_a_persons_chat(walk: Walk) -> None:
     await walk.in_channel("amara", "help")
 
     assert walk.storage_settings is not None
@@ -26,7 +26,7 @@ async def test_a_message_in_a_channel_does_not_move_a_persons_chat(walk: Walk) -
 
 @pytest.mark.clause("RB-1.6")
 async def test_after_a_child_concern_the_outbox_sends_the_mash_signpost_not_a_case_card(
-    chat: Chat,  # noqa: F811 - the fixture
+    chat: Chat,
 ) -> None:
     for text in (
         "raise",

@@ -7,13 +7,7 @@ skipped on a laptop.
 
 from __future__ import annotations
 
-import http.client
 import os
-import signal
-import socket
-import subprocess
-import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,79 +16,17 @@ import pytest
 from storage.azure_engine import AzureTableStore
 from storage.sqlite_engine import SqliteTableStore
 from storage.tables import TableStore
+from testkit.azurite import (
+    AZURITE_TABLE,
+    DEV_ACCOUNT,
+    DEV_KEY,
+    start_azurite,
+    stop_azurite,
+    unique_table_name,
+)
+from tests.integration.harness import Harness, open_harness
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-AZURITE_TABLE = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
-# Azurite's well-known development account; not a secret.
-DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-STARTUP_SECONDS = 30.0
 ENGINES = ("sqlite", "azure")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(port: int) -> bool:
-    """True once Azurite answers HTTP at all (an unsigned request gets a 4xx, which is fine)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-    try:
-        connection.request("GET", f"/{DEV_ACCOUNT}/Tables")
-        return connection.getresponse().status > 0
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop Azurite and anything it started: it runs in its own process group."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
-def _start_azurite(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    log_path = workdir / "azurite.log"
-    for _attempt in range(3):  # the free port can be taken between probing and binding
-        port = _free_port()
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    str(AZURITE_TABLE),
-                    "--inMemoryPersistence",
-                    "--disableTelemetry",
-                    "--skipApiVersionCheck",
-                    "--silent",
-                    "--tableHost",
-                    "127.0.0.1",
-                    "--tablePort",
-                    str(port),
-                ],
-                cwd=workdir,  # whatever it writes stays out of the work tree
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline and process.poll() is None:
-            if _answers(port):
-                return process, port
-            time.sleep(0.1)
-        _stop(process)
-    log_text = log_path.read_text(errors="replace")
-    raise RuntimeError(f"Azurite did not start on 127.0.0.1; its output:\n{log_text}")
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +39,7 @@ def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Itera
         if os.environ.get("CI"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    process, port = _start_azurite(tmp_path_factory.mktemp("azurite"))
+    process, port = start_azurite(tmp_path_factory.mktemp("azurite"))
     try:
         yield (
             "DefaultEndpointsProtocol=http;"
@@ -115,7 +47,7 @@ def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Itera
             f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
         )
     finally:
-        _stop(process)
+        stop_azurite(process)
 
 
 @pytest.fixture(params=ENGINES)
@@ -139,13 +71,24 @@ async def store(
         await opened.close()
 
 
-def unique_table_name() -> str:
-    return f"t{uuid.uuid4().hex[:20]}"
-
-
 @pytest.fixture
 async def table(store: TableStore) -> str:
     """A new, empty table in ``store``; unique, since Azurite lives for the whole session."""
     name = unique_table_name()
     await store.ensure_tables([name])
     return name
+
+
+# -- the case repository on each engine (tests.integration.harness) ---------------------------
+
+
+@pytest.fixture(params=["memory", "sqlite", "azure"])
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    async for opened in open_harness(request.param, request, tmp_path):
+        yield opened
+
+
+@pytest.fixture(params=["sqlite", "azure"])
+async def tables(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    async for opened in open_harness(request.param, request, tmp_path):
+        yield opened

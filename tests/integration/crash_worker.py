@@ -18,14 +18,14 @@ from pathlib import Path
 
 from escalation.commands import Escalate
 from escalation.directory import StaticDirectory
-from escalation.memory import RecordingNotifier
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService, Outcome
 from storage.outbox import Delivery, DeliveryResult, dispatch_once
 from storage.settings import StorageSettings, open_storage
-from tests.support import make_directory
-from tests.unit.builders import discussion, redbridge_raise
+from testkit.builders import discussion, redbridge_raise
+from testkit.fakes import RecordingNotifier
+from testkit.people import make_directory
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

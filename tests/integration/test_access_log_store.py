@@ -13,7 +13,7 @@ from escalation.access_log import AccessEntry, Seen, board_subject
 from storage.access_log import CASE_ACCESS, TableAccessLog, access_row
 from storage.settings import StorageSettings, open_storage
 from storage.tables import StorageError, TableStore
-from tests.integration.conftest import unique_table_name
+from testkit.azurite import unique_table_name
 
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 CASE = "RB-2026-K7QX2M"

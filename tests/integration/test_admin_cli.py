@@ -20,7 +20,6 @@ from admin.cli import main
 from escalation.access_log import AccessEntry, Seen
 from escalation.commands import ApproveOutcome, CloseCase, ConfirmOutcome
 from escalation.directory import StaticDirectory
-from escalation.memory import RecordingNotifier
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from storage.backup import backed_up_tables
@@ -29,9 +28,11 @@ from storage.cases import event_row
 from storage.purge import retention_ends
 from storage.settings import Storage, StorageSettings, open_storage
 from storage.tables import TableNotFound
-from tests.integration.conftest import DEV_ACCOUNT, DEV_KEY
-from tests.support import FakeClock, make_directory
-from tests.unit.builders import discussion, redbridge_raise
+from testkit.azurite import DEV_ACCOUNT, DEV_KEY
+from testkit.builders import discussion, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import RecordingNotifier
+from testkit.people import make_directory
 
 T = TypeVar("T")
 

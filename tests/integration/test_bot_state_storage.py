@@ -32,7 +32,7 @@ from storage.bot_state import (
 )
 from storage.sqlite_engine import SqliteTableStore
 from storage.tables import ConcurrencyConflict, TableStore, split_text
-from tests.integration.conftest import unique_table_name
+from testkit.azurite import unique_table_name
 
 BASE_CASES = [
     "return_empty_object_when_reading_unknown_key",

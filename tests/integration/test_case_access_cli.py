@@ -22,13 +22,14 @@ from admin.case_access import (
 from escalation.access_log import AccessEntry, Seen
 from escalation.cli import CliError
 from escalation.directory import StaticDirectory
-from escalation.memory import RecordingNotifier
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from storage.settings import Storage, StorageSettings, open_storage
 from storage.tables import StorageUnavailable
-from tests.support import FakeClock, make_directory
-from tests.unit.builders import redbridge_raise
+from testkit.builders import redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import RecordingNotifier
+from testkit.people import make_directory
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 EXPORTED_AT = datetime(2026, 12, 4, 15, 30, tzinfo=UTC)

@@ -4,80 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from escalation.commands import ApproveRecord, Escalate, SetProtectiveDeadline
-from escalation.directory import StaticDirectory
 from escalation.errors import ConcurrencyConflict, RefusalCode, Refused
 from escalation.events import verify_chain
-from escalation.memory import InMemoryCaseRepository, RecordingNotifier
-from escalation.packs import PackRegistry
-from escalation.ports import CaseRepository
-from escalation.service import EscalationService
 from storage.azure_engine import AzureTableStore
 from storage.cases import TableCaseRepository, TableNames
-from storage.sqlite_engine import SqliteTableStore
 from storage.tables import TableStore
-from tests.support import FakeClock, make_directory
-from tests.unit.builders import discussion, redbridge_raise
-
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
-
-
-@dataclass
-class Harness:
-    kind: str
-    repository: CaseRepository
-    clock: FakeClock
-    store: TableStore | None = None
-
-    def service(self) -> EscalationService:
-        return EscalationService(
-            packs=PackRegistry.from_directory(POLICIES),
-            repository=self.repository,
-            directory=StaticDirectory(make_directory()),
-            notifier=RecordingNotifier(),
-            now=self.clock,
-        )
-
-
-async def _open(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[Harness]:
-    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
-    if kind == "memory":
-        yield Harness("memory", InMemoryCaseRepository(), clock)
-        return
-    store: TableStore
-    if kind == "azure":
-        store = AzureTableStore(request.getfixturevalue("azurite_connection_string"))
-    else:
-        store = SqliteTableStore(tmp_path / "data")
-    # Azurite lives for the whole session: each test gets tables of its own.
-    repository = TableCaseRepository(store, TableNames(prefix=f"t{uuid.uuid4().hex[:10]}"))
-    await repository.ensure_tables()
-    try:
-        yield Harness(kind, repository, clock, store)
-    finally:
-        await store.close()
-
-
-@pytest.fixture(params=["memory", "sqlite", "azure"])
-async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    async for opened in _open(request.param, request, tmp_path):
-        yield opened
-
-
-@pytest.fixture(params=["sqlite", "azure"])
-async def tables(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    async for opened in _open(request.param, request, tmp_path):
-        yield opened
+from testkit.builders import discussion, redbridge_raise
+from testkit.fakes import InMemoryCaseRepository
+from tests.integration.harness import Harness
 
 
 async def test_an_unknown_case_is_none(harness: Harness) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,34 +15,11 @@ from storage.conversations import (
     ConversationStore,
 )
 from storage.tables import TableStore
-from tests.integration.conftest import unique_table_name
-from tests.support import FakeClock
+from testkit.azurite import unique_table_name
+from testkit.clocks import FakeClock
+from tests.integration.references import reference
 
 WEIRD_ID = "29:1a/b\\c#d?e\x07f"  # every character Azure forbids in a key
-
-
-def reference(conversation_id: str = "a:1personal", **changes: Any) -> dict[str, Any]:
-    """As `ConversationReference.serialize()` gives it for a Teams personal chat."""
-    value: dict[str, Any] = {
-        "activityId": "1690000000000",
-        "user": {"id": "29:1amara", "aadObjectId": "aad-amara"},
-        "bot": {"id": "28:bot", "name": "Escalation"},
-        "conversation": {
-            "id": conversation_id,
-            "tenantID": "tenant",
-            "conversationType": "personal",
-        },
-        "channelId": "msteams",
-        "locale": "en-GB",
-        "serviceUrl": "https://smba.trafficmanager.net/uk/",
-    }
-    value.update(changes)
-    return value
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
 
 
 @pytest.fixture

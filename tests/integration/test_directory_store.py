@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ from escalation.actors import resolve, stage_actors
 from escalation.case import Case
 from escalation.commands import OtherParty
 from escalation.directory import Agency, Directory, Person, Standing
-from escalation.memory import InMemoryCaseRepository, RecordingNotifier
 from escalation.packs import PackRegistry
 from escalation.policy import PolicyPack, Selector
 from escalation.service import EscalationService
@@ -39,9 +38,12 @@ from storage.tables import (
     StoredEntity,
     TableStore,
 )
-from tests.integration.conftest import REPO_ROOT, unique_table_name
-from tests.support import FakeClock, person
-from tests.unit.builders import harrow_raise, redbridge_raise
+from testkit.azurite import unique_table_name
+from testkit.builders import harrow_raise, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository, RecordingNotifier
+from testkit.people import ROOT as REPO_ROOT
+from testkit.people import person
 
 SAMPLE = REPO_ROOT / "sample" / "directory.yaml"
 POLICIES = REPO_ROOT / "policies"
@@ -167,11 +169,6 @@ class SpyStore:
 
     async def close(self) -> None:
         """The test's `store` fixture closes the real store."""
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))  # a Tuesday
 
 
 @pytest.fixture

@@ -31,8 +31,9 @@ from storage.join_requests import (
 from storage.outbox import Delivery, DeliveryResult
 from storage.settings import StorageSettings, open_storage
 from storage.tables import Op, StorageUnavailable, StoredEntity, TableStore
-from tests.integration.conftest import unique_table_name
-from tests.support import POLICIES, FakeClock, agencies_for
+from testkit.azurite import unique_table_name
+from testkit.clocks import FakeClock
+from testkit.people import POLICIES, agencies_for
 
 TENANT = "6f1c1b0e-0000-4000-8000-000000000001"
 OTHER_TENANT = "6f1c1b0e-0000-4000-8000-0000000000ee"
@@ -76,11 +77,6 @@ def caller(pid: str, name: str = "", tenant: str | None = TENANT) -> Caller:
 @pytest.fixture(scope="module")
 def boards() -> BoardAgencies:
     return BoardAgencies.of(PackRegistry.from_directory(POLICIES))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
 
 
 class FailingStore:

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from escalation.notifications import Notification
 from storage.cases import TableCaseRepository
 from storage.outbox import Delivery, DeliveryResult, DeliveryStatus, TableOutbox, dispatch_once
-from tests.integration.test_case_repository import Harness, _open
-from tests.unit.builders import discussion, redbridge_raise
-
-
-@pytest.fixture(params=["sqlite", "azure"])
-async def tables(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    async for opened in _open(request.param, request, tmp_path):
-        yield opened
+from testkit.builders import discussion, redbridge_raise
+from tests.integration.harness import Harness
 
 
 def outbox_of(
@@ -179,15 +169,3 @@ async def test_a_hint_for_a_change_never_saved_is_cleared_after_a_grace(tables: 
     _, removed = await outbox.due(tables.clock.now + timedelta(minutes=11))
     assert removed == 1
     assert await tables.store.get(table, "pending", "RB-X|outbox-1") is None
-
-
-def test_backoff_grows_is_capped_and_jittered() -> None:
-    import random
-
-    from storage.outbox import jittered_backoff
-
-    rng = random.Random(7)
-    waits = [jittered_backoff(n, rng=rng).total_seconds() for n in (1, 2, 3, 20, 20)]
-    assert 1.6 <= waits[0] <= 2.4 and 3.2 <= waits[1] <= 4.8 and 6.4 <= waits[2] <= 9.6
-    assert all(720 <= w <= 1080 for w in waits[3:])  # 15 minutes at most, before jitter
-    assert waits[3] != waits[4]  # two instances failing together do not retry in step

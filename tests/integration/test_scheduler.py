@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,18 +18,12 @@ from escalation.packs import PackRegistry
 from storage.cases import TableCaseRepository
 from storage.outbox import Delivery, DeliveryResult, TableOutbox, dispatch_once
 from storage.scheduler import Lease, Scheduler
-from tests.integration.test_case_repository import Harness, _open
-from tests.support import make_directory
-from tests.unit.builders import discussion, redbridge_raise
+from testkit.builders import discussion, redbridge_raise
+from testkit.people import make_directory
+from tests.integration.harness import Harness
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture(params=["sqlite", "azure"])
-async def tables(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    async for opened in _open(request.param, request, tmp_path):
-        yield opened
 
 
 def scheduler(h: Harness, holder: str = "one") -> Scheduler:
@@ -160,7 +153,7 @@ async def test_a_dead_holders_lease_runs_out(tables: Harness) -> None:
 
 @pytest.mark.clause("HW-0")
 async def test_harrow_weeks_across_easter_and_the_clock_change(tables: Harness) -> None:
-    from tests.unit.builders import harrow_raise
+    from testkit.builders import harrow_raise
 
     tables.clock.set("2027-03-23T10:00:00+00:00")  # Tuesday before Easter, still GMT
     await tables.service().execute(harrow_raise(disagreement_date=datetime(2027, 3, 22).date()))
@@ -198,7 +191,7 @@ async def test_harrow_weeks_across_easter_and_the_clock_change(tables: Harness) 
 
 async def test_two_months_across_the_october_clock_change(tables: Harness) -> None:
     """A case left alone at Harrow's HSAB-lead stage: reminders every working day for weeks."""
-    from tests.unit.builders import harrow_raise
+    from testkit.builders import harrow_raise
 
     tables.clock.set("2026-10-06T10:00:00+00:00")
     service = tables.service()

@@ -40,7 +40,8 @@ from storage.tables import (
     join_text,
     split_text,
 )
-from tests.integration.conftest import REPO_ROOT, unique_table_name
+from testkit.azurite import unique_table_name
+from testkit.people import ROOT as REPO_ROOT
 
 
 def ent(pk: str, rk: str, **props: Any) -> Entity:
@@ -618,22 +619,6 @@ async def test_long_text_is_split_across_properties_and_joined_back(
     assert found.entity["title"] == "t"
 
 
-def test_split_text_never_cuts_a_surrogate_pair() -> None:
-    text = "ab\U0001f600cd\U0001f600\U0001f600e"
-    for size in range(2, 12):
-        props = split_text("t", text, chunk_utf16=size)
-        chunks = [props[f"t_{i}"] for i in range(props["t_count"])]
-        assert "".join(chunks) == text
-        assert all(len(c.encode("utf-16-le")) // 2 <= size for c in chunks)
-        assert join_text("t", props) == text
-    assert split_text("t", "") == {"t_count": 0}
-    assert join_text("t", {"t_count": 0}) == ""
-    with pytest.raises(ValueError):
-        join_text("t", {"t_count": 2, "t_0": "a"})
-    with pytest.raises(ValueError):
-        split_text("bad-name", "x")
-
-
 # --- engines and processes ---------------------------------------------------------------------
 
 
@@ -775,6 +760,20 @@ async def test_unreachable_storage_is_reported_as_unavailable(tmp_path: Path) ->
                 await store.close()
 
 
+async def test_factory_picks_the_engine_from_the_connection_string(tmp_path: Path) -> None:
+    for empty in (None, "", "   "):
+        store = open_table_store(empty, tmp_path)
+        assert isinstance(store, SqliteTableStore)
+        await store.close()
+    store = open_table_store(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        "TableEndpoint=http://127.0.0.1:1/devstoreaccount1;",
+        tmp_path,
+    )
+    assert isinstance(store, AzureTableStore)
+    await store.close()
+
+
 def test_azure_payloads_are_read_as_the_sqlite_engine_returns_them() -> None:
     """Azurite keeps the type a client sent; real Azure answers a whole-number Edm.Double with a
     bare JSON integer (Azure/azure-sdk-for-js#19899). Feed the SDK's parser such a payload."""
@@ -815,17 +814,3 @@ def test_azure_payloads_are_read_as_the_sqlite_engine_returns_them() -> None:
     )
     assert_same_typed(stored.entity, expected)
     assert set(stored.entity) == set(expected)  # no Timestamp or other metadata
-
-
-async def test_factory_picks_the_engine_from_the_connection_string(tmp_path: Path) -> None:
-    for empty in (None, "", "   "):
-        store = open_table_store(empty, tmp_path)
-        assert isinstance(store, SqliteTableStore)
-        await store.close()
-    store = open_table_store(
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
-        "TableEndpoint=http://127.0.0.1:1/devstoreaccount1;",
-        tmp_path,
-    )
-    assert isinstance(store, AzureTableStore)
-    await store.close()

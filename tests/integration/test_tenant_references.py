@@ -11,9 +11,9 @@ import pytest
 
 from storage.conversations import TENANT_PARTITION, ConversationStore
 from storage.tables import TableStore
-from tests.integration.conftest import unique_table_name
-from tests.integration.test_conversations import reference
-from tests.support import FakeClock
+from testkit.azurite import unique_table_name
+from testkit.clocks import FakeClock
+from tests.integration.references import reference
 
 COUNCIL = "6F1C2A77-0C0E-4A51-9D84-1A2B3C4D5E01"
 NHS = "b2d4e6f8-1111-4c2d-8e9f-0a1b2c3d4e02"

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from escalation.memory import InMemoryCaseRepository
 from escalation.packs import PackRegistry
 from reports.figures import board_report
 from reports.render import page_headers, to_html, write_report
 from reports.sample import generate
+from testkit.fakes import InMemoryCaseRepository
+from testkit.people import ROOT
 
-from .conftest import ARTIFACTS
+ARTIFACTS = ROOT / "artifacts" / "reports"
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARGS = [

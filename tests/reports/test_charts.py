@@ -11,14 +11,13 @@ from datetime import date
 
 import pytest
 
-from escalation.memory import InMemoryCaseRepository
 from escalation.packs import PackRegistry
 from reports.charts import render_charts
 from reports.figures import BoardReport, board_report
 from reports.render import to_html
 from reports.sample import generate
-
-from .conftest import ROOT
+from testkit.fakes import InMemoryCaseRepository
+from testkit.people import ROOT
 
 ROUNDS = 6  # pyplot's shared state spoilt about one round in two of this (measured)
 AT_ONCE = 4  # two requests for each of two boards

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 
 from escalation.case import Case
-from escalation.memory import InMemoryCaseRepository
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
 from reports.figures import (
@@ -21,9 +20,9 @@ from reports.figures import (
     board_report,
     spread,
 )
-from tests.support import FakeClock
-
-from .cases import build_harrow, build_redbridge
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
+from testkit.scenarios import build_harrow, build_redbridge
 
 ASC = "London Borough of Redbridge Adult Social Care"
 NELFT = "NELFT NHS Foundation Trust"

@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 
 from escalation.case import Case
-from escalation.memory import InMemoryCaseRepository
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from reports.charts import render_charts
 from reports.figures import board_report
 from reports.render import page_headers, to_html, to_json, to_markdown, write_report
-from tests.support import FakeClock
-
-from .cases import PRIVATE, build_harrow, build_redbridge
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
+from testkit.scenarios import PRIVATE, build_harrow, build_redbridge
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -11,11 +11,11 @@ import pytest
 
 from escalation.case import Case, CaseStatus, ClockStatus
 from escalation.events import verify_chain
-from escalation.memory import InMemoryCaseRepository
 from escalation.packs import PackRegistry
 from reports.figures import board_report
 from reports.render import to_markdown
 from reports.sample import LEARNING_POINTS, POLICY_GAPS, generate, synthetic_directory
+from testkit.fakes import InMemoryCaseRepository
 
 N = 600
 

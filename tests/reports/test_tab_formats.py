@@ -11,16 +11,15 @@ from datetime import date
 import pytest
 
 from escalation.case import Case
-from escalation.memory import InMemoryCaseRepository
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from reports.figures import board_report
 from reports.filters import CaseFilter, FilterError
 from reports.render import tables, to_csv
 from reports.svg import svg_charts
-from tests.support import FakeClock
-
-from .cases import PRIVATE, build_harrow, build_redbridge
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
+from testkit.scenarios import PRIVATE, build_harrow, build_redbridge
 
 START, END = date(2026, 12, 1), date(2026, 12, 31)
 

@@ -29,8 +29,8 @@ from reports.cli import ReportCommands
 from reports.load import board_cases
 from reports.sample import generate, synthetic_directory
 from storage.settings import StorageSettings, open_storage
-from tests.e2e.connector import serve
-from tests.support import RunningClock
+from testkit.clocks import RunningClock
+from testkit.connector import serve
 
 TENANT = "00000000-0000-0000-0000-0000000000a1"
 # The app's clock: a Wednesday, with working days either side.

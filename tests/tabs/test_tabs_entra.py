@@ -20,8 +20,8 @@ from bot.settings import AppSettings
 from storage.settings import StorageSettings, open_storage
 from tabs.auth import JwksKeys, aiohttp_fetch
 from tabs.web import TABS
-from tests.e2e.connector import serve
-from tests.support import RunningClock
+from testkit.clocks import RunningClock
+from testkit.connector import serve
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 TAB_APP = "7c0d2e41-9a3b-4f6e-8d15-2b4c6a8e0f13"

@@ -37,15 +37,13 @@ from escalation.commands import (
 )
 from escalation.directory import Directory, Person, Standing, StaticDirectory
 from escalation.errors import RefusalCode, Refused
-from escalation.memory import InMemoryCaseRepository
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-from tests.support import make_directory, person
-
-from .builders import discussion, harrow_raise, redbridge_raise
-from .conftest import FakeClock
-from .test_case_harrow import harrow_at_stage
-from .test_case_redbridge import at_stage_2, at_stage_3
+from testkit.builders import discussion, harrow_raise, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
+from testkit.people import make_directory, person
+from testkit.scenarios import at_stage_2, at_stage_3, harrow_at_stage
 
 FULL, COPY, NONE = ViewLevel.FULL, ViewLevel.COPY, ViewLevel.NONE
 

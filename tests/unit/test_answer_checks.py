@@ -10,10 +10,10 @@ import pytest
 from dialogs.answers import AnswerError, parse_day, reference_answer, text_answer
 from escalation.commands import RaiseDisagreement
 from escalation.errors import RefusalCode, Refused
-from escalation.memory import InMemoryCaseRepository
 from escalation.rules.text import MAX_REFERENCE, MAX_TEXT, check_reference, check_text
 from escalation.service import EscalationService
-from tests.unit.builders import harrow_raise, redbridge_raise
+from testkit.builders import harrow_raise, redbridge_raise
+from testkit.fakes import InMemoryCaseRepository
 
 NAMES = ["Jane Smith", "Margaret Anne Smith", "Smith", "J. Smith", "Mrs O'Neill-Jones"]
 REFERENCES = ["ASC-104233", "LBH-55120", "A1", "104233", "NHS 943 476 5919"]

@@ -57,14 +57,12 @@ from escalation.commands import (
 )
 from escalation.directory import Directory
 from escalation.errors import RefusalCode, Refused
-from escalation.memory import InMemoryCaseRepository
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-
-from .builders import harrow_raise, redbridge_raise
-from .conftest import FakeClock
-from .test_case_harrow import harrow_at_stage
-from .test_case_redbridge import at_stage_2, at_stage_3
+from testkit.builders import harrow_raise, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
+from testkit.scenarios import at_stage_2, at_stage_3, harrow_at_stage
 
 LONDON = ZoneInfo("Europe/London")
 CASE_ID = "RB-2026-0001"

@@ -29,12 +29,17 @@ from escalation.joining import JoinRequest
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
 from reports.figures import board_report
-
-from .builders import discussion, redbridge_raise
-from .conftest import FakeClock
-from .test_cards import harrow_panel, harrow_resolved, redbridge_recommended, view_of
-from .test_case_harrow import harrow_at_stage
-from .test_case_redbridge import at_stage_2, at_stage_3
+from testkit.builders import discussion, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.scenarios import (
+    at_stage_2,
+    at_stage_3,
+    harrow_at_stage,
+    harrow_panel,
+    harrow_resolved,
+    redbridge_recommended,
+)
+from tests.unit.card_checks import view_of
 
 
 def case_cards(view: CaseView) -> list[tuple[Json, ViewLevel]]:

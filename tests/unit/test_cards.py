@@ -9,64 +9,42 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft6Validator
 
-import cards
 from cards.case_card import FORM_FIELDS, case_card, form_values, input_id, risk_block
 from cards.checks import ACTION_DATA_KEYS, actions, inputs, nodes, problems
 from cards.copy_card import business_manager_copy_card
 from cards.elements import MAX_REFRESH_USERS, Json
 from cards.nudge_card import NUDGE_KINDS, nudge_card
 from cards.outcome_cards import done_card, refusal_card
-from cards.views import CLOSE, REPRESENT, RESPOND, CaseView, ViewLevel, case_view
+from cards.views import CLOSE, REPRESENT, RESPOND, CaseView, ViewLevel
 from cards.welcome import NOT_A_COMPLAINTS_PROCESS, signpost_card, welcome_card
 from escalation.case import Case
 from escalation.commands import (
     ApproveOutcome,
     ConfirmOutcome,
-    ConvenePanel,
     Escalate,
     RecordAgencyResponse,
     RecordPanelDecision,
-    RecordRecommendations,
     RecordRepresentation,
 )
 from escalation.directory import Directory
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-
-from .builders import discussion, harrow_raise, redbridge_raise
-from .conftest import FakeClock
-from .test_case_harrow import harrow_at_stage
-from .test_case_redbridge import at_stage_2, at_stage_3
-
-SCHEMA_FILE = Path(cards.__file__).parent / "schema" / "adaptive-card-1.5.json"
-SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-VALIDATOR = Draft6Validator(SCHEMA)
-TEAMS_MAX_ACTIONS = 6  # Teams shows at most six buttons in an action bar
-
-
-def schema_errors(card: Json) -> list[str]:
-    return [
-        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
-        for e in VALIDATOR.iter_errors(card)
-    ]
-
-
-def assert_valid(card: Json) -> None:
-    assert schema_errors(card) == []
-    # The schema's FallbackOption lacks `"type": "string"`, so it accepts any object as a
-    # fallback: validate each action's fallback as an action of its own.
-    for action in actions(card):
-        if isinstance(action.get("fallback"), dict):
-            alone = {"type": "AdaptiveCard", "version": "1.5", "actions": [action["fallback"]]}
-            assert schema_errors(alone) == []
-    assert problems(card) == []
-    assert len(card.get("actions", [])) <= TEAMS_MAX_ACTIONS
+from testkit.builders import discussion, harrow_raise, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.scenarios import (
+    at_stage_2,
+    at_stage_3,
+    harrow_at_stage,
+    harrow_panel,
+    harrow_resolved,
+    redbridge_recommended,
+)
+from tests.unit.card_checks import assert_valid, schema, schema_errors, view_of
 
 
 def text_of(value: Any) -> str:
@@ -108,12 +86,6 @@ def field(sub: Json, key: str) -> Json:
     return found
 
 
-def view_of(
-    case: Case, pack: PolicyPack, directory: Directory, viewer: str | None, now: datetime
-) -> CaseView:
-    return case_view(case, pack, directory, now=now, viewer_id=viewer)
-
-
 def all_cards_for(view: CaseView) -> list[Json]:
     built = [
         case_card(view),
@@ -129,8 +101,8 @@ def all_cards_for(view: CaseView) -> list[Json]:
 
 
 def test_the_vendored_schema_is_the_official_adaptive_card_1_5_schema() -> None:
-    Draft6Validator.check_schema(SCHEMA)
-    definitions = SCHEMA["definitions"]
+    Draft6Validator.check_schema(schema())
+    definitions = schema()["definitions"]
     # 1.5 has Action.Execute with a verb, refresh with userIds, and the 1.5 Table and action mode
     assert "verb" in definitions["Action.Execute"]["properties"]
     assert "userIds" in definitions["Refresh"]["properties"]
@@ -511,34 +483,6 @@ def test_form_values_reads_back_what_a_form_sent() -> None:
 def said(value: Any) -> str:
     """A card's words with the spacing between runs made single."""
     return " ".join(text_of(value).split())
-
-
-async def harrow_resolved(service: EscalationService, clock: FakeClock) -> Case:
-    case_id = (await service.execute(harrow_raise())).case.id
-    await service.execute(
-        discussion("hana", case_id, clock.now, "resolved", participants=("hana", "colin"))
-    )
-    await service.execute(ConfirmOutcome(actor_id="colin", case_id=case_id, outcome="Reopened"))
-    return (await service.execute(ApproveOutcome(actor_id="hana", case_id=case_id))).case
-
-
-async def redbridge_recommended(service: EscalationService, clock: FakeClock) -> Case:
-    case_id = await at_stage_3(service, clock)
-    clock.set("2026-12-08T16:00:00+00:00")
-    await service.execute(Escalate(actor_id="sam", case_id=case_id, reason="No agreement"))
-    clock.set("2026-12-11T10:00:00+00:00")
-    recommendations = ("Joint visit within 3 days", "Review the discharge protocol")
-    command = RecordRecommendations(
-        actor_id="rb-chair", case_id=case_id, recommendations=recommendations
-    )
-    return (await service.execute(command)).case
-
-
-async def harrow_panel(service: EscalationService, clock: FakeClock) -> Case:
-    case_id = await harrow_at_stage(service, clock, "4")
-    agencies = ("met-police", "lfb", "probation")
-    command = ConvenePanel(actor_id="hssp", case_id=case_id, agency_ids=agencies)
-    return (await service.execute(command)).case
 
 
 async def test_every_card_at_the_end_of_a_case_is_valid_and_keeps_six_buttons_at_most(
@@ -1019,7 +963,7 @@ async def test_the_summary_card_is_valid_and_holds_counts_only(
 
     from cards.summary_card import summary_card
     from reports.figures import board_report
-    from tests.unit.builders import redbridge_raise
+    from testkit.builders import redbridge_raise
 
     opened = await service.execute(redbridge_raise(immediate_risk=True))
     report = board_report([opened.case], redbridge, start=date(2026, 4, 1), end=date(2026, 12, 31))

@@ -31,11 +31,10 @@ from escalation.commands import (
 from escalation.directory import Directory
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-
-from .builders import discussion, redbridge_raise
-from .conftest import FakeClock
-from .test_case_redbridge import at_stage_2, at_stage_3
-from .test_verbs_property import disagreements
+from testkit.builders import discussion, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.scenarios import at_stage_2, at_stage_3
+from tests.unit.verb_checks import disagreements
 
 
 async def test_nothing_is_offered_on_a_closed_case(

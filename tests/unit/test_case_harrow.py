@@ -17,38 +17,13 @@ from escalation.commands import (
     RecordRepresentation,
 )
 from escalation.errors import RefusalCode
-from escalation.memory import InMemoryCaseRepository
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-
-from .builders import discussion, harrow_raise
-from .conftest import FakeClock
-from .test_case_redbridge import due, refused, status, told
-
-HARROW_PEOPLE = ("hana", "colin")
-
-
-async def harrow_at_stage(service: EscalationService, clock: FakeClock, stage: str) -> str:
-    case_id = (await service.execute(harrow_raise())).case.id
-    path = ["1", "2", "3", "4"]
-    movers = {"1": "hana", "2": "harry", "3": "hbm"}
-    for current in path[: path.index(stage)]:
-        await service.execute(
-            discussion(
-                movers[current], case_id, clock.now, "not_resolved", participants=HARROW_PEOPLE
-            )
-        )
-        await service.execute(
-            Escalate(
-                actor_id=movers[current],
-                case_id=case_id,
-                reason="Not resolved",
-                aim="An enquiry",
-                evidence="Fire report",
-                evidence_source="LFB visit 20 Nov",
-            )
-        )
-    return case_id
+from testkit.builders import discussion, harrow_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
+from testkit.scenarios import HARROW_PEOPLE, harrow_at_stage
+from tests.unit.case_checks import due, refused, status, told
 
 
 @pytest.mark.clause("HW-0", "HW-4.1")
@@ -441,7 +416,7 @@ async def test_dissent_at_a_case_conference_is_minuted_and_the_decision_stands(
 
 @pytest.mark.clause("HW-5")
 async def test_the_case_conference_route_is_harrows_alone(service: EscalationService) -> None:
-    from .builders import redbridge_raise
+    from testkit.builders import redbridge_raise
 
     conference = CaseConferenceDetails(
         meeting="Case conference", meeting_date=date(2026, 11, 30), dissent_minuted=True

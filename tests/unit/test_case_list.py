@@ -6,11 +6,10 @@ from cards.case_list import NO_CASES, case_line, case_list_text
 from escalation.directory import Directory
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-
-from .builders import redbridge_raise
-from .conftest import FakeClock
-from .test_cards import view_of
-from .test_case_redbridge import at_stage_2, at_stage_3
+from testkit.builders import redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.scenarios import at_stage_2, at_stage_3
+from tests.unit.card_checks import view_of
 
 
 async def test_each_line_tells_its_case_apart_from_the_viewers_side(

@@ -7,13 +7,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from escalation.case import Case, CaseStatus, ClockStatus
+from escalation.case import CaseStatus, ClockStatus
 from escalation.commands import (
     ApproveOutcome,
     ApproveRecord,
     AskSafeguardingLead,
     CloseCase,
-    Command,
     ConfirmOutcome,
     Escalate,
     OtherParty,
@@ -22,62 +21,17 @@ from escalation.commands import (
     SetProtectiveDeadline,
 )
 from escalation.directory import Directory
-from escalation.errors import RefusalCode, Refused
-from escalation.memory import InMemoryCaseRepository
+from escalation.errors import RefusalCode
 from escalation.policy import PolicyPack
 from escalation.rules.raising import own_manager_rule
-from escalation.service import EscalationService, Outcome
-
-from .builders import discussion, redbridge_raise
-from .conftest import FakeClock
+from escalation.service import EscalationService
+from testkit.builders import discussion, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
+from testkit.scenarios import at_stage_2, at_stage_3
+from tests.unit.case_checks import due, refused, status, told
 
 GMT = UTC  # Redbridge deadlines in December fall in GMT (offset +00:00)
-
-
-def due(outcome_or_case: Outcome | Case, stage: str, clock: str) -> datetime:
-    case = outcome_or_case.case if isinstance(outcome_or_case, Outcome) else outcome_or_case
-    [found] = [c for c in case.clocks if c.stage == stage and c.clock == clock]
-    return found.effective_due
-
-
-def status(case: Case, stage: str, clock: str) -> ClockStatus:
-    [found] = [c for c in case.clocks if c.stage == stage and c.clock == clock]
-    return found.status
-
-
-def told(outcome: Outcome, kind: str) -> set[str]:
-    return {n.recipient.key for n in outcome.notifications if n.kind == kind}
-
-
-async def refused(service: EscalationService, command: Command, code: RefusalCode) -> Refused:
-    with pytest.raises(Refused) as info:
-        await service.execute(command)
-    assert info.value.code == code, info.value.reason
-    return info.value
-
-
-async def at_stage_2(service: EscalationService, clock: FakeClock) -> str:
-    opened = await service.execute(redbridge_raise())
-    case_id = opened.case.id
-    clock.set("2026-12-02T11:00:00+00:00")
-    await service.execute(discussion("noah", case_id, clock.now, "not_resolved"))
-    clock.set("2026-12-02T14:00:00+00:00")
-    await service.execute(
-        Escalate(actor_id="amara", case_id=case_id, reason="No agreement at stage 1")
-    )
-    return case_id
-
-
-async def at_stage_3(service: EscalationService, clock: FakeClock) -> str:
-    case_id = await at_stage_2(service, clock)
-    clock.set("2026-12-04T10:00:00+00:00")
-    await service.execute(
-        discussion("nadia", case_id, clock.now, "not_resolved", participants=("lena", "nadia"))
-    )
-    await service.execute(
-        Escalate(actor_id="lena", case_id=case_id, reason="Managers could not agree")
-    )
-    return case_id
 
 
 # -- raising ------------------------------------------------------------------------------------

@@ -18,11 +18,11 @@ import pytest
 
 from escalation.cli import CliExtension, console, main
 from escalation.packs import POLICY_DIR_ENV
-from tests.unit.test_packs import (
+from testkit.people import POLICIES
+from tests.unit.broken_packs import (
     BROKEN,
     BROKEN_FIXTURES,
     FIXTURE_PARAMS,
-    POLICIES,
     THORNBURY,
     Broken,
     BrokenFixture,

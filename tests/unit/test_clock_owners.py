@@ -8,9 +8,8 @@ import pytest
 from escalation.case import Case, ClockStatus
 from escalation.commands import ApproveRecord, ConfirmOutcome, OtherParty
 from escalation.service import EscalationService
-
-from .builders import discussion, redbridge_raise
-from .conftest import FakeClock
+from testkit.builders import discussion, redbridge_raise
+from testkit.clocks import FakeClock
 
 
 def status(case: Case, clock_id: str) -> ClockStatus:

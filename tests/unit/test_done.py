@@ -15,10 +15,9 @@ from escalation.directory import Directory
 from escalation.done import done_message, relation
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-
-from .builders import discussion, redbridge_raise
-from .conftest import FakeClock
-from .test_cards import redbridge_recommended
+from testkit.builders import discussion, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.scenarios import redbridge_recommended
 
 
 async def test_a_record_names_who_may_approve_it_and_who_is_being_told(

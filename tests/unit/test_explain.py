@@ -13,6 +13,7 @@ import pytest
 from escalation.cli import main
 from escalation.explain import explain
 from escalation.packs import load_pack
+from tests.unit.pack_changes import agree_then_meet, pack_with
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SHIPPED = sorted(p.stem for p in POLICIES.glob("*.yaml"))
@@ -86,8 +87,6 @@ def test_redbridge_tells_text_and_flowchart_apart() -> None:
 
 
 def test_a_window_and_what_follows_it_are_told() -> None:
-    from tests.unit.test_pack_language import agree_then_meet, pack_with
-
     told = "\n".join(explain(pack_with(agree_then_meet)))
     assert "if it passes, 'Hold a professionals' meeting' follows" in told
     assert (

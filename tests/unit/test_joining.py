@@ -33,14 +33,14 @@ from escalation.joining import (
     requested_roles,
     standing_message,
 )
-from escalation.memory import InMemoryCaseRepository, RecordingNotifier
 from escalation.packs import PackRegistry
 from escalation.parties import candidates, may_be_party
 from escalation.service import EscalationService
-from tests.support import FakeClock, make_directory, person
-from tests.unit.builders import redbridge_raise
-from tests.unit.conftest import POLICIES
-from tests.unit.test_cards import assert_valid
+from testkit.builders import redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository, RecordingNotifier
+from testkit.people import POLICIES, make_directory, person
+from tests.unit.card_checks import assert_valid
 
 TENANT = "6f1c1b0e-0000-4000-8000-000000000001"
 

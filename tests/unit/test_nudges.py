@@ -27,9 +27,8 @@ from escalation.directory import Directory
 from escalation.nudges import Nudge, NudgeKind, due_nudges, nudge_key, schedule
 from escalation.policy import Nudges, PolicyPack
 from escalation.service import EscalationService
-
-from .builders import discussion, redbridge_raise
-from .conftest import FakeClock
+from testkit.builders import discussion, redbridge_raise
+from testkit.clocks import FakeClock
 
 EW, DUE, OVER, MGR, REM = (
     NudgeKind.EARLY_WARNING,
@@ -562,7 +561,7 @@ async def test_a_nudges_outbox_key_is_its_own_not_the_cases_version(
 ) -> None:
     from escalation.calendar import calendar_for
     from escalation.nudges import due_nudges
-    from tests.unit.builders import redbridge_raise
+    from testkit.builders import redbridge_raise
 
     opened = await service.execute(redbridge_raise())
     clock.set("2026-12-03T09:00:00+00:00")  # the day before 'respond' falls due: early warnings

@@ -25,7 +25,8 @@ from escalation.directory import Directory, StaticDirectory
 from escalation.packs import PackRegistry, parse_pack
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-from tests.support import FakeClock, person
+from testkit.clocks import FakeClock
+from testkit.people import person
 
 GUIDE = Path(__file__).resolve().parents[2] / "policies" / "README.md"
 TEXT = GUIDE.read_text(encoding="utf-8")

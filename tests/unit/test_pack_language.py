@@ -9,14 +9,11 @@ day ends at 16:30).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from cards.views import case_view
 from escalation.calendar import WorkingCalendar, calendar_for, earliest
@@ -30,30 +27,19 @@ from escalation.commands import (
 )
 from escalation.directory import Directory, StaticDirectory
 from escalation.nudges import due_nudges
-from escalation.packs import PackError, PackRegistry, parse_pack
+from escalation.packs import PackError, PackRegistry
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-from tests.support import FakeClock, person
-from tests.unit.builders import thornbury_raise
-
-THORNBURY = Path(__file__).resolve().parents[1] / "fixtures" / "packs" / "thornbury.yaml"
-BASE: dict[str, Any] = yaml.safe_load(THORNBURY.read_text(encoding="utf-8"))
+from testkit.builders import thornbury_raise
+from testkit.clocks import FakeClock
+from testkit.people import person
+from tests.unit.pack_changes import agree_then_meet, pack_with, stage_of
 
 
 def at(iso: str) -> datetime:
     value = datetime.fromisoformat(iso)
     assert value.tzinfo is not None
     return value
-
-
-def pack_with(change: Callable[[dict[str, Any]], None]) -> PolicyPack:
-    data = copy.deepcopy(BASE)
-    change(data)
-    return parse_pack(yaml.safe_dump(data, sort_keys=False), source="changed.yaml")
-
-
-def stage_of(data: dict[str, Any], stage_id: str) -> dict[str, Any]:
-    return next(s for s in data["stages"] if s["id"] == stage_id)
 
 
 def clock_of(data: dict[str, Any], stage_id: str, clock_id: str) -> dict[str, Any]:
@@ -217,31 +203,6 @@ async def test_immediate_risk_can_be_immediately(
 
 
 # -- clocks that follow another clock's result, and clocks anchored to an earlier stage ------
-
-
-def agree_then_meet(data: dict[str, Any]) -> None:
-    """'If they cannot agree within 2 WD, a meeting within a further 5 WD.'"""
-    stage_of(data, "1")["clocks"] = [
-        {
-            "id": "agree",
-            "label": "Agree a way forward",
-            "runs_from": "stage_entered",
-            "until": "stage_resolved",
-            "protective": True,
-            "timescales": [{"working_days": 2, "clauses": ["TB-2.1"]}],
-        },
-        {
-            "id": "meeting",
-            "label": "Hold a professionals' meeting",
-            "runs_from": "clock_missed",
-            "after": "agree",
-            "until": "discussion_recorded",
-            "owner": [{"who": "receiver"}],
-            "timescales": [
-                {"working_days": 5, "clauses": ["TB-2.1"], "says": "within a further 5 WD"}
-            ],
-        },
-    ]
 
 
 def test_a_following_clock_names_a_clock_of_its_stage() -> None:

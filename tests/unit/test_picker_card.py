@@ -25,8 +25,7 @@ from cards.picker_card import (
     search_response,
 )
 from escalation.policy import PolicyPack
-
-from .test_cards import SCHEMA, assert_valid, schema_errors
+from tests.unit.card_checks import assert_valid, schema, schema_errors
 
 TEAMS_ONLY = ("choices.data",)  # properties of Input.ChoiceSet that only Teams reads
 
@@ -35,8 +34,8 @@ def typeahead_schema() -> dict[str, Any]:
     """The 1.5 schema with Teams' typeahead additions to Input.ChoiceSet, as Teams documents
     them (msteams-platform, "Typeahead search in Adaptive Cards"): the `filtered` style and
     `choices.data`, a `Data.Query` with a dataset, count, skip and associatedInputs."""
-    schema = copy.deepcopy(SCHEMA)
-    definitions = schema["definitions"]
+    changed = copy.deepcopy(schema())
+    definitions = changed["definitions"]
     definitions["ChoiceInputStyle"]["anyOf"][0]["enum"].append("filtered")
     definitions["Data.Query"] = {
         "type": "object",
@@ -52,7 +51,7 @@ def typeahead_schema() -> dict[str, Any]:
     }
     choice_set = definitions["Input.ChoiceSet"]["properties"]
     choice_set["choices.data"] = {"$ref": "#/definitions/Data.Query"}
-    return schema
+    return changed
 
 
 TYPEAHEAD = Draft6Validator(typeahead_schema())

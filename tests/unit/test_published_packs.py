@@ -49,7 +49,8 @@ from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry, load_pack
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-from tests.support import FakeClock, person
+from testkit.clocks import FakeClock
+from testkit.people import person
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "policies"

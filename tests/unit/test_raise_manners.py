@@ -10,12 +10,13 @@ from dialogs.answers import AnswerError, text_answer
 from dialogs.base import is_command
 from dialogs.told import being_told, immediate_risk_notice, names, preview_case, who_they_are
 from escalation.directory import Directory, StaticDirectory
-from escalation.memory import InMemoryCaseRepository, RecordingNotifier
 from escalation.packs import PackRegistry
 from escalation.policy import PolicyPack, Selector
 from escalation.service import EscalationService, Outcome
-from tests.support import FakeClock, make_directory
-from tests.unit.builders import redbridge_raise
+from testkit.builders import redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository, RecordingNotifier
+from testkit.people import make_directory
 
 TODAY = date(2026, 12, 1)
 LEAD = "designated safeguarding adult professional"

@@ -18,23 +18,21 @@ from escalation.commands import (
     CaseConferenceDetails,
     CloseCase,
     ConfirmOutcome,
-    ConvenePanel,
     Escalate,
     OtherParty,
     RecordAgencyResponse,
     RecordPanelDecision,
     RecordRecommendations,
-    RecordRepresentation,
     SetProtectiveDeadline,
 )
 from escalation.directory import Directory
 from escalation.events import Event, EventDraft, append
-from escalation.memory import InMemoryCaseRepository
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
-
-from .builders import discussion, harrow_raise, redbridge_raise
-from .conftest import FakeClock
+from testkit.builders import discussion, harrow_raise, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
+from testkit.scenarios import at_stage_2, harrow_before_the_panel
 
 GENERATED = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
 
@@ -504,13 +502,7 @@ async def test_an_other_professional_not_on_teams_is_named_as_such(
 
 
 async def redbridge_recommendations(service: EscalationService, clock: FakeClock) -> str:
-    case_id = (await service.execute(redbridge_raise())).case.id
-    clock.set("2026-12-02T11:00:00+00:00")
-    await service.execute(discussion("noah", case_id, clock.now, "not_resolved"))
-    clock.set("2026-12-02T14:00:00+00:00")
-    await service.execute(
-        Escalate(actor_id="amara", case_id=case_id, reason="No agreement at stage 1")
-    )
+    case_id = await at_stage_2(service, clock)
     await service.execute(
         Escalate(actor_id="nadia", case_id=case_id, reason="Protocols conflict", policy_issue=True)
     )
@@ -579,40 +571,7 @@ async def test_the_chairs_recommendations_are_exported_as_not_binding_with_each_
 
 
 async def harrow_panel_decided(service: EscalationService, clock: FakeClock) -> str:
-    case_id = (await service.execute(harrow_raise())).case.id
-    for mover in ("hana", "harry", "hbm"):
-        await service.execute(
-            discussion(mover, case_id, clock.now, "not_resolved", participants=("hana", "colin"))
-        )
-        await service.execute(
-            Escalate(
-                actor_id=mover,
-                case_id=case_id,
-                reason="Not resolved",
-                aim="An enquiry",
-                evidence="Fire report",
-                evidence_source="LFB visit 20 Nov",
-            )
-        )
-    clock.set("2026-12-03T10:00:00+00:00")
-    await service.execute(
-        ConvenePanel(
-            actor_id="hssp", case_id=case_id, agency_ids=("met-police", "lfb", "probation")
-        )
-    )
-    await service.execute(
-        RecordRepresentation(
-            actor_id="colin", case_id=case_id, agency_id="cnwl", summary="Threshold not met"
-        )
-    )
-    await service.execute(
-        RecordRepresentation(
-            actor_id="hana",
-            case_id=case_id,
-            agency_id="harrow-council",
-            summary="Fire risk is high",
-        )
-    )
+    case_id = await harrow_before_the_panel(service, clock)
     clock.set("2026-12-10T14:30:00+00:00")
     await service.execute(
         RecordPanelDecision(

@@ -11,13 +11,12 @@ from escalation.case import Case
 from escalation.commands import ApproveRecord, Escalate
 from escalation.errors import ConcurrencyConflict, RefusalCode, Refused
 from escalation.events import Event, verify_chain
-from escalation.memory import InMemoryCaseRepository, RecordingNotifier
 from escalation.notifications import Notification
 from escalation.ports import StoredCase
 from escalation.service import EscalationService, random_case_id
-
-from .builders import discussion, redbridge_raise
-from .conftest import FakeClock
+from testkit.builders import discussion, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository, RecordingNotifier
 
 
 class InterleavingRepository(InMemoryCaseRepository):

@@ -6,16 +6,15 @@ from datetime import UTC, datetime
 
 from escalation.commands import Escalate
 from escalation.directory import Directory, StaticDirectory
-from escalation.memory import InMemoryCaseRepository
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
 from escalation.policy import PolicyPack
 from escalation.ports import DueHint
 from escalation.service import EscalationService
 from escalation.sweep import SweepService
-
-from .builders import discussion, harrow_raise, redbridge_raise
-from .conftest import FakeClock
+from testkit.builders import discussion, harrow_raise, redbridge_raise
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
 
 
 class FakeDueIndex:

@@ -9,23 +9,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from escalation.access import ViewLevel
-from escalation.memory import InMemoryCaseRepository
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from escalation.timeline import case_clocks, case_timeline, uk_time
 from tabs.my_cases import case_detail, case_line, choose
-from tests.reports.cases import build_redbridge
-from tests.support import FakeClock, make_directory
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository
+from testkit.people import make_directory
+from testkit.scenarios import build_redbridge
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def repository() -> InMemoryCaseRepository:
-    return InMemoryCaseRepository()
 
 
 @pytest.fixture
@@ -40,7 +36,7 @@ def service(
     packs: PackRegistry, repository: InMemoryCaseRepository, clock: FakeClock
 ) -> EscalationService:
     from escalation.directory import StaticDirectory
-    from escalation.memory import RecordingNotifier
+    from testkit.fakes import RecordingNotifier
 
     return EscalationService(
         packs=packs,
@@ -125,7 +121,7 @@ async def test_deadlines_waiting_and_the_filters(
     repository: InMemoryCaseRepository,
     packs: PackRegistry,
 ) -> None:
-    from tests.unit.builders import redbridge_raise
+    from testkit.builders import redbridge_raise
 
     clock.set("2026-12-01T10:00:00+00:00")  # a Tuesday
     raised = (await service.execute(redbridge_raise())).case
@@ -159,7 +155,7 @@ async def test_the_timeline_speaks_in_the_packs_own_words(
 ) -> None:
     """A children's partnership's case says 'child' and 'step' where an adults' board says
     'adult' and 'stage'."""
-    from tests.unit.builders import redbridge_raise
+    from testkit.builders import redbridge_raise
 
     case_id = (await service.execute(redbridge_raise(immediate_risk=True))).case.id
     stored = await repository.load(case_id)

@@ -34,8 +34,9 @@ from escalation.notifications import Notification
 from escalation.packs import POLICY_DIR_ENV, PackRegistry, load_pack, parse_pack
 from escalation.policy import PolicyPack, StageOutcome
 from escalation.service import EscalationService
-from tests.support import FakeClock, person
-from tests.unit.builders import thornbury_raise
+from testkit.builders import thornbury_raise
+from testkit.clocks import FakeClock
+from testkit.people import person
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_PACKS = REPO / "tests" / "fixtures" / "packs"

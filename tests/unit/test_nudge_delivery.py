@@ -11,16 +11,17 @@ from bot.sender import TeamsSender
 from escalation.calendar import calendar_for
 from escalation.commands import Escalate, SetProtectiveDeadline
 from escalation.directory import StaticDirectory
-from escalation.memory import RecordingNotifier
 from escalation.notifications import Notification, Recipient
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry
 from escalation.ports import StoredCase
 from escalation.service import EscalationService
 from storage.settings import StorageSettings, open_storage
-from tests.e2e.test_conversation import card_text
-from tests.support import FakeClock, make_directory
-from tests.unit.builders import discussion, redbridge_raise
+from testkit.builders import discussion, redbridge_raise
+from testkit.chat import card_text
+from testkit.clocks import FakeClock
+from testkit.fakes import RecordingNotifier
+from testkit.people import make_directory
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 RECORD = "Record R1"  # the first discussion record, as the card lists it

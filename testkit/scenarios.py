@@ -1,4 +1,6 @@
-"""Six cases built by hand through the service: four at Redbridge, two at Harrow.
+"""Cases walked through the service, shared by the unit, report and tab tests.
+
+`build_redbridge` and `build_harrow`: six cases built by hand, four at Redbridge, two at Harrow.
 
 Redbridge (December 2026; Friday 25 and Monday 28 December are bank holidays):
   A  response-to-concerns, ASC v NELFT: agreed at stage 1 on Friday 4 Dec (3 WD); closed with
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from escalation.case import Case
 from escalation.commands import (
     ApproveOutcome,
     CloseCase,
@@ -34,8 +37,8 @@ from escalation.commands import (
     RecordRepresentation,
 )
 from escalation.service import EscalationService
-from tests.support import FakeClock
-from tests.unit.builders import discussion, harrow_raise, redbridge_raise
+from testkit.builders import discussion, harrow_raise, redbridge_raise
+from testkit.clocks import FakeClock
 
 # Free text and identifiers the cases hold, none of which may reach a report.
 PRIVATE = (
@@ -180,33 +183,7 @@ async def build_redbridge(service: EscalationService, clock: FakeClock) -> dict[
 async def build_harrow(service: EscalationService, clock: FakeClock) -> dict[str, str]:
     people = ("hana", "colin")
     clock.set("2026-12-01T10:00:00+00:00")
-    e = (await service.execute(harrow_raise())).case.id
-    for mover in ("hana", "harry", "hbm"):
-        await service.execute(discussion(mover, e, clock.now, "not_resolved", participants=people))
-        await service.execute(
-            Escalate(
-                actor_id=mover,
-                case_id=e,
-                reason="Not resolved",
-                aim="An enquiry",
-                evidence="Fire report",
-                evidence_source="LFB visit",
-            )
-        )
-    clock.set("2026-12-03T10:00:00+00:00")
-    await service.execute(
-        ConvenePanel(actor_id="hssp", case_id=e, agency_ids=("met-police", "lfb", "probation"))
-    )
-    await service.execute(
-        RecordRepresentation(
-            actor_id="colin", case_id=e, agency_id="cnwl", summary="Threshold not met"
-        )
-    )
-    await service.execute(
-        RecordRepresentation(
-            actor_id="hana", case_id=e, agency_id="harrow-council", summary="Fire risk is high"
-        )
-    )
+    e = await harrow_before_the_panel(service, clock)
     clock.set("2026-12-07T10:00:00+00:00")
     await service.execute(
         RecordPanelDecision(actor_id="hssp", case_id=e, decision="A section 42 enquiry opens")
@@ -230,3 +207,109 @@ async def build_harrow(service: EscalationService, clock: FakeClock) -> dict[str
         )
     )
     return {"E": e, "F": f}
+
+
+# -- a case at a stage, for the tests of what each stage shows and allows ----------------------
+
+HARROW_PEOPLE = ("hana", "colin")
+
+
+async def at_stage_2(service: EscalationService, clock: FakeClock) -> str:
+    opened = await service.execute(redbridge_raise())
+    case_id = opened.case.id
+    clock.set("2026-12-02T11:00:00+00:00")
+    await service.execute(discussion("noah", case_id, clock.now, "not_resolved"))
+    clock.set("2026-12-02T14:00:00+00:00")
+    await service.execute(
+        Escalate(actor_id="amara", case_id=case_id, reason="No agreement at stage 1")
+    )
+    return case_id
+
+
+async def at_stage_3(service: EscalationService, clock: FakeClock) -> str:
+    case_id = await at_stage_2(service, clock)
+    clock.set("2026-12-04T10:00:00+00:00")
+    await service.execute(
+        discussion("nadia", case_id, clock.now, "not_resolved", participants=("lena", "nadia"))
+    )
+    await service.execute(
+        Escalate(actor_id="lena", case_id=case_id, reason="Managers could not agree")
+    )
+    return case_id
+
+
+async def harrow_at_stage(service: EscalationService, clock: FakeClock, stage: str) -> str:
+    case_id = (await service.execute(harrow_raise())).case.id
+    path = ["1", "2", "3", "4"]
+    movers = {"1": "hana", "2": "harry", "3": "hbm"}
+    for current in path[: path.index(stage)]:
+        await service.execute(
+            discussion(
+                movers[current], case_id, clock.now, "not_resolved", participants=HARROW_PEOPLE
+            )
+        )
+        await service.execute(
+            Escalate(
+                actor_id=movers[current],
+                case_id=case_id,
+                reason="Not resolved",
+                aim="An enquiry",
+                evidence="Fire report",
+                evidence_source="LFB visit 20 Nov",
+            )
+        )
+    return case_id
+
+
+async def harrow_resolved(service: EscalationService, clock: FakeClock) -> Case:
+    case_id = (await service.execute(harrow_raise())).case.id
+    await service.execute(
+        discussion("hana", case_id, clock.now, "resolved", participants=("hana", "colin"))
+    )
+    await service.execute(ConfirmOutcome(actor_id="colin", case_id=case_id, outcome="Reopened"))
+    return (await service.execute(ApproveOutcome(actor_id="hana", case_id=case_id))).case
+
+
+async def redbridge_recommended(service: EscalationService, clock: FakeClock) -> Case:
+    case_id = await at_stage_3(service, clock)
+    clock.set("2026-12-08T16:00:00+00:00")
+    await service.execute(Escalate(actor_id="sam", case_id=case_id, reason="No agreement"))
+    clock.set("2026-12-11T10:00:00+00:00")
+    recommendations = ("Joint visit within 3 days", "Review the discharge protocol")
+    command = RecordRecommendations(
+        actor_id="rb-chair", case_id=case_id, recommendations=recommendations
+    )
+    return (await service.execute(command)).case
+
+
+async def harrow_before_the_panel(service: EscalationService, clock: FakeClock) -> str:
+    """A Harrow case taken to the resolution panel (stage 4), the panel convened on Thursday
+    3 December and both agencies heard; the panel has not decided."""
+    case_id = await harrow_at_stage(service, clock, "4")
+    clock.set("2026-12-03T10:00:00+00:00")
+    await service.execute(
+        ConvenePanel(
+            actor_id="hssp", case_id=case_id, agency_ids=("met-police", "lfb", "probation")
+        )
+    )
+    await service.execute(
+        RecordRepresentation(
+            actor_id="colin", case_id=case_id, agency_id="cnwl", summary="Threshold not met"
+        )
+    )
+    await service.execute(
+        RecordRepresentation(
+            actor_id="hana",
+            case_id=case_id,
+            agency_id="harrow-council",
+            summary="Fire risk is high",
+        )
+    )
+    return case_id
+
+
+async def harrow_panel(service: EscalationService, clock: FakeClock) -> Case:
+    case_id = await harrow_at_stage(service, clock, "4")
+    agencies = ("met-police", "lfb", "probation")
+    command = ConvenePanel(actor_id="hssp", case_id=case_id, agency_ids=agencies)
+    return (await service.execute(command)).case

@@ -1,25 +1,21 @@
-"""Fixtures for the core's unit tests: the real packs, a small directory and a fixed clock."""
+"""Fixtures every suite may use: the real Redbridge and Harrow packs, the test directory, a clock
+moved by hand, the in-memory fakes and a service over them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from escalation.directory import Directory, StaticDirectory
-from escalation.memory import InMemoryCaseRepository, RecordingNotifier
 from escalation.packs import PackRegistry, load_pack
 from escalation.policy import PolicyPack
 from escalation.ports import CaseRepository, DirectorySource, Notifier
 from escalation.service import EscalationService
-from tests.support import FakeClock, make_directory, person
-
-__all__ = ["FakeClock", "make_directory", "person"]
-
-ROOT = Path(__file__).resolve().parents[2]
-POLICIES = ROOT / "policies"
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository, RecordingNotifier
+from testkit.people import POLICIES, make_directory
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +26,11 @@ def redbridge() -> PolicyPack:
 @pytest.fixture(scope="session")
 def harrow() -> PolicyPack:
     return load_pack(POLICIES / "harrow.yaml")
+
+
+@pytest.fixture(scope="session")
+def packs(redbridge: PolicyPack, harrow: PolicyPack) -> PackRegistry:
+    return PackRegistry([redbridge, harrow])
 
 
 @pytest.fixture

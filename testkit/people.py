@@ -1,17 +1,16 @@
-"""Test helpers shared by the unit and integration suites."""
+"""The people of the tests' directory, as the core sees them and as a board's import lists them."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from escalation.directory import Directory, Person
 from escalation.packs import PackRegistry
 
-POLICIES = Path(__file__).resolve().parents[1] / "policies"
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "policies"
 
 
 def person(
@@ -72,37 +71,3 @@ def agencies_for(
     ids |= {str(p["agency"]) for p in people if "agency" in p}
     ids |= set(also)
     return [{"id": agency_id, "tenants": list(tenants)} for agency_id in sorted(ids)]
-
-
-class FakeClock:
-    """The service's clock, moved by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, iso: str) -> None:
-        self.now = datetime.fromisoformat(iso)
-
-
-# Apps started in tests run on this day, whatever the machine's clock says: a Wednesday with
-# working days either side, so "yesterday" and "today" are both working days.
-TEST_DAY_START = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
-
-
-class RunningClock:
-    """A clock that starts at a fixed moment and then moves with real time, so that retries and
-    back-offs still fall due while every date a test types follows from `start`."""
-
-    def __init__(self, start: datetime = TEST_DAY_START) -> None:
-        self.start = start
-        self._began = time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self._began)
-
-    def day(self, offset: int = 0) -> str:
-        """The ISO date `offset` days from the start, as a person would type it."""
-        return (self.start + timedelta(days=offset)).date().isoformat()

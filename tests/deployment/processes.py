@@ -1,0 +1,49 @@
+"""Starting the app as App Service does, in a process of its own: gunicorn, a free port, and an
+environment without the settings of the machine the tests run on."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+APP_ENV = (
+    "MicrosoftAppId",
+    "MicrosoftAppPassword",
+    "MicrosoftAppType",
+    "MicrosoftAppTenantId",
+    "ALLOWED_TENANTS",
+    "PORT",
+    "HOST",
+    "ESCALATION_POLICIES",
+    "ESCALATION_POLICY_DIR",
+    "STORAGE_CONNECTION_STRING",
+    "STORAGE_TABLE_ENDPOINT",
+    "ESCALATION_TABLE_PREFIX",
+    "PUBLIC_BASE_URL",
+)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def environment(tmp_path: Path, changes: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in APP_ENV}
+    env["ESCALATION_DATA_DIR"] = str(tmp_path / "data")
+    env["PORT"] = str(free_port())
+    env.update(changes)
+    return env
+
+
+def start(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )

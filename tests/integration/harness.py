@@ -1,0 +1,62 @@
+"""The case repository under test, with what it runs on: the in-memory fake, or the table
+repository on SQLite or Azurite, each with a fixed clock and a service over it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from escalation.directory import StaticDirectory
+from escalation.packs import PackRegistry
+from escalation.ports import CaseRepository
+from escalation.service import EscalationService
+from storage.azure_engine import AzureTableStore
+from storage.cases import TableCaseRepository, TableNames
+from storage.sqlite_engine import SqliteTableStore
+from storage.tables import TableStore
+from testkit.clocks import FakeClock
+from testkit.fakes import InMemoryCaseRepository, RecordingNotifier
+from testkit.people import POLICIES, make_directory
+
+
+@dataclass
+class Harness:
+    kind: str
+    repository: CaseRepository
+    clock: FakeClock
+    store: TableStore | None = None
+
+    def service(self) -> EscalationService:
+        return EscalationService(
+            packs=PackRegistry.from_directory(POLICIES),
+            repository=self.repository,
+            directory=StaticDirectory(make_directory()),
+            notifier=RecordingNotifier(),
+            now=self.clock,
+        )
+
+
+async def open_harness(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    if kind == "memory":
+        yield Harness("memory", InMemoryCaseRepository(), clock)
+        return
+    store: TableStore
+    if kind == "azure":
+        store = AzureTableStore(request.getfixturevalue("azurite_connection_string"))
+    else:
+        store = SqliteTableStore(tmp_path / "data")
+    # Azurite lives for the whole session: each test gets tables of its own.
+    repository = TableCaseRepository(store, TableNames(prefix=f"t{uuid.uuid4().hex[:10]}"))
+    await repository.ensure_tables()
+    try:
+        yield Harness(kind, repository, clock, store)
+    finally:
+        await store.close()

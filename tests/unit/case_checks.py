@@ -1,0 +1,35 @@
+"""What the case tests read off a case: a clock's due time and status, who was told of what, and
+the refusal a command gets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from escalation.case import Case, ClockStatus
+from escalation.commands import Command
+from escalation.errors import RefusalCode, Refused
+from escalation.service import EscalationService, Outcome
+
+
+def due(outcome_or_case: Outcome | Case, stage: str, clock: str) -> datetime:
+    case = outcome_or_case.case if isinstance(outcome_or_case, Outcome) else outcome_or_case
+    [found] = [c for c in case.clocks if c.stage == stage and c.clock == clock]
+    return found.effective_due
+
+
+def status(case: Case, stage: str, clock: str) -> ClockStatus:
+    [found] = [c for c in case.clocks if c.stage == stage and c.clock == clock]
+    return found.status
+
+
+def told(outcome: Outcome, kind: str) -> set[str]:
+    return {n.recipient.key for n in outcome.notifications if n.kind == kind}
+
+
+async def refused(service: EscalationService, command: Command, code: RefusalCode) -> Refused:
+    with pytest.raises(Refused) as info:
+        await service.execute(command)
+    assert info.value.code == code, info.value.reason
+    return info.value
