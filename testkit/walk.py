@@ -144,39 +144,48 @@ def channel_copies(w: Walk) -> list[dict[str, Any]]:
     ]
 
 
-def card_actions_to_close(day: str) -> list[tuple[str, str, dict[str, str]]]:
-    """After `raise_case`: the card actions (who, verb, the card's fields) that take the case
-    through stages 2 to 4 to the Chair's recommendations, both agencies' answers and its close,
-    each discussion held on `day`."""
+def practitioners_talked(day: str) -> dict[str, str]:
+    """Noah's record of stage 1's discussion with Amara, held on `day`: not resolved."""
+    return {
+        "held_date": day,
+        "held_time": "09:00",
+        "method": "phone",
+        "participants": "Amara Osei, Noah Okafor",
+        "summary": "Spoke about the falls",
+        "points_of_difference": "Timing",
+        "outcome": "not_resolved",
+    }
+
+
+def managers_talked(day: str) -> dict[str, str]:
+    """Nadia's record of stage 2's discussion with Lena, held on `day`: not resolved."""
+    return {
+        "held_date": day,
+        "held_time": "11:00",
+        "method": "teams call",
+        "participants": "Lena Price, Nadia Khan",
+        "summary": "Managers discussed",
+        "outcome": "not_resolved",
+    }
+
+
+def card_actions_to_stage_3(day: str) -> list[tuple[str, str, dict[str, str]]]:
+    """After `raise_case`: the card actions (who, verb, the card's fields) that take the case to
+    stage 3, the senior managers, each discussion held on `day`."""
     return [
-        (
-            "noah",
-            "record",
-            {
-                "held_date": day,
-                "held_time": "09:00",
-                "method": "phone",
-                "participants": "Amara Osei, Noah Okafor",
-                "summary": "Spoke about the falls",
-                "points_of_difference": "Timing",
-                "outcome": "not_resolved",
-            },
-        ),
+        ("noah", "record", practitioners_talked(day)),
         ("amara", "approve_record", {"record_id": "R1"}),
         ("amara", "escalate", {"reason": "No agreement at stage 1"}),
-        (
-            "nadia",
-            "record",
-            {
-                "held_date": day,
-                "held_time": "11:00",
-                "method": "teams call",
-                "participants": "Lena Price, Nadia Khan",
-                "summary": "Managers discussed",
-                "outcome": "not_resolved",
-            },
-        ),
+        ("nadia", "record", managers_talked(day)),
         ("lena", "escalate", {"reason": "Managers could not agree"}),
+    ]
+
+
+def card_actions_to_close(day: str) -> list[tuple[str, str, dict[str, str]]]:
+    """After `raise_case`: `card_actions_to_stage_3`, then on to the Chair's recommendations at
+    stage 4, both agencies' answers and the close."""
+    return [
+        *card_actions_to_stage_3(day),
         ("sam", "escalate", {"reason": "Heads of Service could not agree"}),
         ("chair", "recommend", {"recommendations": "Joint visit within 3 days"}),
         ("sam", "respond", {"agency": "redbridge-asc", "response": "accepted"}),

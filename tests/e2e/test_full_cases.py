@@ -13,7 +13,15 @@ import pytest
 
 from storage.settings import open_storage
 from testkit.chat import TENANT, card_text, cards, eventually, running, settings_with
-from testkit.walk import PEOPLE, Walk, channel_copies, person, raise_case
+from testkit.walk import (
+    PEOPLE,
+    Walk,
+    channel_copies,
+    managers_talked,
+    person,
+    practitioners_talked,
+    raise_case,
+)
 
 
 @pytest.mark.clause("RB-4.4", "RB-4.5", "RB-4.6", "RB-4.7", "RB-4.9", "RB-4.3")
@@ -23,18 +31,7 @@ async def test_a_whole_redbridge_case_over_http(walk: Walk) -> None:
     assert replies == ["This channel now gets the business manager's copies for RSAB."]
     case_id = await raise_case(w)
 
-    await w.act(
-        "noah",
-        "record",
-        case_id,
-        held_date=w.clock.day(),
-        held_time="09:00",
-        method="phone",
-        participants="Amara Osei, Noah Okafor",
-        summary="Spoke about the falls",
-        points_of_difference="Timing",
-        outcome="not_resolved",
-    )
+    await w.act("noah", "record", case_id, **practitioners_talked(w.clock.day()))
     await w.act("amara", "approve_record", case_id, record_id="R1")
     await w.act("amara", "escalate", case_id, reason="No agreement at stage 1")
     assert (await w.case(case_id)).stage == "2"
@@ -42,17 +39,7 @@ async def test_a_whole_redbridge_case_over_http(walk: Walk) -> None:
         lambda: bool(cards(w.connector, "a:chat-lena")) and bool(cards(w.connector, "a:chat-nadia"))
     )
 
-    await w.act(
-        "nadia",
-        "record",
-        case_id,
-        held_date=w.clock.day(),
-        held_time="11:00",
-        method="teams call",
-        participants="Lena Price, Nadia Khan",
-        summary="Managers discussed",
-        outcome="not_resolved",
-    )
+    await w.act("nadia", "record", case_id, **managers_talked(w.clock.day()))
     await w.act("lena", "escalate", case_id, reason="Managers could not agree")
     assert (await w.case(case_id)).stage == "3"
     # The business manager's channel gets a copy at stage 3 (RB-4.6), with no actions on it.

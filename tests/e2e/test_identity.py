@@ -19,7 +19,12 @@ from storage.directory_store import StoredPerson
 from storage.settings import open_storage
 from testkit.chat import TENANT, card_text, cards, eventually, running, settings_with
 from testkit.people import agencies_for
-from testkit.walk import Walk, person, raise_case
+from testkit.walk import (
+    Walk,
+    card_actions_to_stage_3,
+    person,
+    raise_case,
+)
 
 OTHER_TENANT = "6f1c1b0e-0000-4000-8000-0000000000ee"
 MET_TENANT = "7a2d3c4e-0000-4000-8000-0000000000aa"
@@ -247,33 +252,10 @@ async def test_a_request_naming_no_manager_waits_for_the_agency_admin(w: People)
 
 
 async def stage_three(w: People) -> str:
-    """A Redbridge case escalated to stage 3 (senior managers), as test_full_cases walks it."""
+    """A Redbridge case escalated to stage 3 (senior managers), as the whole-case walk takes it."""
     case_id = await raise_case(w)
-    await w.act(
-        "noah",
-        "record",
-        case_id,
-        held_date=w.clock.day(),
-        held_time="09:00",
-        method="phone",
-        participants="Amara Osei, Noah Okafor",
-        summary="Spoke about the falls",
-        outcome="not_resolved",
-    )
-    await w.act("amara", "approve_record", case_id, record_id="R1")
-    await w.act("amara", "escalate", case_id, reason="No agreement at stage 1")
-    await w.act(
-        "nadia",
-        "record",
-        case_id,
-        held_date=w.clock.day(),
-        held_time="11:00",
-        method="teams call",
-        participants="Lena Price, Nadia Khan",
-        summary="Managers discussed",
-        outcome="not_resolved",
-    )
-    await w.act("lena", "escalate", case_id, reason="Managers could not agree")
+    for who, verb, fields in card_actions_to_stage_3(w.clock.day()):
+        await w.act(who, verb, case_id, **fields)
     assert (await w.case(case_id)).stage == "3"
     return case_id
 

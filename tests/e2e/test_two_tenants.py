@@ -25,7 +25,12 @@ from storage.settings import open_storage
 from testkit.chat import card_text, cards, eventually, said, settings_with
 from testkit.clocks import RunningClock
 from testkit.connector import Connector, connector, serve
-from testkit.walk import PEOPLE, Walk, raise_case
+from testkit.walk import (
+    PEOPLE,
+    Walk,
+    practitioners_talked,
+    raise_case,
+)
 
 COUNCIL_TENANT = "6f1c2a77-0c0e-4a51-9d84-1a2b3c4d5e01"
 NHS_TENANT = "b2d4e6f8-1111-4c2d-8e9f-0a1b2c3d4e02"
@@ -115,18 +120,7 @@ async def test_a_case_across_two_tenants_reaches_each_party_in_their_own(tmp_pat
         # Noah acts on the case from his own tenant, over HTTP, and the raiser hears of it in
         # hers.
         amara_before = len(cards(w.connector, "a:chat-amara"))
-        await w.act(
-            "noah",
-            "record",
-            case_id,
-            held_date=w.clock.day(),
-            held_time="09:00",
-            method="phone",
-            participants="Amara Osei, Noah Okafor",
-            summary="Spoke about the falls",
-            points_of_difference="Timing",
-            outcome="not_resolved",
-        )
+        await w.act("noah", "record", case_id, **practitioners_talked(w.clock.day()))
         await eventually(lambda: len(cards(w.connector, "a:chat-amara")) > amara_before)
         await w.act("amara", "approve_record", case_id, record_id="R1")
         case = await w.case(case_id)

@@ -8,12 +8,14 @@ skipped on a laptop.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from storage.azure_engine import AzureTableStore
+from storage.settings import StorageSettings
 from storage.sqlite_engine import SqliteTableStore
 from storage.tables import TableStore
 from testkit.azurite import (
@@ -48,6 +50,15 @@ def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Itera
         )
     finally:
         stop_azurite(process)
+
+
+@pytest.fixture(params=["sqlite", "azure"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageSettings]:
+    """Storage settings on each engine, with tables of their own."""
+    connection = (
+        request.getfixturevalue("azurite_connection_string") if request.param == "azure" else None
+    )
+    yield StorageSettings(connection, tmp_path / "data", table_prefix=f"t{uuid.uuid4().hex[:10]}")
 
 
 @pytest.fixture(params=ENGINES)

@@ -1,27 +1,35 @@
 """The case repository under test, with what it runs on: the in-memory fake, or the table
-repository on SQLite or Azurite, each with a fixed clock and a service over it."""
+repository on SQLite or Azurite, each with a fixed clock and a service over it; and the storage
+of a deployment, opened for a piece of work or driven by the command line."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from admin.cli import main
 from escalation.directory import StaticDirectory
 from escalation.packs import PackRegistry
 from escalation.ports import CaseRepository
 from escalation.service import EscalationService
 from storage.azure_engine import AzureTableStore
 from storage.cases import TableCaseRepository, TableNames
+from storage.settings import Storage, StorageSettings, open_storage
 from storage.sqlite_engine import SqliteTableStore
 from storage.tables import TableStore
 from testkit.clocks import FakeClock
 from testkit.fakes import InMemoryCaseRepository, RecordingNotifier
 from testkit.people import POLICIES, make_directory
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -60,3 +68,19 @@ async def open_harness(
         yield Harness(kind, repository, clock, store)
     finally:
         await store.close()
+
+
+async def with_storage(settings: StorageSettings, work: Callable[[Storage], Awaitable[T]]) -> T:
+    """`work` on the storage `settings` open, as the app or the command line would open it."""
+    storage = await open_storage(settings)
+    try:
+        return await work(storage)
+    finally:
+        await storage.close()
+
+
+async def run_cli(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
+    """The command line, run in a thread as from a shell: it starts its own event loop."""
+    out, err = io.StringIO(), io.StringIO()
+    code = await asyncio.to_thread(main, list(argv), out=out, err=err, settings=settings)
+    return code, out.getvalue(), err.getvalue()

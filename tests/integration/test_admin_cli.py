@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import io
 import json
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
-from admin.cli import main
 from escalation.access_log import AccessEntry, Seen
 from escalation.commands import ApproveOutcome, CloseCase, ConfirmOutcome
 from escalation.directory import StaticDirectory
@@ -33,34 +29,12 @@ from testkit.builders import discussion, redbridge_raise
 from testkit.clocks import FakeClock
 from testkit.fakes import RecordingNotifier
 from testkit.people import make_directory
+from tests.integration.harness import run_cli, with_storage
 
 T = TypeVar("T")
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SAMPLE = Path(__file__).resolve().parents[2] / "sample" / "directory.yaml"
-
-
-@pytest.fixture(params=["sqlite", "azure"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageSettings]:
-    connection = (
-        request.getfixturevalue("azurite_connection_string") if request.param == "azure" else None
-    )
-    yield StorageSettings(connection, tmp_path / "data", table_prefix=f"t{uuid.uuid4().hex[:10]}")
-
-
-async def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
-    """The command line, run in a thread as from a shell: it starts its own event loop."""
-    out, err = io.StringIO(), io.StringIO()
-    code = await asyncio.to_thread(main, list(argv), out=out, err=err, settings=settings)
-    return code, out.getvalue(), err.getvalue()
-
-
-async def _with_storage(settings: StorageSettings, work: Callable[[Storage], Awaitable[T]]) -> T:
-    storage = await open_storage(settings)
-    try:
-        return await work(storage)
-    finally:
-        await storage.close()
 
 
 async def make_cases(settings: StorageSettings) -> dict[str, str]:
@@ -83,12 +57,12 @@ async def make_cases(settings: StorageSettings) -> dict[str, str]:
         await service.execute(CloseCase(actor_id="amara", case_id=closed_id, summary="Resolved"))
         return {"open": open_id, "closed": closed_id}
 
-    return await _with_storage(settings, work)
+    return await with_storage(settings, work)
 
 
 async def test_audit_verify_passes_on_untouched_cases(settings: StorageSettings) -> None:
     await make_cases(settings)
-    code, out, _ = await run(settings, "audit", "verify")
+    code, out, _ = await run_cli(settings, "audit", "verify")
     assert code == 0
     assert out.splitlines()[-1].startswith("audit: 2 case(s), ") and out.endswith(
         "every chain verifies\n"
@@ -107,8 +81,8 @@ async def test_audit_verify_finds_an_edited_event(settings: StorageSettings) -> 
         entity["data_0"] = json.dumps(data)
         await storage.store.update(storage.tables.cases, entity, row.etag)
 
-    await _with_storage(settings, tamper)
-    code, out, _ = await run(settings, "audit", "verify")
+    await with_storage(settings, tamper)
+    code, out, _ = await run_cli(settings, "audit", "verify")
     assert code == 1
     assert f"BROKEN {ids['closed']} event 1: content changed after it was written" in out
     assert ids["open"] not in out
@@ -120,8 +94,8 @@ async def test_audit_verify_finds_a_removed_event(settings: StorageSettings) -> 
     async def remove(storage: Storage) -> None:
         await storage.store.delete(storage.tables.cases, ids["open"], event_row(2))
 
-    await _with_storage(settings, remove)
-    code, out, _ = await run(settings, "audit", "verify")
+    await with_storage(settings, remove)
+    code, out, _ = await run_cli(settings, "audit", "verify")
     assert code == 1
     assert f"BROKEN {ids['open']} event 3: out of order: expected event 2" in out
     assert f"{ids['open']}: state row is version" in out
@@ -130,23 +104,25 @@ async def test_audit_verify_finds_a_removed_event(settings: StorageSettings) -> 
 async def test_purge_removes_only_closed_cases_past_retention(settings: StorageSettings) -> None:
     ids = await make_cases(settings)
     # Redbridge keeps closed cases 7 years: still kept on 30 November 2033.
-    code, out, _ = await run(settings, "purge", "--now", "2033-11-30T12:00:00+00:00")
+    code, out, _ = await run_cli(settings, "purge", "--now", "2033-11-30T12:00:00+00:00")
     assert (code, out) == (
         0,
         "dialog state: 0 conversation(s) idle since before 2033-10-31 removed\n"
         "purge: 0 closed case(s) removed\n",
     )
 
-    code, out, _ = await run(settings, "purge", "--dry-run", "--now", "2033-12-02T12:00:00+00:00")
+    code, out, _ = await run_cli(
+        settings, "purge", "--dry-run", "--now", "2033-12-02T12:00:00+00:00"
+    )
     assert code == 0
     assert (
         f"would remove {ids['closed']} (redbridge, closed 2026-12-01, retention 7 years ended 2033-12-01)"
         in out
     )
     assert ids["open"] not in out
-    assert (await run(settings, "audit", "verify"))[1].startswith("audit: 2 case(s)")
+    assert (await run_cli(settings, "audit", "verify"))[1].startswith("audit: 2 case(s)")
 
-    code, out, _ = await run(settings, "purge", "--now", "2033-12-02T12:00:00+00:00")
+    code, out, _ = await run_cli(settings, "purge", "--now", "2033-12-02T12:00:00+00:00")
     assert f"removed {ids['closed']} (redbridge, closed 2026-12-01" in out and "rows)" in out
     assert out.endswith("purge: 1 closed case(s) removed\n")
 
@@ -155,8 +131,8 @@ async def test_purge_removes_only_closed_cases_past_retention(settings: StorageS
         assert await storage.cases.load(ids["open"]) is not None
         assert await storage.cases.case_ids("redbridge") == [ids["open"]]
 
-    await _with_storage(settings, check)
-    assert (await run(settings, "audit", "verify"))[1].startswith("audit: 1 case(s)")
+    await with_storage(settings, check)
+    assert (await run_cli(settings, "audit", "verify"))[1].startswith("audit: 1 case(s)")
 
 
 async def every_row(settings: StorageSettings) -> list[str]:
@@ -173,7 +149,7 @@ async def every_row(settings: StorageSettings) -> list[str]:
             rows += [f"{table}: {json.dumps(r.entity, default=str)}" for r in found]
         return rows
 
-    return await _with_storage(settings, work)
+    return await with_storage(settings, work)
 
 
 async def write_dialog_state(settings: StorageSettings, key: str, at: datetime) -> None:
@@ -181,19 +157,19 @@ async def write_dialog_state(settings: StorageSettings, key: str, at: datetime) 
         state = TableStorage(storage.store, storage.tables.bot_state, now=lambda: at)
         await state.write({key: {"dialogs": {"aim": "A joint visit within a week"}}})
 
-    await _with_storage(settings, work)
+    await with_storage(settings, work)
 
 
 async def test_purge_leaves_no_row_anywhere_that_names_the_case(settings: StorageSettings) -> None:
     ids = await make_cases(settings)
-    await run(settings, "sweep", "--now", "2026-12-03T09:30:00+00:00")  # nudges, leases
+    await run_cli(settings, "sweep", "--now", "2026-12-03T09:30:00+00:00")  # nudges, leases
 
     async def seen(storage: Storage) -> None:  # someone looked at each case
         for case_id in ids.values():
             at = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
             await storage.access_log.record(AccessEntry(case_id, "lena", Seen.CASE, at, "full"))
 
-    await _with_storage(settings, seen)
+    await with_storage(settings, seen)
     before = [r for r in await every_row(settings) if ids["closed"] in r]
     assert {r.split(":")[0].removeprefix(settings.table_prefix) for r in before} >= {
         "Cases",
@@ -202,7 +178,7 @@ async def test_purge_leaves_no_row_anywhere_that_names_the_case(settings: Storag
         "DueIndex",
         "CaseAccess",
     }
-    code, out, _ = await run(settings, "purge", "--now", "2033-12-02T12:00:00+00:00")
+    code, out, _ = await run_cli(settings, "purge", "--now", "2033-12-02T12:00:00+00:00")
     assert code == 0 and f"removed {ids['closed']}" in out
     after = await every_row(settings)
     assert [r for r in after if ids["closed"] in r] == []
@@ -218,12 +194,12 @@ async def test_purge_removes_idle_dialog_state_and_keeps_fresh_state(
     await write_dialog_state(settings, idle, now - timedelta(days=31))
     await write_dialog_state(settings, fresh, now - timedelta(days=29))
 
-    code, out, _ = await run(settings, "purge", "--dry-run", "--now", now.isoformat())
+    code, out, _ = await run_cli(settings, "purge", "--dry-run", "--now", now.isoformat())
     assert code == 0
     assert "dialog state: 1 conversation(s) idle since before 2026-11-02 would be removed" in out
     assert sum(escape_key(idle) in r for r in await every_row(settings)) == 1
 
-    code, out, _ = await run(settings, "purge", "--now", now.isoformat())
+    code, out, _ = await run_cli(settings, "purge", "--now", now.isoformat())
     assert code == 0
     assert "dialog state: 1 conversation(s) idle since before 2026-11-02 removed\n" in out
     assert "joint visit" not in out and "a:idle" not in out  # counts, never content
@@ -233,28 +209,30 @@ async def test_purge_removes_idle_dialog_state_and_keeps_fresh_state(
 
     # A longer idle period keeps it; a shorter one (or none) is refused before anything runs.
     later = (now + timedelta(days=5)).isoformat()
-    code, out, _ = await run(settings, "purge", "--idle-days", "60", "--now", later)
+    code, out, _ = await run_cli(settings, "purge", "--idle-days", "60", "--now", later)
     assert code == 0 and "dialog state: 0 conversation(s) idle since before 2026-10-08" in out
-    code, out, _ = await run(settings, "purge", "--idle-days", "7", "--now", later)
+    code, out, _ = await run_cli(settings, "purge", "--idle-days", "7", "--now", later)
     assert code == 0 and "dialog state: 1 conversation(s)" in out
     assert not any(escape_key(fresh) in r for r in await every_row(settings))
-    code, _, err = await run(settings, "purge", "--idle-days", "0")
+    code, _, err = await run_cli(settings, "purge", "--idle-days", "0")
     assert code == 2 and "--idle-days" in err and "at least 1" in err
 
 
 async def test_export_writes_the_case_record(settings: StorageSettings, tmp_path: Path) -> None:
     ids = await make_cases(settings)
-    code, out, _ = await run(settings, "case", "export", ids["closed"])
+    code, out, _ = await run_cli(settings, "case", "export", ids["closed"])
     assert code == 0
     assert ids["closed"] in out and "ASC-2" in out
     target = tmp_path / "record.md"
-    code, out, _ = await run(settings, "case", "export", ids["closed"], "--out", str(target))
+    code, out, _ = await run_cli(settings, "case", "export", ids["closed"], "--out", str(target))
     assert code == 0 and out == f"wrote {target}\n"
     assert ids["closed"] in target.read_text(encoding="utf-8")
-    code, _, err = await run(settings, "case", "export", "RB-2026-NONE")
+    code, _, err = await run_cli(settings, "case", "export", "RB-2026-NONE")
     assert code == 2 and err == "error: there is no case RB-2026-NONE\n"
     unwritable = tmp_path / "no-such-folder" / "record.md"
-    code, out, err = await run(settings, "case", "export", ids["closed"], "--out", str(unwritable))
+    code, out, err = await run_cli(
+        settings, "case", "export", ids["closed"], "--out", str(unwritable)
+    )
     assert (code, out) == (2, "")
     assert err == f"error: cannot write {unwritable}: No such file or directory\n"
 
@@ -267,12 +245,12 @@ async def test_directory_import_then_export_names_people(
     settings: StorageSettings, tmp_path: Path
 ) -> None:
     sample = SAMPLE
-    code, out, _ = await run(settings, "directory", "import", str(sample))
+    code, out, _ = await run_cli(settings, "directory", "import", str(sample))
     assert code == 0 and out.startswith("directory: ") and "people and 15 agencies imported" in out
     assert "list no Teams tenant" not in out  # every sample agency with people is on Teams
     broken = tmp_path / "broken.yaml"
     broken.write_text("people:\n  - {id: x, name: X, agency: nelft, line_manager: nobody}\n")
-    code, _, err = await run(settings, "directory", "import", str(broken))
+    code, _, err = await run_cli(settings, "directory", "import", str(broken))
     assert code == 2 and "nobody" in err
 
 
@@ -282,21 +260,21 @@ async def test_export_uses_the_stored_directory_for_names(settings: StorageSetti
             [{"id": "noah", "name": "Noah Okafor", "agency": "nelft"}]
         )
 
-    await _with_storage(settings, seed)
+    await with_storage(settings, seed)
     ids = await make_cases(settings)
     # Noah confirmed the outcome of the closed case: the chronology names him.
-    code, out, _ = await run(settings, "case", "export", ids["closed"])
+    code, out, _ = await run_cli(settings, "case", "export", ids["closed"])
     assert code == 0 and "Noah Okafor" in out
 
 
 async def test_sweep_by_hand_queues_each_nudge_once(settings: StorageSettings) -> None:
     await make_cases(settings)  # the open case's 'respond' clock falls due Fri 4 Dec 17:00
-    code, out, _ = await run(settings, "sweep", "--now", "2026-12-03T09:30:00+00:00")
+    code, out, _ = await run_cli(settings, "sweep", "--now", "2026-12-03T09:30:00+00:00")
     assert code == 0 and "0 already queued" in out
     assert "stale index row(s) removed" in out  # the closed case's clocks stopped
     queued = int(out.split(", ")[1].split()[0])
     assert queued >= 1  # the early warnings
-    code, again, _ = await run(settings, "sweep", "--now", "2026-12-03T10:30:00+00:00")
+    code, again, _ = await run_cli(settings, "sweep", "--now", "2026-12-03T10:30:00+00:00")
     assert "0 nudge(s) queued" in again and f"{queued} already queued" in again
 
 
@@ -305,15 +283,15 @@ async def test_backup_then_restore_into_an_empty_store(
 ) -> None:
     ids = await make_cases(settings)
     saved = tmp_path / "backup.jsonl"
-    code, out, _ = await run(settings, "backup", str(saved))
+    code, out, _ = await run_cli(settings, "backup", str(saved))
     assert code == 0 and out.startswith("backup: ") and str(saved) in out
     # A new, empty store (another prefix, or another folder): the restored one.
     fresh = StorageSettings(
         settings.connection_string, tmp_path / "restored", table_prefix=f"t{uuid.uuid4().hex[:10]}"
     )
-    code, out, _ = await run(fresh, "restore", str(saved))
+    code, out, _ = await run_cli(fresh, "restore", str(saved))
     assert code == 0 and "run `escalation audit verify` next" in out
-    code, out, _ = await run(fresh, "audit", "verify")
+    code, out, _ = await run_cli(fresh, "audit", "verify")
     assert code == 0 and out.startswith("audit: 2 case(s)")
 
     async def same(original: Storage) -> None:
@@ -327,16 +305,16 @@ async def test_backup_then_restore_into_an_empty_store(
         finally:
             await restored.close()
 
-    await _with_storage(settings, same)
+    await with_storage(settings, same)
     # Restoring over live cases is refused unless asked for.
-    code, _, err = await run(fresh, "restore", str(saved))
+    code, _, err = await run_cli(fresh, "restore", str(saved))
     assert code == 2 and "already holds cases" in err
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"table": "Cases"}\n')
     empty = StorageSettings(
         settings.connection_string, tmp_path / "empty", table_prefix=f"t{uuid.uuid4().hex[:10]}"
     )
-    code, _, err = await run(empty, "restore", str(broken))
+    code, _, err = await run_cli(empty, "restore", str(broken))
     assert code == 2 and "line 1" in err
 
 
@@ -507,12 +485,12 @@ def test_a_data_folder_that_is_a_file_is_one_message_and_exit_2(tmp_path: Path) 
 
 async def test_an_export_is_a_view_the_access_log_lists(settings: StorageSettings) -> None:
     ids = await make_cases(settings)
-    code, out, _ = await run(settings, "case", "access-log", ids["open"])
+    code, out, _ = await run_cli(settings, "case", "access-log", ids["open"])
     assert code == 0 and out == f"{ids['open']}: no view has been recorded\n"
-    code, exported, _ = await run(settings, "case", "export", ids["open"])
+    code, exported, _ = await run_cli(settings, "case", "export", ids["open"])
     assert code == 0 and "cli:" in exported  # the record lists its own export
-    code, out, _ = await run(settings, "case", "access-log", ids["open"])
+    code, out, _ = await run_cli(settings, "case", "access-log", ids["open"])
     [line] = out.splitlines()
     assert code == 0 and "cli:" in line and line.endswith("export, full view")
-    code, _, err = await run(settings, "case", "access-log", "RB-2026-NONE")
+    code, _, err = await run_cli(settings, "case", "access-log", "RB-2026-NONE")
     assert code == 2 and "there is no case RB-2026-NONE" in err

@@ -11,14 +11,10 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
-
-import pytest
 
 from escalation.events import verify_chain
 from escalation.notifications import Notification
@@ -29,21 +25,13 @@ from storage.settings import (
     TABLE_PREFIX_ENV,
     Storage,
     StorageSettings,
-    open_storage,
 )
+from tests.integration.harness import with_storage
 
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 SAVES_BEFORE_KILL = 25  # about eight cases: enough to land the kill mid-save
-
-
-@pytest.fixture(params=["sqlite", "azure"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageSettings]:
-    connection = (
-        request.getfixturevalue("azurite_connection_string") if request.param == "azure" else None
-    )
-    yield StorageSettings(connection, tmp_path / "data", table_prefix=f"t{uuid.uuid4().hex[:10]}")
 
 
 def spawn(settings: StorageSettings, *args: str) -> subprocess.Popen[str]:
@@ -82,14 +70,6 @@ def kill_after(
     return seen
 
 
-async def _with_storage(settings: StorageSettings, work: Callable[[Storage], Awaitable[T]]) -> T:
-    storage = await open_storage(settings)
-    try:
-        return await work(storage)
-    finally:
-        await storage.close()
-
-
 async def test_a_kill_while_saving_loses_no_saved_change_and_no_message(
     settings: StorageSettings,
 ) -> None:
@@ -123,7 +103,7 @@ async def test_a_kill_while_saving_loses_no_saved_change_and_no_message(
             )
             assert all(int(r.entity["event_seq"]) <= stored.version for r in rows)
 
-    await _with_storage(settings, check)
+    await with_storage(settings, check)
 
 
 async def test_a_kill_while_sending_loses_no_message_and_sends_none_twice_but_the_one_in_flight(
@@ -157,7 +137,7 @@ async def test_a_kill_while_sending_loses_no_message_and_sends_none_twice_but_th
             assert item is not None and item.status == DeliveryStatus.SENT, key
         return keys
 
-    keys = await _with_storage(settings, restart_and_finish)
+    keys = await with_storage(settings, restart_and_finish)
     delivered = Counter(channel.read_text().split())
     assert set(delivered) == set(keys)  # nothing lost
     twice = [k for k, n in delivered.items() if n > 1]

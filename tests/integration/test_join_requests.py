@@ -3,18 +3,14 @@ Azure via Azurite); and the `escalation directory requests / approve / decline` 
 
 from __future__ import annotations
 
-import asyncio
-import io
 import itertools
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from admin.cli import main
 from escalation.directory import Standing
 from escalation.errors import Refused
 from escalation.joining import BY_THE_BOARD, BoardAgencies, JoinRequest, RequestState
@@ -34,6 +30,7 @@ from storage.tables import Op, StorageUnavailable, StoredEntity, TableStore
 from testkit.azurite import unique_table_name
 from testkit.clocks import FakeClock
 from testkit.people import POLICIES, agencies_for
+from tests.integration.harness import run_cli
 
 TENANT = "6f1c1b0e-0000-4000-8000-000000000001"
 OTHER_TENANT = "6f1c1b0e-0000-4000-8000-0000000000ee"
@@ -480,20 +477,6 @@ async def test_a_notice_that_can_never_arrive_is_kept_as_failed(
 # --- the command line ----------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "azure"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageSettings]:
-    connection = (
-        request.getfixturevalue("azurite_connection_string") if request.param == "azure" else None
-    )
-    yield StorageSettings(connection, tmp_path / "data", table_prefix=f"t{uuid.uuid4().hex[:10]}")
-
-
-async def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = await asyncio.to_thread(main, list(argv), out=out, err=err, settings=settings)
-    return code, out.getvalue(), err.getvalue()
-
-
 async def test_requests_are_listed_approved_and_declined_at_the_command_line(
     settings: StorageSettings, boards: BoardAgencies, tmp_path: Path
 ) -> None:
@@ -513,7 +496,7 @@ async def test_requests_are_listed_approved_and_declined_at_the_command_line(
         await storage.close()
     one, two = first.request.id, second.request.id
 
-    code, out, _ = await run(settings, "directory", "requests")
+    code, out, _ = await run_cli(settings, "directory", "requests")
     assert code == 0
     assert (
         f"{one} [open]" in out and "Noah Okafor (teams-aad-newbie) asks to be practitioner" in out
@@ -522,22 +505,24 @@ async def test_requests_are_listed_approved_and_declined_at_the_command_line(
     assert "until then line_manager, senior_manager at Metropolitan Police Service" in out
     assert out.endswith("requests: 2 waiting\n")
 
-    code, out, _ = await run(settings, "directory", "approve", one)
+    code, out, _ = await run_cli(settings, "directory", "approve", one)
     assert (
         code == 0 and f"{one}: approved; Noah Okafor (teams-aad-newbie) is now practitioner" in out
     )
-    code, _, err = await run(settings, "directory", "approve", one)
+    code, _, err = await run_cli(settings, "directory", "approve", one)
     assert code == 2 and "already approved by the board's directory administrator" in err
-    code, _, err = await run(settings, "directory", "decline", two)
+    code, _, err = await run_cli(settings, "directory", "decline", two)
     assert code == 2 and "--reason" in err
-    code, out, _ = await run(settings, "directory", "decline", two, "--reason", "Not NELFT staff")
+    code, out, _ = await run_cli(
+        settings, "directory", "decline", two, "--reason", "Not NELFT staff"
+    )
     assert code == 0 and f"{two}: declined; Mo Reed (mo) holds no role" in out
-    code, _, err = await run(settings, "directory", "approve", "JR-NOSUCH")
+    code, _, err = await run_cli(settings, "directory", "approve", "JR-NOSUCH")
     assert code == 2 and "There is no request JR-NOSUCH" in err
 
-    code, out, _ = await run(settings, "directory", "requests")
+    code, out, _ = await run_cli(settings, "directory", "requests")
     assert out == "requests: 0 waiting\n"
-    code, out, _ = await run(settings, "directory", "requests", "--all")
+    code, out, _ = await run_cli(settings, "directory", "requests", "--all")
     assert "[declined by the board's directory administrator: Not NELFT staff]" in out
     assert out.endswith("requests: 0 waiting, 2 in all\n")
 
@@ -568,7 +553,7 @@ async def test_an_import_warns_of_agencies_with_people_and_no_teams_tenant(
         "  - {id: noah, name: Noah, agency: nelft}\n"
         "  - {id: pia, name: Pia, agency: probation}\n"
     )
-    code, out, _ = await run(settings, "directory", "import", str(path))
+    code, out, _ = await run_cli(settings, "directory", "import", str(path))
     assert code == 0
     assert out.startswith("directory: 2 people and 2 agencies imported from ")
     assert "list no Teams tenant" in out and "Probation Service" in out

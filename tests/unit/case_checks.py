@@ -3,6 +3,7 @@ the refusal a command gets."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from escalation.case import Case, ClockStatus
 from escalation.commands import Command
 from escalation.errors import RefusalCode, Refused
+from escalation.notifications import Notification
 from escalation.service import EscalationService, Outcome
 
 
@@ -33,3 +35,20 @@ async def refused(service: EscalationService, command: Command, code: RefusalCod
         await service.execute(command)
     assert info.value.code == code, info.value.reason
     return info.value
+
+
+def at(iso: str) -> datetime:
+    """A moment as a test types it: ISO 8601, always with its offset."""
+    value = datetime.fromisoformat(iso)
+    assert value.tzinfo is not None
+    return value
+
+
+def sent(notifications: Iterable[Notification]) -> set[tuple[str, str]]:
+    """(kind, recipient) of each message."""
+    return {(n.kind, n.recipient.key) for n in notifications}
+
+
+def dues(case: Case, stage: str) -> dict[str, tuple[str, str]]:
+    """Each clock of `stage`: its due time and status."""
+    return {c.clock: (c.due.isoformat(), c.status.value) for c in case.clocks if c.stage == stage}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -27,15 +27,12 @@ from escalation.policy import PolicyPack
 from escalation.service import EscalationService
 from testkit.clocks import FakeClock
 from testkit.people import person
+from tests.unit.case_checks import at
 
 GUIDE = Path(__file__).resolve().parents[2] / "policies" / "README.md"
 TEXT = GUIDE.read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```yaml\n(.*?)```", TEXT, re.DOTALL)
 COMPLETE = TEXT.split("<!-- complete example -->")[1].split("```yaml\n", 1)[1].split("```")[0]
-
-
-def at(iso: str) -> datetime:
-    return datetime.fromisoformat(iso)
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])

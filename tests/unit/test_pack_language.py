@@ -10,7 +10,7 @@ day ends at 16:30).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -33,13 +33,8 @@ from escalation.service import EscalationService
 from testkit.builders import thornbury_raise
 from testkit.clocks import FakeClock
 from testkit.people import person
+from tests.unit.case_checks import at, dues
 from tests.unit.pack_changes import agree_then_meet, pack_with, stage_of
-
-
-def at(iso: str) -> datetime:
-    value = datetime.fromisoformat(iso)
-    assert value.tzinfo is not None
-    return value
 
 
 def clock_of(data: dict[str, Any], stage_id: str, clock_id: str) -> dict[str, Any]:
@@ -70,10 +65,6 @@ def build(
         return make_service(packs=PackRegistry([pack]), directory=StaticDirectory(directory))
 
     return service
-
-
-def dues(case: Any, stage: str) -> dict[str, tuple[str, str]]:
-    return {c.clock: (c.due.isoformat(), c.status.value) for c in case.clocks if c.stage == stage}
 
 
 # -- hours and immediately in the calendar ----------------------------------------------------

@@ -18,8 +18,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -44,32 +44,18 @@ from escalation.commands import (
 )
 from escalation.directory import Directory, StaticDirectory
 from escalation.errors import RefusalCode, Refused
-from escalation.notifications import Notification
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry, load_pack
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
 from testkit.clocks import FakeClock
 from testkit.people import person
+from tests.unit.case_checks import at, dues, sent
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "policies"
 TESTS = REPO / "tests"
 PUBLISHED = ("lincolnshire", "cumbria", "south-ayrshire")
-
-
-def at(iso: str) -> datetime:
-    value = datetime.fromisoformat(iso)
-    assert value.tzinfo is not None
-    return value
-
-
-def sent(notifications: Iterable[Notification]) -> set[tuple[str, str]]:
-    return {(n.kind, n.recipient.key) for n in notifications}
-
-
-def dues(case: Case, stage: str) -> dict[str, tuple[str, str]]:
-    return {c.clock: (c.due.isoformat(), c.status.value) for c in case.clocks if c.stage == stage}
 
 
 def reminded(case: Case, pack: PolicyPack, directory: Directory, iso: str) -> set[str]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 
-from escalation.case import CaseStatus, ClockState, ClockStatus
+from escalation.case import CaseStatus, ClockStatus
 from escalation.cli import main
 from escalation.commands import (
     ApproveRecord,
@@ -30,13 +30,13 @@ from escalation.commands import (
 )
 from escalation.directory import Directory, StaticDirectory
 from escalation.errors import RefusalCode, Refused
-from escalation.notifications import Notification
 from escalation.packs import POLICY_DIR_ENV, PackRegistry, load_pack, parse_pack
 from escalation.policy import PolicyPack, StageOutcome
 from escalation.service import EscalationService
 from testkit.builders import thornbury_raise
 from testkit.clocks import FakeClock
 from testkit.people import person
+from tests.unit.case_checks import at, dues, sent
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_PACKS = REPO / "tests" / "fixtures" / "packs"
@@ -82,20 +82,6 @@ def run(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), out=out, err=err)
     return code, out.getvalue(), err.getvalue()
-
-
-def at(iso: str) -> datetime:
-    value = datetime.fromisoformat(iso)
-    assert value.tzinfo is not None
-    return value
-
-
-def sent(notifications: Iterable[Notification]) -> set[tuple[str, str]]:
-    return {(n.kind, n.recipient.key) for n in notifications}
-
-
-def dues(case_clocks: Iterable[ClockState], stage: str) -> dict[str, tuple[str, str]]:
-    return {c.clock: (c.due.isoformat(), c.status.value) for c in case_clocks if c.stage == stage}
 
 
 # -- the pack ----------------------------------------------------------------------------------
@@ -262,7 +248,7 @@ async def test_a_case_runs_through_all_three_stages_and_closes(
         "1",
         CaseStatus.OPEN,
     )
-    assert dues(case.clocks, "1") == {
+    assert dues(case, "1") == {
         "respond": ("2026-06-09T16:30:00+01:00", "running"),
         "resolve": ("2026-06-12T16:30:00+01:00", "running"),
     }
@@ -282,12 +268,12 @@ async def test_a_case_runs_through_all_three_stages_and_closes(
         )
     )
     # Tara's record does not answer for Hugo: his clock is met when he approves it.
-    assert dues(talked.case.clocks, "1")["respond"] == ("2026-06-09T16:30:00+01:00", "running")
+    assert dues(talked.case, "1")["respond"] == ("2026-06-09T16:30:00+01:00", "running")
     assert talked.case.escalation_triggered_at == at("2026-06-09T12:00:00+01:00")
     approved = await tb_service.execute(
         ApproveRecord(actor_id="hugo", case_id=CASE_ID, record_id="R1")
     )
-    assert dues(approved.case.clocks, "1")["respond"] == ("2026-06-09T16:30:00+01:00", "met")
+    assert dues(approved.case, "1")["respond"] == ("2026-06-09T16:30:00+01:00", "met")
 
     # Escalate to the designated safeguarding leads of both agencies.
     clock.set("2026-06-09T14:00:00+01:00")
@@ -296,13 +282,13 @@ async def test_a_case_runs_through_all_three_stages_and_closes(
     )
     case = to_two.case
     assert case.stage == "2"
-    assert dues(case.clocks, "1") == {
+    assert dues(case, "1") == {
         "respond": ("2026-06-09T16:30:00+01:00", "met"),
         "resolve": ("2026-06-12T16:30:00+01:00", "ended"),
     }
     # Referral runs from the 'not resolved' record (12:00) and is met by escalating at 14:00;
     # resolve is 3 WD (the text), not the flowchart's 4: Wed 10, Thu 11, Fri 12 June.
-    assert dues(case.clocks, "2") == {
+    assert dues(case, "2") == {
         "referral": ("2026-06-09T16:30:00+01:00", "met"),
         "resolve": ("2026-06-12T16:30:00+01:00", "running"),
     }
@@ -324,9 +310,9 @@ async def test_a_case_runs_through_all_three_stages_and_closes(
     )
     case = to_three.case
     assert case.stage == "3"
-    assert dues(case.clocks, "2")["resolve"] == ("2026-06-12T16:30:00+01:00", "ended")
+    assert dues(case, "2")["resolve"] == ("2026-06-12T16:30:00+01:00", "ended")
     # 10 WD from Thu 11 June: Fri 12, 15-19, 22-25 June.
-    assert dues(case.clocks, "3") == {
+    assert dues(case, "3") == {
         "referral": ("2026-06-11T16:30:00+01:00", "met"),
         "recommend": ("2026-06-25T16:30:00+01:00", "running"),
     }
@@ -355,7 +341,7 @@ async def test_a_case_runs_through_all_three_stages_and_closes(
     assert case.recommendations is not None
     assert case.recommendations.by == "eve"
     assert len(case.recommendations.items) == 2
-    assert dues(case.clocks, "3")["recommend"] == ("2026-06-25T16:30:00+01:00", "met")
+    assert dues(case, "3")["recommend"] == ("2026-06-25T16:30:00+01:00", "met")
     assert sent(recommended.notifications) >= {
         ("recommendations_made", "person:tara"),
         ("recommendations_made", "person:hugo"),
