@@ -11,10 +11,19 @@ from typing import Any
 
 import pytest
 
-from escalation.case import Case, fold
+from escalation.case import Case
 from escalation.packs import PackRegistry
 from storage.settings import StorageSettings, open_storage
-from testkit.chat import ANSWERS, PEOPLE, Chat, answer, chat_settings, running, settings_with
+from testkit.chat import (
+    ANSWERS,
+    PEOPLE,
+    Chat,
+    answer,
+    opened_case,
+    running,
+    says,
+    settings_with,
+)
 from tests.e2e.choices import choose, last_choice_set, search, submit
 
 SEARCH_RESPONSE = "application/vnd.microsoft.search.searchResponse"
@@ -67,10 +76,6 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
         yield started
 
 
-def says(replies: list[str], words: str) -> bool:
-    return any(words.lower() in r.lower() for r in replies)
-
-
 async def to_the_picker(chat: Chat) -> None:
     await answer(chat, "raise", "agency")
     picked = last_choice_set(chat.connector, "a:chat-amara")
@@ -82,16 +87,7 @@ async def finish(chat: Chat, answers: list[tuple[str, str]] = ANSWERS[3:]) -> Ca
     """The rest of the raise (after the other professional), then the case as stored."""
     for text, expect in answers:
         await answer(chat, text, expect)
-    replies = await chat.say("amara", "yes")
-    opened = next((r for r in replies if " is open." in r), None)
-    assert opened is not None, replies
-    storage = await open_storage(chat_settings(chat))
-    try:
-        stored = await storage.cases.load(opened.split()[1])
-    finally:
-        await storage.close()
-    assert stored is not None
-    return fold(stored.events)
+    return await opened_case(chat)
 
 
 def offered(chat: Chat, who: str = "amara") -> list[str]:
