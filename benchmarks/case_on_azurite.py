@@ -5,7 +5,7 @@ with every storage request made to wait as a region's network would.
 
 The bot runs in a process of its own (benchmarks.servers) on Azurite, once with no added delay
 and once with `--delay-ms` before every storage request (a wrapper around the table store, used
-only here). The case is walked as tests/e2e/test_full_cases.py walks it: everyone opens the bot,
+only here). The case is walked as testkit.walk walks it: everyone opens the bot,
 the business manager sets the channel, Amara raises the case by chatting, then every step is a
 card action, to the Chair's recommendations, the agencies' responses and the closure. `--repeat`
 walks it that many times on each run.
