@@ -12,11 +12,11 @@ import getpass
 from datetime import datetime
 from typing import Any, TextIO
 
+from admin.errors import EXIT_OK, CliError
 from escalation.access_log import AccessEntry, Seen, access_lines, cli_actor, record_access
 from escalation.calendar import calendar_for
 from escalation.case import fold
 from escalation.case_export import case_record_markdown
-from escalation.cli import EXIT_OK, CliError
 from escalation.packs import PackRegistry
 from storage.settings import Storage
 

@@ -1,485 +1,49 @@
-"""The `escalation` command line: the core's commands plus those that need the stored cases.
+"""`escalation`: the command line for board administrators and anyone checking the rules.
 
-escalation audit verify [--board B]          check every case's event hash chain
-escalation purge [--dry-run] [--now ISO]     remove closed cases past the pack's retention
-escalation case export CASE-ID [--out PATH]  the full case record, as Markdown (the export is logged)
-escalation case access-log CASE-ID           who has seen the case, and when
-escalation directory import PATH             agencies (Teams tenants) and people, from YAML
-escalation directory requests [--all]        requests to join an agency made in Teams
-escalation directory approve ID              approve one, as the board
-escalation directory decline ID --reason R   decline one, saying why
-
-Arguments are checked before storage is opened, and the store is reached once before a command
-starts, so a typo or an unreachable store ends the command with one line and exit status 2.
+Each group of commands is a module with `NAMES`, `add_commands` and `run`:
+  admin/policy_commands.py   policy check, policy show, deadlines (packs only)
+  admin/store_commands.py    audit, purge, case, backup, restore, sweep, directory
+  reports/cli.py             report, sample
+Those that need storage run through admin/runner.py. Exit statuses: admin/errors.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import io
+import contextlib
 import logging
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from admin.case_access import (
-    add_access_log_command,
-    cli_user,
-    exported_record,
-    is_access_log,
-    print_access_log,
-)
-from escalation.cli import EXIT_OK, EXIT_PROBLEM, CliError, CliExtension, parse_moment
-from escalation.cli import console as core_console
-from escalation.cli import main as core_main
-from escalation.directory import Directory
-from escalation.errors import Refused
-from escalation.events import verify_chain
-from escalation.joining import BoardAgencies, JoinRequest
-from escalation.packs import PackRegistry, default_policy_dir
-from escalation.policy import PolicyPack
-from reports.cli import ReportCommands
-from storage.backup import backup, restore
-from storage.directory_store import load_directory_file
-from storage.purge import DEFAULT_IDLE_DAYS
-from storage.purge import purge as purge_stored
-from storage.scheduler import Scheduler
-from storage.settings import Storage, StorageSettings, open_storage
-from storage.tables import StorageError
-
-STORAGE_COMMANDS = ("audit", "purge", "case", "directory", "sweep", "backup", "restore")
+import reports.cli as report_commands
+from admin import policy_commands, store_commands
+from admin.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError
+from admin.runner import run_on_storage
+from escalation.packs import PackError
+from storage.settings import Storage, StorageSettings
 
 
-def storage_settings(given: StorageSettings | None) -> StorageSettings:
-    if given is not None:
-        return given
-    try:
-        return StorageSettings.from_env()
-    except ValueError as exc:
-        raise CliError(f"storage settings: {exc}") from None
-
-
-async def check_reachable(settings: StorageSettings) -> None:
-    """Reach the store once, closing it whatever happens, before a command opens it for work:
-    an unreachable store then ends the command with one line (and no client left open)."""
-    try:
-        store = settings.open_store()
-    except ValueError as exc:  # a malformed connection string
-        raise CliError(f"storage settings: {exc}") from None
-    try:
-        await store.ping()
-    except StorageError as exc:
-        raise CliError(f"cannot reach {settings.describe()}: {exc}") from None
-    finally:
-        await store.close()
-
-
-def os_problem(exc: OSError) -> str:
-    """An OSError as "path: reason" (its own text repeats the errno)."""
-    if exc.filename is not None and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}"
-    return str(exc)
-
-
-def pack_for(packs: PackRegistry, board_id: str) -> PolicyPack:
-    try:
-        return packs.get(board_id)
-    except KeyError as exc:
-        raise CliError(str(exc.args[0])) from None
-
-
-@dataclass
-class StorageCommands:
-    """The commands that read or change stored cases."""
-
-    settings: StorageSettings | None = None
-
-    def add_commands(self, commands: Any) -> None:
-        audit = commands.add_parser("audit", help="check the integrity of stored cases")
-        audit_actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-        verify = audit_actions.add_parser("verify", help="check every case's event hash chain")
-        verify.add_argument("--board", help="only this board's cases")
-
-        purge = commands.add_parser(
-            "purge", help="remove closed cases past their pack's retention period"
-        )
-        purge.add_argument("--dry-run", action="store_true", help="list, remove nothing")
-        purge.add_argument("--board", help="only this board's cases")
-        purge.add_argument("--now", help="ISO 8601 date-time to judge retention by (default: now)")
-        purge.add_argument(
-            "--idle-days",
-            type=idle_days,
-            default=DEFAULT_IDLE_DAYS,
-            help=f"remove dialog state unused for this many days (default: {DEFAULT_IDLE_DAYS})",
-        )
-
-        case = commands.add_parser("case", help="one stored case")
-        case_actions = case.add_subparsers(dest="case_command", required=True, metavar="ACTION")
-        export = case_actions.add_parser("export", help="the full case record as Markdown")
-        export.add_argument("case_id")
-        export.add_argument("--out", type=Path, help="write to this file (default: print)")
-        add_access_log_command(case_actions)
-
-        backup = commands.add_parser("backup", help="write every table to a JSON-lines file")
-        backup.add_argument("path", type=Path)
-        restore = commands.add_parser(
-            "restore", help="rebuild the tables from a backup file (into an empty store)"
-        )
-        restore.add_argument("path", type=Path)
-        restore.add_argument(
-            "--into-non-empty", action="store_true", help="restore over cases already stored"
-        )
-
-        sweep = commands.add_parser(
-            "sweep", help="queue the nudges that are due (for a timer job); the app also sweeps"
-        )
-        sweep.add_argument("--now", help="ISO 8601 date-time with offset (default: now)")
-
-        directory = commands.add_parser("directory", help="the people the bot knows")
-        directory_actions = directory.add_subparsers(
-            dest="directory_command", required=True, metavar="ACTION"
-        )
-        load = directory_actions.add_parser(
-            "import",
-            help="add or update agencies' Teams tenants and people from a YAML file "
-            "({agencies: [...], people: [...]})",
-        )
-        load.add_argument("path", type=Path)
-        listed = directory_actions.add_parser(
-            "requests", help="requests to join an agency (or change one's), waiting for approval"
-        )
-        listed.add_argument("--all", action="store_true", help="decided ones too")
-        approve = directory_actions.add_parser(
-            "approve", help="approve a request as the board (the person is told)"
-        )
-        approve.add_argument("request_id", metavar="ID")
-        decline = directory_actions.add_parser(
-            "decline", help="decline a request (the person is told why)"
-        )
-        decline.add_argument("request_id", metavar="ID")
-        decline.add_argument("--reason", required=True, help="why: the person is told")
-
-    def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
-        if args.command not in STORAGE_COMMANDS:
-            return None
-        # Arguments and packs first: a typo should cost nothing, and open no store.
-        now = datetime.now(UTC)
-        if getattr(args, "now", None):
-            now = parse_moment(args.now, "--now")
-        packs: PackRegistry | None = None
-        if args.command in ("purge", "sweep", "case", "directory") or getattr(args, "board", None):
-            packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
-            if getattr(args, "board", None):
-                pack_for(packs, args.board)
-        settings = storage_settings(self.settings)
-        try:
-            return asyncio.run(self._run(args, settings, packs, now, out))
-        except StorageError as exc:
-            raise CliError(f"storage: {exc}") from None
-
-    async def _run(
-        self,
-        args: argparse.Namespace,
-        settings: StorageSettings,
-        packs: PackRegistry | None,
-        now: datetime,
-        out: TextIO,
-    ) -> int:
-        await check_reachable(settings)
-        storage = await open_storage(settings)
-        try:
-            if args.command == "audit":
-                return await audit_verify(storage, args.board, out)
-            if args.command == "directory":
-                assert packs is not None
-                return await directory_command(storage, packs, args, out)
-            if args.command == "backup":
-                return await backup_to(storage, args.path, out)
-            if args.command == "restore":
-                return await restore_from(storage, args.path, args.into_non_empty, out)
-            assert packs is not None  # loaded above for these commands
-            if args.command == "sweep":
-                return await sweep_once(storage, packs, now, out)
-            if args.command == "purge":
-                return await purge(
-                    storage, packs, now, args.board, args.dry_run, out, args.idle_days
-                )
-            if is_access_log(args):
-                return await print_access_log(storage, packs, args.case_id, out)
-            return await export_case(storage, packs, args.case_id, args.out, out)
-        finally:
-            await storage.close()
-
-
-@dataclass
-class StorageChecked:
-    """Another extension's commands that open storage (reports, samples), run behind the same
-    checks as the commands here: settings read, the store reached, faults told in one line."""
-
-    inner: CliExtension
-    settings: StorageSettings | None = None
-    _names: set[str] = field(default_factory=set, init=False)
-
-    def add_commands(self, commands: Any) -> None:
-        before = set(commands.choices)
-        self.inner.add_commands(commands)
-        self._names = set(commands.choices) - before
-
-    def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
-        if args.command not in self._names:
-            return None
-        asyncio.run(check_reachable(storage_settings(self.settings)))
-        try:
-            return self.inner.run(args, out, err)
-        except StorageError as exc:
-            raise CliError(f"storage: {exc}") from None
-        except OSError as exc:  # a report file that cannot be written
-            raise CliError(os_problem(exc)) from None
-
-
-async def audit_verify(storage: Storage, board: str | None, out: TextIO) -> int:
-    checked = events = 0
-    problems: list[str] = []
-    for case_id in await storage.cases.case_ids(board):
-        stored = await storage.cases.load(case_id)
-        if stored is None:
-            continue  # an index hint for a change that was never saved
-        checked += 1
-        events += len(stored.events)
-        problems += [
-            f"{b.case_id} event {b.seq}: {b.problem}" for b in verify_chain(case_id, stored.events)
-        ]
-        summary = await storage.cases.summary(case_id)
-        if summary is None or summary.version != len(stored.events):
-            seen = "missing" if summary is None else f"version {summary.version}"
-            problems.append(
-                f"{case_id}: state row is {seen}, history has {len(stored.events)} events"
-            )
-    for line in problems:
-        print(f"BROKEN {line}", file=out)
-    verdict = "every chain verifies" if not problems else f"{len(problems)} problem(s)"
-    print(f"audit: {checked} case(s), {events} event(s): {verdict}", file=out)
-    return EXIT_OK if not problems else EXIT_PROBLEM
-
-
-def idle_days(text: str) -> int:
-    try:
-        days = int(text)
-    except ValueError:
-        days = 0
-    if days < 1:
-        raise argparse.ArgumentTypeError(f"a whole number of days, at least 1: {text!r}")
-    return days
-
-
-async def purge(
-    storage: Storage,
-    packs: PackRegistry,
-    now: datetime,
-    board: str | None,
-    dry_run: bool,
-    out: TextIO,
-    idle: int = DEFAULT_IDLE_DAYS,
-) -> int:
-    report = await purge_stored(
-        storage, packs, now=now, board=board, idle_days=idle, dry_run=dry_run
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="escalation",
+        description="Safeguarding escalation policies: check packs and work out deadlines.",
+        epilog="Exit status: 0 done; 1 a check found a problem (a broken pack, a broken audit "
+        "chain); 2 the command could not run (a bad argument, an unreadable file, an unknown "
+        "board, unreachable storage).",
     )
-    verb = "would remove" if dry_run else "removed"
-    for case in report.cases:
-        detail = "" if dry_run else f", {case.rows} rows"
-        print(
-            f"{verb} {case.case_id} ({case.board_id}, closed {case.closed_at:%Y-%m-%d}, "
-            f"retention {case.years} years ended {case.ended:%Y-%m-%d}{detail})",
-            file=out,
-        )
-    # Counts only: dialog state holds what people typed.
-    state, what = report.dialog_state, "would be removed" if dry_run else "removed"
-    line = (
-        f"dialog state: {state.removed} conversation(s) idle since before "
-        f"{report.idle_before:%Y-%m-%d} {what}"
+    parser.add_argument(
+        "--policy-dir",
+        type=Path,
+        default=None,
+        help="folder of policy packs (default: $ESCALATION_POLICY_DIR, else the packs installed with the app: the repository's policies/)",
     )
-    if state.stamped:
-        line += f"; {state.stamped} with no write time yet, idle from now"
-    print(line, file=out)
-    print(f"purge: {len(report.cases)} closed case(s) {what}", file=out)
-    return EXIT_OK
-
-
-async def export_case(
-    storage: Storage,
-    packs: PackRegistry,
-    case_id: str,
-    path: Path | None,
-    out: TextIO,
-) -> int:
-    # The export is a view of the case: logged under who runs the command, and listed in itself.
-    text = await exported_record(storage, packs, case_id, who=cli_user(), now=datetime.now(UTC))
-    if path is None:
-        out.write(text)
-        return EXIT_OK
-    await _write(path, text)
-    print(f"wrote {path}", file=out)
-    return EXIT_OK
-
-
-async def _write(path: Path, text: str) -> None:
-    try:
-        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot write {os_problem(exc)}") from None
-
-
-async def backup_to(storage: Storage, path: Path, out: TextIO) -> int:
-    buffer = io.StringIO()
-    counts = await backup(storage.store, storage.tables, buffer)
-    await _write(path, buffer.getvalue())
-    print(f"backup: {sum(counts.values())} entities from {len(counts)} tables to {path}", file=out)
-    return EXIT_OK
-
-
-async def restore_from(storage: Storage, path: Path, force: bool, out: TextIO) -> int:
-    if not force and await storage.cases.case_ids():
-        raise CliError(
-            "this store already holds cases; restore into an empty one (or pass --into-non-empty)"
-        )
-    try:
-        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = os_problem(exc) if isinstance(exc, OSError) else f"{path}: {exc}"
-        raise CliError(f"cannot read {reason}") from None
-    try:
-        counts = await restore(storage.store, storage.tables, text.splitlines())
-    except ValueError as exc:
-        raise CliError(f"{path}: {exc}") from None
-    print(
-        f"restore: {sum(counts.values())} entities into {len(counts)} tables; "
-        "run `escalation audit verify` next",
-        file=out,
-    )
-    return EXIT_OK
-
-
-async def sweep_once(storage: Storage, packs: PackRegistry, now: datetime, out: TextIO) -> int:
-    scheduler = Scheduler(
-        store=storage.store,
-        tables=storage.tables,
-        cases=storage.cases,
-        packs=packs,
-        directory=storage.directory,
-        conversations=storage.conversations,
-    )
-    await scheduler.ensure_tables()
-    report = await scheduler.sweep(now)
-    if not report.swept:
-        print("sweep: another instance is sweeping now; nothing done", file=out)
-        return EXIT_OK
-    print(
-        f"sweep: {report.cases} case(s) with clocks due, {len(report.queued)} nudge(s) queued, "
-        f"{report.already_queued} already queued, {report.stale_hints} stale index row(s) removed",
-        file=out,
-    )
-    if report.no_pack:
-        print(
-            f"sweep: {len(report.no_pack)} case(s) of a board with no pack here were left alone: "
-            + ", ".join(report.no_pack),
-            file=out,
-        )
-    return EXIT_OK
-
-
-async def directory_command(
-    storage: Storage, packs: PackRegistry, args: argparse.Namespace, out: TextIO
-) -> int:
-    boards = BoardAgencies.of(packs)
-    action = args.directory_command
-    if action == "import":
-        return await import_directory(storage, args.path, out, boards)
-    if action == "requests":
-        return await list_requests(storage, boards, args.all, out)
-    try:
-        if action == "approve":
-            decided = await storage.requests.approve(args.request_id, by=None, boards=boards)
-        else:
-            decided = await storage.requests.decline(
-                args.request_id, by=None, reason=args.reason, boards=boards
-            )
-    except Refused as refusal:
-        raise CliError(refusal.reason) from None
-    request = decided.request
-    print(
-        f"{request.id}: {request.state.value}; {request.name} ({request.person_id}) "
-        f"{'is now ' + _roles(request.roles) if request.reason is None else 'holds no role'} "
-        f"at {decided.agency_name}. They are told in Teams.",
-        file=out,
-    )
-    return EXIT_OK
-
-
-def _roles(roles: frozenset[str]) -> str:
-    return ", ".join(sorted(roles)) or "no role"
-
-
-async def list_requests(storage: Storage, boards: BoardAgencies, every: bool, out: TextIO) -> int:
-    requests = await storage.requests.requests(open_only=not every)
-    directory = await storage.directory.snapshot()
-    for request in requests:
-        print(_request_line(request, boards, directory), file=out)
-    waiting = sum(1 for r in requests if r.is_open)
-    print(f"requests: {waiting} waiting" + (f", {len(requests)} in all" if every else ""), file=out)
-    return EXIT_OK
-
-
-def _request_line(request: JoinRequest, boards: BoardAgencies, directory: Directory) -> str:
-    manager = directory.person(request.line_manager_id)
-    named = manager.name if manager is not None else request.line_manager_id or "none named"
-    before = (
-        f"; until then {_roles(request.previous_roles)} at {boards.name(request.previous_agency_id)}"
-        if request.previous_agency_id
-        else ""
-    )
-    decided = ""
-    if not request.is_open:
-        decider = directory.person(request.decided_by)
-        by = decider.name if decider is not None else request.decided_by
-        decided = f" by {by}" if by else ""
-        decided += f": {request.reason}" if request.reason else ""
-    return (
-        f"{request.id} [{request.state.value}{decided}] {request.created_at:%Y-%m-%d %H:%M} "
-        f"{request.name} ({request.person_id}) asks to be {_roles(request.roles)} at "
-        f"{boards.name(request.agency_id)}, line manager {named}, from tenant "
-        f"{request.tenant_id}{before}"
-    )
-
-
-async def import_directory(storage: Storage, path: Path, out: TextIO, boards: BoardAgencies) -> int:
-    try:
-        loaded = await asyncio.to_thread(load_directory_file, path)
-        count = await storage.directory.import_records(loaded.people, loaded.agencies)
-    except ValueError as exc:  # the file and the records at fault are named; nothing changed
-        raise CliError(str(exc)) from None
-    print(
-        f"directory: {count} people and {len(loaded.agencies)} agencies imported from {path}",
-        file=out,
-    )
-    directory = await storage.directory.snapshot()
-    off_teams = sorted(
-        {
-            p.agency_id
-            for p in directory.people.values()
-            if not directory.agency(p.agency_id).tenants
-        }
-    )
-    if off_teams:
-        print(
-            "directory: these agencies list no Teams tenant, so their people cannot act in Teams "
-            "(they can be named as a party, and are reached by hand): "
-            + ", ".join(boards.name(a) for a in off_teams),
-            file=out,
-        )
-    return EXIT_OK
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    policy_commands.add_commands(commands)
+    store_commands.add_commands(commands)
+    report_commands.add_commands(commands)
+    return parser
 
 
 def main(
@@ -489,15 +53,59 @@ def main(
     err: TextIO | None = None,
     settings: StorageSettings | None = None,
 ) -> int:
-    return core_main(argv, out=out, err=err, extensions=_extensions(settings))
+    """Run one command; its exit status. `settings`: the store (default: the environment's)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = _parser()
+    try:
+        # argparse prints help and usage errors itself: send them to the streams given.
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help and on usage errors
+        return int(exc.code or 0)
+    try:
+        if args.command in policy_commands.NAMES:
+            return policy_commands.run(args, out, err)
+        if args.command in store_commands.NAMES:
+            return store_commands.run(args, out, settings)
+        if args.command in report_commands.NAMES:
 
+            async def report(storage: Storage, opened: StorageSettings) -> int:
+                return await report_commands.run(storage, opened, args, out, err)
 
-def _extensions(settings: StorageSettings | None) -> list[CliExtension]:
-    return [StorageCommands(settings), StorageChecked(ReportCommands(settings), settings)]
+            return run_on_storage(settings, report)
+    except (PackError, CliError) as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_ERROR
+    parser.print_usage(err)
+    return EXIT_USAGE
 
 
 def console() -> None:
+    """Entry point of the console script."""
     # The Azure SDK logs each failed retry and credential attempt as a warning; the command's
     # own error line already says what failed, so only its errors are let through.
     logging.getLogger("azure").setLevel(logging.ERROR)
-    core_console(_extensions(None))
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        code = EXIT_OK
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    except Exception as exc:
+        # Last resort: the known failures have their own messages in main(); a traceback would
+        # only bury what went wrong for the administrator reading it.
+        print(f"error: unexpected {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        code = EXIT_ERROR
+    raise SystemExit(code)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else "(no message)"
+
+
+if __name__ == "__main__":
+    console()

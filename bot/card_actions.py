@@ -46,6 +46,7 @@ from escalation.commands import (
     RecordRepresentation,
     SetProtectiveDeadline,
 )
+from escalation.moments import MomentError, moment_at
 
 CaseActionCommand = (
     RecordDiscussion
@@ -130,12 +131,17 @@ def _form(verb: str, data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _moment(day: str | None, at: str | None, tz: ZoneInfo, what: str) -> datetime:
+    """A card's date and time inputs, which come apart; read in the board's zone as every
+    moment people give is (escalation.moments)."""
     try:
         parsed_day = date.fromisoformat(day or "")
         parsed_time = time.fromisoformat(at or "")
     except ValueError:
         raise CardActionError(f"Give the {what} as a date and a time.") from None
-    return datetime.combine(parsed_day, parsed_time, tzinfo=tz)
+    try:
+        return moment_at(parsed_day, parsed_time, tz)
+    except MomentError as exc:
+        raise CardActionError(f"The {what} {exc}.") from None
 
 
 def _split(text: str | None, separator: str) -> tuple[str, ...]:

@@ -19,8 +19,8 @@ from admin.case_access import (
     is_access_log,
     print_access_log,
 )
+from admin.errors import CliError
 from escalation.access_log import AccessEntry, Seen
-from escalation.cli import CliError
 from escalation.directory import StaticDirectory
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService

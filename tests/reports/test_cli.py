@@ -7,8 +7,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from escalation.cli import main
-from reports.cli import ReportCommands
+from admin.cli import main
 from storage.settings import StorageSettings
 
 
@@ -17,9 +16,7 @@ def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
     # In a thread, as from a shell: the command line runs its own event loop, and asyncio.run on
     # the test's thread would leave pytest-asyncio's loop unclosed.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        code = pool.submit(
-            lambda: main(list(argv), out=out, err=err, extensions=[ReportCommands(settings)])
-        ).result()
+        code = pool.submit(lambda: main(list(argv), out=out, err=err, settings=settings)).result()
     return code, out.getvalue(), err.getvalue()
 
 

@@ -18,14 +18,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from admin.cli import main as escalation_main
 from app import create_app
 from bot.settings import AppSettings
 from escalation.access import ViewLevel, view_level
 from escalation.case import Case
-from escalation.cli import main as escalation_main
 from escalation.directory import Directory, Person
 from escalation.packs import PackRegistry, default_policy_dir
-from reports.cli import ReportCommands
 from reports.load import board_cases
 from reports.sample import generate, synthetic_directory
 from storage.settings import StorageSettings, open_storage
@@ -132,7 +131,7 @@ def cli_report(settings: AppSettings, *argv: str) -> dict[str, Any]:
                 ["report", *argv, "--format", "json"],
                 out=out,
                 err=err,
-                extensions=[ReportCommands(settings.storage)],
+                settings=settings.storage,
             )
         ).result()
     assert code == 0, err.getvalue()

@@ -192,6 +192,15 @@ def test_a_bad_date_or_time_is_refused(name: str) -> None:
         command_of(verb, form)
 
 
+def test_a_moment_outside_the_years_any_case_spans_is_refused() -> None:
+    # As on the command line (escalation.moments): working days counted from year 9999 would
+    # run past what a date can hold.
+    form = {"clock": "respond", "date": "9999-12-31", "time": "17:00", "reason": "x"}
+    with pytest.raises(CardActionError) as refused:
+        command_of(SET_DEADLINE, form)
+    assert str(refused.value) == "The deadline is outside the years 1900 to 2999."
+
+
 # A card sends its inputs as text; anything else is refused, never stored as Python's text for it.
 NOT_TEXT: dict[str, object] = {
     "a list": ["a"],

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from escalation.cli import CliExtension, console, main
+import admin.cli
+from admin.cli import console, main
 from escalation.packs import POLICY_DIR_ENV
 from testkit.people import POLICIES
 from tests.unit.broken_packs import (
@@ -775,21 +776,6 @@ def test_a_broken_pack_checked_is_exit_1_with_no_traceback() -> None:
     )
 
 
-class _Fails:
-    """An extension whose command fails in a way no one foresaw."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-    def add_commands(self, commands: Any) -> None:
-        commands.add_parser("fail")
-
-    def run(self, args: Any, out: Any, err: Any) -> int | None:
-        if args.command != "fail":
-            return None
-        raise self.error
-
-
 @pytest.mark.parametrize(
     ("error", "code", "expected"),
     [
@@ -805,10 +791,12 @@ def test_the_last_resort_is_one_line_naming_the_error(
     code: int,
     expected: str,
 ) -> None:
-    monkeypatch.setattr(sys, "argv", ["escalation", "fail"])
-    extension: CliExtension = _Fails(error)
+    def fails(*_: object, **__: object) -> int:
+        raise error  # a command failing in a way no one foresaw
+
+    monkeypatch.setattr(admin.cli, "main", fails)
     with pytest.raises(SystemExit) as exited:
-        console([extension])
+        console()
     assert exited.value.code == code
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", expected)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from escalation.cli import main
+from admin.cli import main
 from escalation.explain import explain
 from escalation.packs import load_pack
 from tests.unit.pack_changes import agree_then_meet, pack_with

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
+from admin.cli import main
 from escalation.calendar import WorkingCalendar
-from escalation.cli import main
 from escalation.packs import parse_pack
 
 THORNBURY = Path(__file__).resolve().parents[1] / "fixtures" / "packs" / "thornbury.yaml"

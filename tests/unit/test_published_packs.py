@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 import yaml
 
+from admin.cli import main
 from escalation.calendar import calendar_for
 from escalation.case import Case, CaseStatus
-from escalation.cli import main
 from escalation.commands import (
     ApproveOutcome,
     ApproveRecord,

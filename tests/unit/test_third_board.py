@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from admin.cli import main
 from escalation.case import CaseStatus, ClockStatus
-from escalation.cli import main
 from escalation.commands import (
     ApproveRecord,
     CloseCase,

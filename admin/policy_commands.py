@@ -1,88 +1,30 @@
-"""`escalation`: the command line for board administrators and anyone checking the rules.
+"""`escalation policy check|show` and `escalation deadlines`: the commands that read packs only.
 
-Exit status: 0 done; 1 the command ran and found a problem (`policy check` on a broken pack,
-`audit verify` on a broken chain); 2 the command could not do what was asked (a bad argument,
-a file or folder that cannot be read or written, an unknown board or case, storage that cannot
-be reached). Every error is one message on stderr, never a traceback.
+escalation policy check PATH     validate a pack, and tell it back in plain words
+escalation policy show NAME      a pack's stages, roles and clocks
+escalation deadlines --policy NAME --stage ID --from ISO [--json]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import sys
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
+from admin.errors import EXIT_OK, EXIT_PROBLEM, CliError, given_moment
 from escalation.calendar import calendar_for, earliest
 from escalation.explain import explain
 from escalation.packs import PackError, PackNotFound, load_pack, resolve_pack
 from escalation.policy import Clock, PolicyPack, Selector
 
-EXIT_OK = 0
-EXIT_PROBLEM = 1  # the command ran and found a problem in what it checked
-EXIT_ERROR = 2  # the command could not do what was asked
-EXIT_USAGE = EXIT_ERROR  # argparse's own code for a usage error
-EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
-
-# Date-times given on the command line: far enough either way for any case, near enough that
-# counting working days or years of retention from them stays inside what datetime can hold.
-FIRST_YEAR = 1900
-LAST_YEAR = 2999
+NAMES = ("policy", "deadlines")
 
 
-class CliError(Exception):
-    """A command that cannot do what was asked; the message says why, in a line."""
-
-
-def parse_moment(text: str, option: str, *, local: tzinfo | None = None) -> datetime:
-    """An ISO 8601 date-time given as `option`. Without an offset it is read in `local`, or
-    refused when no local zone applies."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        example = "2026-12-03T09:30:00+00:00"
-        raise CliError(f"{option} {text!r} is not an ISO 8601 date-time (e.g. {example})") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        if local is None:
-            raise CliError(f"{option} {text!r} needs a UTC offset (e.g. +00:00 or Z)")
-        moment = moment.replace(tzinfo=local)
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise CliError(f"{option} {text!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
-    return moment
-
-
-class CliExtension(Protocol):
-    """Commands that live outside the core (storage, reports) and join the same command line."""
-
-    def add_commands(self, commands: Any) -> None:
-        """Add sub-parsers to `commands` (what `add_subparsers` returned)."""
-        ...
-
-    def run(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> int | None:
-        """Run the command if it is one of this extension's; None otherwise."""
-        ...
-
-
-def _parser(extensions: Sequence[CliExtension] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="escalation",
-        description="Safeguarding escalation policies: check packs and work out deadlines.",
-        epilog="Exit status: 0 done; 1 a check found a problem (a broken pack, a broken audit "
-        "chain); 2 the command could not run (a bad argument, an unreadable file, an unknown "
-        "board, unreachable storage).",
-    )
-    parser.add_argument(
-        "--policy-dir",
-        type=Path,
-        default=None,
-        help="folder of policy packs (default: $ESCALATION_POLICY_DIR, else the packs installed with the app: the repository's policies/)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_commands(commands: Any) -> None:
+    """Add these commands to `commands` (what `add_subparsers` returned)."""
     policy = commands.add_parser("policy", help="check or show a policy pack")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
     check = policy_commands.add_parser(
@@ -110,44 +52,15 @@ def _parser(extensions: Sequence[CliExtension] = ()) -> argparse.ArgumentParser:
         help="ISO 8601 date-time; without an offset it is read as the board's local time",
     )
     deadlines.add_argument("--json", action="store_true", help="print JSON")
-    for extension in extensions:
-        extension.add_commands(commands)
-    return parser
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-    extensions: Sequence[CliExtension] = (),
-) -> int:
-    out = out or sys.stdout
-    err = err or sys.stderr
-    parser = _parser(extensions)
-    try:
-        # argparse prints help and usage errors itself: send them to the streams given.
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits on --help and on usage errors
-        return int(exc.code or 0)
-    try:
-        if args.command == "policy" and args.policy_command == "check":
-            return _check(args.path, out, err)
-        if args.command == "policy" and args.policy_command == "show":
-            _show(resolve_pack(args.name, args.policy_dir), out)
-            return EXIT_OK
-        if args.command == "deadlines":
-            return _deadlines(args, out)
-        for extension in extensions:
-            code = extension.run(args, out, err)
-            if code is not None:
-                return code
-    except (PackError, CliError) as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_ERROR
-    parser.print_usage(err)
-    return EXIT_USAGE
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.command == "deadlines":
+        return _deadlines(args, out)
+    if args.policy_command == "check":
+        return _check(args.path, out, err)
+    _show(resolve_pack(args.name, args.policy_dir), out)
+    return EXIT_OK
 
 
 def _check(path: Path, out: TextIO, err: TextIO) -> int:
@@ -257,7 +170,7 @@ def _deadlines(args: argparse.Namespace, out: TextIO) -> int:
         known = ", ".join(s.id for s in pack.stages)
         raise CliError(f"{pack.board.id} has no stage {args.stage!r} (stages: {known})") from None
     calendar = calendar_for(pack)
-    start = parse_moment(args.start, "--from", local=calendar.tz)
+    start = given_moment(args.start, "--from", local=calendar.tz)
     rows: list[dict[str, Any]] = []
     dues: list[datetime] = []
     for clock in stage.clocks:
@@ -306,30 +219,3 @@ def _deadlines(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     return EXIT_OK
-
-
-def console(extensions: Sequence[CliExtension] = ()) -> None:
-    """Entry point of the console script."""
-    try:
-        code = main(extensions=extensions)
-        sys.stdout.flush()
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        code = EXIT_OK
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        code = EXIT_INTERRUPTED
-    except Exception as exc:
-        # Last resort: the known failures have their own messages in main(); a traceback would
-        # only bury what went wrong for the administrator reading it.
-        print(f"error: unexpected {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
-        code = EXIT_ERROR
-    raise SystemExit(code)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:300] if lines else "(no message)"
-
-
-if __name__ == "__main__":
-    console()
