@@ -1,4 +1,5 @@
-"""The composition root: settings → storage → core service → adapter and bot → dispatcher.
+"""The app: settings → the bootstrap (storage, the core's service, the dispatcher) → botbuilder's
+adapter and the bot → the routes. Built by `create_app`; nothing runs at import.
 
 python app.py        (or: gunicorn 'app:create_app()' --worker-class aiohttp.GunicornWebWorker)
 """
@@ -11,41 +12,39 @@ import gc
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
+from bootstrap.build import (
+    Clock,
+    StoreWrapper,
+    escalation_service,
+    load_packs,
+    open_storage_at_start,
+    scheduler,
+    utc_now,
+)
+from bootstrap.dispatch import WakeDispatcher, dispatch_forever, running, sweep_forever
 from bot.adapter import LeanCloudAdapter
 from bot.connector import CachingBotFrameworkAuthentication
-from bot.http import BotTurns, messages_handler, problem
+from bot.http import BotTurns, messages_handler
 from bot.join_actions import JoinNoticeSender
 from bot.logs import PathAccessLogger, configure_json_logging
 from bot.report_links import ReportLinks
+from bot.routes import add_routes
 from bot.sender import TeamsSender
 from bot.settings import AppSettings
 from bot.teams_bot import EscalationBot
 from bot.telemetry import carry_context_into_threads, configure_telemetry, ids_on_request_span
-from escalation.access_log import AccessEntry, Seen, board_subject, record_access
-from escalation.commands import RecordDeliveryFailure
-from escalation.errors import Refused
 from escalation.joining import BoardAgencies
-from escalation.notifications import Notification
-from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
-from escalation.rules.context import SYSTEM
+from escalation.packs import PackRegistry
 from escalation.service import EscalationService
-from reports.charts import render_charts
-from reports.figures import board_report
-from reports.load import board_cases
-from reports.render import page_headers, to_html
 from storage.bot_state import TableConversationState, TableStorage
-from storage.join_requests import deliver_notices
-from storage.outbox import dispatch_once
-from storage.scheduler import Scheduler
-from storage.settings import Storage, open_storage, when_storage_answers
-from storage.tables import StorageError, TableStore
+from storage.stores import Storage
+from storage.tables import StorageError
 from tabs.web import make_site, setup_tabs
 
 log = logging.getLogger("escalation.app")
@@ -55,34 +54,8 @@ STORAGE = web.AppKey("storage", Storage)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", EscalationBot)
 PACKS = web.AppKey("packs", PackRegistry)
-Clock = Callable[[], datetime]
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
-StoreWrapper = Callable[[TableStore], TableStore]
 WRAP_STORE: web.AppKey[StoreWrapper | None] = web.AppKey("wrap_store")
-
-
-def load_packs(settings: AppSettings) -> PackRegistry:
-    directory = settings.policy_dir or default_policy_dir()
-    if not settings.policies:
-        return PackRegistry.from_directory(directory)
-    return PackRegistry(resolve_pack(name, directory) for name in settings.policies)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class WakeDispatcher:
-    """The core's notifier: the messages are already in the outbox; wake the dispatcher."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    async def notify(self, notifications: Sequence[Notification]) -> None:
-        if notifications:
-            self.event.set()
-
-
 WAKE = web.AppKey("wake", WakeDispatcher)
 SERVICE = web.AppKey("service", EscalationService)
 LINKS = web.AppKey("links", ReportLinks)
@@ -107,25 +80,16 @@ async def _connector_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
     # A new deployment's table role takes minutes to spread: Azure storage is tried again with
     # backoff for up to STORAGE_START_WAIT_SECONDS; until then the app does not answer, so /readyz
     # fails.
-    storage = await when_storage_answers(
-        settings.storage,
-        lambda: open_storage(settings.storage, now=app[CLOCK], wrap=app[WRAP_STORE]),
+    storage = await open_storage_at_start(
+        app[SETTINGS].storage, now=app[CLOCK], wrap=app[WRAP_STORE]
     )
-    log.info("storage: %s", settings.storage.describe())
     app[STORAGE] = storage
     wake = WakeDispatcher()
     app[WAKE] = wake
-    service = EscalationService(
-        packs=app[PACKS],
-        repository=storage.cases,
-        directory=storage.directory,
-        notifier=wake,
-        now=app[CLOCK],
-    )
+    service = escalation_service(storage, app[PACKS], now=app[CLOCK], notifier=wake)
     app[SERVICE] = service
     state = TableConversationState(
         TableStorage(storage.store, storage.tables.bot_state, now=app[CLOCK])
@@ -144,68 +108,18 @@ async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
     except StorageError:
         log.warning("the directory could not be read at start; the first turns will read it")
     fresh = asyncio.create_task(storage.directory.keep_fresh(), name="directory-refresh")
-    yield
-    fresh.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await fresh
+    async with running(fresh):
+        yield
     await storage.close()
-
-
-async def record_failure(
-    service: EscalationService, notification: Notification, error: str
-) -> None:
-    """A message that can never arrive is recorded on its case, and someone is told (by hand)."""
-    if notification.recipient.kind != "person":
-        log.error(
-            "business-manager copy for %s could not be delivered: %s", notification.case_id, error
-        )
-        return
-    try:
-        await service.execute(
-            RecordDeliveryFailure(
-                actor_id=SYSTEM,
-                case_id=notification.case_id,
-                recipient_id=notification.recipient.id,
-                kind=notification.kind,
-                error=error,
-            )
-        )
-    except Refused as refusal:
-        log.info("delivery failure on %s not recorded: %s", notification.case_id, refusal.code)
 
 
 async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     """Sweeps for nudges every so often; the lease lets one instance sweep at a time."""
-    settings = app[SETTINGS]
-    storage = app[STORAGE]
-    scheduler = Scheduler(
-        store=storage.store,
-        tables=storage.tables,
-        cases=storage.cases,
-        packs=app[PACKS],
-        directory=storage.directory,
-        conversations=storage.conversations,
-    )
-    await scheduler.ensure_tables()
-
-    async def run() -> None:
-        while True:
-            try:
-                report = await scheduler.sweep(app[CLOCK]())
-                if report.queued:
-                    log.info("sweep: %d nudge(s) queued", len(report.queued))
-                    app[WAKE].event.set()
-                if report.no_pack:
-                    log.warning("sweep: %d case(s) of a board with no pack", len(report.no_pack))
-            except Exception:  # storage outage: the next sweep finds the same clocks
-                log.exception("sweep failed; will try again")
-            await asyncio.sleep(settings.sweep_interval_seconds)
-
-    task = asyncio.create_task(run(), name="scheduler")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    sweeper = await scheduler(app[STORAGE], app[PACKS])
+    interval = app[SETTINGS].sweep_interval_seconds
+    work = sweep_forever(sweeper, app[WAKE], app[CLOCK], interval)
+    async with running(asyncio.create_task(work, name="scheduler")):
+        yield
 
 
 async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -221,99 +135,17 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     packs: PackRegistry = app[PACKS]
     notices = JoinNoticeSender(sender, app[STORAGE], BoardAgencies.of(packs))
-    wake = app[WAKE]
-
-    async def run() -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.event.wait(), settings.dispatch_interval_seconds)
-            wake.event.clear()
-            await deliver_request_notices(app[STORAGE], notices, app[CLOCK]())
-            try:
-                with sender.one_pass():
-                    report = await dispatch_once(app[STORAGE].outbox, sender, app[CLOCK]())
-                for notification, error in report.failures:
-                    await record_failure(app[SERVICE], notification, error)
-                if report.sent or report.failed:
-                    log.info(
-                        "outbox: %d sent, %d retried, %d failed",
-                        len(report.sent),
-                        len(report.retried),
-                        len(report.failed),
-                    )
-            except Exception:  # storage outage: the messages wait in the outbox
-                log.exception("outbox dispatch failed; will try again")
-
-    task = asyncio.create_task(run(), name="outbox-dispatcher")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def deliver_request_notices(
-    storage: Storage, notices: JoinNoticeSender, now: datetime
-) -> None:
-    """The approval cards of requests to join an agency, and their decisions: stored with the
-    request, sent from here, and retried until they arrive."""
-    try:
-        report = await deliver_notices(storage.requests, notices, now)
-    except Exception:  # storage outage: the notices wait in storage
-        log.exception("request notices failed; will try again")
-        return
-    for key in report.failed:
-        log.error("a request notice can never be delivered: %s", key)
-    if report.sent or report.retried:
-        log.info("request notices: %d sent, %d retried", len(report.sent), len(report.retried))
-
-
-async def report_page(request: web.Request) -> web.Response:
-    """A board's full report, for a signed link the bot gave a board role (see bot.report_links)."""
-
-    async def respond() -> web.Response:
-        board_id = request.match_info["board"]
-        try:
-            start = date.fromisoformat(request.match_info["start"])
-            end = date.fromisoformat(request.match_info["end"])
-            pack = request.app[PACKS].get(board_id)
-        except (ValueError, KeyError):
-            return problem(404, "no such report")
-        viewer = request.app[LINKS].check(board_id, start, end, request.query)
-        if viewer is None:
-            return problem(
-                403, "this link is not valid, or has expired: ask the bot for a new summary"
-            )
-        storage = request.app[STORAGE]
-        seen = AccessEntry(board_subject(board_id), viewer, Seen.REPORT, request.app[CLOCK]())
-        await record_access(storage.access_log, seen)
-        try:
-            cases = await board_cases(storage, board_id)
-        except Exception as exc:  # a storage outage: the link stays good, try again later
-            log.warning("report page: storage did not answer: %s", type(exc).__name__)
-            return problem(503, "the report cannot be read just now: try the link again shortly")
-        report = board_report(cases, pack, start=start, end=end)
-        # Drawing the charts is CPU work: keep it off the event loop.
-        page = await asyncio.to_thread(lambda: to_html(report, render_charts(report)))
-        return web.Response(text=page, content_type="text/html")
-
-    response = await respond()
-    # The page and its refusals alike: a board's figures are never cached, framed or leaked
-    # in a referrer.
-    response.headers.update(page_headers())
-    return response
-
-
-async def healthz(_: web.Request) -> web.Response:
-    return web.json_response({"status": "alive"})
-
-
-async def readyz(request: web.Request) -> web.Response:
-    try:
-        await request.app[STORAGE].store.ping()
-    except Exception as exc:  # any storage fault means: not ready
-        log.warning("not ready: storage did not answer: %s", type(exc).__name__)
-        return problem(503, "storage is not reachable")
-    return web.json_response({"status": "ready"})
+    work = dispatch_forever(
+        app[STORAGE],
+        app[SERVICE],
+        sender,
+        notices,
+        app[WAKE],
+        app[CLOCK],
+        settings.dispatch_interval_seconds,
+    )
+    async with running(asyncio.create_task(work, name="outbox-dispatcher")):
+        yield
 
 
 def create_app(
@@ -340,7 +172,7 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[WRAP_STORE] = wrap_store
-    app[PACKS] = load_packs(settings)
+    app[PACKS] = load_packs(settings.policies, settings.policy_dir)
     if not settings.report_link_secret:
         log.warning(
             "no REPORT_LINK_SECRET: report links work only on this instance, until it restarts"
@@ -367,12 +199,10 @@ def create_app(
             allowed_tenants=settings.allowed_tenants,
         ),
     )
-    app.router.add_get("/reports/{board}/{start}/{end}", report_page)
+    add_routes(app, packs=app[PACKS], links=app[LINKS], storage=lambda: app[STORAGE], clock=clock)
     # The Teams tabs ("My cases", the board's figures): pages of this app, signed in as Teams
     # does, on loopback too in a local run.
     setup_tabs(app, make_site(settings, app[PACKS], lambda: app[STORAGE], clock))
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(_connector_ctx)
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx)

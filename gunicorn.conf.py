@@ -14,14 +14,14 @@ import asyncio
 def on_starting(server: object) -> None:
     # Imported here: gunicorn reads this file for every command, and the app is only needed
     # once it starts.
-    from app import load_packs
-    from bot.settings import AppSettings, check_binds, exit_cannot_start, reach_storage
+    from bootstrap.build import load_packs, reach_storage
+    from bot.settings import AppSettings, check_binds, exit_cannot_start
 
     try:
         settings = AppSettings.from_env()
         # Without an app id the app is for this machine only, whichever way it is started.
         check_binds(settings, getattr(getattr(server, "cfg", None), "bind", None) or [])
-        load_packs(settings)
+        load_packs(settings.policies, settings.policy_dir)
         asyncio.run(reach_storage(settings.storage))
     except Exception as exc:  # a bad setting, a broken pack, no storage: one message, exit 2
         exit_cannot_start(exc)

@@ -18,7 +18,7 @@ from escalation.calendar import calendar_for
 from escalation.case import fold
 from escalation.case_export import case_record_markdown
 from escalation.packs import PackRegistry
-from storage.settings import Storage
+from storage.stores import Storage
 
 ACCESS_LOG = "access-log"
 

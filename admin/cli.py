@@ -22,7 +22,8 @@ from admin import policy_commands, store_commands
 from admin.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError
 from admin.runner import run_on_storage
 from escalation.packs import PackError
-from storage.settings import Storage, StorageSettings
+from storage.settings import StorageSettings
+from storage.stores import Storage
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -8,7 +8,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from admin.errors import CliError, os_problem
-from storage.settings import Storage, StorageSettings, open_storage
+from bootstrap.build import open_storage, reach_store
+from storage.settings import StorageSettings
+from storage.stores import Storage
 from storage.tables import StorageError
 
 
@@ -25,15 +27,11 @@ async def check_reachable(settings: StorageSettings) -> None:
     """Reach the store once, closing it whatever happens, before a command opens it for work:
     an unreachable store then ends the command with one line (and no client left open)."""
     try:
-        store = settings.open_store()
+        await reach_store(settings)
     except ValueError as exc:  # a malformed connection string
         raise CliError(f"storage settings: {exc}") from None
-    try:
-        await store.ping()
     except StorageError as exc:
         raise CliError(f"cannot reach {settings.describe()}: {exc}") from None
-    finally:
-        await store.close()
 
 
 Work = Callable[[Storage, StorageSettings], Awaitable[int]]

@@ -32,18 +32,19 @@ from admin.case_access import (
 )
 from admin.errors import EXIT_OK, EXIT_PROBLEM, CliError, given_moment, os_problem
 from admin.runner import run_on_storage
+from bootstrap.build import load_packs, scheduler
 from escalation.directory import Directory
 from escalation.errors import Refused
 from escalation.events import verify_chain
 from escalation.joining import BoardAgencies, JoinRequest
-from escalation.packs import PackRegistry, default_policy_dir
+from escalation.packs import PackRegistry
 from escalation.policy import PolicyPack
 from storage.backup import backup, restore
 from storage.directory_store import load_directory_file
 from storage.purge import DEFAULT_IDLE_DAYS
 from storage.purge import purge as purge_stored
-from storage.scheduler import Scheduler
-from storage.settings import Storage, StorageSettings
+from storage.settings import StorageSettings
+from storage.stores import Storage
 
 NAMES = ("audit", "purge", "case", "directory", "sweep", "backup", "restore")
 
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace, out: TextIO, settings: StorageSettings | None)
         now = given_moment(args.now, "--now")
     packs: PackRegistry | None = None
     if args.command in ("purge", "sweep", "case", "directory") or getattr(args, "board", None):
-        packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
+        packs = load_packs(policy_dir=args.policy_dir)
         if getattr(args, "board", None):
             pack_for(packs, args.board)
 
@@ -288,16 +289,8 @@ async def restore_from(storage: Storage, path: Path, force: bool, out: TextIO) -
 
 
 async def sweep_once(storage: Storage, packs: PackRegistry, now: datetime, out: TextIO) -> int:
-    scheduler = Scheduler(
-        store=storage.store,
-        tables=storage.tables,
-        cases=storage.cases,
-        packs=packs,
-        directory=storage.directory,
-        conversations=storage.conversations,
-    )
-    await scheduler.ensure_tables()
-    report = await scheduler.sweep(now)
+    sweeper = await scheduler(storage, packs)
+    report = await sweeper.sweep(now)
     if not report.swept:
         print("sweep: another instance is sweeping now; nothing done", file=out)
         return EXIT_OK

@@ -33,7 +33,8 @@ from typing import Any
 import aiohttp
 
 from benchmarks.harness import our_server, server
-from storage.settings import StorageSettings, open_storage
+from bootstrap.build import open_storage
+from storage.settings import StorageSettings
 from testkit.azurite import AZURITE_TABLE, DEV_ACCOUNT, DEV_KEY, start_azurite, stop_azurite
 from testkit.chat import TENANT
 from testkit.clocks import RunningClock

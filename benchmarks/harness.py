@@ -28,7 +28,7 @@ from escalation.commands import OtherParty, RaiseDisagreement
 from escalation.packs import PackRegistry, default_policy_dir
 from escalation.service import EscalationService
 from storage.bot_state import escape_key
-from storage.settings import Storage
+from storage.stores import Storage
 from storage.tables import ROW_KEY, Entity
 from testkit.clocks import TEST_DAY_START
 from testkit.connector import Connector

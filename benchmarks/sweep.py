@@ -19,12 +19,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bootstrap.build import open_storage
 from escalation.directory import StaticDirectory
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
 from storage.cases import due_partition
 from storage.scheduler import Scheduler
-from storage.settings import Storage, StorageSettings, open_storage
+from storage.settings import StorageSettings
+from storage.stores import Storage
 from storage.tables import PARTITION_KEY, ROW_KEY, Op
 from testkit.builders import redbridge_raise
 from testkit.fakes import RecordingNotifier

@@ -50,7 +50,8 @@ from benchmarks.harness import (
     server,
     user,
 )
-from storage.settings import StorageSettings, open_storage
+from bootstrap.build import open_storage
+from storage.settings import StorageSettings
 from testkit.connector import connector
 
 KINDS = ("help", "dialog", "card", "raise")

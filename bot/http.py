@@ -1,4 +1,4 @@
-"""The HTTP edge: /api/messages, /healthz, /readyz. Bad input gets a clear 4xx, never a 500.
+"""The HTTP edge: /api/messages (other routes: bot/routes.py). Bad input gets a 4xx, never a 500.
 
 An activity passes, in order: the Authorization header (before the body is read, so an anonymous
 caller learns nothing), its content type and size, its JSON and shape (bot.activity_shape), its

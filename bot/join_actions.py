@@ -20,12 +20,12 @@ from cards.join_card import (
     join_request_card,
     join_result_card,
 )
+from escalation.delivery import Delivery
 from escalation.directory import Directory, Person
 from escalation.errors import Refused
 from escalation.joining import BY_THE_BOARD, BoardAgencies, JoinRequest
 from storage.join_requests import Notice, NoticeKind
-from storage.outbox import Delivery
-from storage.settings import Storage
+from storage.stores import Storage
 
 log = logging.getLogger("escalation.joins")
 

@@ -33,14 +33,14 @@ from cards.welcome import signpost_card
 from escalation.access import ViewLevel
 from escalation.access_log import AccessEntry, Seen, record_access
 from escalation.case import Case, fold
+from escalation.delivery import Delivery, DeliveryResult, after_failure
 from escalation.directory import tenant_key
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
 from escalation.sweep import MONTHLY_SUMMARY
 from reports.figures import board_report, month_before
 from reports.load import board_cases
-from storage.outbox import Delivery, DeliveryResult
-from storage.settings import Storage
+from storage.stores import Storage
 
 log = logging.getLogger("escalation.sender")
 
@@ -86,16 +86,10 @@ def _status_of(error: BaseException) -> tuple[int | None, float | None]:
 
 
 def classify(error: BaseException) -> Delivery:
+    """A connector error, as the core's delivery-failure policy reads it."""
     status, retry_after = _status_of(error)
     wait = timedelta(seconds=retry_after) if retry_after is not None else None
-    if status in (403, 404):
-        return Delivery(
-            DeliveryResult.PERMANENT,
-            error=f"{status}: the recipient cannot be reached (app removed or conversation gone)",
-        )
-    return Delivery(
-        DeliveryResult.RETRY, retry_after=wait, error=f"{status or type(error).__name__}"
-    )
+    return after_failure(status, retry_after=wait, fault=type(error).__name__)
 
 
 class TeamsSender:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from escalation.packs import PackError
-from storage.settings import StorageSettings, when_storage_answers
+from storage.settings import StorageSettings
 from storage.tables import StorageError
 
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
@@ -126,21 +126,6 @@ def startup_problem(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     detail = f": {lines[0][:300]}" if lines else ""
     return f"error: the app could not start: {type(error).__name__}{detail}"
-
-
-async def reach_storage(settings: StorageSettings) -> None:
-    """Reach the store, and close it whatever happens; Azure storage is tried again for up to
-    `settings.start_wait_seconds` (a new role assignment takes minutes to spread). Raises
-    StorageError when it cannot be reached (ValueError for a malformed connection string)."""
-
-    async def reach() -> None:
-        store = settings.open_store()
-        try:
-            await store.ping()
-        finally:
-            await store.close()
-
-    await when_storage_answers(settings, reach)
 
 
 def exit_cannot_start(error: BaseException, stream: TextIO | None = None) -> NoReturn:

@@ -55,7 +55,7 @@ from reports.figures import board_report, financial_year_start
 from reports.load import board_cases
 from storage.bot_state import TableConversationState
 from storage.join_requests import Submitted
-from storage.settings import Storage
+from storage.stores import Storage
 
 log = logging.getLogger("escalation.bot")
 

@@ -13,13 +13,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from escalation.packs import PackRegistry, default_policy_dir, resolve_pack
+from bootstrap.build import load_packs
+from escalation.packs import resolve_pack
 from reports.figures import board_report
 from reports.filters import CaseFilter, FilterError
 from reports.load import board_cases
 from reports.render import Format, to_csv, to_json, to_markdown, write_report
 from reports.sample import seed_storage
-from storage.settings import Storage, StorageSettings
+from storage.settings import StorageSettings
+from storage.stores import Storage
 
 EXIT_OK = 0
 EXIT_PROBLEM = 2  # the command could not run (as every escalation command)
@@ -61,7 +63,7 @@ async def run(
             # Synthetic cases in a board's live store would be counted in its reports.
             print("error: sample data goes only into the embedded store, never Azure", file=err)
             return EXIT_PROBLEM
-        packs = PackRegistry.from_directory(args.policy_dir or default_policy_dir())
+        packs = load_packs(policy_dir=args.policy_dir)
         ids = await seed_storage(storage, packs, args.cases, args.seed)
         print(f"sample: {len(ids)} SYNTHETIC cases added", file=out)
         return EXIT_OK

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from escalation.case import Case, fold
-from storage.settings import Storage
+from storage.stores import Storage
 
 
 async def board_cases(storage: Storage, board_id: str) -> list[Case]:

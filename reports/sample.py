@@ -54,7 +54,7 @@ from escalation.ports import CaseRepository, StoredCase
 from escalation.service import EscalationService
 
 if TYPE_CHECKING:
-    from storage.settings import Storage
+    from storage.stores import Storage
 
 __all__ = [
     "LEARNING_POINTS",

@@ -455,7 +455,8 @@ async def preset_store(
     Both are written again at every start, so they follow PLAYGROUND_PORT.
     """
     _repository_first()
-    from storage.settings import StorageSettings, open_storage
+    from bootstrap.build import open_storage
+    from storage.settings import StorageSettings
 
     packs = load_packs(env)
     settings = StorageSettings.from_env(env)

@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
+from escalation.delivery import Delivery, DeliveryResult
 from escalation.directory import Directory, Standing, tenant_key
 from escalation.errors import RefusalCode, Refused
 from escalation.joining import (
@@ -52,7 +53,7 @@ from escalation.joining import (
 )
 from storage.cases import safe_key
 from storage.directory_store import DirectoryStore, StoredPerson
-from storage.outbox import Delivery, DeliveryResult, jittered_backoff
+from storage.outbox import jittered_backoff
 from storage.tables import (
     PARTITION_KEY,
     ROW_KEY,

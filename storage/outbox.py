@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from escalation.delivery import MAX_ATTEMPTS, Delivery, DeliveryResult
 from escalation.notifications import Notification
 from storage.cases import TableNames, entity_notification, outbox_row
 from storage.tables import (
@@ -65,19 +66,6 @@ class OutboxItem:
         return self.notification.key
 
 
-class DeliveryResult(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"  # a 429, a 5xx or a network fault: try again later
-    PERMANENT = "permanent"  # the recipient cannot be reached (app removed, no conversation)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    result: DeliveryResult
-    retry_after: timedelta | None = None
-    error: str | None = None
-
-
 @dataclass
 class DispatchReport:
     sent: list[str] = field(default_factory=list)
@@ -116,7 +104,7 @@ class TableOutbox:
         tables: TableNames | None = None,
         *,
         lease: timedelta = timedelta(minutes=2),
-        max_attempts: int = 12,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._store = store
         self._t = tables or TableNames()

@@ -15,7 +15,7 @@ from typing import Final
 from escalation.case import CaseStatus
 from escalation.packs import PackRegistry
 from storage.bot_state import IdleStateReport, remove_idle_state
-from storage.settings import Storage
+from storage.stores import Storage
 
 DEFAULT_IDLE_DAYS: Final = 30
 

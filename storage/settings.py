@@ -1,26 +1,16 @@
-"""Where the data lives: Azure Table Storage when a connection string is set, else SQLite."""
+"""Where the data lives, read from the environment: Azure Table Storage when a connection string
+or a table endpoint is set, else SQLite. Opening it is the bootstrap's (bootstrap/build.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import re
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
-from storage.access_log import TableAccessLog
-from storage.cases import TableCaseRepository, TableNames
-from storage.conversations import ConversationStore
-from storage.directory_store import DirectoryStore
 from storage.factory import AZURE_CLI, CREDENTIALS, MANAGED_IDENTITY, open_table_store
-from storage.join_requests import JoinRequestStore
-from storage.outbox import TableOutbox
-from storage.tables import StorageError, TableStore
+from storage.tables import TableStore
 
 CONNECTION_STRING_ENV = "STORAGE_CONNECTION_STRING"
 DATA_DIR_ENV = "ESCALATION_DATA_DIR"
@@ -33,9 +23,6 @@ START_WAIT_ENV = "STORAGE_START_WAIT_SECONDS"
 # start-up waits this long for Azure storage to answer (App Service gives start-up 600 s,
 # WEBSITES_CONTAINER_START_TIME_LIMIT in deployment/infra/main.bicep).
 DEFAULT_START_WAIT_SECONDS = 300.0
-
-log = logging.getLogger("escalation.storage")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,95 +99,3 @@ class StorageSettings:
             managed_identity_client_id=self.managed_identity_client_id,
             credential=self.credential,
         )
-
-
-@dataclass(frozen=True)
-class Storage:
-    """Everything the app keeps, opened on one table store."""
-
-    store: TableStore
-    tables: TableNames
-    cases: TableCaseRepository
-    outbox: TableOutbox
-    directory: DirectoryStore
-    conversations: ConversationStore
-    access_log: TableAccessLog  # who has seen each case (escalation.access_log)
-
-    @property
-    def requests(self) -> JoinRequestStore:
-        """Requests to join an agency and the notices about them: on the directory's table,
-        with its clock (storage.join_requests). It holds no state of its own."""
-        return JoinRequestStore(
-            self.store, self.directory, now=self.directory.clock, table=self.tables.directory
-        )
-
-    async def close(self) -> None:
-        await self.store.close()
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def open_storage(
-    settings: StorageSettings,
-    *,
-    now: Callable[[], datetime] = _utc_now,
-    wrap: Callable[[TableStore], TableStore] | None = None,
-) -> Storage:
-    """Open the store and create any table that is missing; `wrap`, when given, wraps the store
-    (benchmarks and tests count or delay its calls)."""
-    store = settings.open_store()
-    if wrap is not None:
-        store = wrap(store)
-    tables = TableNames(settings.table_prefix)
-    cases = TableCaseRepository(store, tables)
-    directory = DirectoryStore(store, now=now, table=tables.directory)
-    conversations = ConversationStore(store, now=now, table=tables.conversations)
-    access_log = TableAccessLog(store, table=tables.access_log)
-    try:
-        await cases.ensure_tables()
-        await directory.ensure_tables()
-        await conversations.ensure_tables()
-        await access_log.ensure_tables()
-    except BaseException:
-        await store.close()  # storage that cannot be reached leaves no client open behind it
-        raise
-    return Storage(
-        store, tables, cases, TableOutbox(store, tables), directory, conversations, access_log
-    )
-
-
-async def when_storage_answers(
-    settings: StorageSettings,
-    attempt: Callable[[], Awaitable[T]],
-    *,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> T:
-    """Run `attempt` (reach or open the store) until Azure storage answers, for start-up.
-
-    A deployment assigns the app its table role and starts the app in the same run, and a role
-    assignment takes minutes to reach the storage account: until then every call is refused.
-    Azure storage is tried again with backoff (1 s doubling to 30 s) for up to
-    `settings.start_wait_seconds`; the last error is raised after that. The embedded store, and
-    a setting that is wrong (a ValueError), fail at once: waiting would not change them.
-    """
-    deadline = clock() + settings.start_wait_seconds
-    delay = 1.0
-    while True:
-        try:
-            return await attempt()
-        except StorageError as exc:
-            left = deadline - clock()
-            if settings.engine != "azure" or left <= 0:
-                raise
-            wait = min(delay, left)
-            log.warning(
-                "storage did not answer yet (%s); trying again in %.0f s, for up to %.0f s more",
-                type(exc).__name__,
-                wait,
-                left,
-            )
-            await sleep(wait)
-            delay = min(delay * 2, 30.0)

@@ -47,7 +47,7 @@ from reports.filters import CaseFilter, FilterError
 from reports.load import board_cases
 from reports.render import to_csv, to_html, to_json
 from reports.svg import svg_charts
-from storage.settings import Storage
+from storage.stores import Storage
 from tabs import pages
 from tabs.auth import (
     ENTRA_KEYS_URLS,

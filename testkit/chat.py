@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 import aiohttp
 
 from app import create_app
+from bootstrap.build import open_storage
 from bot.settings import AppSettings
 from escalation.case import Case, fold
-from storage.settings import StorageSettings, open_storage
+from storage.settings import StorageSettings
 from testkit.clocks import RunningClock
 from testkit.connector import Connector, connector, serve
 from testkit.people import agencies_for

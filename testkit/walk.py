@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bootstrap.build import open_storage
 from escalation.access_log import AccessEntry
 from escalation.case import Case, fold
-from storage.settings import open_storage
 from testkit.chat import TENANT, Chat, card_text
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bootstrap.build import when_storage_answers
 from storage.azure_engine import AzureTableStore
-from storage.settings import StorageSettings, when_storage_answers
+from storage.settings import StorageSettings
 from storage.tables import StorageError
 
 ENDPOINT = "https://acct.table.core.windows.net/"

@@ -88,7 +88,8 @@ from opentelemetry._logs import get_logger_provider
 
 from bot.settings import AppSettings
 from bot.telemetry import configure_telemetry
-from storage.settings import StorageSettings, open_storage
+from bootstrap.build import open_storage
+from storage.settings import StorageSettings
 from testkit.connector import connector, serve
 from testkit.chat import eventually
 from testkit.walk import PEOPLE, Walk, raise_case

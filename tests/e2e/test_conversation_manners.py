@@ -18,9 +18,9 @@ import aiohttp
 import pytest
 
 from app import create_app
+from bootstrap.build import open_storage
 from bot.settings import AppSettings
 from cards.welcome import MY_CASES
-from storage.settings import open_storage
 from testkit.chat import (
     ANSWERS,
     PEOPLE,

@@ -14,7 +14,7 @@ from botframework.connector.auth import MicrosoftAppCredentials
 
 from bot.connector import ConnectorError, FastConversations, SharedSession
 from bot.sender import classify
-from storage.outbox import DeliveryResult
+from escalation.delivery import DeliveryResult
 from testkit.connector import connector
 
 ODD_IDS = ("a:chat-amara", "19:abc@thread.tacv2;messageid=1", "a:zq!mk/1?x#y")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.settings import open_storage
+from bootstrap.build import open_storage
 from testkit.chat import TENANT, card_text, cards, eventually, running, settings_with
 from testkit.walk import (
     PEOPLE,

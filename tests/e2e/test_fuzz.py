@@ -22,17 +22,15 @@ import pytest
 from aiohttp import web
 
 from app import create_app
+from bootstrap.build import escalation_service, open_storage
 from bot.logs import JsonFormatter, PathAccessLogger
 from bot.settings import AppSettings
 from escalation.case import Case, fold
 from escalation.packs import PackRegistry
-from escalation.service import EscalationService
-from storage.settings import open_storage
 from testkit.builders import redbridge_raise
 from testkit.chat import PEOPLE, settings_with
 from testkit.clocks import RunningClock
 from testkit.connector import Connector, Sent, serve
-from testkit.fakes import RecordingNotifier
 from tests.e2e.odd_activities import MARK, TENANT, Odd, OddActivities, OpenCase
 
 COUNT = 5000
@@ -125,11 +123,9 @@ async def open_case(settings: AppSettings, clock: RunningClock) -> OpenCase:
     yesterday = date.fromisoformat(clock.day(-1))
     storage = await open_storage(settings.storage)
     try:
-        service = EscalationService(
-            packs=PackRegistry.from_directory(POLICIES),
-            repository=storage.cases,
-            directory=storage.directory,
-            notifier=RecordingNotifier(),
+        service = escalation_service(
+            storage,
+            PackRegistry.from_directory(POLICIES),
             now=clock,
         )
         opened = await service.execute(redbridge_raise(disagreement_date=yesterday))

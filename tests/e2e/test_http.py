@@ -12,8 +12,9 @@ import aiohttp
 import pytest
 
 from app import create_app
+from bootstrap.build import escalation_service, open_storage
 from bot.settings import AppSettings, SettingsError
-from storage.settings import StorageSettings, open_storage
+from storage.settings import StorageSettings
 from testkit.connector import Connector, connector, serve
 from testkit.people import agencies_for
 
@@ -412,9 +413,7 @@ async def test_card_inputs_of_the_wrong_type_are_refused_on_the_card(tmp_path: P
     from escalation.case import fold
     from escalation.directory import Person
     from escalation.packs import PackRegistry
-    from escalation.service import EscalationService
     from testkit.builders import redbridge_raise
-    from testkit.fakes import RecordingNotifier
 
     storage_settings = StorageSettings(None, tmp_path / "data")
     storage = await open_storage(storage_settings)
@@ -429,11 +428,9 @@ async def test_card_inputs_of_the_wrong_type_are_refused_on_the_card(tmp_path: P
             teams_user_id="29:alex",
             aad_object_id="aad-alex",
         )
-        service = EscalationService(
-            packs=PackRegistry.from_directory(POLICIES),
-            repository=storage.cases,
-            directory=storage.directory,
-            notifier=RecordingNotifier(),
+        service = escalation_service(
+            storage,
+            PackRegistry.from_directory(POLICIES),
             now=lambda: datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
         )
         opened = (await service.execute(redbridge_raise())).case
@@ -490,9 +487,7 @@ async def test_my_cases_lists_the_persons_open_cases(tmp_path: Path) -> None:
 
     from escalation.directory import Person
     from escalation.packs import PackRegistry
-    from escalation.service import EscalationService
     from testkit.builders import redbridge_raise
-    from testkit.fakes import RecordingNotifier
 
     raised_at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     storage_settings = StorageSettings(None, tmp_path / "data")
@@ -508,11 +503,9 @@ async def test_my_cases_lists_the_persons_open_cases(tmp_path: Path) -> None:
             teams_user_id="29:alex",
             aad_object_id="aad-alex",
         )
-        service = EscalationService(
-            packs=PackRegistry.from_directory(POLICIES),
-            repository=storage.cases,
-            directory=storage.directory,
-            notifier=RecordingNotifier(),
+        service = escalation_service(
+            storage,
+            PackRegistry.from_directory(POLICIES),
             now=lambda: raised_at,
         )
         opened = await service.execute(redbridge_raise())

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from bootstrap.build import open_storage
 from cards.checks import problems
 from escalation.directory import Directory
 from escalation.parties import candidates
 from storage.directory_store import StoredPerson
-from storage.settings import open_storage
 from testkit.chat import TENANT, card_text, cards, eventually, running, settings_with
 from testkit.people import agencies_for
 from testkit.walk import (

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from bootstrap.build import open_storage
 from escalation.access_log import AccessEntry
 from escalation.directory import Directory, Person, StaticDirectory
 from escalation.packs import PackRegistry, default_policy_dir
 from escalation.service import EscalationService
 from storage.access_log import TableAccessLog
 from storage.cases import safe_key
-from storage.settings import open_storage
 from storage.tables import PARTITION_KEY, ROW_KEY, StorageUnavailable
 from testkit.builders import redbridge_raise
 from testkit.chat import Chat, card_text, cards, eventually, running, said, settings_with

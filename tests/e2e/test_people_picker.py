@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from bootstrap.build import open_storage
 from escalation.case import Case
 from escalation.packs import PackRegistry
-from storage.settings import StorageSettings, open_storage
+from storage.settings import StorageSettings
 from testkit.chat import (
     ANSWERS,
     PEOPLE,

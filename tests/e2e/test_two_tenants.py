@@ -20,8 +20,8 @@ from typing import Any
 import aiohttp
 
 from app import create_app
+from bootstrap.build import open_storage
 from bot.settings import AppSettings
-from storage.settings import open_storage
 from testkit.chat import card_text, cards, eventually, said, settings_with
 from testkit.clocks import RunningClock
 from testkit.connector import Connector, connector, serve

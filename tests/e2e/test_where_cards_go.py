@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from storage.settings import open_storage
+from bootstrap.build import open_storage
 from testkit.chat import Chat, card_text, eventually
 from testkit.walk import Walk
 

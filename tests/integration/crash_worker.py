@@ -16,13 +16,15 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bootstrap.build import open_storage
 from escalation.commands import Escalate
+from escalation.delivery import Delivery, DeliveryResult
 from escalation.directory import StaticDirectory
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService, Outcome
-from storage.outbox import Delivery, DeliveryResult, dispatch_once
-from storage.settings import StorageSettings, open_storage
+from storage.outbox import dispatch_once
+from storage.settings import StorageSettings
 from testkit.builders import discussion, redbridge_raise
 from testkit.fakes import RecordingNotifier
 from testkit.people import make_directory

@@ -16,14 +16,16 @@ from typing import TypeVar
 import pytest
 
 from admin.cli import main
+from bootstrap.build import open_storage
 from escalation.directory import StaticDirectory
 from escalation.packs import PackRegistry
 from escalation.ports import CaseRepository
 from escalation.service import EscalationService
 from storage.azure_engine import AzureTableStore
 from storage.cases import TableCaseRepository, TableNames
-from storage.settings import Storage, StorageSettings, open_storage
+from storage.settings import StorageSettings
 from storage.sqlite_engine import SqliteTableStore
+from storage.stores import Storage
 from storage.tables import TableStore
 from testkit.clocks import FakeClock
 from testkit.fakes import InMemoryCaseRepository, RecordingNotifier

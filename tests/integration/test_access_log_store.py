@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bootstrap.build import open_storage
 from escalation.access_log import AccessEntry, Seen, board_subject
 from storage.access_log import CASE_ACCESS, TableAccessLog, access_row
-from storage.settings import StorageSettings, open_storage
+from storage.settings import StorageSettings
 from storage.tables import StorageError, TableStore
 from testkit.azurite import unique_table_name
 

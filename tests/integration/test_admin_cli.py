@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import pytest
 
+from bootstrap.build import open_storage
 from escalation.access_log import AccessEntry, Seen
 from escalation.commands import ApproveOutcome, CloseCase, ConfirmOutcome
 from escalation.directory import StaticDirectory
@@ -22,7 +23,8 @@ from storage.backup import backed_up_tables
 from storage.bot_state import TableStorage, escape_key
 from storage.cases import event_row
 from storage.purge import retention_ends
-from storage.settings import Storage, StorageSettings, open_storage
+from storage.settings import StorageSettings
+from storage.stores import Storage
 from storage.tables import TableNotFound
 from testkit.azurite import DEV_ACCOUNT, DEV_KEY
 from testkit.builders import discussion, redbridge_raise

@@ -20,11 +20,13 @@ from admin.case_access import (
     print_access_log,
 )
 from admin.errors import CliError
+from bootstrap.build import open_storage
 from escalation.access_log import AccessEntry, Seen
 from escalation.directory import StaticDirectory
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
-from storage.settings import Storage, StorageSettings, open_storage
+from storage.settings import StorageSettings
+from storage.stores import Storage
 from storage.tables import StorageUnavailable
 from testkit.builders import redbridge_raise
 from testkit.clocks import FakeClock

@@ -16,16 +16,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from escalation.delivery import Delivery, DeliveryResult
 from escalation.events import verify_chain
 from escalation.notifications import Notification
-from storage.outbox import Delivery, DeliveryResult, DeliveryStatus, dispatch_once
-from storage.settings import (
-    CONNECTION_STRING_ENV,
-    DATA_DIR_ENV,
-    TABLE_PREFIX_ENV,
-    Storage,
-    StorageSettings,
-)
+from storage.outbox import DeliveryStatus, dispatch_once
+from storage.settings import CONNECTION_STRING_ENV, DATA_DIR_ENV, TABLE_PREFIX_ENV, StorageSettings
+from storage.stores import Storage
 from tests.integration.harness import with_storage
 
 T = TypeVar("T")

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from bootstrap.build import open_storage
+from escalation.delivery import Delivery, DeliveryResult
 from escalation.directory import Standing
 from escalation.errors import Refused
 from escalation.joining import BY_THE_BOARD, BoardAgencies, JoinRequest, RequestState
@@ -24,8 +26,7 @@ from storage.join_requests import (
     NoticeKind,
     deliver_notices,
 )
-from storage.outbox import Delivery, DeliveryResult
-from storage.settings import StorageSettings, open_storage
+from storage.settings import StorageSettings
 from storage.tables import Op, StorageUnavailable, StoredEntity, TableStore
 from testkit.azurite import unique_table_name
 from testkit.clocks import FakeClock

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from escalation.delivery import Delivery, DeliveryResult
 from escalation.notifications import Notification
 from storage.cases import TableCaseRepository
-from storage.outbox import Delivery, DeliveryResult, DeliveryStatus, TableOutbox, dispatch_once
+from storage.outbox import DeliveryStatus, TableOutbox, dispatch_once
 from testkit.builders import discussion, redbridge_raise
 from tests.integration.harness import Harness
 

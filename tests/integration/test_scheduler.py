@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from escalation.commands import Escalate
+from escalation.delivery import Delivery, DeliveryResult
 from escalation.directory import StaticDirectory
 from escalation.notifications import Notification
 from escalation.packs import PackRegistry
 from storage.cases import TableCaseRepository
-from storage.outbox import Delivery, DeliveryResult, TableOutbox, dispatch_once
+from storage.outbox import TableOutbox, dispatch_once
 from storage.scheduler import Lease, Scheduler
 from testkit.builders import discussion, redbridge_raise
 from testkit.people import make_directory

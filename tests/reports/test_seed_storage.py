@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bootstrap.build import open_storage
 from escalation.case import fold
 from escalation.events import verify_chain
 from escalation.packs import PackRegistry
 from reports.sample import seed_storage
-from storage.settings import StorageSettings, open_storage
+from storage.settings import StorageSettings
 
 
 async def test_seed_storage_writes_cases_that_verify(packs: PackRegistry, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from admin.cli import main as escalation_main
 from app import create_app
+from bootstrap.build import open_storage
 from bot.settings import AppSettings
 from escalation.access import ViewLevel, view_level
 from escalation.case import Case
@@ -27,7 +28,7 @@ from escalation.directory import Directory, Person
 from escalation.packs import PackRegistry, default_policy_dir
 from reports.load import board_cases
 from reports.sample import generate, synthetic_directory
-from storage.settings import StorageSettings, open_storage
+from storage.settings import StorageSettings
 from testkit.clocks import RunningClock
 from testkit.connector import serve
 

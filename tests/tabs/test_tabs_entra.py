@@ -16,8 +16,9 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import create_app
+from bootstrap.build import open_storage
 from bot.settings import AppSettings
-from storage.settings import StorageSettings, open_storage
+from storage.settings import StorageSettings
 from tabs.auth import JwksKeys, aiohttp_fetch
 from tabs.web import TABS
 from testkit.clocks import RunningClock

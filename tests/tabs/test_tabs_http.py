@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bootstrap.build import open_storage
 from escalation.access import ViewLevel
 from escalation.access_log import Seen, board_subject
-from storage.settings import open_storage
 from tabs.pages import FRAME_ANCESTORS
 from tabs.web import TABS
 from tests.tabs.site import START, TENANT, Running, Seeded, cli_report, running, seeded_in_thread

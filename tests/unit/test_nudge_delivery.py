@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bootstrap.build import open_storage
 from bot.sender import TeamsSender
 from escalation.calendar import calendar_for
 from escalation.commands import Escalate, SetProtectiveDeadline
@@ -16,7 +17,7 @@ from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry
 from escalation.ports import StoredCase
 from escalation.service import EscalationService
-from storage.settings import StorageSettings, open_storage
+from storage.settings import StorageSettings
 from testkit.builders import discussion, redbridge_raise
 from testkit.chat import card_text
 from testkit.clocks import FakeClock

@@ -6,7 +6,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from bot.sender import Pacer, classify
-from storage.outbox import DeliveryResult
+from escalation.delivery import DeliveryResult
 
 
 async def test_sends_to_one_conversation_are_spaced_and_others_are_not() -> None:
