@@ -28,6 +28,7 @@ from bootstrap.build import (
     utc_now,
 )
 from bootstrap.dispatch import WakeDispatcher, dispatch_forever, running, sweep_forever
+from bootstrap.settings import app_settings
 from bot.adapter import LeanCloudAdapter
 from bot.connector import CachingBotFrameworkAuthentication
 from bot.http import BotTurns, messages_handler
@@ -158,7 +159,7 @@ def create_app(
     `wrap_store` wraps the table store once it is opened (benchmarks and tests count and delay
     its calls; the deployed app never sets it)."""
     if settings is None:  # started by gunicorn ('app:create_app()'): the deployed app
-        settings = AppSettings.from_env()
+        settings = app_settings()
         if os.environ.get("LOG_FORMAT", "json") == "json":
             configure_json_logging()
     middlewares = []
@@ -222,7 +223,7 @@ def main() -> None:
 
     configure_json_logging()
     try:
-        settings = AppSettings.from_env()
+        settings = app_settings()
         web.run_app(
             create_app(settings),
             host=settings.host,

@@ -15,10 +15,11 @@ def on_starting(server: object) -> None:
     # Imported here: gunicorn reads this file for every command, and the app is only needed
     # once it starts.
     from bootstrap.build import load_packs, reach_storage
-    from bot.settings import AppSettings, check_binds, exit_cannot_start
+    from bootstrap.settings import app_settings
+    from bot.settings import check_binds, exit_cannot_start
 
     try:
-        settings = AppSettings.from_env()
+        settings = app_settings()
         # Without an app id the app is for this machine only, whichever way it is started.
         check_binds(settings, getattr(getattr(server, "cfg", None), "bind", None) or [])
         load_packs(settings.policies, settings.policy_dir)

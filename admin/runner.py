@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from admin.errors import CliError, os_problem
 from bootstrap.build import open_storage, reach_store
+from bootstrap.settings import storage_settings as read_storage_settings
 from storage.settings import StorageSettings
 from storage.stores import Storage
 from storage.tables import StorageError
@@ -18,7 +19,7 @@ def storage_settings(given: StorageSettings | None) -> StorageSettings:
     if given is not None:
         return given
     try:
-        return StorageSettings.from_env()
+        return read_storage_settings()
     except ValueError as exc:
         raise CliError(f"storage settings: {exc}") from None
 

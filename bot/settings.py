@@ -1,10 +1,9 @@
-"""The app's settings, read from the environment and checked once at start-up."""
+"""The app's settings (read from the environment by bootstrap/settings.py, checked once at
+start-up), and what start-up does when they, or anything else, stop it."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,36 +13,6 @@ from typing import NoReturn, TextIO
 from escalation.packs import PackError
 from storage.settings import StorageSettings
 from storage.tables import StorageError
-
-APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
-
-# Every environment variable the app reads (bot, storage, telemetry).
-SETTING_NAMES = (
-    "MicrosoftAppId",
-    "MicrosoftAppPassword",
-    "MicrosoftAppType",
-    "MicrosoftAppTenantId",
-    "ALLOWED_TENANTS",
-    "PORT",
-    "HOST",
-    "ESCALATION_POLICIES",
-    "ESCALATION_POLICY_DIR",
-    "ESCALATION_DATA_DIR",
-    "ESCALATION_TABLE_PREFIX",
-    "STORAGE_CONNECTION_STRING",
-    "STORAGE_TABLE_ENDPOINT",
-    "STORAGE_CREDENTIAL",
-    "STORAGE_START_WAIT_SECONDS",
-    "AZURE_CLIENT_ID",
-    "PUBLIC_BASE_URL",
-    "REPORT_LINK_SECRET",
-    "TAB_APP_ID",
-    "TAB_APP_ID_URI",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING",
-    "LOG_FORMAT",
-)
-# The Microsoft 365 Agents Toolkit writes ${{NAME}} through unchanged when NAME has no value.
-TOOLKIT_PLACEHOLDER = re.compile(r"\$\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}")
 
 # The exit status when the app cannot start, as for a command-line error: the operator must
 # change something (a setting, a pack, the port, the storage) before trying again.
@@ -94,25 +63,6 @@ def check_binds(settings: AppSettings, binds: Iterable[str]) -> None:
             raise SettingsError(
                 "settings are not valid:\n  - " + local_only_problem("the --bind address", host)
             )
-
-
-def unfilled_placeholders(env: Mapping[str, str]) -> None:
-    """Refuse a setting that still holds a Microsoft 365 Agents Toolkit placeholder: the toolkit
-    passes `${{NAME}}` on as it is when NAME is empty in the environment file, and the app would
-    otherwise run with that text as a tenant id, a board id or a secret."""
-    found = [
-        (name, TOOLKIT_PLACEHOLDER.search(env[name]))
-        for name in SETTING_NAMES
-        if name in env and "${{" in env[name]
-    ]
-    if not found:
-        return
-    named = ", ".join(f"{name} ({match.group(0)})" if match else name for name, match in found)
-    raise SettingsError(
-        f"settings hold Microsoft 365 Agents Toolkit placeholders that were never filled in: "
-        f"{named}; give each a value in deployment/env/.env.<environment> (a secret in "
-        ".env.<environment>.user) and provision again"
-    )
 
 
 def startup_problem(error: BaseException) -> str:
@@ -182,79 +132,7 @@ class AppSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppSettings:
-        env = dict(os.environ if environ is None else environ)
-        unfilled_placeholders(env)
-        problems: list[str] = []
+        """Read from the environment, and checked, by the one reader (bootstrap/settings.py)."""
+        from bootstrap.settings import app_settings  # it builds this class
 
-        app_id = env.get("MicrosoftAppId", "").strip()
-        app_password = env.get("MicrosoftAppPassword", "").strip()
-        app_type = env.get("MicrosoftAppType", "").strip() or "MultiTenant"
-        tenant = env.get("MicrosoftAppTenantId", "").strip()
-        if app_type not in APP_TYPES:
-            problems.append(
-                f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}, not {app_type!r}"
-            )
-        if app_id and app_type != "UserAssignedMSI" and not app_password:
-            problems.append("MicrosoftAppPassword is required when MicrosoftAppId is set")
-        if app_id and app_type in ("SingleTenant", "UserAssignedMSI") and not tenant:
-            problems.append(f"MicrosoftAppTenantId is required for MicrosoftAppType={app_type}")
-        if not app_id and app_password:
-            problems.append("MicrosoftAppPassword is set but MicrosoftAppId is not")
-
-        port_text = env.get("PORT", "").strip() or "3978"
-        port = 0
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            problems.append(f"PORT must be a number from 1 to 65535, not {port_text!r}")
-        else:
-            port = int(port_text)
-        host = env.get("HOST", "").strip() or "127.0.0.1"
-        if not app_id and not is_loopback(host):
-            problems.append(local_only_problem("HOST", host))
-
-        tenants = frozenset(
-            t.strip() for t in env.get("ALLOWED_TENANTS", "").split(",") if t.strip()
-        )
-        if app_id and not tenants:
-            problems.append(
-                "ALLOWED_TENANTS is required when MicrosoftAppId is set: the Microsoft Entra "
-                "tenant ids of the board's partner agencies, comma-separated"
-            )
-        policies = tuple(
-            p.strip() for p in env.get("ESCALATION_POLICIES", "").split(",") if p.strip()
-        )
-        policy_dir_text = env.get("ESCALATION_POLICY_DIR", "").strip()
-        try:
-            storage = StorageSettings.from_env(env)
-        except ValueError as exc:
-            problems.append(str(exc))
-            storage = StorageSettings(None, Path("data"))
-        public_url = env.get("PUBLIC_BASE_URL", "").strip()
-        if public_url and not public_url.startswith(
-            ("https://", "http://127.0.0.1", "http://localhost")
-        ):
-            problems.append(f"PUBLIC_BASE_URL must be an https:// address, not {public_url!r}")
-        tab_app_id = env.get("TAB_APP_ID", "").strip()
-        tab_app_id_uri = env.get("TAB_APP_ID_URI", "").strip()
-        if tab_app_id_uri and not tab_app_id_uri.startswith("api://"):
-            problems.append(f"TAB_APP_ID_URI must be an api:// address, not {tab_app_id_uri!r}")
-        if problems:
-            raise SettingsError("settings are not valid:\n  - " + "\n  - ".join(problems))
-        return cls(
-            app_id=app_id,
-            app_password=app_password,
-            app_type=app_type,
-            app_tenant_id=tenant,
-            host=host,
-            port=port,
-            allowed_tenants=tenants,
-            policies=policies,
-            policy_dir=Path(policy_dir_text) if policy_dir_text else None,
-            storage=storage,
-            public_base_url=public_url,
-            report_link_secret=env.get("REPORT_LINK_SECRET", "").encode(),
-            tab_app_id=tab_app_id,
-            tab_app_id_uri=tab_app_id_uri,
-            telemetry_connection_string=env.get(
-                "APPLICATIONINSIGHTS_CONNECTION_STRING", ""
-            ).strip(),
-        )
+        return app_settings(environ)

@@ -399,17 +399,15 @@ def _repository_first() -> None:
 
 
 def load_packs(env: Mapping[str, str]) -> PackRegistry:
-    """The packs the bot will run (ESCALATION_POLICIES and ESCALATION_POLICY_DIR, as app.py)."""
+    """The packs the bot will run (ESCALATION_POLICIES and ESCALATION_POLICY_DIR, read as the
+    app reads them)."""
     _repository_first()
-    from escalation.packs import PackError, PackRegistry, default_policy_dir, resolve_pack
+    from bootstrap.build import load_packs as load
+    from bootstrap.settings import pack_choice
+    from escalation.packs import PackError
 
-    names = [name.strip() for name in env.get("ESCALATION_POLICIES", "").split(",")]
-    folder_text = env.get("ESCALATION_POLICY_DIR", "").strip()
-    folder = Path(folder_text) if folder_text else default_policy_dir()
     try:
-        if any(names):
-            return PackRegistry(resolve_pack(name, folder) for name in names if name)
-        return PackRegistry.from_directory(folder)
+        return load(*pack_choice(env))
     except PackError as exc:
         raise StartError(f"the policy packs cannot be loaded: {exc}") from None
 
@@ -456,10 +454,10 @@ async def preset_store(
     """
     _repository_first()
     from bootstrap.build import open_storage
-    from storage.settings import StorageSettings
+    from bootstrap.settings import storage_settings
 
     packs = load_packs(env)
-    settings = StorageSettings.from_env(env)
+    settings = storage_settings(env)
     if settings.engine != "sqlite":  # child_env drops the settings of a real store
         raise StartError("the local run writes its sample data to the embedded store only")
     storage = await open_storage(settings)

@@ -1,15 +1,14 @@
-"""Where the data lives, read from the environment: Azure Table Storage when a connection string
-or a table endpoint is set, else SQLite. Opening it is the bootstrap's (bootstrap/build.py)."""
+"""Where the data lives: Azure Table Storage when a connection string or a table endpoint is set,
+else SQLite. Read from the environment by bootstrap/settings.py; opened by bootstrap/build.py."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.factory import AZURE_CLI, CREDENTIALS, MANAGED_IDENTITY, open_table_store
+from storage.factory import AZURE_CLI, MANAGED_IDENTITY, open_table_store
 from storage.tables import TableStore
 
 CONNECTION_STRING_ENV = "STORAGE_CONNECTION_STRING"
@@ -39,42 +38,11 @@ class StorageSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
-        env = os.environ if environ is None else environ
-        prefix = env.get(TABLE_PREFIX_ENV, "")
-        if prefix and not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,20}", prefix):
-            raise ValueError(
-                f"{TABLE_PREFIX_ENV} must be letters and digits, starting with a letter "
-                f"(at most 21): {prefix!r}"
-            )
-        endpoint = (env.get(TABLE_ENDPOINT_ENV) or "").strip() or None
-        if endpoint and not re.fullmatch(r"https://[^/\s]+/?", endpoint):
-            raise ValueError(
-                f"{TABLE_ENDPOINT_ENV} must be an https:// table endpoint: {endpoint!r}"
-            )
-        credential = (env.get(CREDENTIAL_ENV) or "").strip().lower() or MANAGED_IDENTITY
-        if credential not in CREDENTIALS:
-            raise ValueError(
-                f"{CREDENTIAL_ENV} must be {MANAGED_IDENTITY} (the app's identity) or "
-                f"{AZURE_CLI} (the administrator signed in with `az login`), not {credential!r}"
-            )
-        wait_text = (env.get(START_WAIT_ENV) or "").strip()
-        try:
-            wait = float(wait_text) if wait_text else DEFAULT_START_WAIT_SECONDS
-        except ValueError:
-            wait = -1.0
-        if not 0 <= wait <= 1800:
-            raise ValueError(
-                f"{START_WAIT_ENV} must be a number of seconds from 0 to 1800, not {wait_text!r}"
-            )
-        return cls(
-            connection_string=(env.get(CONNECTION_STRING_ENV) or "").strip() or None,
-            data_dir=Path(env.get(DATA_DIR_ENV) or "data"),
-            table_prefix=prefix,
-            table_endpoint=endpoint,
-            managed_identity_client_id=(env.get(CLIENT_ID_ENV) or "").strip() or None,
-            credential=credential,
-            start_wait_seconds=wait,
-        )
+        """Read from the environment, and checked, by the one reader (bootstrap/settings.py);
+        a bad value raises a ValueError that names it."""
+        from bootstrap.settings import storage_settings  # it builds this class
+
+        return storage_settings(environ)
 
     @property
     def engine(self) -> str:

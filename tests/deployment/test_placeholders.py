@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SETTING_NAMES, AppSettings, SettingsError, startup_problem
+from bootstrap.settings import SETTING_NAMES
+from bot.settings import AppSettings, SettingsError, startup_problem
 from tests.deployment.processes import GUNICORN, environment, free_port, start
 
 APP_ID = "3f2a1c9e-5b7d-4e11-9a0c-1234567890ab"

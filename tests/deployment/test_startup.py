@@ -33,6 +33,13 @@ BAD_START = [
         id="bad-port",
     ),
     pytest.param(
+        {"SWEEP_INTERVAL_SECONDS": "hourly", "MAX_BODY_BYTES": "1"},
+        "error: settings are not valid:\n  - SWEEP_INTERVAL_SECONDS must be a number of seconds "
+        "from 1 to 86400, not 'hourly'\n  - MAX_BODY_BYTES must be a number of bytes from 16384 "
+        "to 16777216, not '1'",
+        id="bad-tunables",
+    ),
+    pytest.param(
         {"ESCALATION_POLICIES": "camden"},
         "no pack named 'camden'; known: ['cumbria', 'harrow', 'lincolnshire', 'redbridge', "
         "'south-ayrshire']",
