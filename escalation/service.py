@@ -66,6 +66,7 @@ class EscalationService:
         known: StoredCase | None = None,
         known_case: Case | None = None,
         alongside: Alongside | None = None,
+        case_id: str | None = None,
     ) -> Outcome:
         """Decide the command and save what it causes.
 
@@ -75,10 +76,23 @@ class EscalationService:
         given the case as the change leaves it, runs beside the save (its storage requests wait
         together with the save's); it should not raise, and must not assume the save succeeds.
         A refusal of a command on an existing case carries that case as `case` on the Refused.
+        `case_id`, for a raise only, is the id to open the case as (`case_id_for`), in place of
+        a new one: a raise tried again (a second "yes", or after a save that may or may not
+        have happened) is then a ConcurrencyConflict if that case exists, never a second case.
         """
         if isinstance(command, RaiseDisagreement):
-            return await self._raise(command, alongside)
+            return await self._raise(command, alongside, case_id)
         return await self._act(command, known, known_case, alongside)
+
+    def case_id_for(self, board_id: str) -> str:
+        """A new id for a case to be raised on the board, for a caller that keeps it before
+        asking for the raise (`execute(case_id=...)`), so that the raise, however often it is
+        tried, opens one case at most."""
+        try:
+            pack = self._packs.get(board_id)
+        except KeyError as exc:
+            raise Refused(RefusalCode.INVALID_INPUT, str(exc.args[0])) from None
+        return self._new_case_id(pack.board.case_prefix, self._now())
 
     async def stored(self, case_id: str) -> StoredCase:
         """The case's history as stored (one read), for `case_of` and `execute(known=...)`.
@@ -104,9 +118,12 @@ class EscalationService:
             raise ValueError("the service clock must give timezone-aware times")
         return Context(pack, calendar_for(pack), await self._directory.snapshot(), now)
 
-    async def _raise(self, command: RaiseDisagreement, alongside: Alongside | None) -> Outcome:
+    async def _raise(
+        self, command: RaiseDisagreement, alongside: Alongside | None, case_id: str | None
+    ) -> Outcome:
         ctx = await self._context(command.board_id)
-        case_id = self._new_case_id(ctx.pack.board.case_prefix, ctx.now)
+        if case_id is None:
+            case_id = self._new_case_id(ctx.pack.board.case_prefix, ctx.now)
         drafts = decide_raise(command, ctx, case_id)
         events = append(case_id, [], drafts, at=ctx.now, author=command.actor_id)
         case = fold(events)

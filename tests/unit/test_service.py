@@ -82,6 +82,22 @@ async def test_a_refused_command_changes_nothing_and_tells_nobody(
     assert (repository.events[case_id], repository.outbox, notifier.sent) == (events, outbox, sent)
 
 
+async def test_a_raise_tried_again_by_its_id_never_opens_a_second_case(
+    service: EscalationService, repository: InMemoryCaseRepository, notifier: RecordingNotifier
+) -> None:
+    first = await service.execute(redbridge_raise())
+    sent = list(notifier.sent)
+    with pytest.raises(ConcurrencyConflict):
+        await service.execute(redbridge_raise(), case_id=first.case.id)
+    assert list(repository.events) == [first.case.id]
+    assert repository.events[first.case.id] == list(first.events)
+    assert notifier.sent == sent
+    # An id nothing was saved as opens as that case.
+    again = await service.execute(redbridge_raise(), case_id="RB-2026-AAAAAA")
+    assert again.case.id == "RB-2026-AAAAAA"
+    assert set(repository.events) == {first.case.id, again.case.id}
+
+
 async def test_a_storage_failure_sends_nothing(
     make_service: Callable[..., EscalationService], notifier: RecordingNotifier
 ) -> None:
