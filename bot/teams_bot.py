@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +40,7 @@ from cards.welcome import HELP as HELP_VERB
 from cards.welcome import MY_CASES, RAISE, welcome_card
 from dialogs.base import BESIDE_SAVE
 from dialogs.profile_dialog import ProfileDialog
-from dialogs.raise_dialog import RaiseDialog
+from dialogs.raise_dialog import RESUME, SAVING_AS, RaiseDialog
 from escalation.access import ViewLevel, no_case_message, view_level
 from escalation.access_log import AccessEntry, Seen, record_access
 from escalation.calendar import calendar_for
@@ -50,11 +50,12 @@ from escalation.done import done_message
 from escalation.errors import RefusalCode, Refused
 from escalation.joining import BoardAgencies
 from escalation.packs import PackRegistry
-from escalation.service import EscalationService
+from escalation.service import Alongside, EscalationService
 from reports.figures import board_report, financial_year_start
 from reports.load import board_cases
 from storage.bot_state import TableConversationState
 from storage.join_requests import Submitted
+from storage.purge import DEFAULT_IDLE_DAYS
 from storage.stores import Storage
 
 log = logging.getLogger("escalation.bot")
@@ -77,6 +78,11 @@ WELCOME_VERBS = {RAISE: "raise", MY_CASES: "cases", HELP_VERB: "help"}
 CASE_ID = re.compile(r"\b([A-Z]{2,5}-\d{4}-[A-Z0-9]{4,8})\b")
 IDENTITY = "escalation.identity"  # the turn's Identity, in turn_state
 DIALOGS = "dialogs"  # the conversation state's property that holds the dialogs' state
+# The conversation state's property that holds the raise being saved (end_dialogs_beside).
+RAISING = "raising"
+NOTED = "escalation.raising"  # in turn_state: the case id a note of a raise was written for
+ANSWERED_KEPT = 10_000
+RAISE_WORDS = frozenset({"raise", "raise a disagreement", "new"})
 
 
 def id_in(channel_data: object, key: str) -> str | None:
@@ -134,6 +140,11 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         self.state = conversation_state
         self.now = now
         self.dialogs = DialogSet(conversation_state.create_property(DIALOGS))
+        self.raising = conversation_state.create_property(RAISING)
+        # The cases whose raise turn ended here (saved, its id said), by id, oldest first: the
+        # next message drops its note without asking storage. Another instance, or this one
+        # after a restart, reads the case instead (settle_raise).
+        self._answered: dict[str, None] = {}
         self.boards = BoardAgencies.of(packs)
         self.joins = JoinActions(storage, self.boards)
         self.dialogs.add(
@@ -154,7 +165,10 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         )
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        turn_context.turn_state[BESIDE_SAVE] = lambda _case: self.end_dialogs_beside(turn_context)
+        def beside(answers: Mapping[str, Any]) -> Alongside:
+            return lambda case: self.end_dialogs_beside(turn_context, case, answers)
+
+        turn_context.turn_state[BESIDE_SAVE] = beside
         try:
             await super().on_turn(turn_context)
         except BaseException:
@@ -162,12 +176,94 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
                 await self.state.undo(turn_context)  # a state written ahead of a failed save
             raise
         await self.state.save_changes(turn_context)
+        noted = turn_context.turn_state.get(NOTED)
+        if isinstance(noted, str):
+            # The raise saved, and the person was told its id: nothing to settle next time.
+            self._answered[noted] = None
+            while len(self._answered) > ANSWERED_KEPT:
+                del self._answered[next(iter(self._answered))]
 
-    async def end_dialogs_beside(self, turn_context: TurnContext) -> None:
-        """Write the conversation's state as it will be once the dialog that is saving a case
-        has ended (no dialog open), beside the case's save (dialogs.base.BESIDE_SAVE)."""
-        if isinstance(self.state, TableConversationState):
-            await self.state.write_ahead(turn_context, {DIALOGS: DialogState()})
+    async def end_dialogs_beside(
+        self, turn_context: TurnContext, case: Case, answers: Mapping[str, Any]
+    ) -> None:
+        """Write the conversation's state as it will be once the raise dialog that is saving
+        `case` has ended (no dialog open), beside the case's save (dialogs.base.BesideSave),
+        with a note of the raise in flight: if the process stops before the case's own save
+        lands, the person's next message finds that note and no case (settle_raise)."""
+        if not isinstance(self.state, TableConversationState):
+            return
+        note = {
+            "case_id": case.id,
+            "board": case.board_id,
+            "at": self.now().isoformat(),
+            "answers": dict(answers),
+        }
+        if await self.state.write_ahead(turn_context, {DIALOGS: DialogState(), RAISING: note}):
+            # The turn ends with the note too, so its own save has nothing more to write; the
+            # next message drops it (one read of the case).
+            await self.raising.set(turn_context, note)
+            turn_context.turn_state[NOTED] = case.id
+
+    async def settle_raise(self, turn_context: TurnContext, dc: DialogContext) -> bool:
+        """On a message after a raise was being saved (its note in the conversation's state,
+        end_dialogs_beside), whether that case was saved. If its turn ended on this instance,
+        the person was told the case's id, and the note goes silently; otherwise (a restart,
+        another instance) the case is read. If it was saved, the note goes silently, except
+        that "raise" is told the case's id (its reply may have been lost) rather than asked
+        everything again. If not (the process stopped while saving it), the person is told so
+        and asked again to confirm the same answers, which open the case as the id it was
+        being saved as, so that it can never be opened twice; a note too old to keep (as
+        dialog state is, storage.purge) or for a board no longer here goes, with a plain
+        message. True when that answered the message. The note holds what the person typed:
+        it is never logged."""
+        note = await self.raising.get(turn_context)
+        if note is None:
+            return False
+        await self.raising.delete(turn_context)
+        case_id = note.get("case_id") if isinstance(note, dict) else None
+        answers = note.get("answers") if isinstance(note, dict) else None
+        if not isinstance(case_id, str) or not isinstance(answers, dict):
+            return False
+        if case_id in self._answered:
+            del self._answered[case_id]
+            return False  # its turn ended here, having said the case's id: nothing to ask
+        try:
+            await self.service.stored(case_id)
+        except Refused:
+            pass  # not saved
+        else:
+            if text_for_the_bot(turn_context.activity).lower() not in RAISE_WORDS:
+                return False
+            await turn_context.send_activity(
+                f"Your last disagreement was saved: case {case_id} is open. To raise another, "
+                "type 'raise' again."
+            )
+            return True
+        try:
+            at: datetime | None = datetime.fromisoformat(str(note.get("at")))
+        except ValueError:
+            at = None
+        board = note.get("board")
+        if at is None or at < self.now() - timedelta(days=DEFAULT_IDLE_DAYS):
+            await turn_context.send_activity(
+                "A disagreement you were raising a while ago was not saved: I stopped while "
+                "saving it, and your answers are no longer kept. Type 'raise' to start again."
+            )
+            return False
+        if board not in self.packs.board_ids():
+            await turn_context.send_activity(
+                "A disagreement you were raising was not saved: I stopped while saving it, and "
+                "its board is no longer run here, so your answers are not kept."
+            )
+            return False
+        await turn_context.send_activity(
+            "Your disagreement was not saved: I stopped while saving it. Your answers are kept: "
+            "check them, then answer yes to raise it."
+        )
+        if dc.active_dialog is not None:
+            await dc.cancel_all_dialogs()
+        await dc.begin_dialog("raise", {RESUME: {**answers, SAVING_AS: case_id}})
+        return True
 
     async def identity(self, context: TurnContext) -> Identity:
         """Who is speaking (bot.identity), worked out once a turn."""
@@ -222,6 +318,8 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         elif value and not turn_context.activity.text and not is_dialog_answer(value):
             await self.on_card_submit(turn_context, person)  # the Action.Submit fallback
             return
+        if await self.settle_raise(turn_context, dc):
+            return
         # A choice card's answer goes to the dialog that asked, as typed text does.
         result = await dc.continue_dialog()
         if result.status != DialogTurnStatus.Empty:
@@ -236,7 +334,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         if lowered in ("set channel", "set business manager channel"):
             await turn_context.send_activity(await self.set_channel(turn_context, person))
             return
-        if lowered in ("raise", "raise a disagreement", "new"):
+        if lowered in RAISE_WORDS:
             if person is None:
                 identity = await self.identity(turn_context)
                 if identity.entry is None and identity.can_join:

@@ -10,17 +10,24 @@ bot expects next.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from botbuilder.core import MessageFactory
 from botbuilder.dialogs import ComponentDialog, DialogContext, DialogTurnResult, DialogTurnStatus
 from botbuilder.schema import ActivityTypes
 
 from dialogs.matching import normal
+from escalation.service import Alongside
 
-# In a turn's turn_state, the bot's `escalation.service.Alongside` for a dialog's last step:
-# given the case a command leaves, it writes the conversation's state as it will be once the
-# dialog has ended, beside the case's save rather than after it (bot.teams_bot).
+# In a turn's turn_state, the bot's `BesideSave` for the raise dialog's last step.
 BESIDE_SAVE = "escalation.beside_save"
+BesideSave = Callable[[Mapping[str, Any]], Alongside]
+"""Given the raise's answers, the `escalation.service.Alongside` that writes, beside the case's
+save rather than after it, the conversation's state as it will be once the dialog has ended:
+no dialog open, and a note of the raise in flight (the case's id and those answers), so that a
+save the process never finished is found and offered again on the person's next message
+(bot.teams_bot)."""
 
 CANCEL_WORDS = frozenset({"cancel", "stop", "quit"})
 HELP_WORDS = frozenset({"help", "?"})

@@ -18,7 +18,12 @@ from datetime import date
 from typing import Any
 
 from botbuilder.core import MessageFactory
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import (
+    DialogContext,
+    DialogTurnResult,
+    WaterfallDialog,
+    WaterfallStepContext,
+)
 from botbuilder.dialogs.choices import Choice, FoundChoice, ListStyle
 from botbuilder.dialogs.prompts import (
     ChoicePrompt,
@@ -31,13 +36,13 @@ from botbuilder.dialogs.prompts import (
 from bot.messages import card_message
 from cards.welcome import signpost_card
 from dialogs.answers import AnswerError, date_hint, parse_day, reference_answer, text_answer
-from dialogs.base import BESIDE_SAVE, CancelAndHelpDialog
+from dialogs.base import BESIDE_SAVE, BesideSave, CancelAndHelpDialog
 from dialogs.choice_prompt import ChoiceCardPrompt, card_choice_options
 from dialogs.people_picker import PeoplePicker
 from dialogs.told import being_told, immediate_risk_notice, preview_case
 from escalation.commands import OtherParty, RaiseDisagreement
 from escalation.directory import Directory
-from escalation.errors import Refused
+from escalation.errors import ConcurrencyConflict, Refused
 from escalation.packs import PackRegistry
 from escalation.parties import candidates, is_exact_name, label
 from escalation.policy import PolicyPack
@@ -90,6 +95,11 @@ CORE_NAMES = {
     "outside_name": "name and role",
     "outside_email": "work email",
 }
+# The dialog's options that begin it at the summary with answers it was given (a raise whose
+# save was never finished: bot.teams_bot), and the answer that carries the id the case opens
+# as (chosen at the summary).
+RESUME = "resume"
+SAVING_AS = "case_id"
 # What the summary and the command need; the rest of the steps' values are lookup tables.
 ANSWER_KEYS = (
     "person_id",
@@ -182,6 +192,15 @@ class RaiseDialog(CancelAndHelpDialog):
         self.add_dialog(WaterfallDialog("review", [self.summary, self.save]))
         self.add_dialog(WaterfallDialog("change", [self.which, self.ask_again, self.changed]))
         self.initial_dialog_id = "steps-with-track"
+
+    async def on_begin_dialog(
+        self, inner_dc: DialogContext, options: object = None
+    ) -> DialogTurnResult:
+        """From the first question, or, given {RESUME: answers}, from the summary of those
+        answers (its "Raise this disagreement now?" and its way to change one)."""
+        if isinstance(options, dict) and isinstance(options.get(RESUME), dict):
+            return await inner_dc.begin_dialog("review", dict(options[RESUME]))
+        return await super().on_begin_dialog(inner_dc, options)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -560,6 +579,10 @@ class RaiseDialog(CancelAndHelpDialog):
 
     async def summary(self, step: WaterfallStepContext) -> DialogTurnResult:
         v: dict[str, Any] = dict(step.options or {})
+        # The id the case opens as, chosen once and kept with the answers (through changes,
+        # and a save that was never finished): however often "yes" is said, one case opens.
+        if not isinstance(v.get(SAVING_AS), str):
+            v[SAVING_AS] = self._service.case_id_for(v["board"])
         step.values["answers"] = v
         problem = self._problem(v)
         if problem is not None:
@@ -628,10 +651,30 @@ class RaiseDialog(CancelAndHelpDialog):
             aim=v.get("aim") or "",
             evidence=v.get("evidence") or "",
         )
+        # The id chosen at the summary (none in a dialog an earlier release stored at it).
+        case_id = v.get(SAVING_AS)
         try:
-            # The conversation's state, which this step ends, is written beside the case.
-            beside = step.context.turn_state.get(BESIDE_SAVE)
-            outcome = await self._service.execute(command, alongside=beside)
+            # The conversation's state, which this step ends, is written beside the case, with
+            # a note of the raise in flight (dialogs.base.BesideSave).
+            beside: BesideSave | None = step.context.turn_state.get(BESIDE_SAVE)
+            outcome = await self._service.execute(
+                command,
+                alongside=beside(v) if beside is not None else None,
+                case_id=case_id if isinstance(case_id, str) else None,
+            )
+        except ConcurrencyConflict:
+            if not isinstance(case_id, str):
+                raise
+            if (await self._service.case(case_id)).raised_by != v["person_id"]:
+                # Another raise drew the same id: this one takes a new one, and asks again.
+                del v[SAVING_AS]
+                await step.context.send_activity("This is not saved yet: please confirm again.")
+                return await step.replace_dialog("review", v)
+            # This raise, saved by an earlier "yes" (whose reply may have been lost).
+            await step.context.send_activity(
+                MessageFactory.text(f"Your disagreement was already saved: case {case_id} is open.")
+            )
+            return await step.end_dialog(case_id)
         except Refused as refusal:
             # Keep every answer: the person changes one and confirms again, or cancels.
             await step.context.send_activity(

@@ -82,6 +82,9 @@ async def walked(tmp_path: Path) -> Counted:
 
         case_id = await raise_case(w, say=say)
         assert said[-1] == "yes"
+        # The raiser's next message finds the note of the raise it saved, and drops it.
+        await w.turn("after a raise", lambda: w.say("amara", "help"))
+        await w.turn("help", lambda: w.say("amara", "help"))
 
         def act(who: str, verb: str, **fields: str) -> Awaitable[str]:
             return w.turn("card action", lambda: w.act(who, verb, case_id, **fields))
@@ -109,6 +112,7 @@ KINDS = (
     "set channel",
     "dialog step",
     "raise",
+    "after a raise",
     "card action",
     "case card",
     "cases",
@@ -135,6 +139,9 @@ async def test_round_trips_per_kind_of_turn(walked: Counted) -> None:
     for trace in by["help"] + by["dialog step"]:
         assert [c.table for c in trace.calls if c.op == "get"] == ["botstate"], describe(trace)
         assert len(trace.calls) <= 2 and trace.sequential() <= 2, describe(trace)
+    # A help turn (no raise to settle): the state read, and nothing else.
+    for trace in by["help"]:
+        assert trace.sequential() == 1 and len(trace.calls) == 1, describe(trace)
     # A card action: one read of the case's partition and one transaction, with the index rows
     # the change adds and the access log's row written together before it.
     for trace in by["card action"]:
@@ -144,6 +151,13 @@ async def test_round_trips_per_kind_of_turn(walked: Counted) -> None:
     # The raise: its dialog's state is written once, beside the case's save.
     [raised] = by["raise"]
     assert [c.op for c in raised.calls if c.table == "botstate"] == ["get", "update"]
+    # The next message: the state without the note of the raise (one write). The raise turn
+    # ended on this instance, having said the case's id, so the case is not read.
+    [after] = by["after a raise"]
+    assert [(c.op, c.table) for c in sorted(after.calls, key=lambda c: c.started)] == [
+        ("get", "botstate"),
+        ("update", "botstate"),
+    ], describe(after)
 
     # A conversation reference is written only when it changed: on a person's first message
     # (theirs, and their tenant's once), and after that only the channel's, by `set channel`.
