@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import tempfile
 import time
@@ -240,6 +241,8 @@ if __name__ == "__main__":
     )
     parser.add_argument("--profile", default=None, help="write the bot's profile to DIR/bot.txt")
     parsed = parser.parse_args()
+    if parsed.profile and importlib.util.find_spec("pyinstrument") is None:
+        parser.error("--profile needs pyinstrument: .venv/bin/pip install pyinstrument")
     unknown = set(parsed.kinds) - set(KINDS)
     if unknown:
         parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
