@@ -40,6 +40,7 @@ from bot.sender import TeamsSender
 from bot.settings import AppSettings
 from bot.teams_bot import EscalationBot
 from bot.telemetry import carry_context_into_threads, configure_telemetry, ids_on_request_span
+from bot.turn_errors import turn_error_message
 from escalation.joining import BoardAgencies
 from escalation.packs import PackRegistry
 from escalation.service import EscalationService
@@ -215,7 +216,7 @@ def create_app(
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
     log.exception("turn failed: %s", type(error).__name__, exc_info=error)
     with contextlib.suppress(Exception):
-        await context.send_activity("Sorry, something went wrong on my side. Nothing was changed.")
+        await context.send_activity(turn_error_message(context))
 
 
 def main() -> None:

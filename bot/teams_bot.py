@@ -29,6 +29,7 @@ from bot.logs import case_id_var
 from bot.messages import card_message
 from bot.people_search import SEARCH_INVOKE, people_search
 from bot.report_links import ReportLinks
+from bot.turn_errors import note_saved
 from bot.wire import to_json
 from cards.case_card import case_card
 from cards.case_list import case_list_text
@@ -552,6 +553,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             view = case_view(fresh, pack, directory, now=self.now(), viewer_id=person.id)
             await self.log_view(case.id, person, Seen.CARD, view.level)
             return refusal_card(view, reason)
+        note_saved(turn_context, f"Your change to case {case.id} is saved.")
         view = next((v for c, v in shown if c is outcome.case), None) or case_view(
             outcome.case, pack, directory, now=now, viewer_id=person.id
         )

@@ -17,6 +17,7 @@ from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepC
 from botbuilder.dialogs.choices import Choice, FoundChoice, ListStyle
 from botbuilder.dialogs.prompts import ChoicePrompt, ConfirmPrompt, PromptOptions, TextPrompt
 
+from bot.turn_errors import note_saved
 from dialogs.answers import AnswerError, text_answer
 from dialogs.base import CancelAndHelpDialog
 from escalation.directory import Person, Standing
@@ -221,6 +222,7 @@ class ProfileDialog(CancelAndHelpDialog):
         except Refused as refusal:
             await step.context.send_activity(refusal.reason)
             return await step.end_dialog()
+        note_saved(step.context, f"Your request {submitted.request.id} is stored.")
         await self._on_request(step.context, submitted)
         request = submitted.request
         agency_name = self._boards.name(request.agency_id)

@@ -34,6 +34,7 @@ from botbuilder.dialogs.prompts import (
 )
 
 from bot.messages import card_message
+from bot.turn_errors import note_saved
 from cards.welcome import signpost_card
 from dialogs.answers import AnswerError, date_hint, parse_day, reference_answer, text_answer
 from dialogs.base import BESIDE_SAVE, BesideSave, CancelAndHelpDialog
@@ -687,9 +688,10 @@ class RaiseDialog(CancelAndHelpDialog):
         # showed the same card twice. Who is told, and that the card is coming, is said from
         # the messages saved with the case, not from what the policy says should happen; in
         # the same message as the case's id (one message, one request to Teams).
+        opened = f"Case {outcome.case.id} is open."
+        note_saved(step.context, opened)
         pack = self._packs.get(outcome.case.board_id)
         told = being_told(outcome.notifications, outcome.case, pack, await self._people())
-        opened = f"Case {outcome.case.id} is open."
         await step.context.send_activity(
             MessageFactory.text(f"{opened} {told}" if told else opened)
         )
