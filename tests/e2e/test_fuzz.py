@@ -1,7 +1,7 @@
 """Thousands of odd activities posted over HTTP, as anyone who can reach the bot could send them:
 none gets a 5xx, no turn fails part-way, and nothing they carry reaches the logs.
 
-Bounded: a fixed count from a fixed seed (tests/e2e/odd_activities.py), stopped early by a time
+Bounded: a fixed count from a fixed seed (testkit/odd_activities.py), stopped early by a time
 cap on a slow machine, with a floor on how many must have been sent for the test to mean anything.
 """
 
@@ -31,7 +31,7 @@ from testkit.builders import redbridge_raise
 from testkit.chat import PEOPLE, settings_with
 from testkit.clocks import RunningClock
 from testkit.connector import Connector, Sent, serve
-from tests.e2e.odd_activities import MARK, TENANT, Odd, OddActivities, OpenCase
+from testkit.odd_activities import MARK, TENANT, Odd, OddActivities, OpenCase
 
 COUNT = 5000
 SECONDS = 120.0

@@ -28,7 +28,7 @@ from msrest.serialization import Model
 
 from bot.wire import from_json, to_json
 from cards.welcome import welcome_card
-from tests.e2e.odd_activities import OddActivities, OpenCase, templates
+from testkit.odd_activities import OddActivities, OpenCase, templates
 
 SERVICE_URL = "http://127.0.0.1:9/"
 

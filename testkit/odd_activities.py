@@ -1,5 +1,6 @@
-"""Odd activities for the fuzz test: Teams-shaped activities with fields of the wrong type, nulls,
-deep nesting, huge and strange strings, and bodies that are not JSON at all.
+"""Odd activities for the fuzz test and the wire tests: Teams-shaped activities with fields of
+the wrong type, nulls, deep nesting, huge and strange strings, and bodies that are not JSON at
+all.
 
 Deterministic: everything comes from a seeded `random.Random`. Every string it makes holds MARK,
 so a test can look for it in the logs; MARK holds characters no id-shaped value the logs keep
