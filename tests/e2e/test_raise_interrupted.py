@@ -129,7 +129,8 @@ async def stopped_while_saving(
 
 async def opened_cases(w: Walk) -> list[str]:
     """The ids of the cases that exist (an index row can point at a case never saved)."""
-    storage = await open_storage(w.storage_settings)  # type: ignore[arg-type]
+    assert w.storage_settings is not None
+    storage = await open_storage(w.storage_settings)
     try:
         ids = await storage.cases.case_ids("redbridge")
         return [i for i in ids if await storage.cases.load(i) is not None]
