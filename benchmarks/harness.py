@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -24,12 +25,13 @@ from typing import Any
 
 import aiohttp
 
+from dialogs.raise_dialog import SAVING_AS
 from escalation.commands import OtherParty, RaiseDisagreement
 from escalation.packs import PackRegistry, default_policy_dir
-from escalation.service import EscalationService
-from storage.bot_state import escape_key
+from escalation.service import EscalationService, random_case_id
+from storage.bot_state import STATE_PREFIX, escape_key
 from storage.stores import Storage
-from storage.tables import ROW_KEY, Entity
+from storage.tables import ROW_KEY, Entity, join_text, split_text
 from testkit.clocks import TEST_DAY_START
 from testkit.connector import Connector
 from testkit.fakes import RecordingNotifier
@@ -42,6 +44,8 @@ TENANT = "00000000-0000-4000-8000-000000000001"  # the benchmark users' Microsof
 START_SECONDS = 60.0
 TODAY: date = TEST_DAY_START.date()  # the day the bot's clock starts on (servers.py)
 SEEDED_AT = TEST_DAY_START - timedelta(hours=1)  # cases made before the bot starts
+# The case id a raise dialog's summary chose, in its stored state: its board's prefix and the id.
+_SAVING_AS = re.compile(rf'"{SAVING_AS}":"([A-Z]+)-\d{{4}}-[A-Z0-9]+"')
 
 
 # -- servers ------------------------------------------------------------------------------------
@@ -200,8 +204,22 @@ async def saved_states(storage: Storage, users: Sequence[str]) -> dict[str, Enti
 
 
 async def restore_states(storage: Storage, states: dict[str, Entity]) -> None:
+    """Put each dialog back at its last question, keeping the case id its summary chose
+    for a new one (dialogs.raise_dialog.SAVING_AS): each round raises new cases, where the same
+    id again would be answered "already saved"."""
+
+    def fresh(entity: Entity) -> Entity:
+        text = join_text(STATE_PREFIX, entity)
+        text, found = _SAVING_AS.subn(
+            lambda m: f'"{SAVING_AS}":"{random_case_id(m[1], SEEDED_AT)}"', text
+        )
+        if found != 1:
+            raise RuntimeError(f"a raise dialog's state holds {found} case ids, not one")
+        kept = {k: v for k, v in entity.items() if not k.startswith(STATE_PREFIX)}
+        return {**kept, **split_text(STATE_PREFIX, text)}
+
     await asyncio.gather(
-        *(storage.store.upsert(storage.tables.bot_state, dict(e)) for e in states.values())
+        *(storage.store.upsert(storage.tables.bot_state, fresh(e)) for e in states.values())
     )
 
 

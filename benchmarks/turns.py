@@ -160,6 +160,7 @@ async def raises(
                     client.post(
                         activity(client.service_url, who, next(client.ids), text="yes"),
                         expect=" is open.",
+                        forbid="already saved",  # a raise that opened no new case
                     )
                     for who in users
                 )

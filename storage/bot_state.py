@@ -56,7 +56,7 @@ _KEY_PROPERTY: Final = "key"
 WRITTEN_AT: Final = "written_at"
 # Rows read at a time when looking for idle state: a row may be close to 1 MiB.
 _PAGE: Final = 100
-_STATE_PREFIX: Final = "state"
+STATE_PREFIX: Final = "state"
 # '%' is escaped too, so two keys never escape alike; Azure forbids the rest.
 _ESCAPED = re.compile(r"[%/\\#?\x00-\x1f\x7f-\x9f]")
 _HASHED_PREFIX: Final = "sha256-"
@@ -152,7 +152,7 @@ class TableStorage(Storage):  # type: ignore[misc]
         stored = await self._store.get(self._table, escape_key(key), ROW)
         if stored is None or stored.entity.get(_KEY_PROPERTY) != key:
             return None, None
-        text = join_text(_STATE_PREFIX, stored.entity)
+        text = join_text(STATE_PREFIX, stored.entity)
         kept = reuse(stored.etag) if reuse is not None else None
         return (kept if kept is not None else _deserialize(text, stored.etag)), text
 
@@ -176,7 +176,7 @@ class TableStorage(Storage):  # type: ignore[misc]
             "RowKey": ROW,
             _KEY_PROPERTY: key,
             WRITTEN_AT: self._now(),
-            **split_text(_STATE_PREFIX, serialize(item) if text is None else text),
+            **split_text(STATE_PREFIX, serialize(item) if text is None else text),
         }
         if etag is None or etag == "*":
             new_etag = await self._store.upsert(self._table, entity)
