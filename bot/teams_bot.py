@@ -176,6 +176,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             if isinstance(self.state, TableConversationState):
                 await self.state.undo(turn_context)  # a state written ahead of a failed save
             raise
+        await self.drop_answered_note(turn_context)
         await self.state.save_changes(turn_context)
         noted = turn_context.turn_state.get(NOTED)
         if isinstance(noted, str):
@@ -205,6 +206,18 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             await self.raising.set(turn_context, note)
             turn_context.turn_state[NOTED] = case.id
 
+    async def drop_answered_note(self, turn_context: TurnContext) -> None:
+        """The note of a raise whose turn ended here (settle_raise) goes when the state is
+        written anyway: a write of its own would be one more wait on the turn after a raise."""
+        cached = self.state.get_cached_state(turn_context)
+        if cached is None or not getattr(cached, "is_changed", False):
+            return
+        note = await self.raising.get(turn_context)
+        case_id = note.get("case_id") if isinstance(note, dict) else None
+        if isinstance(case_id, str) and case_id in self._answered:
+            await self.raising.delete(turn_context)
+            del self._answered[case_id]
+
     async def settle_raise(self, turn_context: TurnContext, dc: DialogContext) -> bool:
         """On a message after a raise was being saved (its note in the conversation's state,
         end_dialogs_beside), whether that case was saved. If its turn ended on this instance,
@@ -220,14 +233,15 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         note = await self.raising.get(turn_context)
         if note is None:
             return False
-        await self.raising.delete(turn_context)
         case_id = note.get("case_id") if isinstance(note, dict) else None
         answers = note.get("answers") if isinstance(note, dict) else None
+        if isinstance(case_id, str) and case_id in self._answered:
+            # Its turn ended here, having said the case's id: nothing to ask, and the note
+            # goes with the next write the state gets anyway (drop_answered_note).
+            return False
+        await self.raising.delete(turn_context)
         if not isinstance(case_id, str) or not isinstance(answers, dict):
             return False
-        if case_id in self._answered:
-            del self._answered[case_id]
-            return False  # its turn ended here, having said the case's id: nothing to ask
         try:
             await self.service.stored(case_id)
         except Refused:

@@ -1,4 +1,5 @@
-"""A turn that fails after its change was saved says what was saved, never "Nothing was changed"."""
+"""A turn that fails after its change was saved says what was saved, never "Nothing was changed";
+and what a raise leaves in the conversation's state goes without a wait of its own."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import pytest
 
 import bot.teams_bot
 import dialogs.raise_dialog
+from bootstrap.build import open_storage
 from bot.turn_errors import NOTHING_CHANGED
+from storage.bot_state import ROW, STATE_PREFIX, escape_key
+from storage.tables import join_text
+from testkit.chat import says
 from testkit.walk import Walk, practitioners_talked, raise_case
 
 
@@ -58,3 +63,28 @@ async def test_a_turn_that_fails_before_saving_anything_says_nothing_changed(
     replies = [s.body.get("text") or "" for s in walk.connector.sent[before:]]
     assert NOTHING_CHANGED in replies
     assert (await walk.case(case_id)).records == ()
+
+
+async def _state_text(walk: Walk, who: str) -> str:
+    assert walk.storage_settings is not None
+    storage = await open_storage(walk.storage_settings)
+    try:
+        key = escape_key(f"msteams/conversations/a:chat-{who}")
+        row = await storage.store.get(storage.tables.bot_state, key, ROW)
+        assert row is not None
+        return join_text(STATE_PREFIX, row.entity)
+    finally:
+        await storage.close()
+
+
+async def test_the_note_of_a_raise_answered_here_goes_with_the_next_state_write(
+    walk: Walk,
+) -> None:
+    case_id = await raise_case(walk)
+    assert case_id in await _state_text(walk, "amara")  # the note, written beside the save
+    # The next message writes nothing of its own for the note (one wait, the state's read)...
+    await walk.say("amara", "help")
+    assert case_id in await _state_text(walk, "amara")
+    # ...and the next write the state gets anyway takes it away.
+    assert says(await walk.say("amara", "raise"), "Which agency")
+    assert case_id not in await _state_text(walk, "amara")
