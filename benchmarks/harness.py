@@ -37,6 +37,7 @@ from testkit.connector import Connector
 from testkit.fakes import RecordingNotifier
 from testkit.people import agencies_for
 from testkit.round_trips import ASK_HEADER, HEADER, parse_header
+from testkit.walk import raise_answers
 
 REPO = Path(__file__).resolve().parents[1]
 AGENTS_PYTHON = REPO / ".venv-agents" / "bin" / "python"
@@ -172,21 +173,7 @@ async def seed_cases(storage: Storage, raisers: Sequence[str]) -> list[tuple[str
     return made
 
 
-RAISE_ANSWERS = (
-    "raise",
-    "NELFT NHS Foundation Trust",
-    "Noah Okafor",
-    "ASC-104233",
-    "An agency's response to safeguarding concerns or a safeguarding plan",
-    "no",
-    "no",
-    "Nursing declined a joint visit",
-    "Falls at home; lives alone",
-    "Whether a joint visit is needed",
-    "A joint visit this week",
-    "GP letter, 27 November",
-    "today",
-)
+RAISE_ANSWERS = raise_answers()  # up to the summary; "yes" then saves the case
 
 
 def state_key(who: str) -> str:

@@ -104,17 +104,9 @@ class Walk(Chat):
         return [str(s.body.get("text") or "") for s in self.connector.sent[before:]]
 
 
-async def raise_case(
-    w: Walk,
-    *,
-    immediate: bool = False,
-    reference: str = "ASC-104233",
-    say: Callable[[str, str], Awaitable[list[str]]] | None = None,
-) -> str:
-    """Amara raises a case with Noah by chatting, each answer through `say` (by default the
-    walk's own): a case-counting test or benchmark labels each turn there. Returns the case id."""
-    say = say or w.say
-    for text in (
+def raise_answers(*, immediate: bool = False, reference: str = "ASC-104233") -> tuple[str, ...]:
+    """What Amara types to raise a case with Noah, up to the summary; "yes" then saves it."""
+    return (
         "raise",
         "NELFT NHS Foundation Trust",
         "Noah Okafor",
@@ -128,7 +120,20 @@ async def raise_case(
         "A joint visit this week",
         "GP letter, 27 November",
         "today",
-    ):
+    )
+
+
+async def raise_case(
+    w: Walk,
+    *,
+    immediate: bool = False,
+    reference: str = "ASC-104233",
+    say: Callable[[str, str], Awaitable[list[str]]] | None = None,
+) -> str:
+    """Amara raises a case with Noah by chatting, each answer through `say` (by default the
+    walk's own): a case-counting test or benchmark labels each turn there. Returns the case id."""
+    say = say or w.say
+    for text in raise_answers(immediate=immediate, reference=reference):
         await say("amara", text)
     replies = await say("amara", "yes")
     [opened] = [r for r in replies if "is open" in r]

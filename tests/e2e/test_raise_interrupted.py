@@ -38,26 +38,12 @@ from testkit.clocks import RunningClock
 from testkit.connector import connector, serve
 from testkit.fakes import RecordingNotifier
 from testkit.round_trips import WrappedStore
-from testkit.walk import PEOPLE, Walk
+from testkit.walk import PEOPLE, Walk, raise_answers
 
 T = TypeVar("T")
 TABLES = TableNames()
 # Everything the raise asks, up to its summary; "yes" then saves it.
-ANSWERS = (
-    "raise",
-    "NELFT NHS Foundation Trust",
-    "Noah Okafor",
-    "ASC-104233",
-    "An agency's response to safeguarding concerns or a safeguarding plan",
-    "no",
-    "no",
-    "Nursing declined a joint visit",
-    "Falls at home; lives alone",
-    "Whether a joint visit is needed",
-    "A joint visit this week",
-    "GP letter, 27 November",
-    "today",
-)
+ANSWERS = raise_answers()
 NOT_SAVED = "Your disagreement was not saved: I stopped while saving it. Your answers are kept"
 CONFIRM = "Raise this disagreement now?"
 

@@ -19,6 +19,14 @@ def _broken(*_args: object, **_kwargs: object) -> str:
     raise RuntimeError("broken after the save")
 
 
+async def _noah_records(walk: Walk, case_id: str) -> dict[str, object]:
+    """Noah's card action recording stage 1's discussion, on the case as it stands."""
+    version = (await walk.case(case_id)).version
+    data: dict[str, object] = {"case_id": case_id, "version": version, "verb": "record"}
+    data |= {f"record.{k}": v for k, v in practitioners_talked(walk.clock.day()).items()}
+    return data
+
+
 async def test_a_raise_that_fails_after_its_save_says_the_case_is_open(
     walk: Walk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -40,10 +48,7 @@ async def test_a_card_action_that_fails_after_its_save_says_the_change_is_saved(
     case_id = await raise_case(walk)
     monkeypatch.setattr(bot.teams_bot, "done_message", _broken)
     before = len(walk.connector.sent)
-    version = (await walk.case(case_id)).version
-    data = {"case_id": case_id, "version": version, "verb": "record"}
-    data |= {f"record.{k}": v for k, v in practitioners_talked(walk.clock.day()).items()}
-    await walk.invoke("noah", "record", data)
+    await walk.invoke("noah", "record", await _noah_records(walk, case_id))
     replies = [s.body.get("text") or "" for s in walk.connector.sent[before:]]
     assert f"Your change to case {case_id} is saved." in " ".join(replies)
     assert NOTHING_CHANGED not in replies
@@ -56,10 +61,7 @@ async def test_a_turn_that_fails_before_saving_anything_says_nothing_changed(
     case_id = await raise_case(walk)
     monkeypatch.setattr(bot.teams_bot, "command_for", _broken)  # before the save
     before = len(walk.connector.sent)
-    version = (await walk.case(case_id)).version
-    data = {"case_id": case_id, "version": version, "verb": "record"}
-    data |= {f"record.{k}": v for k, v in practitioners_talked(walk.clock.day()).items()}
-    await walk.invoke("noah", "record", data)
+    await walk.invoke("noah", "record", await _noah_records(walk, case_id))
     replies = [s.body.get("text") or "" for s in walk.connector.sent[before:]]
     assert NOTHING_CHANGED in replies
     assert (await walk.case(case_id)).records == ()
