@@ -53,7 +53,7 @@ from benchmarks.harness import (
 )
 from bootstrap.build import open_storage
 from storage.settings import StorageSettings
-from testkit.connector import connector
+from testkit.connector import Connector, connector
 
 KINDS = ("help", "dialog", "card", "raise")
 
@@ -120,6 +120,7 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
 
         runs = {"help": help_turn, "dialog": dialog_turn, "card": card_turn}
         for kind in args.kinds:
+            await drained(stand_in)
             if kind == "raise":
                 results.append(await raises(args, client, settings, users))
                 continue
@@ -133,6 +134,17 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
                         await client.say(who, "cancel")
                         counts[who] += 1
     return results
+
+
+async def drained(stand_in: Connector, quiet: float = 1.0, most: float = 60.0) -> None:
+    """Wait until the bot has sent nothing to the Bot Connector for `quiet` seconds (at most
+    `most`): the messages a kind of turn leaves in the outbox are sent before the next kind is
+    timed, not during it."""
+    deadline = time.monotonic() + most
+    seen = -1
+    while seen != len(stand_in.sent) and time.monotonic() < deadline:
+        seen = len(stand_in.sent)
+        await asyncio.sleep(quiet)
 
 
 async def raises(
