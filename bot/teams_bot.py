@@ -210,11 +210,14 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
         """The note of a raise whose turn ended here (settle_raise) goes when the state is
         written anyway: a write of its own would be one more wait on the turn after a raise."""
         cached = self.state.get_cached_state(turn_context)
-        if cached is None or not getattr(cached, "is_changed", False):
-            return
+        if cached is None or not self._answered:
+            return  # a turn that never read the state (a card action), or nothing to drop
         note = await self.raising.get(turn_context)
         case_id = note.get("case_id") if isinstance(note, dict) else None
-        if isinstance(case_id, str) and case_id in self._answered:
+        if not isinstance(case_id, str) or case_id not in self._answered:
+            return
+        # Only now ask whether the state changed: asking serializes it.
+        if getattr(cached, "is_changed", False):
             await self.raising.delete(turn_context)
             del self._answered[case_id]
 
