@@ -25,7 +25,6 @@ full view.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +42,7 @@ from escalation.actors import (
 from escalation.case import Case, CaseStatus, ClockStatus, DiscussionRecord
 from escalation.directory import Directory
 from escalation.errors import RefusalCode, Refused
+from escalation.memo import IdentityMemo
 from escalation.policy import PolicyPack, Selector, Side, Stage, StageOutcome, Until
 
 # -- verbs: what a person may do to a case (a card action's `verb`) ------------------------------
@@ -857,32 +857,10 @@ def _party_agency_ids(case: Case) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.agency_id for p in case.parties))
 
 
-class _Recent:
-    """The `CaseAccess` of the last few (case, pack, directory) asked about, by identity.
-
-    One turn asks about the same case several times (may the person see it, may they act, which
-    verbs does their card offer, who is it waiting for now); the three are immutable, so the
-    answers hold while the same objects are asked about, and holding them keeps their ids from
-    being reused."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.kept: dict[tuple[int, int, int], CaseAccess] = {}
-        self.lock = threading.Lock()  # reports may ask from worker threads
-
-    def get(self, case: Case, pack: PolicyPack, directory: Directory) -> CaseAccess:
-        key = (id(case), id(pack), id(directory))
-        with self.lock:
-            found = self.kept.get(key)
-            if found is None:
-                found = CaseAccess(case, pack, directory)
-                if len(self.kept) >= self.size:
-                    del self.kept[next(iter(self.kept))]  # the oldest
-                self.kept[key] = found
-            return found
-
-
-_RECENT = _Recent(32)
+# One turn asks about the same case several times (may the person see it, may they act, which
+# verbs does their card offer, who is it waiting for now): the answers hold while the same
+# case, pack and directory, all immutable, are asked about.
+_RECENT: IdentityMemo[CaseAccess] = IdentityMemo(CaseAccess, 32)
 
 
 def case_access(case: Case, pack: PolicyPack, directory: Directory) -> CaseAccess:

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from escalation.memo import IdentityMemo
 from escalation.policy import PolicyPack, Timescale
 
 __all__ = [
@@ -241,23 +242,10 @@ def _check_n(n: int) -> None:
 
 # -- a pack's calendar and its deadlines ----------------------------------------------------------
 
-# The calendars made for the packs seen last, by the pack's identity (the pack is kept with its
-# calendar, so its id cannot be reused meanwhile): a calendar loads its country's holidays,
-# which costs more than a whole card action's other work, and every case view asks for one.
-_CALENDARS: dict[int, tuple[PolicyPack, WorkingCalendar]] = {}
-_CALENDARS_KEPT = 64
-
 
 def calendar_for(pack: PolicyPack) -> WorkingCalendar:
     """The pack's working calendar (one per pack, shared: a calendar only caches holidays)."""
-    known = _CALENDARS.get(id(pack))
-    if known is not None and known[0] is pack:
-        return known[1]
-    calendar = _make_calendar(pack)
-    if len(_CALENDARS) >= _CALENDARS_KEPT:
-        _CALENDARS.clear()
-    _CALENDARS[id(pack)] = (pack, calendar)
-    return calendar
+    return _CALENDARS.get(pack)
 
 
 def _make_calendar(pack: PolicyPack) -> WorkingCalendar:
@@ -303,3 +291,8 @@ def earliest(
 
 def start_of_day(calendar: WorkingCalendar, day: date) -> datetime:
     return calendar.at(day, time(0, 0))
+
+
+# The calendars of the packs seen last: a calendar loads its country's holidays, which costs more
+# than a whole card action's other work, and every case view asks for one.
+_CALENDARS: IdentityMemo[WorkingCalendar] = IdentityMemo(_make_calendar, 64)
