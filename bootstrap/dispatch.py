@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -32,8 +32,9 @@ class Sender(Protocol):
 
     async def __call__(self, notification: Notification) -> Delivery: ...
 
-    def one_pass(self) -> AbstractContextManager[None]:
-        """Around one pass over the outbox (the sender may read each case once in it)."""
+    def one_pass(self) -> AbstractAsyncContextManager[None]:
+        """Around one pass over the outbox (the sender may read each case once in it, and log
+        the pass's views together at its end)."""
         ...
 
 
@@ -94,7 +95,7 @@ async def dispatch_forever(
         wake.event.clear()
         await deliver_request_notices(storage, notices, clock())
         try:
-            with send.one_pass():
+            async with send.one_pass():
                 report = await dispatch_once(storage.outbox, send, clock())
             for notification, error in report.failures:
                 await record_failure(service, notification, error)

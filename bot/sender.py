@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from cards.summary_card import summary_card
 from cards.views import case_view
 from cards.welcome import signpost_card
 from escalation.access import ViewLevel
-from escalation.access_log import AccessEntry, Seen, record_access
+from escalation.access_log import AccessEntry, Seen, record_access, record_accesses
 from escalation.case import Case, fold
 from escalation.delivery import Delivery, DeliveryResult, after_failure
 from escalation.directory import tenant_key
@@ -112,19 +112,25 @@ class TeamsSender:
         self._now = now
         self._pacer = pacer or Pacer()
         self._raisers: dict[str, str | None] = {}  # by notification key, while it is sent
-        # While a dispatch pass runs (`one_pass`): each case as it was first read in the pass.
+        # While a dispatch pass runs (`one_pass`): each case as it was first read in the pass,
+        # and the views its cards made, logged together at its end.
         self._pass_cases: dict[str, Case | None] | None = None
+        self._pass_views: list[AccessEntry] | None = None
 
-    @contextlib.contextmanager
-    def one_pass(self) -> Iterator[None]:
+    @contextlib.asynccontextmanager
+    async def one_pass(self) -> AsyncIterator[None]:
         """Within this, a case is read and folded once however many of its messages go out:
         the messages of one pass show the case as the pass found it (a change saved meanwhile
-        queues messages of its own, sent with it as it then is)."""
+        queues messages of its own, sent with it as it then is). The views the pass's cards
+        made are logged as it ends, one write per case rather than one per card."""
         self._pass_cases = {}
+        self._pass_views = []
         try:
             yield
         finally:
-            self._pass_cases = None
+            views = self._pass_views
+            self._pass_cases = self._pass_views = None
+            await record_accesses(self._storage.access_log, views)
 
     async def _case(self, case_id: str) -> Case | None:
         cases = self._pass_cases
@@ -166,7 +172,10 @@ class TeamsSender:
         who = recipient.id if recipient.kind == "person" else f"channel:{recipient.id}"
         what = Seen.CARD if recipient.kind == "person" else Seen.COPY
         entry = AccessEntry(notification.case_id, who, str(what), self._now(), level)
-        await record_access(self._storage.access_log, entry)
+        if self._pass_views is not None:
+            self._pass_views.append(entry)
+        else:
+            await record_access(self._storage.access_log, entry)
 
     async def _card(self, notification: Notification) -> tuple[dict[str, Any], str] | None:
         """The card to send, and the view of the case it shows ("" for no case's view)."""

@@ -74,6 +74,23 @@ async def record_access(access_log: AccessLog, entry: AccessEntry) -> bool:
     return True
 
 
+async def record_accesses(access_log: AccessLog, entries: Sequence[AccessEntry]) -> None:
+    """Log several views, a write per subject; as `record_access`, a failure is logged only."""
+    by_subject: dict[str, list[AccessEntry]] = {}
+    for entry in entries:
+        by_subject.setdefault(entry.subject, []).append(entry)
+    for subject, views in by_subject.items():
+        try:
+            await access_log.record_all(views)
+        except Exception as exc:  # whatever storage raised: the views were already shown
+            log.warning(
+                "access log: %d view(s) of %s were not recorded (%s)",
+                len(views),
+                subject,
+                type(exc).__name__,
+            )
+
+
 def access_lines(
     entries: Sequence[AccessEntry], tz: tzinfo, name: Callable[[str], str | None]
 ) -> list[str]:
@@ -99,6 +116,11 @@ class InMemoryAccessLog:
         if self.fail:
             raise OSError("the access log cannot be written")
         self.recorded.append(entry)
+
+    async def record_all(self, entries: Sequence[AccessEntry]) -> None:
+        if self.fail:
+            raise OSError("the access log cannot be written")
+        self.recorded.extend(entries)
 
     async def entries(self, subject: str) -> list[AccessEntry]:
         return sorted((e for e in self.recorded if e.subject == subject), key=lambda e: e.at)

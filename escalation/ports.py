@@ -61,6 +61,10 @@ class AccessLog(Protocol):
         """Add one view to the log (never replacing another)."""
         ...
 
+    async def record_all(self, entries: Sequence[AccessEntry]) -> None:
+        """Add several views of one subject at once (one write where the store allows)."""
+        ...
+
     async def entries(self, subject: str) -> Sequence[AccessEntry]:
         """Every view of the subject, oldest first."""
         ...

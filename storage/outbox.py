@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -25,10 +25,12 @@ from escalation.delivery import MAX_ATTEMPTS, Delivery, DeliveryResult
 from escalation.notifications import Notification
 from storage.cases import TableNames, entity_notification, outbox_row
 from storage.tables import (
+    PARTITION_KEY,
     ROW_KEY,
     ConcurrencyConflict,
     Entity,
     EntityNotFound,
+    Op,
     StoredEntity,
     TableStore,
 )
@@ -37,6 +39,7 @@ PENDING_PARTITION: Final = "pending"
 # A hint whose message row is missing this long after it was written belongs to a change that
 # was never saved (the transaction failed or the process died before it).
 ORPHAN_GRACE: Final = timedelta(minutes=10)
+BATCH_LIMIT: Final = 100  # operations in one table transaction (Azure's limit)
 
 
 class DeliveryStatus(StrEnum):
@@ -143,6 +146,36 @@ class TableOutbox:
 
     async def claim(self, item: OutboxItem, now: datetime) -> OutboxItem | None:
         """Take the message for sending; None if another instance took or finished it first."""
+        update = await self._claimed_row(item, now)
+        try:
+            etag = await self._store.update(self._t.cases, update, item.etag)
+        except (ConcurrencyConflict, EntityNotFound):
+            return None
+        return self._claimed(item, update, etag, now)
+
+    async def claim_all(self, items: Sequence[OutboxItem], now: datetime) -> list[OutboxItem]:
+        """Take several messages of one case for sending, in one transaction (the messages of a
+        change share their case's partition): one write, where claiming each is one apiece.
+        If another instance took or finished any of them first, the transaction changes nothing
+        and each is claimed on its own, so that the rest are still sent."""
+        if len(items) < 2 or len(items) > BATCH_LIMIT:
+            return [c for item in items if (c := await self.claim(item, now)) is not None]
+        updates = [await self._claimed_row(item, now) for item in items]
+        if len({row[PARTITION_KEY] for row in updates}) != 1:
+            raise ValueError("claim_all takes the messages of one case")
+        try:
+            etags = await self._store.transact(
+                self._t.cases,
+                [Op.update(row, item.etag) for row, item in zip(updates, items, strict=True)],
+            )
+        except (ConcurrencyConflict, EntityNotFound):
+            return [c for item in items if (c := await self.claim(item, now)) is not None]
+        return [
+            self._claimed(item, row, etag, now)
+            for item, row, etag in zip(items, updates, etags, strict=True)
+        ]
+
+    async def _claimed_row(self, item: OutboxItem, now: datetime) -> Entity:
         update = await self._entity(item)
         update.update(
             {
@@ -151,12 +184,11 @@ class TableOutbox:
                 "lease_until": now + self._lease,
             }
         )
-        try:
-            etag = await self._store.update(self._t.cases, update, item.etag)
-        except (ConcurrencyConflict, EntityNotFound):
-            return None
+        return update
+
+    def _claimed(self, item: OutboxItem, row: Entity, etag: str, now: datetime) -> OutboxItem:
         return OutboxItem(
-            row=update,
+            row=row,
             notification=item.notification,
             status=DeliveryStatus.SENDING,
             attempts=item.attempts + 1,
@@ -167,8 +199,32 @@ class TableOutbox:
             lease_until=now + self._lease,
         )
 
-    async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
-        await self._finish(item, {"status": DeliveryStatus.SENT.value, "sent_at": now})
+    async def mark_sent(self, item: OutboxItem, now: datetime, *, forget: bool = True) -> None:
+        """Record the message as sent, the moment it was (each on its own: a crash between
+        messages resends at most the one in flight). With `forget=False` its hint stays, for
+        `forget_all` to remove with others: a sent message's hint is only a stale pointer,
+        which `due` drops if a crash leaves it."""
+        changes: dict[str, object] = {"status": DeliveryStatus.SENT.value, "sent_at": now}
+        if forget:
+            await self._finish(item, changes)
+        else:
+            await self._update(item, changes)
+
+    async def forget_all(self, items: Sequence[OutboxItem]) -> None:
+        """Remove the hints of finished messages, a batch at a time; one that is already gone
+        (another instance's `due` dropped it) fails its batch, whose hints then go one by one."""
+        keys = [item.hint_key for item in items]
+        for start in range(0, len(keys), BATCH_LIMIT):
+            chunk = keys[start : start + BATCH_LIMIT]
+            if len(chunk) == 1:
+                await self._forget(chunk[0])
+                continue
+            ops = [Op.delete(PENDING_PARTITION, key) for key in chunk]
+            try:
+                await self._store.transact(self._t.outbox_pending, ops)
+            except EntityNotFound:
+                for key in chunk:
+                    await self._forget(key)
 
     async def retry_later(self, item: OutboxItem, at: datetime, error: str) -> bool:
         """Put the message back for a later attempt; False when it has had its last attempt."""
@@ -237,30 +293,43 @@ async def dispatch_once(
     limit: int = 100,
     backoff: Callable[[int], timedelta] | None = None,
 ) -> DispatchReport:
-    """Send what is due once: claim, send, mark. Safe to run in several instances at once."""
+    """Send what is due once: claim, send, mark. Safe to run in several instances at once.
+
+    A case's messages (a change's card to each person it concerns) are claimed together, each
+    is marked sent as soon as it is, and their hints are removed together after."""
     report = DispatchReport()
     items, _ = await outbox.due(now, limit=limit)
-    for item in items:
-        claimed = await outbox.claim(item, now)
-        if claimed is None:
-            report.skipped += 1
-            continue
-        try:
-            delivery = await send(claimed.notification)
-        except Exception as exc:  # a sender fault is a failed attempt, never a lost message
-            delivery = Delivery(DeliveryResult.RETRY, error=f"{type(exc).__name__}: {exc}")
-        if delivery.result == DeliveryResult.SENT:
-            await outbox.mark_sent(claimed, now)
-            report.sent.append(claimed.key)
-        elif delivery.result == DeliveryResult.PERMANENT:
-            error = delivery.error or "permanent failure"
-            await outbox.mark_failed(claimed, error)
-            report.failed.append(claimed.key)
-            report.failures.append((claimed.notification, error))
-        else:
-            wait = delivery.retry_after or (backoff or jittered_backoff)(claimed.attempts)
-            if await outbox.retry_later(claimed, now + wait, delivery.error or "retry"):
-                report.retried.append(claimed.key)
+    for group in _by_case(items):
+        claimed = await outbox.claim_all(group, now)
+        report.skipped += len(group) - len(claimed)
+        sent: list[OutboxItem] = []
+        for item in claimed:
+            try:
+                delivery = await send(item.notification)
+            except Exception as exc:  # a sender fault is a failed attempt, never a lost message
+                delivery = Delivery(DeliveryResult.RETRY, error=f"{type(exc).__name__}: {exc}")
+            if delivery.result == DeliveryResult.SENT:
+                await outbox.mark_sent(item, now, forget=False)
+                sent.append(item)
+                report.sent.append(item.key)
+            elif delivery.result == DeliveryResult.PERMANENT:
+                error = delivery.error or "permanent failure"
+                await outbox.mark_failed(item, error)
+                report.failed.append(item.key)
+                report.failures.append((item.notification, error))
             else:
-                report.failed.append(claimed.key)
+                wait = delivery.retry_after or (backoff or jittered_backoff)(item.attempts)
+                if await outbox.retry_later(item, now + wait, delivery.error or "retry"):
+                    report.retried.append(item.key)
+                else:
+                    report.failed.append(item.key)
+        await outbox.forget_all(sent)
     return report
+
+
+def _by_case(items: Sequence[OutboxItem]) -> Iterator[list[OutboxItem]]:
+    """The items grouped by case, each group in the order its first item came."""
+    groups: dict[str, list[OutboxItem]] = {}
+    for item in items:
+        groups.setdefault(item.notification.case_id, []).append(item)
+    yield from groups.values()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,9 +16,24 @@ from storage.access_log import CASE_ACCESS, TableAccessLog, access_row
 from storage.settings import StorageSettings
 from storage.tables import StorageError, TableStore
 from testkit.azurite import unique_table_name
+from testkit.round_trips import READS, WrappedStore
 
+T = TypeVar("T")
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 CASE = "RB-2026-K7QX2M"
+
+
+class WriteLog(WrappedStore):
+    """The store, noting the kind of each write made through it."""
+
+    def __init__(self, inner: TableStore) -> None:
+        super().__init__(inner)
+        self.writes: list[str] = []
+
+    async def around(self, op: str, table: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
+        if op not in READS and op != "ensure_tables":
+            self.writes.append(op)
+        return await call()
 
 
 def seen(
@@ -63,6 +79,30 @@ async def test_two_views_in_the_same_microsecond_are_both_kept(store: TableStore
     await log.record(seen("amara", 0))
     await log.record(seen("noah", 0))
     assert sorted(e.who for e in await log.entries(CASE)) == ["amara", "noah"]
+
+
+async def test_several_views_of_a_case_are_kept_in_one_write(store: TableStore) -> None:
+    calls = WriteLog(store)
+    log = TableAccessLog(calls, table=unique_table_name())
+    await log.ensure_tables()
+    views = [seen("amara", 0), seen("noah", 0), seen("channel:redbridge", 0, Seen.COPY)]
+    await log.record_all(views)
+    assert sorted(await log.entries(CASE), key=lambda e: e.who) == sorted(
+        views, key=lambda e: e.who
+    )
+    assert calls.writes == ["transact"]
+    with pytest.raises(ValueError, match="one subject"):
+        await log.record_all([seen("amara", 1), seen("amara", 1, subject="RB-2026-AAAAAA")])
+
+
+async def test_views_whose_row_collides_are_kept_one_by_one(store: TableStore) -> None:
+    # The batch's first row is already taken: the batch writes nothing, then each view is
+    # recorded alone, drawing a new suffix where its row is taken.
+    suffixes: Iterator[str] = iter(["aaaa", "aaaa", "bbbb", "aaaa", "cccc", "bbbb", "dddd"])
+    log = await access_log(store, suffix=lambda: next(suffixes))
+    await log.record(seen("sam", 0))
+    await log.record_all([seen("amara", 0), seen("noah", 0)])
+    assert sorted(e.who for e in await log.entries(CASE)) == ["amara", "noah", "sam"]
 
 
 async def test_a_row_that_never_comes_free_is_a_storage_error(store: TableStore) -> None:

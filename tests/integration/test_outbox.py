@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from escalation.delivery import Delivery, DeliveryResult
 from escalation.notifications import Notification
 from storage.cases import TableCaseRepository
-from storage.outbox import DeliveryStatus, TableOutbox, dispatch_once
+from storage.outbox import (
+    PENDING_PARTITION,
+    DeliveryStatus,
+    TableOutbox,
+    dispatch_once,
+)
+from storage.tables import TableStore
 from testkit.builders import discussion, redbridge_raise
+from testkit.round_trips import READS, WrappedStore
 from tests.integration.harness import Harness
+
+T = TypeVar("T")
 
 
 def outbox_of(
@@ -170,3 +181,73 @@ async def test_a_hint_for_a_change_never_saved_is_cleared_after_a_grace(tables: 
     _, removed = await outbox.due(tables.clock.now + timedelta(minutes=11))
     assert removed == 1
     assert await tables.store.get(table, "pending", "RB-X|outbox-1") is None
+
+
+class WriteLog(WrappedStore):
+    """The store, noting each write made through it: (kind, table)."""
+
+    def __init__(self, inner: TableStore) -> None:
+        super().__init__(inner)
+        self.writes: list[tuple[str, str]] = []
+
+    async def around(self, op: str, table: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
+        if op not in READS:
+            self.writes.append((op, table))
+        return await call()
+
+
+async def test_a_changes_messages_are_claimed_together_and_their_hints_removed_together(
+    tables: Harness,
+) -> None:
+    opened = await tables.service().execute(redbridge_raise())
+    assert len(opened.notifications) >= 2  # the raiser's case card and the other side's
+    assert tables.store is not None and isinstance(tables.repository, TableCaseRepository)
+    names = tables.repository._t
+    logged = WriteLog(tables.store)
+    report = await dispatch_once(TableOutbox(logged, names), Recorder(), tables.clock.now)
+    assert sorted(report.sent) == sorted(n.key for n in opened.notifications)
+    # One claim for them all, each marked sent as it went (so a crash resends only the one in
+    # flight), and one removal of their hints.
+    assert logged.writes == [
+        ("transact", names.cases),
+        *[("update", names.cases)] * len(opened.notifications),
+        ("transact", names.outbox_pending),
+    ]
+    assert await tables.store.query_partition(names.outbox_pending, PENDING_PARTITION) == []
+
+
+async def test_a_message_another_instance_claimed_first_leaves_the_rest_to_be_claimed(
+    tables: Harness,
+) -> None:
+    await tables.service().execute(redbridge_raise())
+    now = tables.clock.now
+    items, _ = await outbox_of(tables).due(now)
+    taken = await outbox_of(tables).claim(items[0], now)  # another instance, mid-send
+    assert taken is not None
+    # This instance read the messages before that claim: its claim of them all fails on that
+    # one and changes nothing, and it claims the others one by one.
+    outbox = outbox_of(tables)
+    claimed = await outbox.claim_all(items, now)
+    assert sorted(c.key for c in claimed) == sorted(i.key for i in items[1:])
+    still = await outbox.message(taken.notification.case_id, taken.key)
+    assert still is not None and still.etag == taken.etag  # the other instance's claim stands
+    for item in claimed:
+        mine = await outbox.message(item.notification.case_id, item.key)
+        assert mine is not None and mine.status == DeliveryStatus.SENDING
+        assert mine.etag == item.etag and mine.attempts == 1
+
+
+async def test_a_sent_messages_hint_left_by_a_crash_is_dropped_not_sent_again(
+    tables: Harness,
+) -> None:
+    await tables.service().execute(redbridge_raise())
+    outbox, now = outbox_of(tables), tables.clock.now
+    items, _ = await outbox.due(now)
+    claimed = await outbox.claim_all(items, now)
+    await outbox.mark_sent(claimed[0], now, forget=False)  # ...and the process dies here
+    channel = Recorder()
+    report = await dispatch_once(outbox, channel, now + timedelta(minutes=10))
+    assert claimed[0].key not in channel.sent
+    assert sorted(report.sent) == sorted(i.key for i in items[1:])
+    assert tables.store is not None
+    assert await tables.store.query_partition(outbox._t.outbox_pending, PENDING_PARTITION) == []

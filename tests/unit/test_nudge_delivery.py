@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from bootstrap.build import open_storage
 from bot.sender import TeamsSender
+from escalation.access_log import AccessEntry
 from escalation.calendar import calendar_for
 from escalation.commands import Escalate, SetProtectiveDeadline
 from escalation.directory import StaticDirectory
@@ -147,14 +149,14 @@ async def test_a_dispatch_pass_reads_each_case_once(
             for who in ("noah", "amara")
         )
 
-        with sender.one_pass():
+        async with sender.one_pass():
             first = [await sender._card(n) for n in (to_noah, to_amara)]
         assert loads == [case.id]
         assert all(built is not None and RECORD not in card_text(built[0]) for built in first)
 
         await service.execute(discussion("amara", case.id, clock.now, "continuing"))
         loads.clear()  # the service's own read
-        with sender.one_pass():
+        async with sender.one_pass():
             again = await sender._card(to_noah)
         assert loads == [case.id]
         assert again is not None and RECORD in card_text(again[0])
@@ -162,5 +164,47 @@ async def test_a_dispatch_pass_reads_each_case_once(
         await sender._card(to_noah)  # outside a pass: read every time
         await sender._card(to_noah)
         assert loads == [case.id] * 3
+    finally:
+        await storage.close()
+
+
+async def test_a_dispatch_pass_logs_the_views_its_cards_made_together_as_it_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = await open_storage(StorageSettings(None, tmp_path / "data"))
+    try:
+        clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+        packs = PackRegistry.from_directory(POLICIES)
+        sender = TeamsSender(adapter=None, app_id="", storage=storage, packs=packs, now=clock)
+        batches: list[int] = []
+        record_all = storage.access_log.record_all
+
+        async def counted(entries: Sequence[AccessEntry]) -> None:
+            batches.append(len(entries))
+            await record_all(entries)
+
+        monkeypatch.setattr(storage.access_log, "record_all", counted)
+        case_id = "RB-2026-AAAAAA"
+        to_noah, to_amara = (
+            Notification(case_id, 1, "card", Recipient.person(who), "a test", "1")
+            for who in ("noah", "amara")
+        )
+        to_channel = Notification(
+            case_id, 1, "card", Recipient.business_manager_channel("redbridge"), "copy", "1"
+        )
+        async with sender.one_pass():
+            await sender._log_view(to_noah, "full")
+            await sender._log_view(to_amara, "full")
+            await sender._log_view(to_channel, "copy")
+            assert await storage.access_log.entries(case_id) == []  # not yet: at the end
+        seen = await storage.access_log.entries(case_id)
+        assert sorted((e.who, e.what, e.view) for e in seen) == [
+            ("amara", "card", "full"),
+            ("channel:redbridge", "copy", "copy"),
+            ("noah", "card", "full"),
+        ]
+        assert batches == [3]  # one write for the case's three views
+        await sender._log_view(to_noah, "full")  # outside a pass: logged there and then
+        assert len(await storage.access_log.entries(case_id)) == 4
     finally:
         await storage.close()
