@@ -115,13 +115,13 @@ async def run(
         timeout = aiohttp.ClientTimeout(total=60)
         async with (
             connector() as stand_in,
-            server(our_server("bot", *extra)) as url,
+            server(our_server("bot", *extra)) as served,
             aiohttp.ClientSession(
                 trace_configs=[tracing(holder)], timeout=timeout, headers={ASK_HEADER: "1"}
             ) as http,
         ):
             for _ in range(repeat):
-                w = Timed(url, stand_in, http, itertools.count(1), settings, RunningClock())
+                w = Timed(served.url, stand_in, http, itertools.count(1), settings, RunningClock())
                 w.turns = []
                 holder[:] = [w]
                 await walk_case(w)

@@ -52,11 +52,30 @@ _SAVING_AS = re.compile(rf'"{SAVING_AS}":"([A-Z]+)-\d{{4}}-[A-Z0-9]+"')
 # -- servers ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Served:
+    """A server process started by `server`: where it listens, and its process id."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """The CPU time the process has used so far, all its threads, user and system (from
+        /proc: None where there is none). Unlike turns per second, a server's CPU per turn
+        hardly moves with what else the machine runs."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        # utime and stime, the 14th and 15th fields, in clock ticks.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.asynccontextmanager
 async def server(
     command: Sequence[str], *, env: dict[str, str] | None = None
-) -> AsyncIterator[str]:
-    """Start a server process that prints {"port": N}; yields its URL; stops it after."""
+) -> AsyncIterator[Served]:
+    """Start a server process that prints {"port": N}; yields it; stops it after."""
     process = await asyncio.create_subprocess_exec(
         *command,
         stdin=subprocess.PIPE,
@@ -71,7 +90,7 @@ async def server(
         if not line:
             raise RuntimeError(f"{command[:3]} did not start")
         port = json.loads(line)["port"]
-        yield f"http://127.0.0.1:{port}"
+        yield Served(f"http://127.0.0.1:{port}", process.pid)
     finally:
         if process.stdin is not None:
             process.stdin.close()  # the server stops when its standard input closes
@@ -315,6 +334,12 @@ class Result:
     name: str
     turns: list[Turn]
     elapsed: float
+    cpu: float | None = None  # the server's CPU seconds for these turns and what they sent
+
+    @property
+    def cpu_per_turn(self) -> float | None:
+        """The server's CPU milliseconds a turn."""
+        return None if self.cpu is None or not self.turns else self.cpu / len(self.turns) * 1000
 
     @property
     def per_second(self) -> float:
@@ -333,9 +358,12 @@ class Result:
             if counted
             else ""
         )
+        cpu = self.cpu_per_turn
         return (
             f"{self.name:<14} {self.per_second:8.1f} turns/s   p50 {self.percentile(0.5):7.2f} ms"
-            f"   p99 {self.percentile(0.99):7.2f} ms   ({len(self.turns)} turns){trips}"
+            f"   p99 {self.percentile(0.99):7.2f} ms"
+            + ("" if cpu is None else f"   cpu {cpu:5.2f} ms/turn")
+            + f"   ({len(self.turns)} turns){trips}"
         )
 
 

@@ -28,6 +28,7 @@ import importlib.util
 import json
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -37,6 +38,7 @@ from benchmarks.harness import (
     RAISE_ANSWERS,
     Client,
     Result,
+    Served,
     Turn,
     activity,
     agents_server,
@@ -63,16 +65,33 @@ async def baseline(name: str, command: list[str] | None, args: argparse.Namespac
         return None
     async with (
         connector() as stand_in,
-        server(command, env=AGENTS_ENV if name == "agents" else None) as url,
+        server(command, env=AGENTS_ENV if name == "agents" else None) as served,
         aiohttp.ClientSession() as http,
     ):
-        client = Client(url, stand_in, http)
+        client = Client(served.url, stand_in, http)
 
         async def hello(i: int, n: int) -> Turn:
             return await client.say(user(i), "hello")
 
         await closed_loop(name, args.users, min(200, args.requests), args.seconds, hello)
-        return await closed_loop(name, args.users, args.requests, args.seconds, hello)
+        return await on_cpu(
+            served, closed_loop(name, args.users, args.requests, args.seconds, hello)
+        )
+
+
+async def on_cpu(
+    served: Served, turns: Awaitable[Result], after: Callable[[], Awaitable[None]] | None = None
+) -> Result:
+    """The turns' result, with the server's CPU time from their start until they and `after`
+    (waiting for what they left in the outbox to be sent) are done."""
+    before = served.cpu_seconds()
+    result = await turns
+    if after is not None:
+        await after()
+    spent = served.cpu_seconds()
+    if before is not None and spent is not None:
+        result.cpu = spent - before
+    return result
 
 
 async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
@@ -94,10 +113,10 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
     results = []
     async with (
         connector() as stand_in,
-        server(our_server("bot", *extra)) as url,
+        server(our_server("bot", *extra)) as served,
         aiohttp.ClientSession() as http,
     ):
-        client = Client(url, stand_in, http)
+        client = Client(served.url, stand_in, http)
         for who in users:  # each has opened the bot
             await client.say(who, "hello")
 
@@ -122,12 +141,11 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
         for kind in args.kinds:
             await drained(stand_in)
             if kind == "raise":
-                results.append(await raises(args, client, settings, users))
+                results.append(await raises(args, client, settings, users, served, stand_in))
                 continue
             await closed_loop(kind, args.users, min(100, args.requests), args.seconds, runs[kind])
-            results.append(
-                await closed_loop(kind, args.users, args.requests, args.seconds, runs[kind])
-            )
+            load = closed_loop(kind, args.users, args.requests, args.seconds, runs[kind])
+            results.append(await on_cpu(served, load, lambda: drained(stand_in)))
             if kind == "dialog":  # leave no dialog open for the next kind
                 for who in users:
                     if counts[who] % 2:
@@ -148,10 +166,16 @@ async def drained(stand_in: Connector, quiet: float = 1.0, most: float = 60.0) -
 
 
 async def raises(
-    args: argparse.Namespace, client: Client, settings: StorageSettings, users: list[str]
+    args: argparse.Namespace,
+    client: Client,
+    settings: StorageSettings,
+    users: list[str],
+    served: Served,
+    stand_in: Connector,
 ) -> Result:
     """Rounds: every user's raise dialog is put back at "Raise this disagreement now?" (untimed),
-    then every user answers "yes" at once."""
+    then every user answers "yes" at once. The CPU time runs from the first timed round until
+    the last round's cards are sent (the server is idle while the rounds are put back)."""
     for who in users:
         for text in RAISE_ANSWERS:
             await client.say(who, text)
@@ -162,10 +186,14 @@ async def raises(
         timed = 0.0
         deadline = time.monotonic() + args.seconds
         rounds = max(2, args.requests // len(users))
+        cpu_from: float | None = None
         for number in range(rounds + 1):
             if time.monotonic() > deadline:
                 break
             await restore_states(storage, states)
+            if number == 1:
+                await drained(stand_in)  # the warm-up round's cards are not counted
+                cpu_from = served.cpu_seconds()
             started = time.perf_counter()
             said = await asyncio.gather(
                 *(
@@ -180,9 +208,26 @@ async def raises(
             if number:  # the first round warms up
                 timed += time.perf_counter() - started
                 turns += said
-        return Result("raise", turns, timed)
+        result = Result("raise", turns, timed)
+        await drained(stand_in)
+        cpu_to = served.cpu_seconds()
+        if cpu_from is not None and cpu_to is not None:
+            result.cpu = cpu_to - cpu_from
+        return result
     finally:
         await storage.close()
+
+
+def cpu_ratio(a: Result | None, b: Result | None) -> str:
+    """How many of `a`'s turns take the server's CPU time of one of `b`'s."""
+    mine, theirs = (r.cpu_per_turn if r else None for r in (a, b))
+    return "n/a" if not mine or not theirs else f"{theirs / mine:.2f}x"
+
+
+def cheaper(a: Result | None, b: Result | None) -> Result | None:
+    """Of a baseline's two runs, the one that took less CPU a turn."""
+    runs = [r for r in (a, b) if r is not None and r.cpu_per_turn is not None]
+    return min(runs, key=lambda r: r.cpu_per_turn or 0.0) if runs else faster(a, b)
 
 
 def ratio(a: Result | None, b: Result | None) -> str:
@@ -236,6 +281,13 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"  {result.name:<7} / echo {ratio(result, echo):>7}   / agents {ratio(result, agents):>7}"
             f"   / bare {ratio(result, bare):>7}"
+        )
+    lean = [cheaper(a, b) for a, b in zip(before, after, strict=True)]
+    print("the server's CPU a turn, as turns in the CPU time of one of the cheaper run's:")
+    for result in mine:
+        print(
+            f"  {result.name:<7} / echo {cpu_ratio(result, lean[1]):>7}"
+            f"   / agents {cpu_ratio(result, lean[2]):>7}   / bare {cpu_ratio(result, lean[0]):>7}"
         )
 
 
