@@ -63,6 +63,8 @@ class OutboxItem:
     # The row as read or last written with `etag`, so that claiming and marking it need not
     # read it again (an update quoting the ETag fails if it changed meanwhile).
     row: Entity | None = field(default=None, compare=False, repr=False)
+    # Its hint in `OutboxPending` as read, so that a later attempt can be noted on it.
+    hint: Entity | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -84,10 +86,17 @@ def _utc(value: object) -> datetime:
     return value.astimezone(UTC)
 
 
-def _item(row: StoredEntity, hint_key: str) -> OutboxItem:
+def _not_before(hint: Entity) -> datetime:
+    """When a hinted message is next worth reading (a hint without one: at once)."""
+    value = hint.get("not_before")
+    return _utc(value) if value is not None else datetime.min.replace(tzinfo=UTC)
+
+
+def _item(row: StoredEntity, hint_key: str, hint: Entity | None = None) -> OutboxItem:
     e = row.entity
     return OutboxItem(
         row=e,
+        hint=hint,
         notification=entity_notification(e),
         status=DeliveryStatus(str(e["status"])),
         attempts=int(e["attempts"]),
@@ -115,32 +124,42 @@ class TableOutbox:
         self._max_attempts = max_attempts
 
     async def due(self, now: datetime, *, limit: int = 100) -> tuple[list[OutboxItem], int]:
-        """Messages that may be sent now, oldest first; and how many stale hints were removed."""
+        """Messages that may be sent now, oldest first; and how many stale hints were removed.
+
+        The hints say which messages to read, oldest first, and a later attempt's time
+        (`not_before`, from `retry_later`): messages are read `limit` at a time until `limit`
+        are ready, so a pass over a long backlog (after an outage) reads what it sends, not the
+        whole backlog."""
         hints = await self._store.query_partition(self._t.outbox_pending, PENDING_PARTITION)
+        waiting = sorted(
+            (h.entity for h in hints if _not_before(h.entity) <= now),
+            key=lambda e: (_utc(e["written_at"]), str(e[ROW_KEY])),
+        )
         ready: list[OutboxItem] = []
         orphans = 0
-        rows = await asyncio.gather(
-            *(
-                self._store.get(self._t.cases, str(h.entity["case_id"]), str(h.entity["row"]))
-                for h in hints
+        for start in range(0, len(waiting), limit):
+            chunk = waiting[start : start + limit]
+            rows = await asyncio.gather(
+                *(self._store.get(self._t.cases, str(h["case_id"]), str(h["row"])) for h in chunk)
             )
-        )
-        for hint, row in zip(hints, rows, strict=True):
-            hint_key = str(hint.entity[ROW_KEY])
-            if row is None:
-                if now - _utc(hint.entity["written_at"]) > ORPHAN_GRACE:
-                    await self._forget(hint_key)
-                    orphans += 1
-                continue
-            item = _item(row, hint_key)
-            if item.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
-                await self._forget(hint_key)  # finished; the hint outlived a crash
-                continue
-            leased = item.status == DeliveryStatus.SENDING and (
-                item.lease_until is not None and item.lease_until > now
-            )
-            if not leased and item.next_attempt_at <= now:
-                ready.append(item)
+            for hint, row in zip(chunk, rows, strict=True):
+                hint_key = str(hint[ROW_KEY])
+                if row is None:
+                    if now - _utc(hint["written_at"]) > ORPHAN_GRACE:
+                        await self._forget(hint_key)
+                        orphans += 1
+                    continue
+                item = _item(row, hint_key, hint)
+                if item.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
+                    await self._forget(hint_key)  # finished; the hint outlived a crash
+                    continue
+                leased = item.status == DeliveryStatus.SENDING and (
+                    item.lease_until is not None and item.lease_until > now
+                )
+                if not leased and item.next_attempt_at <= now:
+                    ready.append(item)
+            if len(ready) >= limit:
+                break
         ready.sort(key=lambda i: (i.created_at, i.key))
         return ready[:limit], orphans
 
@@ -197,6 +216,7 @@ class TableOutbox:
             etag=etag,
             hint_key=item.hint_key,
             lease_until=now + self._lease,
+            hint=item.hint,
         )
 
     async def mark_sent(self, item: OutboxItem, now: datetime, *, forget: bool = True) -> None:
@@ -239,6 +259,10 @@ class TableOutbox:
                 "last_error": error[:1000],
             },
         )
+        if item.hint is not None:
+            # Noted on the hint too, so that `due` passes over it until then without reading
+            # it. Only an aid: if this write is lost, `due` reads the message and waits anyway.
+            await self._store.upsert(self._t.outbox_pending, {**item.hint, "not_before": at})
         return True
 
     async def mark_failed(self, item: OutboxItem, error: str) -> None:

@@ -251,3 +251,48 @@ async def test_a_sent_messages_hint_left_by_a_crash_is_dropped_not_sent_again(
     assert sorted(report.sent) == sorted(i.key for i in items[1:])
     assert tables.store is not None
     assert await tables.store.query_partition(outbox._t.outbox_pending, PENDING_PARTITION) == []
+
+
+class GetLog(WrappedStore):
+    """The store, counting the entities read one by one through it."""
+
+    def __init__(self, inner: TableStore) -> None:
+        super().__init__(inner)
+        self.gets = 0
+
+    async def around(self, op: str, table: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
+        self.gets += op == "get"
+        return await call()
+
+
+async def test_a_pass_over_a_backlog_reads_what_it_sends_not_the_whole_backlog(
+    tables: Harness,
+) -> None:
+    service = tables.service()
+    for _ in range(3):  # the channel was down: three cases' messages are waiting
+        await service.execute(redbridge_raise())
+    assert tables.store is not None and isinstance(tables.repository, TableCaseRepository)
+    everything, _ = await outbox_of(tables).due(tables.clock.now)
+    assert len(everything) >= 6
+    reads = GetLog(tables.store)
+    outbox = TableOutbox(reads, tables.repository._t)
+    first, _ = await outbox.due(tables.clock.now, limit=2)
+    assert [i.key for i in first] == [i.key for i in everything[:2]]  # the oldest first
+    assert reads.gets == 2
+
+
+async def test_a_message_waiting_for_a_later_attempt_is_not_read_until_then(
+    tables: Harness,
+) -> None:
+    await tables.service().execute(redbridge_raise())
+    assert tables.store is not None and isinstance(tables.repository, TableCaseRepository)
+    now = tables.clock.now
+    reads = GetLog(tables.store)
+    outbox = TableOutbox(reads, tables.repository._t)
+    report = await dispatch_once(outbox, Recorder([Delivery(DeliveryResult.RETRY)] * 10), now)
+    assert report.retried and not report.sent
+    reads.gets = 0
+    soon, _ = await outbox.due(now + timedelta(seconds=1))  # the first backoff is 1.6 s or more
+    assert soon == [] and reads.gets == 0
+    later = await dispatch_once(outbox, Recorder(), now + timedelta(hours=1))
+    assert sorted(later.sent) == sorted(report.retried)
