@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -49,7 +51,8 @@ DEFAULT_FILE_NAME: Final = "tables.sqlite3"
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS store_tables (name TEXT PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS store_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    "INSERT OR IGNORE INTO store_meta (name, value) VALUES ('etag', 0), ('schema', 1)",
+    # Files made before ETags were random kept a counter here, as ('etag', n); it is unused now.
+    "INSERT OR IGNORE INTO store_meta (name, value) VALUES ('schema', 1)",
     """CREATE TABLE IF NOT EXISTS entities (
         tbl TEXT NOT NULL,
         pk BLOB NOT NULL,
@@ -134,6 +137,10 @@ class SqliteTableStore(ValidatingTableStore):
         # Touched only on the worker thread.
         self._conn: sqlite3.Connection | None = None
         self._known_tables: set[str] = set()
+        # ETags are this connection's random prefix and a count of its writes: unique across
+        # processes sharing the file without writing a shared counter on every write.
+        self._etag_head = ""
+        self._etag_count = itertools.count(1)
         # Writes waiting for the next group commit, and whether one is already queued.
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flush_queued = False
@@ -253,6 +260,8 @@ class SqliteTableStore(ValidatingTableStore):
             except BaseException:
                 conn.close()
                 raise
+            # Drawn with the connection, not the store, so that no two writers ever share one.
+            self._etag_head = f'W/"{secrets.token_hex(8)}.'
             self._conn = conn
         return self._conn
 
@@ -278,12 +287,8 @@ class SqliteTableStore(ValidatingTableStore):
             self._known_tables.add(name)  # tables are never dropped, so this cannot go stale
         return name
 
-    @staticmethod
-    def _next_etag(conn: sqlite3.Connection) -> str:
-        (value,) = conn.execute(
-            "UPDATE store_meta SET value = value + 1 WHERE name = 'etag' RETURNING value"
-        ).fetchone()
-        return f'W/"{value}"'
+    def _next_etag(self) -> str:
+        return f'{self._etag_head}{next(self._etag_count)}"'
 
     @staticmethod
     def _current_etag(conn: sqlite3.Connection, tbl: str, pk: bytes, rk: bytes) -> str | None:
@@ -315,7 +320,7 @@ class SqliteTableStore(ValidatingTableStore):
                 raise ConcurrencyConflict(f"entity {where} changed since {op.etag}")
         elif op.kind is OpKind.INSERT and self._current_etag(conn, tbl, pk, rk) is not None:
             raise EntityExists(f"entity {where} already exists")
-        etag = self._next_etag(conn)
+        etag = self._next_etag()
         conn.execute(
             "INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (tbl, pk, rk) DO UPDATE SET etag = excluded.etag, props = excluded.props",
