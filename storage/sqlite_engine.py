@@ -116,6 +116,30 @@ def _decode(pk: bytes, rk: bytes, etag: str, props: str) -> StoredEntity:
     return StoredEntity(entity, etag)
 
 
+_KEYS: Final = "tbl = ? AND pk = ? AND rk = ?"
+_UPSERT: Final = (
+    "INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (tbl, pk, rk) DO UPDATE SET etag = excluded.etag, props = excluded.props"
+)
+_INSERT: Final = (
+    "INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_UPDATE: Final = f"UPDATE entities SET etag = ?, props = ? WHERE {_KEYS}"
+_UPDATE_IF: Final = f"{_UPDATE} AND etag = ?"
+_DELETE: Final = f"DELETE FROM entities WHERE {_KEYS}"
+_DELETE_IF: Final = f"{_DELETE} AND etag = ?"
+_GET: Final = f"SELECT pk, rk, etag, props FROM entities WHERE {_KEYS}"
+_EXISTS: Final = f"SELECT 1 FROM entities WHERE {_KEYS}"
+
+
+def _exists(conn: sqlite3.Connection, keys: tuple[str, bytes, bytes]) -> bool:
+    return conn.execute(_EXISTS, keys).fetchone() is not None
+
+
+def _where(op: Op) -> str:
+    return f"({op.entity[PARTITION_KEY]!r}, {op.entity[ROW_KEY]!r})"
+
+
 class SqliteTableStore(ValidatingTableStore):
     """A ``TableStore`` in ``data_dir/tables.sqlite3``; the file is opened on first use.
 
@@ -290,42 +314,36 @@ class SqliteTableStore(ValidatingTableStore):
     def _next_etag(self) -> str:
         return f'{self._etag_head}{next(self._etag_count)}"'
 
-    @staticmethod
-    def _current_etag(conn: sqlite3.Connection, tbl: str, pk: bytes, rk: bytes) -> str | None:
-        row = conn.execute(
-            "SELECT etag FROM entities WHERE tbl = ? AND pk = ? AND rk = ?", (tbl, pk, rk)
-        ).fetchone()
-        return None if row is None else str(row[0])
-
     def _apply(self, conn: sqlite3.Connection, tbl: str, op: Op, *, in_batch: bool) -> str:
-        """One operation inside an open write transaction; raises to roll the whole of it back."""
-        pk, rk = _key(op.entity[PARTITION_KEY]), _key(op.entity[ROW_KEY])
-        where = f"({op.entity[PARTITION_KEY]!r}, {op.entity[ROW_KEY]!r})"
+        """One operation inside an open write transaction; raises to roll the whole of it back.
+
+        Each is one statement whose row count tells whether it applied; only when it did not is
+        the row looked at, to say why."""
+        keys = (tbl, _key(op.entity[PARTITION_KEY]), _key(op.entity[ROW_KEY]))
         if op.kind is OpKind.DELETE:
-            current = self._current_etag(conn, tbl, pk, rk)
-            if current is None:
-                if in_batch:  # Azure fails a batch that deletes a missing entity
-                    raise EntityNotFound(f"entity {where} does not exist")
-                return ""
-            if op.etag not in (None, "*", current):
-                raise ConcurrencyConflict(f"entity {where} changed since {op.etag}")
-            conn.execute("DELETE FROM entities WHERE tbl = ? AND pk = ? AND rk = ?", (tbl, pk, rk))
+            if op.etag is None or op.etag == "*":
+                deleted = conn.execute(_DELETE, keys).rowcount
+            else:
+                deleted = conn.execute(_DELETE_IF, (*keys, op.etag)).rowcount
+                if not deleted and _exists(conn, keys):
+                    raise ConcurrencyConflict(f"entity {_where(op)} changed since {op.etag}")
+            if not deleted and in_batch:  # Azure fails a batch that deletes a missing entity
+                raise EntityNotFound(f"entity {_where(op)} does not exist")
             return ""
-        props = _encode_props(op.entity)
-        if op.kind is OpKind.UPDATE:
-            current = self._current_etag(conn, tbl, pk, rk)
-            if current is None:
-                raise EntityNotFound(f"entity {where} does not exist")
-            if op.etag not in ("*", current):
-                raise ConcurrencyConflict(f"entity {where} changed since {op.etag}")
-        elif op.kind is OpKind.INSERT and self._current_etag(conn, tbl, pk, rk) is not None:
-            raise EntityExists(f"entity {where} already exists")
         etag = self._next_etag()
-        conn.execute(
-            "INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (tbl, pk, rk) DO UPDATE SET etag = excluded.etag, props = excluded.props",
-            (tbl, pk, rk, etag, props),
-        )
+        props = _encode_props(op.entity)
+        if op.kind is OpKind.UPSERT:
+            conn.execute(_UPSERT, (*keys, etag, props))
+        elif op.kind is OpKind.INSERT:
+            if not conn.execute(_INSERT, (*keys, etag, props)).rowcount:
+                raise EntityExists(f"entity {_where(op)} already exists")
+        elif op.etag == "*":
+            if not conn.execute(_UPDATE, (etag, props, *keys)).rowcount:
+                raise EntityNotFound(f"entity {_where(op)} does not exist")
+        elif not conn.execute(_UPDATE_IF, (etag, props, *keys, op.etag)).rowcount:
+            if _exists(conn, keys):
+                raise ConcurrencyConflict(f"entity {_where(op)} changed since {op.etag}")
+            raise EntityNotFound(f"entity {_where(op)} does not exist")
         return etag
 
     # --- the engine ------------------------------------------------------------------------
@@ -333,10 +351,7 @@ class SqliteTableStore(ValidatingTableStore):
     async def _do_get(self, table: str, pk: str, rk: str) -> StoredEntity | None:
         def work(conn: sqlite3.Connection) -> StoredEntity | None:
             tbl = self._require_table(conn, table)
-            row = conn.execute(
-                "SELECT pk, rk, etag, props FROM entities WHERE tbl = ? AND pk = ? AND rk = ?",
-                (tbl, _key(pk), _key(rk)),
-            ).fetchone()
+            row = conn.execute(_GET, (tbl, _key(pk), _key(rk))).fetchone()
             return None if row is None else _decode(*row)
 
         return await self._run(work)
