@@ -10,6 +10,16 @@ transaction, each inside a savepoint of its own (so one that fails, a stale ETag
 alone and fails alone), and one commit (one fsync) makes them all durable; none is answered
 before that commit. Under load, many turns' writes share a disk flush instead of queueing for
 one each.
+
+Point reads (``get``) are the exception to "all on the database thread": they run on the calling
+(event-loop) thread, on a second connection of their own, because the hop to the database thread
+and back cost several times the read itself. The event loop does then wait on the file, but only
+for a lookup of one primary key in WAL mode: no writer, in this process or another, ever blocks a
+WAL reader, and the few pages it touches are in SQLite's or the operating system's page cache.
+Should that connection ever be busy or fail, the read goes to the database thread after all.
+Queries (which may return many rows), writes and their fsyncs stay on the database thread.
+Since a write is answered only after its commit, any read started after that answer sees it,
+whichever connection or process it comes from.
 """
 
 from __future__ import annotations
@@ -130,6 +140,7 @@ _DELETE: Final = f"DELETE FROM entities WHERE {_KEYS}"
 _DELETE_IF: Final = f"{_DELETE} AND etag = ?"
 _GET: Final = f"SELECT pk, rk, etag, props FROM entities WHERE {_KEYS}"
 _EXISTS: Final = f"SELECT 1 FROM entities WHERE {_KEYS}"
+_TABLE_EXISTS: Final = "SELECT 1 FROM store_tables WHERE name = ?"
 
 
 def _exists(conn: sqlite3.Connection, keys: tuple[str, bytes, bytes]) -> bool:
@@ -143,8 +154,8 @@ def _where(op: Op) -> str:
 class SqliteTableStore(ValidatingTableStore):
     """A ``TableStore`` in ``data_dir/tables.sqlite3``; the file is opened on first use.
 
-    All database work runs on one dedicated thread, so the event loop never waits on disk and the
-    connection is never shared between threads.
+    Writes, queries and pings run on one dedicated thread; point reads run on the calling thread,
+    with a connection of their own. No connection is used by two threads.
     """
 
     def __init__(
@@ -165,6 +176,12 @@ class SqliteTableStore(ValidatingTableStore):
         # processes sharing the file without writing a shared counter on every write.
         self._etag_head = ""
         self._etag_count = itertools.count(1)
+        # Set once the database thread has made the file and its schema, which the readers need.
+        self._file_ready = False
+        # The connection for point reads, and the tables it found, on the thread that opened it.
+        self._reader: sqlite3.Connection | None = None
+        self._reader_thread = 0
+        self._reader_tables: set[str] = set()
         # Writes waiting for the next group commit, and whether one is already queued.
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flush_queued = False
@@ -287,7 +304,31 @@ class SqliteTableStore(ValidatingTableStore):
             # Drawn with the connection, not the store, so that no two writers ever share one.
             self._etag_head = f'W/"{secrets.token_hex(8)}.'
             self._conn = conn
+            self._file_ready = True
         return self._conn
+
+    def _reader_here(self) -> sqlite3.Connection | None:
+        """The connection for point reads on this thread, opened on first use; None before the
+        file exists or on another thread than the one that opened it."""
+        if self._reader is None:
+            if not self._file_ready:
+                return None
+            try:
+                # No busy timeout: the event loop must not sleep on a lock, the database thread
+                # may. Not checked for the thread by sqlite3 so that close() can close it from
+                # any; _reader_thread keeps every read on the one thread.
+                self._reader = sqlite3.connect(
+                    self._path, timeout=0, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.Error:
+                return None
+            self._reader_thread = threading.get_ident()
+        return self._reader if self._reader_thread == threading.get_ident() else None
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     @staticmethod
     def _in_write_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
@@ -302,13 +343,17 @@ class SqliteTableStore(ValidatingTableStore):
         conn.execute("COMMIT")
         return result
 
-    def _require_table(self, conn: sqlite3.Connection, table: str) -> str:
+    def _require_table(
+        self, conn: sqlite3.Connection, table: str, known: set[str] | None = None
+    ) -> str:
+        """The table's name as stored; `known` caches the names found (the database thread's
+        by default), so is only ever touched on the thread of `conn`."""
+        known = self._known_tables if known is None else known
         name = table.lower()
-        if name not in self._known_tables:
-            row = conn.execute("SELECT 1 FROM store_tables WHERE name = ?", (name,)).fetchone()
-            if row is None:
+        if name not in known:
+            if not conn.execute(_TABLE_EXISTS, (name,)).fetchall():
                 raise TableNotFound(f"table {table!r} does not exist: call ensure_tables first")
-            self._known_tables.add(name)  # tables are never dropped, so this cannot go stale
+            known.add(name)  # tables are never dropped, so this cannot go stale
         return name
 
     def _next_etag(self) -> str:
@@ -349,12 +394,31 @@ class SqliteTableStore(ValidatingTableStore):
     # --- the engine ------------------------------------------------------------------------
 
     async def _do_get(self, table: str, pk: str, rk: str) -> StoredEntity | None:
-        def work(conn: sqlite3.Connection) -> StoredEntity | None:
-            tbl = self._require_table(conn, table)
-            row = conn.execute(_GET, (tbl, _key(pk), _key(rk))).fetchone()
-            return None if row is None else _decode(*row)
+        if self._closed:
+            raise StorageUnavailable("the SQLite table store is closed")
+        keys = (_key(pk), _key(rk))
+        reader = self._reader_here()
+        if reader is not None:
+            try:
+                return self._get(reader, table, keys, self._reader_tables)
+            except sqlite3.Error:
+                # Busy, say, during another process's recovery: the database thread waits that
+                # out, or reports what it cannot cure. The next read opens a fresh connection.
+                self._close_reader()
+        return await self._run(lambda conn: self._get(conn, table, keys))
 
-        return await self._run(work)
+    def _get(
+        self,
+        conn: sqlite3.Connection,
+        table: str,
+        keys: tuple[bytes, bytes],
+        known: set[str] | None = None,
+    ) -> StoredEntity | None:
+        tbl = self._require_table(conn, table, known)
+        # fetchall(), not fetchone(): the statement runs to its end, so its read transaction
+        # ends now instead of pinning the connection to this snapshot until the cursor goes.
+        rows = conn.execute(_GET, (tbl, *keys)).fetchall()
+        return _decode(*rows[0]) if rows else None
 
     async def _do_query(
         self,
@@ -422,6 +486,7 @@ class SqliteTableStore(ValidatingTableStore):
         if self._closed:
             return
         self._closed = True
+        self._close_reader()
 
         def shut() -> None:
             if self._conn is not None:

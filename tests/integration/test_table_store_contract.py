@@ -10,6 +10,7 @@ import asyncio
 import math
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -65,6 +66,16 @@ async def test_point_read_returns_entity_and_etag(store: TableStore, table: str)
     assert found.etag == etag and etag
     assert await store.get(table, "p", "other") is None
     assert await store.get(table, "other", "r") is None
+
+
+async def test_a_read_right_after_a_write_sees_it(store: TableStore, table: str) -> None:
+    assert await store.get(table, "p", "r") is None
+    for v in range(5):
+        etag = await store.upsert(table, ent("p", "r", v=v))
+        found = await store.get(table, "p", "r")
+        assert found is not None and (found.entity["v"], found.etag) == (v, etag)
+    await store.delete(table, "p", "r")
+    assert await store.get(table, "p", "r") is None
 
 
 async def test_upsert_replaces_the_whole_entity_with_a_new_etag(
@@ -651,6 +662,81 @@ async def test_two_sqlite_stores_on_one_file_share_data_and_conflict(tmp_path: P
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_sqlite_store_reads_what_another_on_the_file_wrote(tmp_path: Path) -> None:
+    first, second = SqliteTableStore(tmp_path), SqliteTableStore(tmp_path)
+    try:
+        await first.ensure_tables(["cases"])
+        assert await second.get("cases", "c", "1") is None
+        for v in range(5):
+            writer, reader = (first, second) if v % 2 else (second, first)
+            etag = await writer.upsert("cases", ent("c", "1", v=v))
+            found = await reader.get("cases", "c", "1")
+            assert found is not None and (found.entity["v"], found.etag) == (v, etag)
+        await first.delete("cases", "c", "1")
+        assert await second.get("cases", "c", "1") is None
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_sqlite_point_reads_do_not_wait_behind_a_write_waiting_for_the_lock(
+    tmp_path: Path,
+) -> None:
+    store = SqliteTableStore(tmp_path)
+    await store.ensure_tables(["cases"])
+    await store.upsert("cases", ent("c", "1", v=1))
+    other_process = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")  # holds the write lock
+        write = asyncio.ensure_future(store.upsert("cases", ent("c", "1", v=2)))
+        await asyncio.sleep(0.1)  # the write is now waiting for the lock
+
+        found = await asyncio.wait_for(store.get("cases", "c", "1"), timeout=5)
+
+        assert found is not None and found.entity["v"] == 1
+        assert not write.done()
+        other_process.execute("ROLLBACK")
+        etag = await asyncio.wait_for(write, timeout=5)
+        found = await store.get("cases", "c", "1")
+        assert found is not None and (found.entity["v"], found.etag) == (2, etag)
+    finally:
+        other_process.close()
+        await store.close()
+
+
+async def test_a_sqlite_point_read_goes_to_the_database_thread_when_its_connection_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Locked:
+        closed = False
+
+        def execute(self, *args: object) -> None:
+            raise sqlite3.OperationalError("database is locked")
+
+        def close(self) -> None:
+            self.closed = True
+
+    store = SqliteTableStore(tmp_path)
+    try:
+        await store.ensure_tables(["cases"])
+        etag = await store.upsert("cases", ent("c", "1", v=1))
+        locked = Locked()
+        # The store opens its connection for point reads at the first one.
+        monkeypatch.setattr(sqlite3, "connect", lambda *args, **kwargs: locked)
+
+        found = await store.get("cases", "c", "1")
+
+        assert found is not None and (found.entity["v"], found.etag) == (1, etag)
+        assert locked.closed
+        with pytest.raises(TableNotFound):
+            await store.get("nosuchtable", "c", "1")
+        monkeypatch.undo()
+        found = await store.get("cases", "c", "1")
+        assert found is not None and found.etag == etag
+    finally:
+        await store.close()
 
 
 _INCREMENTER = textwrap.dedent(
