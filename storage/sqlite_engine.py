@@ -84,45 +84,56 @@ def _unkey(blob: bytes) -> str:
     return blob.decode("utf-16-be")
 
 
-def _encode_value(value: object) -> list[object]:
+def _encode_value(value: object) -> tuple[str, object]:
     # Tagged so that every type comes back exactly as written (JSON alone loses int/float,
     # datetimes and bytes); floats go as repr so NaN and infinities stay valid JSON.
     if isinstance(value, bool):
-        return ["b", value]
+        return ("b", value)
     if isinstance(value, int):
-        return ["i", value]
+        return ("i", value)
     if isinstance(value, float):
-        return ["f", repr(value)]
+        return ("f", repr(value))
     if isinstance(value, str):
-        return ["s", value]
+        return ("s", value)
     if isinstance(value, datetime):
-        return ["d", value.astimezone(UTC).isoformat()]
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        return ("d", value.isoformat())
     if isinstance(value, bytes):
-        return ["x", base64.b64encode(value).decode("ascii")]
+        return ("x", base64.b64encode(value).decode("ascii"))
     raise TypeError(f"unsupported property type {type(value).__name__}")  # validated earlier
 
 
-def _decode_value(tagged: list[Any]) -> object:
-    tag, raw = tagged
-    if tag == "f":
-        return float(raw)
-    if tag == "d":
-        return datetime.fromisoformat(raw).astimezone(UTC)
-    if tag == "x":
-        return base64.b64decode(raw)
-    if tag in ("b", "i", "s"):
-        return raw
-    raise StorageError(f"unknown property type tag {tag!r} in the database")
+# The tags of the commonest types, looked up by exact type (a subclass, an enum say, goes the
+# long way): most properties are encoded without a call.
+_PLAIN_TAGS: Final[dict[type, str]] = {str: "s", int: "i", bool: "b"}
+# Made once: json.dumps() makes an encoder on every call that passes options.
+_JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def _encode_props(entity: Entity) -> str:
-    props = {k: _encode_value(v) for k, v in entity.items() if k not in (PARTITION_KEY, ROW_KEY)}
-    return json.dumps(props, ensure_ascii=False, separators=(",", ":"))
+    props: dict[str, object] = {}
+    for name, value in entity.items():
+        tag = _PLAIN_TAGS.get(type(value))
+        props[name] = _encode_value(value) if tag is None else (tag, value)
+    del props[PARTITION_KEY], props[ROW_KEY]
+    return _JSON.encode(props)
 
 
 def _decode(pk: bytes, rk: bytes, etag: str, props: str) -> StoredEntity:
     entity: Entity = {PARTITION_KEY: _unkey(pk), ROW_KEY: _unkey(rk)}
-    entity.update({name: _decode_value(tagged) for name, tagged in json.loads(props).items()})
+    for name, (tag, raw) in json.loads(props).items():
+        if tag == "s" or tag == "i" or tag == "b":
+            entity[name] = raw
+        elif tag == "d":
+            when = datetime.fromisoformat(raw)  # written in UTC, so normally UTC already
+            entity[name] = when if when.tzinfo is UTC else when.astimezone(UTC)
+        elif tag == "f":
+            entity[name] = float(raw)
+        elif tag == "x":
+            entity[name] = base64.b64decode(raw)
+        else:
+            raise StorageError(f"unknown property type tag {tag!r} in the database")
     return StoredEntity(entity, etag)
 
 
