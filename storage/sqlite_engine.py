@@ -235,7 +235,9 @@ class SqliteTableStore(ValidatingTableStore):
             queue_flush = not self._flush_queued
             self._flush_queued = True
         if queue_flush:
-            loop.run_in_executor(self._executor, self._flush, loop)
+            # Not run_in_executor(): its future would wake the event loop a second time, for
+            # nothing, as _flush answers every write itself.
+            self._executor.submit(self._flush, loop)
         return await future
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
