@@ -109,6 +109,8 @@ def _encode_value(value: object) -> tuple[str, object]:
 _PLAIN_TAGS: Final[dict[type, str]] = {str: "s", int: "i", bool: "b"}
 # Made once: json.dumps() makes an encoder on every call that passes options.
 _JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+# json.loads() less its checks for surrounding whitespace, which _JSON never writes.
+_from_json: Final = json.JSONDecoder().raw_decode
 
 
 def _encode_props(entity: Entity) -> str:
@@ -122,7 +124,7 @@ def _encode_props(entity: Entity) -> str:
 
 def _decode(pk: bytes, rk: bytes, etag: str, props: str) -> StoredEntity:
     entity: Entity = {PARTITION_KEY: _unkey(pk), ROW_KEY: _unkey(rk)}
-    for name, (tag, raw) in json.loads(props).items():
+    for name, (tag, raw) in _from_json(props)[0].items():
         if tag == "s" or tag == "i" or tag == "b":
             entity[name] = raw
         elif tag == "d":
