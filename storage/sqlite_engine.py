@@ -11,15 +11,14 @@ alone and fails alone), and one commit (one fsync) makes them all durable; none 
 before that commit. Under load, many turns' writes share a disk flush instead of queueing for
 one each.
 
-Point reads (``get``) are the exception to "all on the database thread": they run on the calling
-(event-loop) thread, on a second connection of their own, because the hop to the database thread
-and back cost several times the read itself. The event loop does then wait on the file, but only
-for a lookup of one primary key in WAL mode: no writer, in this process or another, ever blocks a
-WAL reader, and the few pages it touches are in SQLite's or the operating system's page cache.
-Should that connection ever be busy or fail, the read goes to the database thread after all.
-Queries (which may return many rows), writes and their fsyncs stay on the database thread.
-Since a write is answered only after its commit, any read started after that answer sees it,
-whichever connection or process it comes from.
+Point reads (``get``) do not go to the database thread: they run on the calling (event-loop)
+thread, on a second connection of their own, as the hop to the thread and back cost several times
+the read itself. The event loop then waits on the file, but only for the lookup of one primary
+key in WAL mode, where no writer (in this process or another) blocks a reader and the few pages
+read are in SQLite's or the operating system's page cache. Should that connection ever be busy or
+fail, the read goes to the database thread after all. Queries (which may return many rows),
+writes and their fsyncs stay on the database thread. A write is answered only after its commit,
+so a read started after that answer sees it, whichever connection or process it comes from.
 """
 
 from __future__ import annotations
@@ -341,9 +340,10 @@ class SqliteTableStore(ValidatingTableStore):
         return self._reader if self._reader_thread == threading.get_ident() else None
 
     def _close_reader(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            with contextlib.suppress(sqlite3.Error):  # it is being given up on, or was closed
+                reader.close()
 
     @staticmethod
     def _in_write_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
