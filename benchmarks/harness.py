@@ -122,9 +122,26 @@ def user(i: int) -> str:
     return f"user{i}"
 
 
+def manager(i: int) -> str:
+    return f"lena{i}"
+
+
+def other(i: int) -> str:
+    return f"noah{i}"
+
+
+def other_name(i: int) -> str:
+    return f"Noah Okafor {i:04d}"  # fixed width: no user's name starts another's
+
+
 def people(users: int) -> list[dict[str, Any]]:
-    """Practitioners user0… at Redbridge adult social care, their line manager, and the other
-    professional at NELFT, with his."""
+    """Practitioners user0… at Redbridge adult social care, each with a line manager of their own
+    and with a professional of their own at NELFT to disagree with, who has a manager too.
+
+    Each user's own people, because the bot paces its messages to one person (Teams throttles
+    past 7 a second in a conversation): had every user's case named the same Noah, the cards of
+    a benchmark's thousand turns would queue for him, and the outbox would still be sending
+    them while the next kind of turn was timed."""
 
     def record(pid: str, name: str, agency: str, role: str, manager: str | None) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -141,12 +158,21 @@ def people(users: int) -> list[dict[str, Any]]:
 
     return [
         *(
-            record(user(i), f"User {i}", "redbridge-asc", "practitioner", "lena")
+            record(manager(i), f"Lena Price {i:04d}", "redbridge-asc", "line_manager", None)
             for i in range(users)
         ),
-        record("lena", "Lena Price", "redbridge-asc", "line_manager", None),
-        record("noah", "Noah Okafor", "nelft", "practitioner", "nadia"),
-        record("nadia", "Nadia Khan", "nelft", "line_manager", None),
+        *(
+            record(f"nadia{i}", f"Nadia Khan {i:04d}", "nelft", "line_manager", None)
+            for i in range(users)
+        ),
+        *(
+            record(user(i), f"User {i}", "redbridge-asc", "practitioner", manager(i))
+            for i in range(users)
+        ),
+        *(
+            record(other(i), other_name(i), "nelft", "practitioner", f"nadia{i}")
+            for i in range(users)
+        ),
     ]
 
 
@@ -155,9 +181,9 @@ async def seed_directory(storage: Storage, users: int) -> None:
     await storage.directory.import_records(records, agencies_for(records, TENANT))
 
 
-async def seed_cases(storage: Storage, raisers: Sequence[str]) -> list[tuple[str, int]]:
-    """One Redbridge case raised by each of `raisers` with Noah, through the service, before
-    the bot starts: (case id, version) each. Their first messages are taken off the outbox's
+async def seed_cases(storage: Storage, raisers: Sequence[int]) -> list[tuple[str, int]]:
+    """One Redbridge case raised by each of the users numbered in `raisers` with their own Noah,
+    through the service, before the bot starts: (case id, version) each. Their first messages are taken off the outbox's
     pending list, so that the dispatcher's backlog does not run during the timed turns."""
     service = EscalationService(
         packs=PackRegistry.from_directory(default_policy_dir()),
@@ -170,9 +196,9 @@ async def seed_cases(storage: Storage, raisers: Sequence[str]) -> list[tuple[str
     for raiser in raisers:
         outcome = await service.execute(
             RaiseDisagreement(
-                actor_id=raiser,
+                actor_id=user(raiser),
                 board_id="redbridge",
-                other_party=OtherParty(agency_id="nelft", person_id="noah"),
+                other_party=OtherParty(agency_id="nelft", person_id=other(raiser)),
                 adult_reference="ASC-104233",
                 category="response-to-concerns",
                 disagreement_date=TODAY,
@@ -192,7 +218,11 @@ async def seed_cases(storage: Storage, raisers: Sequence[str]) -> list[tuple[str
     return made
 
 
-RAISE_ANSWERS = raise_answers()  # up to the summary; "yes" then saves the case
+def raise_answers_of(i: int) -> tuple[str, ...]:
+    """What user i types up to the summary, naming their own Noah; "yes" then saves the case."""
+    answers = raise_answers()
+    named = answers.index("Noah Okafor")
+    return (*answers[:named], other_name(i), *answers[named + 1 :])
 
 
 def state_key(who: str) -> str:

@@ -35,7 +35,6 @@ import aiohttp
 
 from benchmarks.harness import (
     AGENTS_ENV,
-    RAISE_ANSWERS,
     Client,
     Result,
     Served,
@@ -45,6 +44,7 @@ from benchmarks.harness import (
     card_action,
     closed_loop,
     our_server,
+    raise_answers_of,
     record_data,
     restore_states,
     saved_states,
@@ -101,7 +101,7 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
     try:
         await seed_directory(storage, args.users)
         per_user = max(1, (min(100, args.requests) + args.requests) // args.users + 2)
-        cases = await seed_cases(storage, [u for u in users for _ in range(per_user)])
+        cases = await seed_cases(storage, [i for i in range(args.users) for _ in range(per_user)])
     finally:
         await storage.close()
     queues = {
@@ -177,7 +177,7 @@ async def raises(
     then every user answers "yes" at once. The CPU time runs from the first timed round until
     the last round's cards are sent (the server is idle while the rounds are put back)."""
     for who in users:
-        for text in RAISE_ANSWERS:
+        for text in raise_answers_of(users.index(who)):
             await client.say(who, text)
     storage = await open_storage(settings)
     try:
