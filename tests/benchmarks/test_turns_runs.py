@@ -1,0 +1,36 @@
+"""The turns benchmark still runs end to end: a few turns of each kind, every server started and
+stopped, each figure printed. It times nothing (speed is for benchmarks/, never for a test)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_turns_benchmark_runs_each_kind_and_reports_its_figures() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.turns",
+            *("--users", "2", "--requests", "6", "--seconds", "10"),
+            *("--kinds", "help,card,raise"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    for kind in ("echo", "help", "card", "raise"):
+        line = next((x for x in lines if x.startswith(f"{kind} ")), None)
+        assert line is not None, done.stdout
+        assert re.search(r"turns/s .* cpu +\d+\.\d+ ms/turn", line), line
+    for kind in ("help", "card", "raise"):  # the bot's, as ratios to the echo bot's
+        assert any(re.match(rf"  {kind} +/ echo +\d+\.\d+x", x) for x in lines), done.stdout
