@@ -183,8 +183,9 @@ async def seed_directory(storage: Storage, users: int) -> None:
 
 async def seed_cases(storage: Storage, raisers: Sequence[int]) -> list[tuple[str, int]]:
     """One Redbridge case raised by each of the users numbered in `raisers` with their own Noah,
-    through the service, before the bot starts: (case id, version) each. Their first messages are taken off the outbox's
-    pending list, so that the dispatcher's backlog does not run during the timed turns."""
+    through the service, before the bot starts: (case id, version) each. Their first messages
+    are taken off the outbox's pending list, so that the dispatcher's backlog does not run
+    during the timed turns."""
     service = EscalationService(
         packs=PackRegistry.from_directory(default_policy_dir()),
         repository=storage.cases,

@@ -175,7 +175,8 @@ async def raises(
 ) -> Result:
     """Rounds: every user's raise dialog is put back at "Raise this disagreement now?" (untimed),
     then every user answers "yes" at once. The CPU time runs from the first timed round until
-    the last round's cards are sent (the server is idle while the rounds are put back)."""
+    the last round's cards are sent: a round's cards go out while the next is put back, and
+    are counted, as the raises' own cost."""
     for who in users:
         for text in raise_answers_of(users.index(who)):
             await client.say(who, text)
