@@ -181,6 +181,25 @@ class WrappedStore:
         await self.inner.close()
 
 
+class CallLog(WrappedStore):
+    """The store, noting the kind and table of every call made through it, in order."""
+
+    def __init__(self, inner: TableStore) -> None:
+        super().__init__(inner)
+        self.calls: list[tuple[str, str]] = []
+
+    async def around(self, op: str, table: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
+        self.calls.append((op, table))
+        return await call()
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        return [(op, table) for op, table in self.calls if op not in READS]
+
+    def count(self, op: str) -> int:
+        return sum(1 for made, _ in self.calls if made == op)
+
+
 class CountingStore(WrappedStore):
     """Records each call made inside a turn (see CURRENT) on the turn's trace."""
 

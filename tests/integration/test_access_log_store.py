@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,24 +15,10 @@ from storage.access_log import CASE_ACCESS, TableAccessLog, access_row
 from storage.settings import StorageSettings
 from storage.tables import StorageError, TableStore
 from testkit.azurite import unique_table_name
-from testkit.round_trips import READS, WrappedStore
+from testkit.round_trips import CallLog
 
-T = TypeVar("T")
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 CASE = "RB-2026-K7QX2M"
-
-
-class WriteLog(WrappedStore):
-    """The store, noting the kind of each write made through it."""
-
-    def __init__(self, inner: TableStore) -> None:
-        super().__init__(inner)
-        self.writes: list[str] = []
-
-    async def around(self, op: str, table: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
-        if op not in READS and op != "ensure_tables":
-            self.writes.append(op)
-        return await call()
 
 
 def seen(
@@ -82,7 +67,7 @@ async def test_two_views_in_the_same_microsecond_are_both_kept(store: TableStore
 
 
 async def test_several_views_of_a_case_are_kept_in_one_write(store: TableStore) -> None:
-    calls = WriteLog(store)
+    calls = CallLog(store)
     log = TableAccessLog(calls, table=unique_table_name())
     await log.ensure_tables()
     views = [seen("amara", 0), seen("noah", 0), seen("channel:redbridge", 0, Seen.COPY)]
@@ -90,7 +75,7 @@ async def test_several_views_of_a_case_are_kept_in_one_write(store: TableStore) 
     assert sorted(await log.entries(CASE), key=lambda e: e.who) == sorted(
         views, key=lambda e: e.who
     )
-    assert calls.writes == ["transact"]
+    assert [op for op, _ in calls.writes] == ["transact"]
     with pytest.raises(ValueError, match="one subject"):
         await log.record_all([seen("amara", 1), seen("amara", 1, subject="RB-2026-AAAAAA")])
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
 
 from escalation.delivery import Delivery, DeliveryResult
 from escalation.notifications import Notification
@@ -16,12 +14,9 @@ from storage.outbox import (
     TableOutbox,
     dispatch_once,
 )
-from storage.tables import TableStore
 from testkit.builders import discussion, redbridge_raise
-from testkit.round_trips import READS, WrappedStore
+from testkit.round_trips import CallLog
 from tests.integration.harness import Harness
-
-T = TypeVar("T")
 
 
 def outbox_of(
@@ -183,19 +178,6 @@ async def test_a_hint_for_a_change_never_saved_is_cleared_after_a_grace(tables: 
     assert await tables.store.get(table, "pending", "RB-X|outbox-1") is None
 
 
-class WriteLog(WrappedStore):
-    """The store, noting each write made through it: (kind, table)."""
-
-    def __init__(self, inner: TableStore) -> None:
-        super().__init__(inner)
-        self.writes: list[tuple[str, str]] = []
-
-    async def around(self, op: str, table: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
-        if op not in READS:
-            self.writes.append((op, table))
-        return await call()
-
-
 async def test_a_changes_messages_are_claimed_together_and_their_hints_removed_together(
     tables: Harness,
 ) -> None:
@@ -203,7 +185,7 @@ async def test_a_changes_messages_are_claimed_together_and_their_hints_removed_t
     assert len(opened.notifications) >= 2  # the raiser's case card and the other side's
     assert tables.store is not None and isinstance(tables.repository, TableCaseRepository)
     names = tables.repository._t
-    logged = WriteLog(tables.store)
+    logged = CallLog(tables.store)
     report = await dispatch_once(TableOutbox(logged, names), Recorder(), tables.clock.now)
     assert sorted(report.sent) == sorted(n.key for n in opened.notifications)
     # One claim for them all, each marked sent as it went (so a crash resends only the one in
@@ -253,18 +235,6 @@ async def test_a_sent_messages_hint_left_by_a_crash_is_dropped_not_sent_again(
     assert await tables.store.query_partition(outbox._t.outbox_pending, PENDING_PARTITION) == []
 
 
-class GetLog(WrappedStore):
-    """The store, counting the entities read one by one through it."""
-
-    def __init__(self, inner: TableStore) -> None:
-        super().__init__(inner)
-        self.gets = 0
-
-    async def around(self, op: str, table: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
-        self.gets += op == "get"
-        return await call()
-
-
 async def test_a_pass_over_a_backlog_reads_what_it_sends_not_the_whole_backlog(
     tables: Harness,
 ) -> None:
@@ -274,11 +244,11 @@ async def test_a_pass_over_a_backlog_reads_what_it_sends_not_the_whole_backlog(
     assert tables.store is not None and isinstance(tables.repository, TableCaseRepository)
     everything, _ = await outbox_of(tables).due(tables.clock.now)
     assert len(everything) >= 6
-    reads = GetLog(tables.store)
+    reads = CallLog(tables.store)
     outbox = TableOutbox(reads, tables.repository._t)
     first, _ = await outbox.due(tables.clock.now, limit=2)
     assert [i.key for i in first] == [i.key for i in everything[:2]]  # the oldest first
-    assert reads.gets == 2
+    assert reads.count("get") == 2
 
 
 async def test_a_message_waiting_for_a_later_attempt_is_not_read_until_then(
@@ -287,12 +257,12 @@ async def test_a_message_waiting_for_a_later_attempt_is_not_read_until_then(
     await tables.service().execute(redbridge_raise())
     assert tables.store is not None and isinstance(tables.repository, TableCaseRepository)
     now = tables.clock.now
-    reads = GetLog(tables.store)
+    reads = CallLog(tables.store)
     outbox = TableOutbox(reads, tables.repository._t)
     report = await dispatch_once(outbox, Recorder([Delivery(DeliveryResult.RETRY)] * 10), now)
     assert report.retried and not report.sent
-    reads.gets = 0
+    reads.calls.clear()
     soon, _ = await outbox.due(now + timedelta(seconds=1))  # the first backoff is 1.6 s or more
-    assert soon == [] and reads.gets == 0
+    assert soon == [] and reads.count("get") == 0
     later = await dispatch_once(outbox, Recorder(), now + timedelta(hours=1))
     assert sorted(later.sent) == sorted(report.retried)
