@@ -20,6 +20,7 @@ from escalation.packs import PackRegistry
 from escalation.ports import StoredCase
 from escalation.service import EscalationService
 from storage.settings import StorageSettings
+from storage.stores import Storage
 from testkit.builders import discussion, redbridge_raise
 from testkit.chat import card_text
 from testkit.clocks import FakeClock
@@ -30,37 +31,34 @@ POLICIES = Path(__file__).resolve().parents[2] / "policies"
 RECORD = "Record R1"  # the first discussion record, as the card lists it
 
 
+async def the_service(storage: Storage) -> tuple[PackRegistry, FakeClock, EscalationService]:
+    """The packs, a clock at Tuesday 1 December 2026 10:00 and the service, on `storage`, whose
+    directory holds the test people (line managers first, as an import needs them)."""
+    directory = make_directory()
+    await storage.directory.import_records(
+        [
+            {"id": p.id, "name": p.name, "agency": p.agency_id, "roles": sorted(p.roles)}
+            | ({"line_manager": p.line_manager_id} if p.line_manager_id else {})
+            for p in sorted(directory.people.values(), key=lambda p: p.line_manager_id or "")
+        ]
+    )
+    packs = PackRegistry.from_directory(POLICIES)
+    clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    service = EscalationService(
+        packs=packs,
+        repository=storage.cases,
+        directory=StaticDirectory(directory),
+        notifier=RecordingNotifier(),
+        now=clock,
+    )
+    return packs, clock, service
+
+
 async def test_nudge_cards_and_cancelled_nudges(tmp_path: Path) -> None:
     storage = await open_storage(StorageSettings(None, tmp_path / "data"))
     try:
-        packs = PackRegistry.from_directory(POLICIES)
-        directory = make_directory()
-        clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
-        service = EscalationService(
-            packs=packs,
-            repository=storage.cases,
-            directory=StaticDirectory(directory),
-            notifier=RecordingNotifier(),
-            now=clock,
-        )
-        await storage.directory.import_records(
-            [
-                {"id": p.id, "name": p.name, "agency": p.agency_id, "roles": sorted(p.roles)}
-                for p in directory.people.values()
-                if p.line_manager_id is None
-            ]
-            + [
-                {
-                    "id": p.id,
-                    "name": p.name,
-                    "agency": p.agency_id,
-                    "roles": sorted(p.roles),
-                    "line_manager": p.line_manager_id,
-                }
-                for p in directory.people.values()
-                if p.line_manager_id is not None
-            ]
-        )
+        packs, clock, service = await the_service(storage)
+        directory = make_directory()  # as the service's
         case = (await service.execute(redbridge_raise())).case
         pack = packs.get("redbridge")
         sender = TeamsSender(adapter=None, app_id="", storage=storage, packs=packs, now=clock)
@@ -117,23 +115,7 @@ async def test_a_dispatch_pass_reads_each_case_once(
     it again, and shows a change saved in between."""
     storage = await open_storage(StorageSettings(None, tmp_path / "data"))
     try:
-        packs = PackRegistry.from_directory(POLICIES)
-        directory = make_directory()
-        await storage.directory.import_records(
-            [
-                {"id": p.id, "name": p.name, "agency": p.agency_id, "roles": sorted(p.roles)}
-                | ({"line_manager": p.line_manager_id} if p.line_manager_id else {})
-                for p in sorted(directory.people.values(), key=lambda p: p.line_manager_id or "")
-            ]
-        )
-        clock = FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
-        service = EscalationService(
-            packs=packs,
-            repository=storage.cases,
-            directory=StaticDirectory(directory),
-            notifier=RecordingNotifier(),
-            now=clock,
-        )
+        packs, clock, service = await the_service(storage)
         case = (await service.execute(redbridge_raise())).case
         sender = TeamsSender(adapter=None, app_id="", storage=storage, packs=packs, now=clock)
         loads: list[str] = []
