@@ -9,26 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bootstrap.settings import SETTING_NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-APP_ENV = (
-    "MicrosoftAppId",
-    "MicrosoftAppPassword",
-    "MicrosoftAppType",
-    "MicrosoftAppTenantId",
-    "ALLOWED_TENANTS",
-    "PORT",
-    "HOST",
-    "ESCALATION_POLICIES",
-    "ESCALATION_POLICY_DIR",
-    "STORAGE_CONNECTION_STRING",
-    "STORAGE_TABLE_ENDPOINT",
-    "ESCALATION_TABLE_PREFIX",
-    "PUBLIC_BASE_URL",
-    "DISPATCH_INTERVAL_SECONDS",
-    "SWEEP_INTERVAL_SECONDS",
-    "MAX_BODY_BYTES",
-)
 
 
 def free_port() -> int:
@@ -39,7 +23,7 @@ def free_port() -> int:
 
 
 def environment(tmp_path: Path, changes: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in APP_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
     env["ESCALATION_DATA_DIR"] = str(tmp_path / "data")
     env["PORT"] = str(free_port())
     env.update(changes)
