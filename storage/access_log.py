@@ -28,11 +28,11 @@ from storage.tables import (
     Op,
     StorageError,
     TableStore,
+    batches,
 )
 
 CASE_ACCESS: Final = "CaseAccess"
 _ATTEMPTS: Final = 3
-BATCH_LIMIT: Final = 100  # operations in one table transaction (Azure's limit)
 
 
 def _suffix() -> str:
@@ -109,11 +109,7 @@ class TableAccessLog:
         another view's, the views are recorded one by one, each drawing new suffixes."""
         if len({entry.subject for entry in entries}) > 1:
             raise ValueError("record_all takes the views of one subject")
-        for start in range(0, len(entries), BATCH_LIMIT):
-            chunk = entries[start : start + BATCH_LIMIT]
-            if len(chunk) == 1:
-                await self.record(chunk[0])
-                continue
+        for chunk in batches(entries):
             ops = [Op.insert(_entity(entry, self._suffix())) for entry in chunk]
             try:
                 await self._store.transact(self._table, ops)

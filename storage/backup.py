@@ -16,7 +16,7 @@ from itertools import groupby
 from typing import Any, TextIO
 
 from storage.cases import TableNames
-from storage.tables import MAX_BATCH_OPERATIONS, PARTITION_KEY, Entity, Op, TableStore
+from storage.tables import PARTITION_KEY, Entity, Op, TableStore, batches
 
 
 def backed_up_tables(tables: TableNames) -> list[str]:
@@ -98,8 +98,7 @@ async def restore(store: TableStore, tables: TableNames, lines: Iterable[str]) -
     records.sort(key=lambda r: (r[0], str(r[1][PARTITION_KEY])))
     for (table, _), group in groupby(records, key=lambda r: (r[0], str(r[1][PARTITION_KEY]))):
         entities = [entity for _, entity in group]
-        for start in range(0, len(entities), MAX_BATCH_OPERATIONS):
-            batch = entities[start : start + MAX_BATCH_OPERATIONS]
+        for batch in batches(entities):
             await store.transact(table, [Op.upsert(e) for e in batch])
         counts[table] = counts.get(table, 0) + len(entities)
     return counts

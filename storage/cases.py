@@ -35,6 +35,7 @@ from escalation.events import Event
 from escalation.notifications import Notification, Recipient
 from escalation.ports import StoredCase
 from storage.tables import (
+    MAX_BATCH_OPERATIONS,
     PARTITION_KEY,
     ROW_KEY,
     Entity,
@@ -42,6 +43,7 @@ from storage.tables import (
     Op,
     StoredEntity,
     TableStore,
+    batches,
     join_text,
     split_text,
 )
@@ -59,7 +61,6 @@ TABLES: Final = (CASES, CASE_INDEX, PERSON_CASES, DUE_INDEX, OUTBOX_PENDING)
 STATE_ROW: Final = "state"
 EVENT_PREFIX: Final = "event-"
 OUTBOX_PREFIX: Final = "outbox-"
-MAX_OPS: Final = 100
 
 
 def event_row(seq: int) -> str:
@@ -305,10 +306,10 @@ class TableCaseRepository:
         ops = [Op.insert(event_entity(e)) for e in new_events]
         ops.append(Op.upsert(state_entity(case)))
         ops += [Op.insert(notification_entity(n, created_at=now)) for n in notifications]
-        if len(ops) > MAX_OPS:
+        if len(ops) > MAX_BATCH_OPERATIONS:
             raise ValueError(
                 f"a change to case {case.id} needs {len(ops)} writes; one transaction holds "
-                f"{MAX_OPS}"
+                f"{MAX_BATCH_OPERATIONS}"
             )
         await self._write_hints(case, notifications, written_at=now, previous=previous)
         try:
@@ -381,13 +382,8 @@ class TableCaseRepository:
         await asyncio.gather(*writes)
 
     async def _batches(self, table: str, ops: list[Op]) -> None:
-        """Upserts in one partition, as transactions of up to MAX_OPS, together."""
-        await asyncio.gather(
-            *(
-                self._store.transact(table, ops[start : start + MAX_OPS])
-                for start in range(0, len(ops), MAX_OPS)
-            )
-        )
+        """Upserts in one partition, as transactions of up to 100, together."""
+        await asyncio.gather(*(self._store.transact(table, batch) for batch in batches(ops)))
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -436,8 +432,7 @@ class TableCaseRepository:
             await self._store.delete(self._t.outbox_pending, "pending", str(row.entity[ROW_KEY]))
         ordered = [r for r in rows if r.entity[ROW_KEY] != STATE_ROW]
         ordered += [r for r in rows if r.entity[ROW_KEY] == STATE_ROW]
-        for start in range(0, len(ordered), MAX_OPS):
-            batch = ordered[start : start + MAX_OPS]
+        for batch in batches(ordered):
             await self._store.transact(
                 self._t.cases, [Op.delete(case_id, str(r.entity[ROW_KEY])) for r in batch]
             )

@@ -55,6 +55,7 @@ from storage.tables import (
     Op,
     StorageError,
     TableStore,
+    batches,
     checked_entity,
     validate_key,
 )
@@ -85,7 +86,6 @@ RECORD_FIELDS: Final = frozenset(
 )
 _REQUIRED_TEXT: Final = ("id", "name", "agency")
 _OPTIONAL_TEXT: Final = ("line_manager", "email", "job_title", "teams_user_id", "aad_object_id")
-_MAX_OPS: Final = 100
 _ATTEMPTS: Final = 3
 # What a write raises when a row it planned on changed, appeared or went since it was read.
 _CHANGED: Final = (ConcurrencyConflict, EntityExists, EntityNotFound)
@@ -832,8 +832,7 @@ class DirectoryStore:
         self.invalidate()
         try:
             await self._put_hints(plans)
-            for start in range(0, len(plans), _MAX_OPS):
-                batch = plans[start : start + _MAX_OPS]
+            for batch in batches(plans):
                 ops = [
                     Op.insert(p.entity) if p.etag is None else Op.update(p.entity, p.etag)
                     for p in batch
@@ -852,8 +851,7 @@ class DirectoryStore:
         self.invalidate()
         now = self._now()
         try:
-            for start in range(0, len(agencies), _MAX_OPS):
-                batch = agencies[start : start + _MAX_OPS]
+            for batch in batches(agencies):
                 await self._store.transact(
                     self._table, [Op.upsert(agency_entity(a, updated_at=now)) for a in batch]
                 )
@@ -871,10 +869,8 @@ class DirectoryStore:
             for plan in plans
             for teams_id in plan.teams_ids
         ]
-        for start in range(0, len(hints), _MAX_OPS):
-            await self._store.transact(
-                self._table, [Op.upsert(h) for h in hints[start : start + _MAX_OPS]]
-            )
+        for batch in batches(hints):
+            await self._store.transact(self._table, [Op.upsert(h) for h in batch])
 
     async def _drop_hints(self, person_id: str, teams_ids: Iterable[str]) -> None:
         """Delete index rows that name ``person_id`` for ids the person no longer holds.

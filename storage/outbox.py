@@ -25,7 +25,6 @@ from escalation.delivery import MAX_ATTEMPTS, Delivery, DeliveryResult
 from escalation.notifications import Notification
 from storage.cases import TableNames, entity_notification, outbox_row
 from storage.tables import (
-    PARTITION_KEY,
     ROW_KEY,
     ConcurrencyConflict,
     Entity,
@@ -33,13 +32,13 @@ from storage.tables import (
     Op,
     StoredEntity,
     TableStore,
+    batches,
 )
 
 PENDING_PARTITION: Final = "pending"
 # A hint whose message row is missing this long after it was written belongs to a change that
 # was never saved (the transaction failed or the process died before it).
 ORPHAN_GRACE: Final = timedelta(minutes=10)
-BATCH_LIMIT: Final = 100  # operations in one table transaction (Azure's limit)
 
 
 class DeliveryStatus(StrEnum):
@@ -177,22 +176,24 @@ class TableOutbox:
         change share their case's partition): one write, where claiming each is one apiece.
         If another instance took or finished any of them first, the transaction changes nothing
         and each is claimed on its own, so that the rest are still sent."""
-        if len(items) < 2 or len(items) > BATCH_LIMIT:
-            return [c for item in items if (c := await self.claim(item, now)) is not None]
-        updates = [await self._claimed_row(item, now) for item in items]
-        if len({row[PARTITION_KEY] for row in updates}) != 1:
+        if len({item.notification.case_id for item in items}) > 1:
             raise ValueError("claim_all takes the messages of one case")
-        try:
-            etags = await self._store.transact(
-                self._t.cases,
-                [Op.update(row, item.etag) for row, item in zip(updates, items, strict=True)],
-            )
-        except (ConcurrencyConflict, EntityNotFound):
-            return [c for item in items if (c := await self.claim(item, now)) is not None]
-        return [
-            self._claimed(item, row, etag, now)
-            for item, row, etag in zip(items, updates, etags, strict=True)
-        ]
+        claimed: list[OutboxItem] = []
+        for batch in batches(items):
+            updates = [await self._claimed_row(item, now) for item in batch]
+            try:
+                etags = await self._store.transact(
+                    self._t.cases,
+                    [Op.update(row, item.etag) for row, item in zip(updates, batch, strict=True)],
+                )
+            except (ConcurrencyConflict, EntityNotFound):
+                claimed += [c for item in batch if (c := await self.claim(item, now)) is not None]
+                continue
+            claimed += [
+                self._claimed(item, row, etag, now)
+                for item, row, etag in zip(batch, updates, etags, strict=True)
+            ]
+        return claimed
 
     async def _claimed_row(self, item: OutboxItem, now: datetime) -> Entity:
         update = await self._entity(item)
@@ -233,12 +234,7 @@ class TableOutbox:
     async def forget_all(self, items: Sequence[OutboxItem]) -> None:
         """Remove the hints of finished messages, a batch at a time; one that is already gone
         (another instance's `due` dropped it) fails its batch, whose hints then go one by one."""
-        keys = [item.hint_key for item in items]
-        for start in range(0, len(keys), BATCH_LIMIT):
-            chunk = keys[start : start + BATCH_LIMIT]
-            if len(chunk) == 1:
-                await self._forget(chunk[0])
-                continue
+        for chunk in batches([item.hint_key for item in items]):
             ops = [Op.delete(PENDING_PARTITION, key) for key in chunk]
             try:
                 await self._store.transact(self._t.outbox_pending, ops)

@@ -12,10 +12,10 @@ import enum
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 Entity = dict[str, Any]
 """``PartitionKey`` and ``RowKey`` (str) plus properties of type str, int (64-bit), float, bool,
@@ -184,6 +184,15 @@ class TableStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+_Item = TypeVar("_Item")
+
+
+def batches(items: Sequence[_Item]) -> Iterator[Sequence[_Item]]:
+    """`items` in runs of at most MAX_BATCH_OPERATIONS: one transaction's worth each."""
+    for start in range(0, len(items), MAX_BATCH_OPERATIONS):
+        yield items[start : start + MAX_BATCH_OPERATIONS]
 
 
 # --- validation shared by both engines ---------------------------------------------------------
