@@ -5,7 +5,6 @@ of a deployment, opened for a piece of work or driven by the command line."""
 from __future__ import annotations
 
 import asyncio
-import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from typing import TypeVar
 
 import pytest
 
-from admin.cli import main
 from bootstrap.build import open_storage
 from escalation.directory import StaticDirectory
 from escalation.packs import PackRegistry
@@ -27,6 +25,7 @@ from storage.settings import StorageSettings
 from storage.sqlite_engine import SqliteTableStore
 from storage.stores import Storage
 from storage.tables import TableStore
+from testkit import cli
 from testkit.clocks import FakeClock
 from testkit.fakes import InMemoryCaseRepository, RecordingNotifier
 from testkit.people import POLICIES, make_directory
@@ -83,6 +82,4 @@ async def with_storage(settings: StorageSettings, work: Callable[[Storage], Awai
 
 async def run_cli(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
     """The command line, run in a thread as from a shell: it starts its own event loop."""
-    out, err = io.StringIO(), io.StringIO()
-    code = await asyncio.to_thread(main, list(argv), out=out, err=err, settings=settings)
-    return code, out.getvalue(), err.getvalue()
+    return await asyncio.to_thread(cli.run_cli, *argv, settings=settings)

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from admin.cli import main
 from storage.settings import StorageSettings
+from testkit.cli import run_cli
 
 
 def run(settings: StorageSettings, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    # In a thread, as from a shell: the command line runs its own event loop, and asyncio.run on
-    # the test's thread would leave pytest-asyncio's loop unclosed.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        code = pool.submit(lambda: main(list(argv), out=out, err=err, settings=settings)).result()
-    return code, out.getvalue(), err.getvalue()
+    return run_cli(*argv, settings=settings)
 
 
 def test_sample_then_report_in_every_format(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ England and Wales bank holidays, in Europe/London time: 17:00 GMT is +00:00, 17:
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
@@ -17,8 +16,9 @@ from typing import Any
 import pytest
 
 import admin.cli
-from admin.cli import console, main
+from admin.cli import console
 from escalation.packs import POLICY_DIR_ENV
+from testkit.cli import run_cli
 from testkit.people import POLICIES
 from tests.unit.broken_packs import (
     BROKEN,
@@ -34,15 +34,9 @@ REDBRIDGE = POLICIES / "redbridge.yaml"
 HARROW = POLICIES / "harrow.yaml"
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def deadlines(policy: str, stage: str, start: str, *extra: str) -> tuple[int, str, str]:
     argv = ["deadlines", "--policy", policy, "--stage", stage, "--from", start, *extra]
-    return run("--policy-dir", str(POLICIES), *argv)
+    return run_cli("--policy-dir", str(POLICIES), *argv)
 
 
 def deadlines_json(policy: str, stage: str, start: str) -> list[dict[str, Any]]:
@@ -74,7 +68,7 @@ def deadlines_json(policy: str, stage: str, start: str) -> list[dict[str, Any]]:
     ],
 )
 def test_policy_check_accepts_the_shipped_packs(path: Path, summary: str) -> None:
-    code, out, err = run("policy", "check", str(path))
+    code, out, err = run_cli("policy", "check", str(path))
     assert code == 0
     assert err == ""
     assert out.startswith(f"ok: {path}: {summary}\n\nWhat it makes the bot do, in plain words")
@@ -85,7 +79,7 @@ def test_policy_check_rejects_a_broken_pack_naming_file_and_field(
     broken: Broken, tmp_path: Path
 ) -> None:
     path = write_broken(broken, tmp_path)
-    code, out, err = run("policy", "check", str(path))
+    code, out, err = run_cli("policy", "check", str(path))
     assert code == 1
     assert out == ""
     assert err.startswith(f"error: {path}: ")
@@ -97,10 +91,10 @@ def test_policy_check_rejects_a_broken_pack_naming_file_and_field(
 def test_policy_check_of_a_missing_file(tmp_path: Path) -> None:
     """Nothing was checked: the path is wrong (2), not the pack (1)."""
     path = tmp_path / "missing.yaml"
-    code, out, err = run("policy", "check", str(path))
+    code, out, err = run_cli("policy", "check", str(path))
     assert (code, out) == (2, "")
     assert err == f"error: {path}: no such file\n"
-    code, out, err = run("policy", "check", str(tmp_path))
+    code, out, err = run_cli("policy", "check", str(tmp_path))
     assert (code, out) == (2, "")
     assert err == f"error: {tmp_path}: is a folder, not a pack file\n"
 
@@ -108,11 +102,13 @@ def test_policy_check_of_a_missing_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fixture", FIXTURE_PARAMS)
 def test_policy_check_catches_what_would_break_the_pack_later(fixture: BrokenFixture) -> None:
     path = BROKEN_FIXTURES / f"{fixture.name}.yaml"
-    code, out, err = run("policy", "check", str(path))
+    code, out, err = run_cli("policy", "check", str(path))
     assert (code, out) == (1, "")
     assert err == f"error: {path}: {fixture.field}: {fixture.problem}\n"
     # Nor can `deadlines` be reached with it: the same message, no traceback.
-    code, out, err = run("deadlines", "--policy", str(path), "--stage", "2", "--from", "2026-12-01")
+    code, out, err = run_cli(
+        "deadlines", "--policy", str(path), "--stage", "2", "--from", "2026-12-01"
+    )
     assert (code, out) == (2, "")
     assert err == f"error: {path}: {fixture.field}: {fixture.problem}\n"
 
@@ -121,7 +117,7 @@ def test_deadlines_with_a_valid_pack_still_work() -> None:
     """Control for the broken fixtures: the pack they are made from counts its deadlines, to
     its 16:30 end of day."""
     argv = ["deadlines", "--policy", str(THORNBURY), "--stage", "2"]
-    code, out, err = run(*argv, "--from", "2026-12-01T10:00:00+00:00", "--json")
+    code, out, err = run_cli(*argv, "--from", "2026-12-01T10:00:00+00:00", "--json")
     assert (code, err) == (0, "")
     assert {row["clock"]: row["due"] for row in json.loads(out)} == {
         "referral": "2026-12-01T16:30:00+00:00",
@@ -134,7 +130,7 @@ def test_deadlines_with_a_valid_pack_still_work() -> None:
 
 
 def show(name: str) -> str:
-    code, out, err = run("--policy-dir", str(POLICIES), "policy", "show", name)
+    code, out, err = run_cli("--policy-dir", str(POLICIES), "policy", "show", name)
     assert (code, err) == (0, "")
     return out
 
@@ -194,19 +190,19 @@ def test_policy_show_harrow_marks_local_defaults_and_the_threshold_track() -> No
 
 def test_policy_show_finds_packs_in_the_default_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(POLICY_DIR_ENV, raising=False)
-    code, out, err = run("policy", "show", "redbridge")
+    code, out, err = run_cli("policy", "show", "redbridge")
     assert (code, err) == (0, "")
     assert out.startswith("Redbridge Safeguarding Adults Board (RSAB, id redbridge)\n")
 
 
 def test_policy_show_accepts_a_path() -> None:
-    code, out, _ = run("policy", "show", str(HARROW))
+    code, out, _ = run_cli("policy", "show", str(HARROW))
     assert code == 0
     assert out.startswith("Harrow Safeguarding Adults Board (HSAB, id harrow)\n")
 
 
 def test_policy_show_unknown_name() -> None:
-    code, out, err = run("--policy-dir", str(POLICIES), "policy", "show", "camden")
+    code, out, err = run_cli("--policy-dir", str(POLICIES), "policy", "show", "camden")
     assert (code, out) == (2, "")
     assert err == (
         f"error: {POLICIES / 'camden.yaml'}: no pack named 'camden'; "
@@ -624,7 +620,7 @@ def test_deadlines_unknown_policy() -> None:
 
 def test_deadlines_accepts_a_pack_path() -> None:
     argv = ["deadlines", "--policy", str(REDBRIDGE), "--stage", "3"]
-    code, out, _ = run(*argv, "--from", "2026-11-07T11:00:00+00:00", "--json")
+    code, out, _ = run_cli(*argv, "--from", "2026-11-07T11:00:00+00:00", "--json")
     assert code == 0
     assert [row["due"] for row in json.loads(out)] == [
         "2026-11-09T17:00:00+00:00",
@@ -634,7 +630,7 @@ def test_deadlines_accepts_a_pack_path() -> None:
 
 
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run("deadlines", "--policy", "redbridge")
+    code, out, err = run_cli("deadlines", "--policy", "redbridge")
     assert code == 2
     assert out == ""
     # argparse writes usage errors to the process's stderr (not to `err`).

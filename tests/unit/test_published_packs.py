@@ -15,7 +15,6 @@ the nation's published bank holidays.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable
@@ -26,7 +25,6 @@ from typing import Any
 import pytest
 import yaml
 
-from admin.cli import main
 from escalation.calendar import calendar_for
 from escalation.case import Case, CaseStatus
 from escalation.commands import (
@@ -48,6 +46,7 @@ from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry, load_pack
 from escalation.policy import PolicyPack
 from escalation.service import EscalationService
+from testkit.cli import run_cli
 from testkit.clocks import FakeClock
 from testkit.people import person
 from tests.unit.case_checks import at, dues, sent
@@ -64,14 +63,8 @@ def reminded(case: Case, pack: PolicyPack, directory: Directory, iso: str) -> se
     return {n.recipient_id for n in nudges if n.kind.value == "stage_reminder"}
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def deadlines(board: str, stage: str, start: str) -> dict[str, str]:
-    code, out, err = run(
+    code, out, err = run_cli(
         "deadlines", "--policy", str(POLICIES / f"{board}.yaml"), "--stage", stage,
         "--from", start, "--json",
     )  # fmt: skip
@@ -114,7 +107,7 @@ def build(
 )
 def test_each_published_pack_passes_policy_check(board: str, summary: str) -> None:
     path = POLICIES / f"{board}.yaml"
-    code, out, err = run("policy", "check", str(path))
+    code, out, err = run_cli("policy", "check", str(path))
     assert (code, err) == (0, "")
     assert out.startswith(f"ok: {path}: {summary}\n")
 

@@ -8,7 +8,6 @@ raiser choose the starting stage. Expected deadlines were counted by hand on a c
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from datetime import date
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from admin.cli import main
 from escalation.case import CaseStatus, ClockStatus
 from escalation.commands import (
     ApproveRecord,
@@ -34,6 +32,7 @@ from escalation.packs import POLICY_DIR_ENV, PackRegistry, load_pack, parse_pack
 from escalation.policy import PolicyPack, StageOutcome
 from escalation.service import EscalationService
 from testkit.builders import thornbury_raise
+from testkit.cli import run_cli
 from testkit.clocks import FakeClock
 from testkit.people import person
 from tests.unit.case_checks import at, dues, sent
@@ -78,17 +77,11 @@ def tb_service(
     )
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 # -- the pack ----------------------------------------------------------------------------------
 
 
 def test_policy_check_accepts_the_third_board() -> None:
-    code, out, err = run("policy", "check", str(THORNBURY))
+    code, out, err = run_cli("policy", "check", str(THORNBURY))
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == (
         f"ok: {THORNBURY}: Thornbury Safeguarding Adults Board — 3 stages on 1 track(s), "
@@ -121,7 +114,7 @@ def test_the_third_board_differs_from_the_shipped_packs(thornbury: PolicyPack) -
 
 def test_policy_show_by_name_from_the_configured_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(POLICY_DIR_ENV, str(FIXTURE_PACKS))
-    code, out, err = run("policy", "show", "thornbury")
+    code, out, err = run_cli("policy", "show", "thornbury")
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert "Working days: GB-ENG bank holidays, Europe/London, day ends 16:30" in lines
@@ -207,7 +200,7 @@ def test_policy_show_by_name_from_the_configured_folder(monkeypatch: pytest.Monk
     ],
 )
 def test_thornbury_deadlines(stage: str, start: str, expected: dict[str, str]) -> None:
-    code, out, err = run(
+    code, out, err = run_cli(
         "deadlines", "--policy", str(THORNBURY), "--stage", stage, "--from", start, "--json"
     )
     assert (code, err) == (0, "")
@@ -217,7 +210,7 @@ def test_thornbury_deadlines(stage: str, start: str, expected: dict[str, str]) -
 
 def test_thornbury_deadlines_human_output_shows_the_shortest_timescale() -> None:
     argv = ["deadlines", "--policy", str(THORNBURY), "--stage", "2"]
-    code, out, _ = run(*argv, "--from", "2026-06-10T16:15:00+01:00")
+    code, out, _ = run_cli(*argv, "--from", "2026-06-10T16:15:00+01:00")
     assert code == 0
     resolve = next(line for line in out.splitlines() if line.strip().startswith("resolve"))
     assert "3 WD" in resolve
@@ -227,7 +220,7 @@ def test_thornbury_deadlines_human_output_shows_the_shortest_timescale() -> None
 
 def test_unknown_stage_lists_the_three_stages() -> None:
     argv = ["deadlines", "--policy", str(THORNBURY), "--stage", "4"]
-    code, _, err = run(*argv, "--from", "2026-06-10T10:00:00+01:00")
+    code, _, err = run_cli(*argv, "--from", "2026-06-10T10:00:00+01:00")
     assert code == 2
     assert err == "error: thornbury has no stage '4' (stages: 1, 2, 3)\n"
 
