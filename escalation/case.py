@@ -7,10 +7,10 @@ history explains every value. Storage keeps a copy of the folded state only to a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from escalation.events import Event
 
@@ -540,9 +540,9 @@ def fold(events: Iterable[Event]) -> Case:
         if case is None:
             if event.type != "CaseRaised":
                 raise ValueError(f"case {event.case_id} does not start with CaseRaised")
-            case = replace(_case_raised(event), version=event.seq, updated_at=event.at)
+            case = _advanced(_case_raised(event), {}, event)
         else:
-            case = replace(case, **_changes(case, event), version=event.seq, updated_at=event.at)
+            case = _advanced(case, _changes(case, event), event)
     if case is None:
         raise ValueError("a case needs at least one event")
     return case
@@ -550,5 +550,23 @@ def fold(events: Iterable[Event]) -> Case:
 
 def evolve(case: Case, events: Sequence[Event]) -> Case:
     for event in events:
-        case = replace(case, **_changes(case, event), version=event.seq, updated_at=event.at)
+        case = _advanced(case, _changes(case, event), event)
     return case
+
+
+_CASE_FIELDS: Final = frozenset(f.name for f in fields(Case))
+
+
+def _advanced(case: Case, changes: dict[str, Any], event: Event) -> Case:
+    """``replace(case, **changes, version=event.seq, updated_at=event.at)``, without building
+    every field again through ``__init__``: a case folds once per event on every turn that
+    reads it, and Case has no ``__post_init__`` for that to skip."""
+    if not changes.keys() <= _CASE_FIELDS:  # as replace() refuses a field Case does not have
+        raise TypeError(f"Case has no field {sorted(changes.keys() - _CASE_FIELDS)[0]!r}")
+    advanced = object.__new__(Case)
+    state = advanced.__dict__
+    state.update(case.__dict__)
+    state.update(changes)
+    state["version"] = event.seq
+    state["updated_at"] = event.at
+    return advanced
