@@ -1,7 +1,7 @@
 """The app: settings → the bootstrap (storage, the core's service, the dispatcher) → botbuilder's
 adapter and the bot → the routes. Built by `create_app`; nothing runs at import.
 
-python app.py        (or: gunicorn 'app:create_app()' --worker-class aiohttp.GunicornWebWorker)
+python app.py        (or: gunicorn 'app:create_app()' --worker-class aiohttp.GunicornUVLoopWebWorker)
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bootstrap.build import (
     utc_now,
 )
 from bootstrap.dispatch import WakeDispatcher, dispatch_forever, running, sweep_forever
+from bootstrap.event_loop import new_event_loop
 from bootstrap.settings import app_settings
 from bot.adapter import LeanCloudAdapter
 from bot.connector import CachingBotFrameworkAuthentication
@@ -230,6 +231,7 @@ def main() -> None:
             host=settings.host,
             port=settings.port,
             access_log_class=PathAccessLogger,  # the log keeps no report link's signature
+            loop=new_event_loop(),
         )
     except Exception as exc:  # a bad setting or pack, storage, the port: one message, exit 2
         exit_cannot_start(exc)

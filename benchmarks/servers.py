@@ -35,6 +35,7 @@ from aiohttp import web
 from botbuilder.core import ActivityHandler, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
+from bootstrap.event_loop import new_event_loop
 from storage.tables import TableStore
 from testkit.clocks import RunningClock
 from testkit.round_trips import CountingStore, WrappedStore, count_turns
@@ -175,7 +176,11 @@ def main() -> None:
         profiler = Profiler(async_mode="disabled")
         profiler.start()
     try:
-        asyncio.run(serve(app))
+        # The bot on the loop the app runs on (bootstrap.event_loop); the baselines as their
+        # samples run, on asyncio's own.
+        loop_factory = new_event_loop if args.kind == "bot" else None
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(serve(app))
     finally:
         if pauses is not None:
             pauses.stop()

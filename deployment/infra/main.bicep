@@ -138,7 +138,7 @@ var tableNames = [
 var tableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 // gunicorn's worker timeout and App Service's start-up limit are the toolkit templates' 600 s: a
 // first start waits up to 300 s (STORAGE_START_WAIT_SECONDS) for the new table role to spread.
-var startupCommand = 'gunicorn --bind 0.0.0.0:8000 --worker-class aiohttp.GunicornWebWorker --workers 2 --timeout 600 \'app:create_app()\''
+var startupCommand = 'gunicorn --bind 0.0.0.0:8000 --worker-class aiohttp.GunicornUVLoopWebWorker --workers 2 --timeout 600 \'app:create_app()\''
 var useKey = storageAuth == 'connectionString'
 var managedBotIdentity = botAppType == 'UserAssignedMSI'
 var registeredBotId = (managedBotIdentity || length(botAppId) == 36) ? botAppId : fail('botAppType ${botAppType} needs botAppId, the app registration\'s client id.')

@@ -164,7 +164,7 @@ def test_the_web_app_runs_gunicorns_aiohttp_worker_on_python_311(
     # The parser keeps Bicep's escapes: \' is a quote.
     command = template["variables"]["startupCommand"]["value"].replace("\\'", "'")
     assert command == (
-        "gunicorn --bind 0.0.0.0:8000 --worker-class aiohttp.GunicornWebWorker --workers 2 "
+        "gunicorn --bind 0.0.0.0:8000 --worker-class aiohttp.GunicornUVLoopWebWorker --workers 2 "
         "--timeout 600 'app:create_app()'"
     )
     assert site["identity"]["type"] == "UserAssigned"

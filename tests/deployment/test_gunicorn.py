@@ -56,7 +56,7 @@ def gunicorn(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Pat
                 str(GUNICORN),
                 "app:create_app()",
                 "--worker-class",
-                "aiohttp.GunicornWebWorker",
+                "aiohttp.GunicornUVLoopWebWorker",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",

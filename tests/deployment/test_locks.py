@@ -18,7 +18,8 @@ def pins(name: str) -> dict[str, str]:
     """A lock file's `name==version` lines, by normalized name."""
     found: dict[str, str] = {}
     for line in (ROOT / name).read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
+        # A pin may carry its environment marker: `uvloop==0.23.0 ; sys_platform != "win32"`.
+        line = line.split("#", 1)[0].split(";", 1)[0].strip()
         if not line:
             continue
         assert "==" in line and not line.startswith("-"), f"{name}: not a pin: {line!r}"

@@ -83,7 +83,7 @@ def test_python_app_py_refuses_a_placeholder(tmp_path: Path) -> None:
 
 
 def test_gunicorn_refuses_a_placeholder_before_any_worker(tmp_path: Path) -> None:
-    argv = [str(GUNICORN), "app:create_app()", "--worker-class", "aiohttp.GunicornWebWorker"]
+    argv = [str(GUNICORN), "app:create_app()", "--worker-class", "aiohttp.GunicornUVLoopWebWorker"]
     env = environment(tmp_path, PLACEHOLDER_START)
     done = start([*argv, "--bind", f"127.0.0.1:{free_port()}", "--workers", "1"], env)
     assert "Traceback" not in done.stderr

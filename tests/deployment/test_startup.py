@@ -76,7 +76,7 @@ def test_python_app_py_with_a_bad_setting(
 
 
 def test_gunicorn_without_an_app_id_binds_to_this_machine_only(tmp_path: Path) -> None:
-    argv = [str(GUNICORN), "app:create_app()", "--worker-class", "aiohttp.GunicornWebWorker"]
+    argv = [str(GUNICORN), "app:create_app()", "--worker-class", "aiohttp.GunicornUVLoopWebWorker"]
     done = start([*argv, "--bind", f"0.0.0.0:{free_port()}"], environment(tmp_path, {}))
     assert "Traceback" not in done.stderr
     assert done.returncode == 2, done.stderr
@@ -99,7 +99,7 @@ def test_python_app_py_on_a_port_in_use(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("changes", "message"), BAD_START)
 def test_gunicorn_with_a_bad_setting(tmp_path: Path, changes: dict[str, str], message: str) -> None:
     env = environment(tmp_path, changes)
-    argv = [str(GUNICORN), "app:create_app()", "--worker-class", "aiohttp.GunicornWebWorker"]
+    argv = [str(GUNICORN), "app:create_app()", "--worker-class", "aiohttp.GunicornUVLoopWebWorker"]
     done = start([*argv, "--bind", f"127.0.0.1:{free_port()}", "--workers", "1"], env)
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
     assert done.returncode == 2, done.stderr

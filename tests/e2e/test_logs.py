@@ -137,4 +137,9 @@ def test_the_app_is_run_with_that_access_log(
     monkeypatch.setattr(composition, "configure_json_logging", lambda: None)
     monkeypatch.setattr(web, "run_app", lambda app, **options: ran.update(options))
     composition.main()
-    assert ran["access_log_class"] is PathAccessLogger
+    loop = ran["loop"]
+    try:
+        assert ran["access_log_class"] is PathAccessLogger
+        assert type(loop).__module__.startswith("uvloop")  # bootstrap.event_loop's choice
+    finally:
+        loop.close()
