@@ -4,9 +4,9 @@ and are shared by every instance of the bot.
 Items are serialized as botbuilder-azure's ``CosmosDbPartitionedStorage`` does: jsonpickle's
 ``Pickler().flatten`` without the ``e_tag``, and ``Unpickler().restore`` with the stored ETag put
 back, so dialog state objects come back as the same classes (``storage.state_codec`` writes and
-reads that format for botbuilder's own classes, at a fraction of jsonpickle's cost). Each item is one entity: the key
-escaped into a PartitionKey, the original key in a property, the JSON spread over ``state_N``
-properties once it passes Azure's 32K-character limit.
+reads that format for botbuilder's own classes at a fraction of jsonpickle's cost). Each item
+is one entity: the key escaped into a PartitionKey, the original key in a property, the JSON
+spread over ``state_N`` properties once it passes Azure's 32K-character limit.
 
 ETags follow botbuilder's rules: none or ``"*"`` overwrites, ``""`` is an error, anything else
 must match what is stored. After a successful write the item's ``e_tag`` is set to the new ETag,
