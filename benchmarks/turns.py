@@ -43,6 +43,7 @@ from benchmarks.harness import (
     agents_server,
     card_action,
     closed_loop,
+    collector_held,
     our_server,
     raise_answers_of,
     record_data,
@@ -195,19 +196,21 @@ async def raises(
             if number == 1:
                 await drained(stand_in)  # the warm-up round's cards are not counted
                 cpu_from = served.cpu_seconds()
-            started = time.perf_counter()
-            said = await asyncio.gather(
-                *(
-                    client.post(
-                        activity(client.service_url, who, next(client.ids), text="yes"),
-                        expect=" is open.",
-                        forbid="already saved",  # a raise that opened no new case
+            with collector_held():
+                started = time.perf_counter()
+                said = await asyncio.gather(
+                    *(
+                        client.post(
+                            activity(client.service_url, who, next(client.ids), text="yes"),
+                            expect=" is open.",
+                            forbid="already saved",  # a raise that opened no new case
+                        )
+                        for who in users
                     )
-                    for who in users
                 )
-            )
+                took = time.perf_counter() - started
             if number:  # the first round warms up
-                timed += time.perf_counter() - started
+                timed += took
                 turns += said
         result = Result("raise", turns, timed)
         await drained(stand_in)
