@@ -140,13 +140,13 @@ class _Flattener:
 
 def _restore(flat: Any, depth: int) -> Any:
     kind = type(flat)
-    if kind is list:
-        return [_restore(value, depth + 1) for value in flat]
-    if kind is not dict:
+    if kind is not list and kind is not dict:
         return flat
     if depth > _MAX_DEPTH:
         raise _NotPlain("deep")
     depth += 1
+    if kind is list:
+        return [_restore(value, depth) for value in flat]
     if _OBJECT in flat:
         cls = _class(flat[_OBJECT])
         if _kind(cls) != "object":

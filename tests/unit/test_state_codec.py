@@ -152,10 +152,11 @@ def test_a_dict_in_two_places_stays_one_dict() -> None:
     assert restored["options"] is restored["values"]
 
 
-def test_state_nested_past_the_limit_still_round_trips() -> None:
-    state: dict[str, Any] = {"leaf": True}
+@pytest.mark.parametrize("wrap", [lambda inner: {"next": inner}, lambda inner: [inner]])
+def test_state_nested_past_the_limit_still_round_trips(wrap: Any) -> None:
+    state: Any = {"leaf": True}
     for _ in range(100):
-        state = {"next": state}
+        state = wrap(state)
     assert restore(json.loads(json.dumps(flatten(state)))) == state
 
 
