@@ -220,16 +220,12 @@ class TableOutbox:
             hint=item.hint,
         )
 
-    async def mark_sent(self, item: OutboxItem, now: datetime, *, forget: bool = True) -> None:
+    async def mark_sent(self, item: OutboxItem, now: datetime) -> None:
         """Record the message as sent, the moment it was (each on its own: a crash between
-        messages resends at most the one in flight). With `forget=False` its hint stays, for
-        `forget_all` to remove with others: a sent message's hint is only a stale pointer,
-        which `due` drops if a crash leaves it."""
-        changes: dict[str, object] = {"status": DeliveryStatus.SENT.value, "sent_at": now}
-        if forget:
-            await self._finish(item, changes)
-        else:
-            await self._update(item, changes)
+        messages resends at most the one in flight). Its hint stays for `forget_all` to remove
+        with others': a sent message's hint is only a stale pointer, which `due` drops if a
+        crash leaves it."""
+        await self._update(item, {"status": DeliveryStatus.SENT.value, "sent_at": now})
 
     async def forget_all(self, items: Sequence[OutboxItem]) -> None:
         """Remove the hints of finished messages, a batch at a time; one that is already gone
@@ -329,7 +325,7 @@ async def dispatch_once(
             except Exception as exc:  # a sender fault is a failed attempt, never a lost message
                 delivery = Delivery(DeliveryResult.RETRY, error=f"{type(exc).__name__}: {exc}")
             if delivery.result == DeliveryResult.SENT:
-                await outbox.mark_sent(item, now, forget=False)
+                await outbox.mark_sent(item, now)
                 sent.append(item)
                 report.sent.append(item.key)
             elif delivery.result == DeliveryResult.PERMANENT:

@@ -226,7 +226,7 @@ async def test_a_sent_messages_hint_left_by_a_crash_is_dropped_not_sent_again(
     outbox, now = outbox_of(tables), tables.clock.now
     items, _ = await outbox.due(now)
     claimed = await outbox.claim_all(items, now)
-    await outbox.mark_sent(claimed[0], now, forget=False)  # ...and the process dies here
+    await outbox.mark_sent(claimed[0], now)  # ...and the process dies here
     channel = Recorder()
     report = await dispatch_once(outbox, channel, now + timedelta(minutes=10))
     assert claimed[0].key not in channel.sent
