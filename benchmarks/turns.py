@@ -277,7 +277,8 @@ async def main(args: argparse.Namespace) -> None:
     print(
         "the bot's garbage collector, its whole run (start-up's full collection too): "
         + ", ".join(
-            f"{g} {n:.0f} runs (longest {most:.1f} ms)" for g, (n, most, *_) in pauses.items()
+            f"{g} {n:.0f} runs (longest {most:.1f} ms, {total:.0f} ms in all)"
+            for g, (n, most, total) in pauses.items()
         )
     )
     print("ratios, against the faster run of each baseline:")

@@ -39,6 +39,7 @@ from botframework.connector.auth import (
 from botframework.connector.skills import BotFrameworkClient
 from yarl import URL
 
+from bot.json_body import json_bytes
 from bot.wire import from_json, to_json
 
 ClientKey = tuple[str, str, str]
@@ -145,7 +146,7 @@ class FastConversations:
             signed = credentials.signed_session(SimpleNamespace(headers={}))
             if "Authorization" in signed.headers:
                 headers["Authorization"] = signed.headers["Authorization"]
-        data = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        data = json_bytes(body)
         # encoded=True: the path goes as quoted above, byte for byte (yarl would unquote a '!').
         target = URL(url, encoded=True)
         for attempt in range(RETRIES + 1):

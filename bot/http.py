@@ -29,6 +29,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 from msrest.serialization import Model
 
 from bot.activity_shape import ShapeError, check_activity, parse_body
+from bot.json_body import json_bytes
 from bot.logs import activity_id_var
 from bot.wire import from_json, to_json
 
@@ -153,7 +154,12 @@ class BotTurns:
         answer = to_json(body, serializer_helper) if isinstance(body, Model) else None
         if answer is None:
             answer = serializer_helper(body)
-        return web.json_response(answer, status=response.status)
+        return web.Response(
+            body=json_bytes(answer),
+            status=response.status,
+            content_type="application/json",
+            charset="utf-8",
+        )
 
 
 def messages_handler(turns: Turns, *, anonymous: bool, allowed_tenants: frozenset[str]) -> Handler:

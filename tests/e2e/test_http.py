@@ -145,6 +145,18 @@ async def test_an_unsupported_invoke_is_a_client_error_not_a_5xx(running: Runnin
     assert status == 400 and "does not handle" in str(detail)
 
 
+async def test_a_card_action_is_answered_with_a_card_as_utf8_json(running: Running) -> None:
+    value = {"action": {"type": "Action.Execute", "verb": "refresh", "data": {"case_id": "X"}}}
+    body = activity(running.connector.url, type="invoke", name="adaptiveCard/action", value=value)
+    async with running.http.post(running.url + "/api/messages", json=body) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+        answer = json.loads(await response.read())
+    assert answer["statusCode"] == 200
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive"
+    assert answer["value"]["type"] == "AdaptiveCard"
+
+
 async def test_with_an_app_id_a_request_without_a_valid_token_is_refused(tmp_path: Path) -> None:
     settings = AppSettings(
         app_id="00000000-0000-0000-0000-0000000000b0",
