@@ -24,6 +24,7 @@ from botbuilder.schema.teams import ChannelInfo, TeamsChannelData
 from bot.logs import case_id_var
 from bot.messages import card_message
 from bot.report_links import ReportLinks
+from bot.wire import from_json, to_json
 from cards.case_card import case_card
 from cards.copy_card import business_manager_copy_card
 from cards.nudge_card import NudgeKind, nudge_card
@@ -268,7 +269,7 @@ class TeamsSender:
         try:
             stored = await self._storage.conversations.person_reference(person_id)
             if stored is not None:
-                await self._send(ConversationReference().deserialize(stored), card)
+                await self._send(from_json(ConversationReference, stored), card)
                 return Delivery(DeliveryResult.SENT)
             why_not = await self._start_chat(person_id, card, template_person_id)
         except Exception as exc:  # any fault is classified: a later attempt or a failure
@@ -305,7 +306,7 @@ class TeamsSender:
         )
         hinted = template.get("tenant") if template else None
         if template is not None and isinstance(hinted, str) and tenant_key(hinted) in tenants:
-            return ConversationReference().deserialize(template), hinted
+            return from_json(ConversationReference, template), hinted
         if len(tenants) > 1:
             return (
                 f"agency {person.agency_id!r} registers {len(tenants)} tenants and the bot cannot "
@@ -317,7 +318,7 @@ class TeamsSender:
                 "nobody from this person's tenant has talked to the bot yet, so no service URL "
                 "is known there: they, or a colleague, need to open the bot once"
             )
-        return ConversationReference().deserialize(seen), tenants[0]
+        return from_json(ConversationReference, seen), tenants[0]
 
     async def _start_chat(
         self, person_id: str, card: dict[str, Any], template_person_id: str | None
@@ -347,7 +348,7 @@ class TeamsSender:
         async def opened(turn_context: TurnContext) -> None:
             try:
                 reference = TurnContext.get_conversation_reference(turn_context.activity)
-                saved: dict[str, Any] = reference.serialize()
+                saved: dict[str, Any] = to_json(reference)
                 if tenant:
                     saved["tenant"] = tenant
                 await self._storage.conversations.save_person_reference(person_id, saved)
@@ -370,7 +371,7 @@ class TeamsSender:
                 retry_after=timedelta(hours=1),
                 error="no business-manager channel set for this board",
             )
-        reference = ConversationReference().deserialize(channel.reference)
+        reference = from_json(ConversationReference, channel.reference)
         activity = card_message(card)
         parameters = ConversationParameters(
             is_group=True,
