@@ -4,8 +4,9 @@
 reference (conversation, sender, recipient, service URL, the activity replied to) and checks
 its type and input hint: a case card is a deep tree of dicts, and copying it was a fifth of a
 card action's CPU. Only the activity's own attributes are filled in, so a shallow copy leaves
-the caller's activity (and everything it points to) just as untouched. Everything else is
-botbuilder's: the same handlers, the same adapter, the same order.
+the caller's activity (and everything it points to) just as untouched. The send handlers run
+without botbuilder's self-referring closure, so the context and what it sent are freed when the
+turn ends. Everything else is botbuilder's: the same handlers, the same adapter, the same order.
 """
 
 from __future__ import annotations
@@ -51,6 +52,25 @@ class LeanTurnContext(TurnContext):  # type: ignore[misc]
 
         sent: list[ResourceResponse] = await self._emit(self._on_send_activities, output, logic())
         return sent
+
+    async def _emit(self, plugins: list[Handler], arg: Any, logic: Awaitable[Any]) -> Any:
+        # botbuilder's runs the handlers through a closure that refers to itself: a cycle that
+        # holds the context and what was sent (a card: hundreds of dicts) until the garbage
+        # collector finds it. The same handlers, in the same order, each given the next.
+        await _run_handlers(self, list(plugins), arg, 0)
+        return await logic
+
+
+Handler = Callable[[TurnContext, Any, Callable[[], Awaitable[None]]], Awaitable[Any]]
+
+
+async def _run_handlers(context: TurnContext, handlers: list[Handler], arg: Any, i: int) -> None:
+    if i < len(handlers):
+
+        async def next_handler() -> None:
+            await _run_handlers(context, handlers, arg, i + 1)
+
+        await handlers[i](context, arg, next_handler)
 
 
 class LeanCloudAdapter(CloudAdapter):  # type: ignore[misc]
