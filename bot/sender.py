@@ -33,7 +33,7 @@ from cards.views import case_view
 from cards.welcome import signpost_card
 from escalation.access import ViewLevel
 from escalation.access_log import AccessEntry, Seen, record_access, record_accesses
-from escalation.case import Case, fold
+from escalation.case import Case
 from escalation.delivery import Delivery, DeliveryResult, after_failure
 from escalation.directory import tenant_key
 from escalation.notifications import Notification
@@ -138,7 +138,7 @@ class TeamsSender:
         if cases is not None and case_id in cases:
             return cases[case_id]
         stored = await self._storage.cases.load(case_id)
-        case = None if stored is None else fold(stored.events)
+        case = None if stored is None else stored.case
         if cases is not None:
             cases[case_id] = case
         return case

@@ -45,7 +45,7 @@ from dialogs.raise_dialog import RESUME, SAVING_AS, RaiseDialog
 from escalation.access import ViewLevel, no_case_message, view_level
 from escalation.access_log import AccessEntry, Seen, record_access
 from escalation.calendar import calendar_for
-from escalation.case import Case, CaseStatus, fold
+from escalation.case import Case, CaseStatus
 from escalation.directory import Directory, Person
 from escalation.done import done_message
 from escalation.errors import RefusalCode, Refused
@@ -530,7 +530,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             stored = await self.service.stored(action.case_id)
         except Refused:
             return refusal_card(None, no_case_message(action.case_id))
-        case = fold(stored.events)
+        case = stored.case
         case_id_var.set(case.id)  # a case that exists: the logs never carry an id as sent
         if not await self.may_see(case, person):
             return refusal_card(None, no_case_message(action.case_id))

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol
 
 from escalation.access_log import AccessEntry
-from escalation.case import Case
+from escalation.case import Case, evolve, fold
 from escalation.directory import Directory
 from escalation.events import Event
 from escalation.notifications import Notification
@@ -18,11 +19,30 @@ from escalation.notifications import Notification
 
 @dataclass(frozen=True)
 class StoredCase:
+    """A case's history as stored, and (`case`) what it folds up to.
+
+    `folded`, when the repository kept one (a case it read or saved before), is the fold of the
+    history's first `folded.version` events: `case` then folds only the events after it."""
+
     events: Sequence[Event]
+    folded: Case | None = field(default=None, compare=False, repr=False)
 
     @property
     def version(self) -> int:
         return len(self.events)
+
+    @cached_property
+    def case(self) -> Case:
+        """The events folded (once: a frozen dataclass's cached_property keeps its value)."""
+        start = self.folded
+        if start is None or not 0 < start.version <= len(self.events):
+            return fold(self.events)
+        return evolve(start, self.events[start.version :])
+
+    def fold_so_far(self) -> Case | None:
+        """The longest fold of this history already made: `case` once asked for, else `folded`."""
+        made: Case | None = self.__dict__.get("case")
+        return made if made is not None else self.folded
 
 
 class CaseRepository(Protocol):

@@ -106,7 +106,7 @@ class EscalationService:
         """The case as its events fold up. It says nothing of who may see it: ask
         `escalation.access` before showing any of it. A missing case is refused with the same
         words as one the person may not see."""
-        return fold((await self.stored(case_id)).events)
+        return (await self.stored(case_id)).case
 
     async def _context(self, board_id: str) -> Context:
         try:
@@ -147,7 +147,7 @@ class EscalationService:
             ):
                 before = known_case
             else:
-                before = fold(stored.events)
+                before = stored.case
             ctx = await self._context(before.board_id)
             try:
                 drafts = decide(before, command, ctx)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from escalation.calendar import calendar_for
-from escalation.case import ClockStatus, fold
+from escalation.case import ClockStatus
 from escalation.notifications import Notification, Recipient
 from escalation.nudges import due_nudges
 from escalation.packs import PackRegistry
@@ -108,7 +108,7 @@ class SweepService:
                     await self._due_index.forget(hint)
                     report.stale_hints += 1
                 continue
-            case = fold(stored.events)
+            case = stored.case
             if case.board_id not in self._packs:
                 report.no_pack.append(case.id)
                 continue

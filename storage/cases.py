@@ -34,6 +34,7 @@ from escalation.errors import ConcurrencyConflict
 from escalation.events import Event
 from escalation.notifications import Notification, Recipient
 from escalation.ports import StoredCase
+from storage.recent_cases import RecentCases
 from storage.tables import (
     MAX_BATCH_OPERATIONS,
     PARTITION_KEY,
@@ -272,9 +273,15 @@ class TableNames:
 class TableCaseRepository:
     """`escalation.ports.CaseRepository` on a `TableStore` (Azure Tables or SQLite)."""
 
-    def __init__(self, store: TableStore, tables: TableNames | None = None) -> None:
+    def __init__(
+        self,
+        store: TableStore,
+        tables: TableNames | None = None,
+        recent: RecentCases | None = None,
+    ) -> None:
         self._store = store
         self._t = tables or TableNames()
+        self._recent = recent if recent is not None else RecentCases()
 
     async def ensure_tables(self) -> None:
         await self._store.ensure_tables(self._t.all())
@@ -282,12 +289,41 @@ class TableCaseRepository:
     # -- the core's port ---------------------------------------------------------------------------
 
     async def load(self, case_id: str) -> StoredCase | None:
+        """The case's history: one read, of the events after those already held (RecentCases)
+        when this instance read or saved the case before, else of them all."""
+        known = self._recent.get(case_id)
+        if known is not None and known.events:
+            stored = await self._load_after(known)
+            if stored is not None:
+                self._recent.keep(case_id, stored)
+                return stored
+            self._recent.forget(case_id)
         rows = await self._store.query_partition(
             self._t.cases, case_id, rk_from=EVENT_PREFIX, rk_to=EVENT_PREFIX + "~"
         )
         if not rows:
             return None
-        return StoredCase(tuple(entity_event(r.entity) for r in rows))
+        stored = StoredCase(tuple(entity_event(r.entity) for r in rows))
+        self._recent.keep(case_id, stored)
+        return stored
+
+    async def _load_after(self, known: StoredCase) -> StoredCase | None:
+        """`known` and the events stored after it, read from its last event on; None when
+        that event is not there as known (the case was deleted): the caller reads it whole."""
+        last = known.events[-1]
+        rows = await self._store.query_partition(
+            self._t.cases, last.case_id, rk_from=event_row(last.seq), rk_to=EVENT_PREFIX + "~"
+        )
+        if not rows or rows[0].entity.get(ROW_KEY) != event_row(last.seq):
+            return None
+        if rows[0].entity.get("hash") != last.hash:
+            return None
+        if len(rows) == 1:
+            return known
+        new = tuple(entity_event(r.entity) for r in rows[1:])
+        if any(e.seq != last.seq + 1 + i for i, e in enumerate(new)):
+            return None
+        return StoredCase((*known.events, *new), folded=known.fold_so_far())
 
     async def save(
         self,
@@ -315,9 +351,26 @@ class TableCaseRepository:
         try:
             await self._store.transact(self._t.cases, ops)
         except (EntityExists, StoreConflict) as exc:
+            self._recent.forget(case.id)
             raise ConcurrencyConflict(
                 f"case {case.id} changed since version {expected_version}"
             ) from exc
+        self._keep_saved(case, new_events, expected_version)
+
+    def _keep_saved(self, case: Case, new_events: Sequence[Event], expected_version: int) -> None:
+        """Hold the history as saved, with `case` as its fold, when the history before the
+        save is the one held (or the case is new); else hold nothing, to be read again."""
+        known = self._recent.get(case.id)
+        if expected_version == 0:
+            before: tuple[Event, ...] = ()
+        elif known is not None and known.version == expected_version:
+            before = tuple(known.events)
+        else:
+            self._recent.forget(case.id)
+            return
+        events = (*before, *new_events)
+        folded = case if case.version == len(events) else None
+        self._recent.keep(case.id, StoredCase(events, folded=folded))
 
     async def _write_hints(
         self,
@@ -420,6 +473,7 @@ class TableCaseRepository:
         partition's ``state`` row last, then the ``CaseIndex`` row: a purge stopped part-way
         still finds the case (closed, past retention) and finishes the job the next time.
         """
+        self._recent.forget(case_id)
         rows = await self._store.query_partition(self._t.cases, case_id)
         for person_id in sorted(_people_named(rows)):
             await self._store.delete(self._t.person_cases, safe_key(person_id), case_id)

@@ -39,6 +39,7 @@ class Harness:
     repository: CaseRepository
     clock: FakeClock
     store: TableStore | None = None
+    tables: TableNames | None = None
 
     def service(self) -> EscalationService:
         return EscalationService(
@@ -63,10 +64,11 @@ async def open_harness(
     else:
         store = SqliteTableStore(tmp_path / "data")
     # Azurite lives for the whole session: each test gets tables of its own.
-    repository = TableCaseRepository(store, TableNames(prefix=f"t{uuid.uuid4().hex[:10]}"))
+    tables = TableNames(prefix=f"t{uuid.uuid4().hex[:10]}")
+    repository = TableCaseRepository(store, tables)
     await repository.ensure_tables()
     try:
-        yield Harness(kind, repository, clock, store)
+        yield Harness(kind, repository, clock, store, tables)
     finally:
         await store.close()
 
