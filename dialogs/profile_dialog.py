@@ -15,11 +15,12 @@ from typing import Any
 from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.dialogs.choices import Choice, FoundChoice, ListStyle
-from botbuilder.dialogs.prompts import ChoicePrompt, ConfirmPrompt, PromptOptions, TextPrompt
+from botbuilder.dialogs.prompts import ChoicePrompt, PromptOptions, TextPrompt
 
 from bot.turn_errors import note_saved
 from dialogs.answers import AnswerError, text_answer
 from dialogs.base import CancelAndHelpDialog
+from dialogs.confirm_prompt import QuickConfirmPrompt
 from escalation.directory import Person, Standing
 from escalation.errors import Refused
 from escalation.joining import (
@@ -74,7 +75,7 @@ class ProfileDialog(CancelAndHelpDialog):
         self._requests = requests
         self._on_request = on_request
         self.add_dialog(ChoicePrompt("choice"))
-        self.add_dialog(ConfirmPrompt("confirm"))
+        self.add_dialog(QuickConfirmPrompt("confirm"))
         self.add_dialog(TextPrompt("name"))
         self.add_dialog(
             WaterfallDialog(

@@ -27,7 +27,6 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.choices import Choice, FoundChoice, ListStyle
 from botbuilder.dialogs.prompts import (
     ChoicePrompt,
-    ConfirmPrompt,
     PromptOptions,
     PromptValidatorContext,
     TextPrompt,
@@ -39,6 +38,7 @@ from cards.welcome import signpost_card
 from dialogs.answers import AnswerError, date_hint, parse_day, reference_answer, text_answer
 from dialogs.base import BESIDE_SAVE, BesideSave, CancelAndHelpDialog
 from dialogs.choice_prompt import ChoiceCardPrompt, card_choice_options
+from dialogs.confirm_prompt import QuickConfirmPrompt
 from dialogs.people_picker import PeoplePicker
 from dialogs.told import being_told, immediate_risk_notice, preview_case
 from escalation.commands import OtherParty, RaiseDisagreement
@@ -165,7 +165,7 @@ class RaiseDialog(CancelAndHelpDialog):
         self.add_dialog(ChoicePrompt("choice"))
         self.add_dialog(ChoiceCardPrompt("pick"))
         self.add_dialog(PeoplePicker("people", directory=directory, packs=packs))
-        self.add_dialog(ConfirmPrompt("confirm"))
+        self.add_dialog(QuickConfirmPrompt("confirm"))
         steps: list[Step] = [
             self.board,
             self.agency,
