@@ -178,7 +178,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             raise
         finally:
             # `beside` holds the turn's context, which holds it: a cycle that only the garbage
-            # collector would free, with all the turn made (tests/unit/test_turn_garbage.py).
+            # collector would free, with all the turn made (tests/e2e/test_turn_garbage.py).
             del turn_context.turn_state[BESIDE_SAVE]
         await self.drop_answered_note(turn_context)
         await self.state.save_changes(turn_context)
