@@ -554,9 +554,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
 
         try:
             command = command_for(action, person.id, tz)
-            outcome = await self.service.execute(
-                command, known=stored, known_case=case, alongside=log_card
-            )
+            outcome = await self.service.execute(command, known=stored, alongside=log_card)
         except (Refused, CardActionError) as exc:
             reason = exc.reason if isinstance(exc, Refused) else str(exc)
             log.info(

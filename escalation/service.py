@@ -64,15 +64,14 @@ class EscalationService:
         command: Command,
         *,
         known: StoredCase | None = None,
-        known_case: Case | None = None,
         alongside: Alongside | None = None,
         case_id: str | None = None,
     ) -> Outcome:
         """Decide the command and save what it causes.
 
         `known` is the case's history as the caller has just read it (`stored`), decided on
-        without reading it again (`known_case`: that history folded, when the caller has it);
-        a conflict with another change reads it afresh. `alongside`,
+        without reading or folding it again (`StoredCase.case` folds once); a conflict with
+        another change reads it afresh. `alongside`,
         given the case as the change leaves it, runs beside the save (its storage requests wait
         together with the save's); it should not raise, and must not assume the save succeeds.
         A refusal of a command on an existing case carries that case as `case` on the Refused.
@@ -82,7 +81,7 @@ class EscalationService:
         """
         if isinstance(command, RaiseDisagreement):
             return await self._raise(command, alongside, case_id)
-        return await self._act(command, known, known_case, alongside)
+        return await self._act(command, known, alongside)
 
     def case_id_for(self, board_id: str) -> str:
         """A new id for a case to be raised on the board, for a caller that keeps it before
@@ -133,21 +132,13 @@ class EscalationService:
         self,
         command: CaseCommand,
         known: StoredCase | None,
-        known_case: Case | None,
         alongside: Alongside | None,
     ) -> Outcome:
         async def attempt(number: int) -> Outcome:
             stored = known if number == 1 else None
             if stored is None or (stored.events and stored.events[0].case_id != command.case_id):
                 stored = await self.stored(command.case_id)
-            if (
-                stored is known
-                and known_case is not None
-                and (known_case.id, known_case.version) == (command.case_id, stored.version)
-            ):
-                before = known_case
-            else:
-                before = stored.case
+            before = stored.case
             ctx = await self._context(before.board_id)
             try:
                 drafts = decide(before, command, ctx)
