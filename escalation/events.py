@@ -15,6 +15,10 @@ from typing import Any
 
 GENESIS = "0" * 64
 
+# The hashed text's form: fixed for good, as every stored hash depends on it. Made once, as
+# json.dumps() makes an encoder on every call that passes options.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 @dataclass(frozen=True)
 class EventDraft:
@@ -44,7 +48,7 @@ def event_hash(
     data: Mapping[str, Any],
     prev_hash: str,
 ) -> str:
-    canonical = json.dumps(
+    canonical = _CANONICAL.encode(
         {
             "case_id": case_id,
             "seq": seq,
@@ -53,10 +57,7 @@ def event_hash(
             "author": author,
             "data": data,
             "prev_hash": prev_hash,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

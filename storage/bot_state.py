@@ -34,6 +34,7 @@ from typing import Any, Final
 from botbuilder.core import ConversationState, Storage, TurnContext
 from botbuilder.core.bot_state import CachedBotState
 
+from storage.json_text import read_json
 from storage.state_codec import flatten, restore
 from storage.tables import (
     MAX_KEY_UTF16,
@@ -96,7 +97,7 @@ def serialize(item: object) -> str:
 
 
 def _deserialize(text: str, etag: str) -> object:
-    flat = json.loads(text)
+    flat = read_json(text)
     if isinstance(flat, dict):
         flat["e_tag"] = etag
     return restore(flat)

@@ -34,6 +34,7 @@ from escalation.errors import ConcurrencyConflict
 from escalation.events import Event
 from escalation.notifications import Notification, Recipient
 from escalation.ports import StoredCase
+from storage.json_text import read_json
 from storage.recent_cases import RecentCases
 from storage.tables import (
     MAX_BATCH_OPERATIONS,
@@ -82,8 +83,13 @@ def safe_key(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_.:@=+" else f"~{ord(ch):04x}" for ch in text)
 
 
+# Made once: json.dumps() makes an encoder on every call that passes options. Not orjson: it
+# writes NaN as null and some floats in other words (1e16 for 1e+16), and event data may hold any.
+_CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def event_entity(event: Event) -> Entity:
@@ -108,7 +114,7 @@ def entity_event(entity: Entity) -> Event:
         type=str(entity["type"]),
         at=_utc(entity["at"]),
         author=str(entity["author"]),
-        data=json.loads(join_text("data", entity)),
+        data=read_json(join_text("data", entity)),
         prev_hash=str(entity["prev_hash"]),
         hash=str(entity["hash"]),
     )
@@ -210,9 +216,9 @@ def entity_notification(entity: Entity) -> Notification:
         recipient=Recipient(str(entity["recipient_kind"]), str(entity["recipient_id"])),
         reason=str(entity["reason"]),
         stage=str(entity["stage"]),
-        clauses=tuple(json.loads(str(entity["clauses"]))),
+        clauses=tuple(read_json(str(entity["clauses"]))),
         action_required=bool(entity["action_required"]),
-        details=dict(json.loads(str(entity["details"]))),
+        details=dict(read_json(str(entity["details"]))),
     )
     stored_key = str(entity["key"])
     if stored_key != notification.key:  # a nudge, keyed by its day rather than an event

@@ -28,6 +28,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from storage.cases import safe_key
+from storage.json_text import read_json
 from storage.tables import (
     PARTITION_KEY,
     ROW_KEY,
@@ -85,7 +86,7 @@ def validate_reference(reference: object) -> dict[str, Any]:
     if parts is None or parts.scheme not in ("http", "https") or not host:
         raise ValueError(f"serviceUrl {service_url[:80]!r} is not an http(s) URL")
     try:
-        copy: dict[str, Any] = json.loads(json.dumps(reference, allow_nan=False))
+        copy: dict[str, Any] = read_json(json.dumps(reference, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"a conversation reference must be plain JSON: {exc}") from None
     return copy
@@ -169,7 +170,7 @@ class ConversationStore:
         found = await self._store.get(self._table, *key)
         if found is None or not owned(found.entity) or "reference_count" not in found.entity:
             return False
-        stored = _signature(json.loads(join_text("reference", found.entity)))
+        stored = _signature(read_json(join_text("reference", found.entity)))
         self._remember(key, stored)
         return stored == signature
 
@@ -184,7 +185,7 @@ class ConversationStore:
         entity = await self._person_row(person_id)
         if entity is None or "reference_count" not in entity:
             return None
-        reference: dict[str, Any] = json.loads(join_text("reference", entity))
+        reference: dict[str, Any] = read_json(join_text("reference", entity))
         return reference
 
     async def _person_row(self, person_id: str) -> Entity | None:
@@ -236,7 +237,7 @@ class ConversationStore:
         entity = found.entity
         return ChannelRecord(
             board_id=str(entity["board_id"]),
-            reference=json.loads(join_text("reference", entity)),
+            reference=read_json(join_text("reference", entity)),
             team_id=str(entity["team_id"]),
             channel_id=str(entity["channel_id"]),
             set_by=str(entity["set_by"]),
@@ -279,5 +280,5 @@ class ConversationStore:
         )
         if found is None or "reference_count" not in found.entity:
             return None
-        reference: dict[str, Any] = json.loads(join_text("reference", found.entity))
+        reference: dict[str, Any] = read_json(join_text("reference", found.entity))
         return reference

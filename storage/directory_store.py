@@ -45,6 +45,7 @@ from escalation.parties import MAX_RESULTS
 from escalation.retry import retry_on_conflict
 from escalation.strict_yaml import YamlError, load_strict
 from storage.cases import safe_key
+from storage.json_text import read_json
 from storage.tables import (
     PARTITION_KEY,
     ROW_KEY,
@@ -175,14 +176,14 @@ def _stored(entity: Entity, etag: str) -> _Stored:
                 "id": entity["id"],
                 "name": entity["name"],
                 "agency": entity["agency"],
-                "roles": json.loads(str(entity["roles"])),
-                "board_roles": json.loads(str(entity["board_roles"])),
+                "roles": read_json(str(entity["roles"])),
+                "board_roles": read_json(str(entity["board_roles"])),
                 "line_manager": entity.get("line_manager"),
                 "email": entity.get("email"),
                 # Rows written before job titles existed have none: it stays optional.
                 "job_title": entity.get("job_title"),
                 "status": entity.get("status"),
-                "requested_roles": json.loads(str(entity.get("requested_roles") or "[]")),
+                "requested_roles": read_json(str(entity.get("requested_roles") or "[]")),
             }
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -213,7 +214,7 @@ def agency_entity(agency: Agency, *, updated_at: datetime) -> Entity:
 
 def _agency(entity: Entity) -> Agency:
     try:
-        tenants = json.loads(str(entity["tenants"]))
+        tenants = read_json(str(entity["tenants"]))
         if not isinstance(tenants, list):
             raise TypeError("tenants is not a list")
         return Agency.of(str(entity["id"]), (str(t) for t in tenants))

@@ -53,6 +53,7 @@ from escalation.joining import (
 )
 from storage.cases import safe_key
 from storage.directory_store import DirectoryStore, StoredPerson
+from storage.json_text import read_json
 from storage.outbox import jittered_backoff
 from storage.tables import (
     PARTITION_KEY,
@@ -133,11 +134,11 @@ def _request(entity: Entity) -> JoinRequest:
         name=str(entity["name"]),
         agency_id=str(entity["agency"]),
         line_manager_id=_text(entity, "line_manager"),
-        roles=frozenset(json.loads(str(entity["roles"]))),
+        roles=frozenset(read_json(str(entity["roles"]))),
         tenant_id=str(entity["tenant"]),
         created_at=_utc(entity["created_at"]),
         previous_agency_id=_text(entity, "previous_agency"),
-        previous_roles=frozenset(json.loads(str(entity.get("previous_roles") or "[]"))),
+        previous_roles=frozenset(read_json(str(entity.get("previous_roles") or "[]"))),
         state=RequestState(str(entity["state"])),
         decided_by=_text(entity, "decided_by"),
         decided_at=_utc(decided_at) if decided_at is not None else None,

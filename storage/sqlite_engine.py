@@ -37,6 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+import orjson
+
+from storage.json_text import read_json
 from storage.tables import (
     PARTITION_KEY,
     ROW_KEY,
@@ -106,10 +109,9 @@ def _encode_value(value: object) -> tuple[str, object]:
 # The tags of the commonest types, looked up by exact type (a subclass, an enum say, goes the
 # long way): most properties are encoded without a call.
 _PLAIN_TAGS: Final[dict[type, str]] = {str: "s", int: "i", bool: "b"}
+# What orjson refuses (a lone surrogate, an int past 64 bits) is written by this, as before.
 # Made once: json.dumps() makes an encoder on every call that passes options.
 _JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-# json.loads() less its checks for surrounding whitespace, which _JSON never writes.
-_from_json: Final = json.JSONDecoder().raw_decode
 
 
 def _encode_props(entity: Entity) -> str:
@@ -118,12 +120,17 @@ def _encode_props(entity: Entity) -> str:
         tag = _PLAIN_TAGS.get(type(value))
         props[name] = _encode_value(value) if tag is None else (tag, value)
     del props[PARTITION_KEY], props[ROW_KEY]
-    return _JSON.encode(props)
+    # Floats are tagged as text above, so orjson (which writes NaN as null) never meets one;
+    # otherwise it writes what _JSON would, several times faster.
+    try:
+        return orjson.dumps(props).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _JSON.encode(props)
 
 
 def _decode(pk: bytes, rk: bytes, etag: str, props: str) -> StoredEntity:
     entity: Entity = {PARTITION_KEY: _unkey(pk), ROW_KEY: _unkey(rk)}
-    for name, (tag, raw) in _from_json(props)[0].items():
+    for name, (tag, raw) in read_json(props).items():
         if tag == "s" or tag == "i" or tag == "b":
             entity[name] = raw
         elif tag == "d":

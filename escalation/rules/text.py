@@ -5,12 +5,17 @@ Public so that the raise dialog can check each answer as it is given, with these
 
 from __future__ import annotations
 
+import re
+
 from escalation.errors import RefusalCode
 from escalation.policy import Wording
 from escalation.rules.context import refuse
 
 MAX_TEXT = 4000
 MAX_REFERENCE = 64
+
+# Control characters other than tab, line feed and carriage return (below U+0020).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def check_text(name: str, value: str, *, required: bool, limit: int = MAX_TEXT) -> str:
@@ -23,7 +28,7 @@ def check_text(name: str, value: str, *, required: bool, limit: int = MAX_TEXT) 
             RefusalCode.INVALID_INPUT,
             f"{_label(name)} is too long ({len(value)} characters; at most {limit}).",
         )
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+    if _CONTROL.search(value) is not None:
         raise refuse(RefusalCode.INVALID_INPUT, f"{_label(name)} contains control characters.")
     return value
 

@@ -1,0 +1,79 @@
+"""Reading stored JSON (storage.json_text): the very values `json.loads` gives, type for type,
+whichever reader reads it."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from storage.json_text import read_json
+from storage.sqlite_engine import _decode, _encode_props, _encode_value, _key
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, with the same types all the way down (1 == 1.0 == True would hide a change), and
+    NaN equal to NaN."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return bool(a == b)
+
+
+TEXTS = [
+    '{"case_id":"RB-2026-K7QX2M","seq":3,"details":{"issue":"Zoë\u2019s falls — twice"}}',
+    '{"a":[1,-2,3.5,1e-7,-0.0,0,true,false,null,""],"b":{"c":{"d":[[]]}}}',
+    '"\\ud83d\\ude00 and \\u00e9 and \\n\\t\\u0000"',
+    '{"a":1,"a":2}',  # the last of two keys wins in both
+    " [1, 2] ",
+    # What orjson reads otherwise, or not at all, and json reads:
+    "18446744073709551616",  # past 64 bits: orjson would make it a float
+    "-9223372036854775809",
+    '{"n":123456789012345678901234567890}',
+    "9223372036854775807",
+    "[NaN, Infinity, -Infinity]",
+    "1e400",
+    '"\\ud800 alone"',  # a lone surrogate, as ensure_ascii writes one
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_reads_what_json_reads(text: str) -> None:
+    assert same(read_json(text), json.loads(text))
+
+
+@pytest.mark.parametrize("text", ["", "{", "[1,]", "{'a': 1}", "nul"])
+def test_what_is_not_json_fails_as_json_fails(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError):
+        read_json(text)
+
+
+def test_an_entity_reads_back_from_sqlite_exactly_as_written() -> None:
+    entity: dict[str, Any] = {
+        "PartitionKey": "RB-2026-K7QX2M",
+        "RowKey": "event-00000001",
+        "text": "Zoë\u2019s \U0001f600 line\nnext",
+        "seq": 2**63 - 1,
+        "low": -(2**63),
+        "flag": True,
+        "ratio": float("nan"),
+        "score": 1e16,
+        "at": datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+        "blob": b"\x00\xff",
+    }
+    props = _encode_props(entity)
+    # Byte for byte what json wrote before: a file written by either reads the same.
+    tagged = {k: _encode_value(v) for k, v in entity.items() if k not in ("PartitionKey", "RowKey")}
+    assert props == json.dumps(tagged, ensure_ascii=False, separators=(",", ":"))
+    back = _decode(_key(entity["PartitionKey"]), _key(entity["RowKey"]), "etag", props)
+    assert same(dict(back.entity), entity)
