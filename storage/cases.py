@@ -88,6 +88,15 @@ def safe_key(text: str) -> str:
 _CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+async def _together(writes: Sequence[Awaitable[object]]) -> None:
+    """Wait for the writes at once; one alone is awaited as it is, as a task for it would
+    cost more than the write on the embedded engine."""
+    if len(writes) == 1:
+        await writes[0]
+    elif writes:
+        await asyncio.gather(*writes)
+
+
 def _json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
@@ -438,11 +447,11 @@ class TableCaseRepository:
         ]
         if pending:
             writes.append(self._batches(self._t.outbox_pending, pending))
-        await asyncio.gather(*writes)
+        await _together(writes)
 
     async def _batches(self, table: str, ops: list[Op]) -> None:
         """Upserts in one partition, as transactions of up to 100, together."""
-        await asyncio.gather(*(self._store.transact(table, batch) for batch in batches(ops)))
+        await _together([self._store.transact(table, batch) for batch in batches(ops)])
 
     # -- queries -----------------------------------------------------------------------------------
 

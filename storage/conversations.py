@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -113,6 +113,25 @@ def _utc(value: object) -> datetime:
     return datetime.fromisoformat(str(value)).astimezone(UTC)
 
 
+def _tenant_seen(
+    reference: Mapping[str, Any],
+) -> tuple[tuple[str, str], str, dict[str, Any]] | None:
+    """The tenant row a reference keeps fresh: its key, signature and reference (service URL,
+    bot and channel only); None when the reference names no tenant."""
+    tenant = reference.get("tenant")
+    if not isinstance(tenant, str) or not tenant.strip():
+        return None
+    seen: dict[str, Any] = {
+        key: reference[key] for key in ("serviceUrl", "bot", "channelId") if key in reference
+    }
+    seen["tenant"] = tenant.strip()
+    return (TENANT_PARTITION, safe_key(tenant.strip().lower())), _signature(seen), seen
+
+
+async def _together(work: list[Awaitable[None]]) -> None:
+    await asyncio.gather(*work)
+
+
 class ConversationStore:
     """Conversation references for proactive messages, on a `TableStore`."""
 
@@ -141,25 +160,44 @@ class ConversationStore:
         with every message and which proactive messages do not use): what this instance last
         wrote or read is remembered, and the row is read once to compare when it is not.
         """
+        work = self.person_reference_work(person_id, reference)
+        if work is not None:
+            await work
+
+    def person_reference_work(
+        self, person_id: str, reference: dict[str, Any]
+    ) -> Awaitable[None] | None:
+        """What `save_person_reference` has to wait for, or None when this instance knows the
+        reference (and its tenant's) to be stored already: a chat's every message then costs
+        no task and no wait. Checks its input before it returns, either way."""
         _text("person_id", person_id)
         checked = validate_reference(reference)
         key = (PERSON_PARTITION, safe_key(person_id))
+        signature = _signature(checked)
+        seen = _tenant_seen(checked)
+        work: list[Awaitable[None]] = []
+        if self._known.get(key) != signature:
+            work.append(self._keep_person(key, signature, person_id, checked))
+        if seen is not None and self._known.get(seen[0]) != seen[1]:
+            work.append(self._keep_tenant(*seen))
+        if not work:
+            return None
+        return work[0] if len(work) == 1 else _together(work)
 
-        async def person() -> None:
-            signature = _signature(checked)
-            if await self._unchanged(key, signature, lambda e: e.get("person_id") == person_id):
-                return
-            entity: Entity = {
-                PARTITION_KEY: key[0],
-                ROW_KEY: key[1],
-                "person_id": person_id,
-                "updated_at": self._now(),
-            }
-            entity.update(split_text("reference", _dumps(checked)))
-            await self._store.upsert(self._table, entity)
-            self._remember(key, signature)
-
-        await asyncio.gather(person(), self._seen_in_tenant(checked))
+    async def _keep_person(
+        self, key: tuple[str, str], signature: str, person_id: str, checked: dict[str, Any]
+    ) -> None:
+        if await self._unchanged(key, signature, lambda e: e.get("person_id") == person_id):
+            return
+        entity: Entity = {
+            PARTITION_KEY: key[0],
+            ROW_KEY: key[1],
+            "person_id": person_id,
+            "updated_at": self._now(),
+        }
+        entity.update(split_text("reference", _dumps(checked)))
+        await self._store.upsert(self._table, entity)
+        self._remember(key, signature)
 
     async def _unchanged(
         self, key: tuple[str, str], signature: str, owned: Callable[[Entity], bool]
@@ -249,21 +287,19 @@ class ConversationStore:
     async def _seen_in_tenant(self, reference: dict[str, Any]) -> None:
         """Remember where the bot last heard from the reference's tenant (the bot layer keeps
         the tenant beside the reference as ``tenant``)."""
-        tenant = reference.get("tenant")
-        if not isinstance(tenant, str) or not tenant.strip():
-            return
-        seen: dict[str, Any] = {
-            key: reference[key] for key in ("serviceUrl", "bot", "channelId") if key in reference
-        }
-        seen["tenant"] = tenant.strip()
-        key = (TENANT_PARTITION, safe_key(tenant.strip().lower()))
-        signature = _signature(seen)
+        seen = _tenant_seen(reference)
+        if seen is not None:
+            await self._keep_tenant(*seen)
+
+    async def _keep_tenant(
+        self, key: tuple[str, str], signature: str, seen: dict[str, Any]
+    ) -> None:
         if await self._unchanged(key, signature, lambda e: "tenant_id" in e):
             return
         entity: Entity = {
             PARTITION_KEY: key[0],
             ROW_KEY: key[1],
-            "tenant_id": tenant.strip(),
+            "tenant_id": seen["tenant"],
             "updated_at": self._now(),
         }
         entity.update(split_text("reference", _dumps(seen)))

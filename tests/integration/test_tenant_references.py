@@ -13,6 +13,7 @@ from storage.conversations import TENANT_PARTITION, ConversationStore
 from storage.tables import TableStore
 from testkit.azurite import unique_table_name
 from testkit.clocks import FakeClock
+from testkit.round_trips import CallLog
 from tests.integration.references import reference
 
 COUNCIL = "6F1C2A77-0C0E-4A51-9D84-1A2B3C4D5E01"
@@ -75,3 +76,50 @@ async def test_a_reference_without_a_tenant_teaches_nothing(
 ) -> None:
     await conversations.save_person_reference("amara", reference("a:1amara"))
     assert await conversations.tenant_reference("tenant") is None
+
+
+async def test_a_reference_known_to_be_stored_costs_nothing_to_keep(store: TableStore) -> None:
+    """A chat's every message keeps the person's reference: once this instance has written it
+    (and its tenant's), the same reference again has nothing to wait for and calls no table;
+    a new service URL, a new chat or a new tenant has."""
+    calls = CallLog(store)
+    conversations = ConversationStore(calls, table=unique_table_name())
+    await conversations.ensure_tables()
+    first = reference("a:1nadia", tenant=NHS)
+    await conversations.save_person_reference("nadia", first)
+    made = len(calls.calls)
+    assert made > 0
+
+    # The activity id changes with every message, and is not what proactive messages use.
+    again = reference("a:1nadia", tenant=NHS, activityId="1690000000999")
+    assert conversations.person_reference_work("nadia", again) is None
+    await conversations.save_person_reference("nadia", again)
+    assert len(calls.calls) == made
+
+    moved = reference("a:1nadia", tenant=NHS, serviceUrl="https://smba.trafficmanager.net/emea/")
+    for changed, person in [
+        (moved, "nadia"),
+        (reference("a:1other", tenant=NHS), "nadia"),
+        (reference("a:1nadia", tenant=COUNCIL), "nadia"),
+        (first, "noah"),
+    ]:
+        work = conversations.person_reference_work(person, changed)
+        assert work is not None
+        await work
+    assert await conversations.tenant_reference(NHS) == {
+        "serviceUrl": "https://smba.trafficmanager.net/uk/",
+        "bot": {"id": "28:bot", "name": "Escalation"},
+        "channelId": "msteams",
+        "tenant": NHS,
+    }
+    found = await conversations.person_reference("noah")
+    assert found is not None and found["conversation"]["id"] == "a:1nadia"
+
+
+async def test_a_bad_reference_is_refused_before_anything_is_waited_for(
+    conversations: ConversationStore,
+) -> None:
+    with pytest.raises(ValueError, match="serviceUrl"):
+        conversations.person_reference_work("nadia", reference(serviceUrl="ftp://x/"))
+    with pytest.raises(ValueError, match="person_id"):
+        conversations.person_reference_work(" ", reference())
