@@ -9,19 +9,26 @@ escape, all of which `json` reads: those too are read by `json`.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Final
 
 import orjson
 
 # 19 digits reach past what orjson keeps exact (an int from -2**63 to 2**64 - 1): a false alarm
-# (a long reference in a string, say) costs only the slower read.
-_LONG_NUMBER: Final = re.compile(r"\d{19}")
+# (a long reference in a string, say) costs only the slower read. Found by mapping every byte to
+# "0" (a digit) or " " (anything else) and looking for a run: several times faster than a
+# regular expression, which took longer than the parse itself.
+_DIGITS: Final = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_RUN: Final = b"0" * 19
+
+
+def _long_number_in(text: str) -> bool:
+    # surrogatepass: a lone surrogate (which orjson refuses anyway) must not stop the look.
+    return _LONG_RUN in text.encode("utf-8", "surrogatepass").translate(_DIGITS)
 
 
 def read_json(text: str) -> Any:
     """`json.loads(text)`."""
-    if _LONG_NUMBER.search(text) is None:
+    if not _long_number_in(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

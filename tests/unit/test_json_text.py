@@ -42,6 +42,8 @@ TEXTS = [
     "[NaN, Infinity, -Infinity]",
     "1e400",
     '"\\ud800 alone"',  # a lone surrogate, as ensure_ascii writes one
+    '["\ud800 itself"]',  # and as the character itself
+    '{"reference": "ASC-1234567890123456789", "n": 1}',  # 19 digits in a string: json reads it
 ]
 
 
