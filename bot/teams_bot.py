@@ -325,13 +325,12 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             # Only their own chat with the bot: a case card sent later must never land in a
             # channel or a group chat they happened to write in last. Kept (when it changed)
             # while the conversation's state is read.
-            keep = self.storage.conversations.person_reference_work(
-                person.id, reference_with_tenant(turn_context)
+            _, dc = await asyncio.gather(
+                self.storage.conversations.save_person_reference(
+                    person.id, reference_with_tenant(turn_context)
+                ),
+                self.dialogs.create_context(turn_context),
             )
-            if keep is None:
-                dc = await self.dialogs.create_context(turn_context)
-            else:
-                _, dc = await asyncio.gather(keep, self.dialogs.create_context(turn_context))
         else:
             dc = await self.dialogs.create_context(turn_context)
         value = turn_context.activity.value
