@@ -24,7 +24,7 @@ import pytest
 
 from storage.azure_engine import AzureTableStore
 from storage.factory import open_table_store
-from storage.sqlite_engine import SqliteTableStore
+from storage.sqlite_engine import ON_LOOP_ROWS, SqliteTableStore
 from storage.tables import (
     MAX_KEY_UTF16,
     MAX_PROPERTIES,
@@ -739,11 +739,54 @@ async def test_a_sqlite_point_read_goes_to_the_database_thread_when_its_connecti
         await store.close()
 
 
+async def test_sqlite_small_queries_do_not_wait_behind_a_write_and_large_ones_read_whole(
+    tmp_path: Path,
+) -> None:
+    """A query of up to ON_LOOP_ROWS rows is read on the calling thread, as a point read is, so
+    it does not wait for a write queued on the database thread; one with more rows goes there
+    and reads every row, whatever the limit."""
+    store = SqliteTableStore(tmp_path)
+    await store.ensure_tables(["cases"])
+    many = ON_LOOP_ROWS + 3
+    for start in range(0, many, 50):
+        end = min(start + 50, many)
+        await store.transact(
+            "cases", [Op.insert(ent("big", f"{i:04d}")) for i in range(start, end)]
+        )
+    await store.transact("cases", [Op.insert(ent("small", f"{i:04d}")) for i in range(5)])
+    other_process = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")  # holds the write lock
+        write = asyncio.ensure_future(store.upsert("cases", ent("small", "0009")))
+        await asyncio.sleep(0.1)  # the database thread now waits for the lock
+
+        small = await asyncio.wait_for(store.query_partition("cases", "small"), timeout=5)
+        capped = await asyncio.wait_for(
+            store.query_partition("cases", "big", limit=ON_LOOP_ROWS), timeout=5
+        )
+        large = asyncio.ensure_future(store.query_partition("cases", "big"))
+        await asyncio.sleep(0.1)
+
+        assert [e.entity["RowKey"] for e in small] == [f"{i:04d}" for i in range(5)]
+        assert [e.entity["RowKey"] for e in capped] == [f"{i:04d}" for i in range(ON_LOOP_ROWS)]
+        assert not large.done() and not write.done()  # both wait for the database thread
+        other_process.execute("ROLLBACK")
+        await asyncio.wait_for(write, timeout=5)
+        assert [e.entity["RowKey"] for e in await large] == [f"{i:04d}" for i in range(many)]
+        for limit in (ON_LOOP_ROWS + 1, ON_LOOP_ROWS + 2, many + 10):
+            found = await store.query_partition("cases", "big", limit=limit)
+            assert len(found) == min(limit, many)
+        assert len(await store.query_range("cases", None, None)) == many + 6
+    finally:
+        other_process.close()
+        await store.close()
+
+
 _INCREMENTER = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from storage.sqlite_engine import SqliteTableStore
+    from storage.sqlite_engine import ON_LOOP_ROWS, SqliteTableStore
     from storage.tables import ConcurrencyConflict
 
     async def main(data_dir, rounds):
@@ -804,6 +847,8 @@ async def test_sqlite_store_survives_a_restart(tmp_path: Path) -> None:
     await store.close()
     with pytest.raises(StorageUnavailable):
         await store.get("cases", "c", "1")
+    with pytest.raises(StorageUnavailable):
+        await store.query_partition("cases", "c")
 
     reopened = SqliteTableStore(tmp_path)
     try:
