@@ -168,8 +168,8 @@ class ConversationStore:
         self, person_id: str, reference: dict[str, Any]
     ) -> Awaitable[None] | None:
         """What `save_person_reference` has to wait for, or None when this instance knows the
-        reference (and its tenant's) to be stored already: a chat's every message then costs
-        no task and no wait. Checks its input before it returns, either way."""
+        reference (and its tenant's) to be stored already: then no table is called and no task
+        started. Checks its input before it returns, either way."""
         _text("person_id", person_id)
         checked = validate_reference(reference)
         key = (PERSON_PARTITION, safe_key(person_id))
