@@ -474,10 +474,15 @@ class SqliteTableStore(ValidatingTableStore):
             "ORDER BY pk, rk LIMIT ?"
         )
 
+        def rows_of(
+            conn: sqlite3.Connection, most: int | None, known: set[str] | None = None
+        ) -> list[tuple[bytes, bytes, str, str]]:
+            tbl = self._require_table(conn, table, known)
+            # fetchall(): the read transaction ends with the statement (see _get).
+            return conn.execute(sql, (tbl, *params, -1 if most is None else most)).fetchall()
+
         def work(conn: sqlite3.Connection) -> list[StoredEntity]:
-            tbl = self._require_table(conn, table)
-            rows = conn.execute(sql, (tbl, *params, -1 if limit is None else limit))
-            return [_decode(*row) for row in rows]
+            return [_decode(*row) for row in rows_of(conn, limit)]
 
         if self._closed:
             raise StorageUnavailable("the SQLite table store is closed")
@@ -487,9 +492,7 @@ class SqliteTableStore(ValidatingTableStore):
             # cases. One with more rows than that goes to the database thread, read again.
             most = ON_LOOP_ROWS + 1 if limit is None else min(limit, ON_LOOP_ROWS + 1)
             try:
-                tbl = self._require_table(reader, table, self._reader_tables)
-                # fetchall(): the read transaction ends with the statement (see _get).
-                rows = reader.execute(sql, (tbl, *params, most)).fetchall()
+                rows = rows_of(reader, most, self._reader_tables)
             except sqlite3.Error:
                 self._close_reader()  # busy, say: the database thread waits it out (see _get)
             else:

@@ -93,3 +93,15 @@ def test_text_answers_skip_and_strip_as_before() -> None:
 def test_a_day_in_the_future_is_asked_again() -> None:
     with pytest.raises(AnswerError, match="in the future"):
         parse_day("2026-12-02", date(2026, 12, 1))
+
+
+def test_every_control_character_but_tab_and_line_breaks_is_refused() -> None:
+    allowed = {"\t", "\n", "\r"}
+    for code in range(0x3000):  # every control character, and well past them
+        ch = chr(code)
+        text = f"Spoke{ch}again"
+        if code < 0x20 and ch not in allowed:
+            with pytest.raises(Refused, match="control characters"):
+                check_text("summary", text, required=True)
+        else:
+            assert check_text("summary", text, required=True) == text

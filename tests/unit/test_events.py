@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from escalation.events import GENESIS, Event, EventDraft, append, verify_chain
+from escalation.events import GENESIS, Event, EventDraft, append, event_hash, verify_chain
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -107,3 +108,29 @@ def test_rehashed_forgery_breaks_the_link_to_the_next_event() -> None:
 def test_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
         append("RB-1", [], [EventDraft("CaseRaised", {})], at=datetime(2026, 12, 1, 10), author="a")
+
+
+def test_the_hashed_form_is_the_one_every_stored_hash_was_made_with() -> None:
+    """Sorted keys, no spaces, text as it is (not escaped): a change of form would read every
+    stored history as tampered with. The digest is pinned, and the text spelled out."""
+    data = {
+        "summary": "Zoë\u2019s falls — talked",
+        "n": [1, 2.5, None, True],
+        "b": {"z": 1, "a": 2},
+    }
+    digest = event_hash(
+        case_id="RB-2026-K7QX2M",
+        seq=2,
+        type="DiscussionRecorded",
+        at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+        author="amara",
+        data=data,
+        prev_hash=GENESIS,
+    )
+    text = (
+        '{"at":"2026-12-01T10:00:00+00:00","author":"amara","case_id":"RB-2026-K7QX2M",'
+        '"data":{"b":{"a":2,"z":1},"n":[1,2.5,null,true],"summary":"Zoë\u2019s falls — talked"},'
+        f'"prev_hash":"{GENESIS}","seq":2,"type":"DiscussionRecorded"}}'
+    )
+    assert digest == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert digest == "94831b06439896774fc16afd43585686bd2344bfebda4d04b4cb1ca834d4fec0"
