@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,9 @@ class Event:
     data: Mapping[str, Any]  # JSON-compatible
     prev_hash: str
     hash: str
+    # `data` in the hash's form, as `append` hashed it: storage writes this text rather than
+    # encoding the data again. Empty for an event read back (its data is checked by its hash).
+    data_json: str = field(default="", repr=False, compare=False)
 
 
 def event_hash(
@@ -48,16 +51,19 @@ def event_hash(
     data: Mapping[str, Any],
     prev_hash: str,
 ) -> str:
-    canonical = _CANONICAL.encode(
-        {
-            "case_id": case_id,
-            "seq": seq,
-            "type": type,
-            "at": at.astimezone(UTC).isoformat(),
-            "author": author,
-            "data": data,
-            "prev_hash": prev_hash,
-        }
+    return _hash_of(case_id, seq, type, at, author, _CANONICAL.encode(data), prev_hash)
+
+
+def _hash_of(
+    case_id: str, seq: int, type: str, at: datetime, author: str, data_json: str, prev_hash: str
+) -> str:
+    """The hash of the canonical text of the event, its data already in that form: the text
+    that encoding the whole event with sorted keys gives, written out key by key."""
+    text = _CANONICAL.encode
+    canonical = (
+        f'{{"at":{text(at.astimezone(UTC).isoformat())},"author":{text(author)},'
+        f'"case_id":{text(case_id)},"data":{data_json},"prev_hash":{text(prev_hash)},'
+        f'"seq":{text(seq)},"type":{text(type)}}}'
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -81,16 +87,9 @@ def append(
         seq += 1
         # Round-trip through JSON so what is hashed is exactly what storage will give back.
         data = json.loads(json.dumps(dict(draft.data)))
-        digest = event_hash(
-            case_id=case_id,
-            seq=seq,
-            type=draft.type,
-            at=at,
-            author=author,
-            data=data,
-            prev_hash=prev,
-        )
-        events.append(Event(case_id, seq, draft.type, at, author, data, prev, digest))
+        data_json = _CANONICAL.encode(data)
+        digest = _hash_of(case_id, seq, draft.type, at, author, data_json, prev)
+        events.append(Event(case_id, seq, draft.type, at, author, data, prev, digest, data_json))
         prev = digest
     return events
 

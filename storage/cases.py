@@ -112,7 +112,7 @@ def event_entity(event: Event) -> Entity:
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }
-    entity.update(split_text("data", _json(dict(event.data))))
+    entity.update(split_text("data", event.data_json or _json(dict(event.data))))
     return entity
 
 

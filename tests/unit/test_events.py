@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -134,3 +135,32 @@ def test_the_hashed_form_is_the_one_every_stored_hash_was_made_with() -> None:
     )
     assert digest == hashlib.sha256(text.encode("utf-8")).hexdigest()
     assert digest == "94831b06439896774fc16afd43585686bd2344bfebda4d04b4cb1ca834d4fec0"
+
+
+def test_append_hashes_and_keeps_the_very_text_a_whole_event_encodes_to() -> None:
+    """`append` writes the data's canonical text once, for the hash and for storage: the hash
+    must be the one encoding the whole event gives (verify_chain's), and the kept text the data's
+    own canonical form, whatever shape the draft's data had."""
+    canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    drafts = [
+        EventDraft("CaseRaised", {"z": 1, "a": {"y": (1, 2), "b": "Zoë\u2019s"}, "m": None}),
+        EventDraft("DiscussionRecorded", {2: "two", 10: "ten"}),  # keys become text
+        EventDraft("ClockStarted", {"due": "2026-12-08", "n": [1.5, -0.0, 10**20, True]}),
+        EventDraft("Empty", {}),
+    ]
+    events = append("RB-1", [], drafts, at=T0, author="amara\u00e9")
+    for event in events:
+        whole = {
+            "case_id": event.case_id,
+            "seq": event.seq,
+            "type": event.type,
+            "at": event.at.isoformat(),
+            "author": event.author,
+            "data": event.data,
+            "prev_hash": event.prev_hash,
+        }
+        expected = hashlib.sha256(canonical.encode(whole).encode("utf-8")).hexdigest()
+        assert event.hash == expected
+        assert event.data_json == canonical.encode(event.data)
+    assert events[1].data == {"2": "two", "10": "ten"}
+    assert not verify_chain("RB-1", events)
