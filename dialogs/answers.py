@@ -25,11 +25,8 @@ def parse_day(text: str, today: date, *, oldest_days: int = 366) -> date:
         return today
     if cleaned == "yesterday":
         return today - timedelta(days=1)
-    for fmt in _FORMATS:
-        try:
-            day = datetime.strptime(cleaned, fmt).date()
-        except ValueError:
-            continue
+    day = _read_day(cleaned)
+    if day is not None:
         if day > today:
             raise AnswerError(f"{day:%d %B %Y} is in the future. {date_hint(today)}")
         if day < today - timedelta(days=oldest_days):
@@ -42,6 +39,26 @@ def parse_day(text: str, today: date, *, oldest_days: int = 366) -> date:
     if impossible is not None:
         raise AnswerError(f"{impossible} {date_hint(today)}")
     raise AnswerError(f"I could not read that date. {date_hint(today)}")
+
+
+_PLAIN_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _read_day(cleaned: str) -> date | None:
+    """The day `cleaned` names in the first of _FORMATS that reads it, or None."""
+    if _PLAIN_ISO_DATE.fullmatch(cleaned) is not None:
+        # The form the dialog keeps a day in, which only "%Y-%m-%d" reads: read at once, not
+        # after failing each day/month format (an exception apiece).
+        try:
+            return date.fromisoformat(cleaned)
+        except ValueError:
+            return None
+    for fmt in _FORMATS:
+        try:
+            return datetime.strptime(cleaned, fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 def date_hint(today: date) -> str:

@@ -3,7 +3,7 @@ day that does not exist is told apart from text that is not a date."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -59,3 +59,17 @@ def test_a_future_date_is_refused_with_an_example_that_works() -> None:
 
 def test_a_leap_day_is_a_date() -> None:
     assert parse_day("29/02/2028", date(2028, 3, 1)) == date(2028, 2, 29)
+
+
+def test_a_day_kept_in_iso_form_is_read_as_strptime_reads_it() -> None:
+    """The dialog keeps a day as YYYY-MM-DD and reads it again when the case is saved: every
+    day of the year back is the same day, and what strptime finds no day in stays refused."""
+    for back in range(366):
+        day = TODAY - timedelta(days=back)
+        assert parse_day(day.isoformat(), TODAY) == day
+    assert parse_day("2026-1-5", TODAY) == date(2026, 1, 5)  # not zero-padded: still read
+    for text in ("2026-02-29", "2026-13-01", "2026-00-10", "2026-11-00"):
+        with pytest.raises(ValueError):
+            datetime.strptime(text, "%Y-%m-%d")
+        with pytest.raises(AnswerError):
+            parse_day(text, TODAY)
