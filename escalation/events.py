@@ -38,6 +38,7 @@ class Event:
     hash: str
     # `data` in the hash's form, as `append` hashed it: storage writes this text rather than
     # encoding the data again. Empty for an event read back (its data is checked by its hash).
+    # An event copied with other data (dataclasses.replace) must be given its text, or "".
     data_json: str = field(default="", repr=False, compare=False)
 
 

@@ -366,7 +366,7 @@ def checked_entity(entity: Mapping[str, Any]) -> tuple[Entity, int]:
                 size += 8 + 2 * len(name) + (1 if kind is bool else 8)
             wire += 88 + 2 * len(name)
         elif name in (PARTITION_KEY, ROW_KEY):
-            continue
+            continue  # checked above, as keys
         else:
             size += _property_size(name, value)
             wire += 2 * len(name) + 48 + _wire_bound_value(value)
