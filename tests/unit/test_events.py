@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -142,9 +143,10 @@ def test_append_hashes_and_keeps_the_very_text_a_whole_event_encodes_to() -> Non
     must be the one encoding the whole event gives (verify_chain's), and the kept text the data's
     own canonical form, whatever shape the draft's data had."""
     canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    int_keys: dict[Any, Any] = {2: "two", 10: "ten"}  # not what a rule writes: keys become text
     drafts = [
         EventDraft("CaseRaised", {"z": 1, "a": {"y": (1, 2), "b": "Zoë\u2019s"}, "m": None}),
-        EventDraft("DiscussionRecorded", {2: "two", 10: "ten"}),  # keys become text
+        EventDraft("DiscussionRecorded", int_keys),
         EventDraft("ClockStarted", {"due": "2026-12-08", "n": [1.5, -0.0, 10**20, True]}),
         EventDraft("Empty", {}),
     ]
