@@ -22,7 +22,12 @@ class IdentityMemo(Generic[V]):
 
     def get(self, *objects: object) -> V:
         """`make(*objects)`, made once while these very objects are asked about again."""
-        key = tuple(id(o) for o in objects)
+        key = tuple(map(id, objects))
+        # A hit needs no lock: one dict read is whole under the GIL, and what it finds keeps
+        # its objects alive. Making and evicting are done under it.
+        found = self._kept.get(key)
+        if found is not None:
+            return found[1]
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
