@@ -88,7 +88,7 @@ def safe_key(text: str) -> str:
 _CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-async def _together(writes: Sequence[Awaitable[object]]) -> None:
+async def together(writes: Sequence[Awaitable[object]]) -> None:
     """Wait for the writes at once; one alone is awaited as it is, as a task for it would
     cost more than the write on the embedded engine."""
     if len(writes) == 1:
@@ -447,11 +447,11 @@ class TableCaseRepository:
         ]
         if pending:
             writes.append(self._batches(self._t.outbox_pending, pending))
-        await _together(writes)
+        await together(writes)
 
     async def _batches(self, table: str, ops: list[Op]) -> None:
         """Upserts in one partition, as transactions of up to 100, together."""
-        await _together([self._store.transact(table, batch) for batch in batches(ops)])
+        await together([self._store.transact(table, batch) for batch in batches(ops)])
 
     # -- queries -----------------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ is stored whole, spread over as many properties as it needs (``split_text``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from storage.cases import safe_key
+from storage.cases import safe_key, together
 from storage.json_text import read_json
 from storage.tables import (
     PARTITION_KEY,
@@ -128,10 +127,6 @@ def _tenant_seen(
     return (TENANT_PARTITION, safe_key(tenant.strip().lower())), _signature(seen), seen
 
 
-async def _together(work: list[Awaitable[None]]) -> None:
-    await asyncio.gather(*work)
-
-
 class ConversationStore:
     """Conversation references for proactive messages, on a `TableStore`."""
 
@@ -160,29 +155,19 @@ class ConversationStore:
         with every message and which proactive messages do not use): what this instance last
         wrote or read is remembered, and the row is read once to compare when it is not.
         """
-        work = self.person_reference_work(person_id, reference)
-        if work is not None:
-            await work
-
-    def person_reference_work(
-        self, person_id: str, reference: dict[str, Any]
-    ) -> Awaitable[None] | None:
-        """What `save_person_reference` has to wait for, or None when this instance knows the
-        reference (and its tenant's) to be stored already: then no table is called and no task
-        started. Checks its input before it returns, either way."""
         _text("person_id", person_id)
         checked = validate_reference(reference)
         key = (PERSON_PARTITION, safe_key(person_id))
         signature = _signature(checked)
         seen = _tenant_seen(checked)
+        # What this instance knows to be stored costs no table call and no task: the same
+        # reference comes with every message of a chat.
         work: list[Awaitable[None]] = []
         if self._known.get(key) != signature:
             work.append(self._keep_person(key, signature, person_id, checked))
         if seen is not None and self._known.get(seen[0]) != seen[1]:
             work.append(self._keep_tenant(*seen))
-        if not work:
-            return None
-        return work[0] if len(work) == 1 else _together(work)
+        await together(work)
 
     async def _keep_person(
         self, key: tuple[str, str], signature: str, person_id: str, checked: dict[str, Any]

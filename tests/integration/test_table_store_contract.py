@@ -786,7 +786,7 @@ _INCREMENTER = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from storage.sqlite_engine import ON_LOOP_ROWS, SqliteTableStore
+    from storage.sqlite_engine import SqliteTableStore
     from storage.tables import ConcurrencyConflict
 
     async def main(data_dir, rounds):

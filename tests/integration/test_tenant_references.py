@@ -92,7 +92,6 @@ async def test_a_reference_known_to_be_stored_costs_nothing_to_keep(store: Table
 
     # The activity id changes with every message, and is not what proactive messages use.
     again = reference("a:1nadia", tenant=NHS, activityId="1690000000999")
-    assert conversations.person_reference_work("nadia", again) is None
     await conversations.save_person_reference("nadia", again)
     assert len(calls.calls) == made
 
@@ -103,9 +102,9 @@ async def test_a_reference_known_to_be_stored_costs_nothing_to_keep(store: Table
         (reference("a:1nadia", tenant=COUNCIL), "nadia"),
         (first, "noah"),
     ]:
-        work = conversations.person_reference_work(person, changed)
-        assert work is not None
-        await work
+        before = len(calls.calls)
+        await conversations.save_person_reference(person, changed)
+        assert len(calls.calls) > before
     assert await conversations.tenant_reference(NHS) == {
         "serviceUrl": "https://smba.trafficmanager.net/uk/",
         "bot": {"id": "28:bot", "name": "Escalation"},
@@ -116,10 +115,11 @@ async def test_a_reference_known_to_be_stored_costs_nothing_to_keep(store: Table
     assert found is not None and found["conversation"]["id"] == "a:1nadia"
 
 
-async def test_a_bad_reference_is_refused_before_anything_is_waited_for(
-    conversations: ConversationStore,
-) -> None:
+async def test_a_bad_reference_is_refused_before_any_table_is_called(store: TableStore) -> None:
+    calls = CallLog(store)
+    conversations = ConversationStore(calls, table=unique_table_name())
     with pytest.raises(ValueError, match="serviceUrl"):
-        conversations.person_reference_work("nadia", reference(serviceUrl="ftp://x/"))
+        await conversations.save_person_reference("nadia", reference(serviceUrl="ftp://x/"))
     with pytest.raises(ValueError, match="person_id"):
-        conversations.person_reference_work(" ", reference())
+        await conversations.save_person_reference(" ", reference())
+    assert calls.calls == []
