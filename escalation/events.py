@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from escalation.json_text import read_json
+
 GENESIS = "0" * 64
 
 # The hashed text's form: fixed for good, as every stored hash depends on it. Made once, as
@@ -58,13 +60,24 @@ def event_hash(
 def _hash_of(
     case_id: str, seq: int, type: str, at: datetime, author: str, data_json: str, prev_hash: str
 ) -> str:
-    """The hash of the canonical text of the event, its data already in that form: the text
-    that encoding the whole event with sorted keys gives, written out key by key."""
+    """The hash of the canonical text of the event, its data already in that form."""
+    return _digest(_head(case_id, at, author), seq, type, data_json, prev_hash)
+
+
+def _head(case_id: str, at: datetime, author: str) -> str:
+    """The canonical text's first keys, the same for every event one `append` makes."""
+    text = _CANONICAL.encode
+    return (
+        f'{{"at":{text(at.astimezone(UTC).isoformat())},"author":{text(author)},'
+        f'"case_id":{text(case_id)},"data":'
+    )
+
+
+def _digest(head: str, seq: int, type: str, data_json: str, prev_hash: str) -> str:
+    """The text that encoding the whole event with sorted keys gives, written out key by key."""
     text = _CANONICAL.encode
     canonical = (
-        f'{{"at":{text(at.astimezone(UTC).isoformat())},"author":{text(author)},'
-        f'"case_id":{text(case_id)},"data":{data_json},"prev_hash":{text(prev_hash)},'
-        f'"seq":{text(seq)},"type":{text(type)}}}'
+        f'{head}{data_json},"prev_hash":{text(prev_hash)},"seq":{seq:d},"type":{text(type)}}}'
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -83,13 +96,14 @@ def append(
     at = at.astimezone(UTC)
     prev = history[-1].hash if history else GENESIS
     seq = len(history)
+    head = _head(case_id, at, author)
     events: list[Event] = []
     for draft in drafts:
         seq += 1
         # Round-trip through JSON so what is hashed is exactly what storage will give back.
-        data = json.loads(json.dumps(dict(draft.data)))
+        data = read_json(json.dumps(dict(draft.data)))
         data_json = _CANONICAL.encode(data)
-        digest = _hash_of(case_id, seq, draft.type, at, author, data_json, prev)
+        digest = _digest(head, seq, draft.type, data_json, prev)
         events.append(Event(case_id, seq, draft.type, at, author, data, prev, digest, data_json))
         prev = digest
     return events

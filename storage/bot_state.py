@@ -34,7 +34,7 @@ from typing import Any, Final
 from botbuilder.core import ConversationState, Storage, TurnContext
 from botbuilder.core.bot_state import CachedBotState
 
-from storage.json_text import read_json
+from escalation.json_text import read_json
 from storage.state_codec import flatten, restore
 from storage.tables import (
     MAX_KEY_UTF16,

@@ -32,9 +32,9 @@ from typing import Any, Final
 from escalation.case import Case, ClockStatus, evolve, fold
 from escalation.errors import ConcurrencyConflict
 from escalation.events import Event
+from escalation.json_text import read_json
 from escalation.notifications import Notification, Recipient
 from escalation.ports import StoredCase
-from storage.json_text import read_json
 from storage.recent_cases import RecentCases
 from storage.tables import (
     MAX_BATCH_OPERATIONS,

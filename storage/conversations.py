@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from escalation.json_text import read_json
 from storage.cases import safe_key, together
-from storage.json_text import read_json
 from storage.tables import (
     PARTITION_KEY,
     ROW_KEY,

@@ -41,11 +41,11 @@ from typing import Any, Final
 
 from escalation import parties
 from escalation.directory import Agency, Directory, Person
+from escalation.json_text import read_json
 from escalation.parties import MAX_RESULTS
 from escalation.retry import retry_on_conflict
 from escalation.strict_yaml import YamlError, load_strict
 from storage.cases import safe_key
-from storage.json_text import read_json
 from storage.tables import (
     PARTITION_KEY,
     ROW_KEY,

@@ -51,9 +51,9 @@ from escalation.joining import (
     pending_entry,
     requested_roles,
 )
+from escalation.json_text import read_json
 from storage.cases import safe_key
 from storage.directory_store import DirectoryStore, StoredPerson
-from storage.json_text import read_json
 from storage.outbox import jittered_backoff
 from storage.tables import (
     PARTITION_KEY,

@@ -41,7 +41,7 @@ from typing import Any, Final, TypeVar
 
 import orjson
 
-from storage.json_text import read_json
+from escalation.json_text import read_json
 from storage.tables import (
     PARTITION_KEY,
     ROW_KEY,

@@ -1,4 +1,4 @@
-"""Reading stored JSON (storage.json_text): the very values `json.loads` gives, type for type,
+"""Reading stored JSON (escalation.json_text): the very values `json.loads` gives, type for type,
 whichever reader reads it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from storage.json_text import read_json
+from escalation.json_text import read_json
 from storage.sqlite_engine import _decode, _encode_props, _encode_value, _key
 
 
