@@ -126,15 +126,22 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         _check_date(day)
+        return self._working(day)
+
+    def _working(self, day: date) -> bool:
+        # Unchecked: for the loops below, whose day is checked once before they start.
         return day.weekday() < 5 and day not in self._holidays_for(day.year)
+
+    def _next_working(self, day: date) -> date:
+        candidate = day + _ONE_DAY
+        while not self._working(candidate):
+            candidate += _ONE_DAY
+        return candidate
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after ``day``."""
         _check_date(day)
-        candidate = day + _ONE_DAY
-        while not self.is_working_day(candidate):
-            candidate += _ONE_DAY
-        return candidate
+        return self._next_working(day)
 
     def nth_working_day_after(self, day: date, n: int) -> date:
         """The ``n``-th working day strictly after ``day`` (``day`` itself never counts)."""
@@ -142,7 +149,7 @@ class WorkingCalendar:
         _check_n(n)
         result = day
         for _ in range(n):
-            result = self.next_working_day(result)
+            result = self._next_working(result)
         return result
 
     # -- instants ---------------------------------------------------------------------------
@@ -205,7 +212,7 @@ class WorkingCalendar:
         count = 0
         day = first + _ONE_DAY
         while day <= last:
-            if self.is_working_day(day):
+            if self._working(day):
                 count += 1
             day += _ONE_DAY
         return count
