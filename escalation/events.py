@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from escalation.json_text import read_json
@@ -20,12 +21,24 @@ GENESIS = "0" * 64
 # The hashed text's form: fixed for good, as every stored hash depends on it. Made once, as
 # json.dumps() makes an encoder on every call that passes options.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# What that encoder gives for a str, called directly (json's C function).
+_TEXT: Callable[[str], str] = json.encoder.encode_basestring
 
 
 @dataclass(frozen=True)
 class EventDraft:
+    """An event a rule decided on, before `append` numbers, dates and chains it. Its data is not
+    changed once the draft is made: its stored form is worked out once (`stored`), however many
+    times the draft is appended (a raise folds its opening event before the rest are decided)."""
+
     type: str
     data: Mapping[str, Any]
+
+    @cached_property
+    def stored(self) -> tuple[dict[str, Any], str]:
+        """The data as storage will give it back (a JSON round trip), and its canonical text."""
+        data: dict[str, Any] = read_json(json.dumps(dict(self.data)))
+        return data, _CANONICAL.encode(data)
 
 
 @dataclass(frozen=True)
@@ -66,18 +79,16 @@ def _hash_of(
 
 def _head(case_id: str, at: datetime, author: str) -> str:
     """The canonical text's first keys, the same for every event one `append` makes."""
-    text = _CANONICAL.encode
     return (
-        f'{{"at":{text(at.astimezone(UTC).isoformat())},"author":{text(author)},'
-        f'"case_id":{text(case_id)},"data":'
+        f'{{"at":{_TEXT(at.astimezone(UTC).isoformat())},"author":{_TEXT(author)},'
+        f'"case_id":{_TEXT(case_id)},"data":'
     )
 
 
 def _digest(head: str, seq: int, type: str, data_json: str, prev_hash: str) -> str:
     """The text that encoding the whole event with sorted keys gives, written out key by key."""
-    text = _CANONICAL.encode
     canonical = (
-        f'{head}{data_json},"prev_hash":{text(prev_hash)},"seq":{seq:d},"type":{text(type)}}}'
+        f'{head}{data_json},"prev_hash":{_TEXT(prev_hash)},"seq":{seq:d},"type":{_TEXT(type)}}}'
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -100,9 +111,8 @@ def append(
     events: list[Event] = []
     for draft in drafts:
         seq += 1
-        # Round-trip through JSON so what is hashed is exactly what storage will give back.
-        data = read_json(json.dumps(dict(draft.data)))
-        data_json = _CANONICAL.encode(data)
+        # What is hashed is exactly what storage will give back.
+        data, data_json = draft.stored
         digest = _digest(head, seq, draft.type, data_json, prev)
         events.append(Event(case_id, seq, draft.type, at, author, data, prev, digest, data_json))
         prev = digest

@@ -171,3 +171,27 @@ def test_append_hashes_and_keeps_the_very_text_a_whole_event_encodes_to() -> Non
         assert event.data_json == canonical.encode(event.data)
     assert events[1].data == {"2": "two", "10": "ten"}
     assert not verify_chain("RB-1", events)
+
+
+def test_a_draft_appended_again_is_hashed_as_it_was_the_first_time() -> None:
+    """A raise folds its opening event before deciding the rest, then appends it again with
+    them: the draft's stored form, worked out once, must chain the same as a fresh draft's."""
+    opening = EventDraft("CaseRaised", {"details": "Zoë\u2019s falls", "n": (1, 2)})
+    first = append("RB-1", [], [opening], at=T0, author="amara")
+    again = append(
+        "RB-1", [], [opening, EventDraft("StageEntered", {"stage": "1"})], at=T0, author="amara"
+    )
+    fresh = append(
+        "RB-1",
+        [],
+        [
+            EventDraft("CaseRaised", {"details": "Zoë\u2019s falls", "n": [1, 2]}),
+            EventDraft("StageEntered", {"stage": "1"}),
+        ],
+        at=T0,
+        author="amara",
+    )
+    assert first[0].hash == again[0].hash == fresh[0].hash
+    assert [e.hash for e in again] == [e.hash for e in fresh]
+    assert again[0].data == {"details": "Zoë\u2019s falls", "n": [1, 2]}
+    assert not verify_chain("RB-1", again)
