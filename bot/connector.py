@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote, urljoin
 
 import aiohttp
@@ -86,6 +87,7 @@ class FastConversations:
         self._inner = client.conversations
         self._config = client.config
         self._session = session
+        self._url = ServiceUrl()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -133,8 +135,7 @@ class FastConversations:
         answer: type,
         extra: dict[str, str] | None = None,
     ) -> Any:
-        # As msrest's ServiceClient.format_url joins a path to the service URL.
-        url = urljoin(self._config.base_url + "/", path.lstrip("/"))
+        url = self._url.join(self._config.base_url, path)
         headers = {
             "Accept": "application/json",
             "Content-Type": "application/json; charset=utf-8",
@@ -167,6 +168,32 @@ class FastConversations:
             await asyncio.sleep(RETRY_BACKOFF * 2**attempt if attempt else 0)
         found = json.loads(text) if text.strip() else None
         return None if found is None else from_json(answer, found)
+
+
+# What quoting each path parameter whole leaves (quote(value, safe="")), and the slashes between.
+_PLAIN_PATH: Final = re.compile(r"[A-Za-z0-9_.~%/-]+")
+
+
+class ServiceUrl:
+    """Paths joined to a service URL as msrest's ServiceClient.format_url joins them.
+
+    The join's prefix is the same for every path made only of quoted parameters and slashes, with
+    no dot or empty segment, so it is worked out once: urljoin took longer than the rest of a
+    send's own work. Any other path is joined by urljoin itself."""
+
+    def __init__(self) -> None:
+        self._base: str | None = None
+        self._prefix = ""
+
+    def join(self, base_url: str, path: str) -> str:
+        relative = path.lstrip("/")
+        if not _PLAIN_PATH.fullmatch(relative) or any(
+            s in ("", ".", "..") for s in relative.split("/")
+        ):
+            return urljoin(base_url + "/", relative)
+        if base_url != self._base:
+            self._base, self._prefix = base_url, urljoin(base_url + "/", "x")[:-1]
+        return self._prefix + relative
 
 
 def _q(value: str) -> str:
