@@ -859,8 +859,11 @@ def _party_agency_ids(case: Case) -> tuple[str, ...]:
 
 # One turn asks about the same case several times (may the person see it, may they act, which
 # verbs does their card offer, who is it waiting for now): the answers hold while the same
-# case, pack and directory, all immutable, are asked about.
-_RECENT: IdentityMemo[CaseAccess] = IdentityMemo(CaseAccess, 32)
+# case, pack and directory, all immutable, are asked about. A card action asks about two cases
+# (before and after) and the outbox about the second again, so the memo holds those of many
+# turns in flight: at 32, twenty users' actions evicted each other's between the card shown and
+# the words under it, and each case's full view was worked out three times, not two.
+_RECENT: IdentityMemo[CaseAccess] = IdentityMemo(CaseAccess, 128)
 
 
 def case_access(case: Case, pack: PolicyPack, directory: Directory) -> CaseAccess:
