@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from escalation.json_text import read_json
+from escalation.json_text import _long_number_in, read_json
 from storage.sqlite_engine import _decode, _encode_props, _encode_value, _key
 
 
@@ -44,12 +45,43 @@ TEXTS = [
     '"\\ud800 alone"',  # a lone surrogate, as ensure_ascii writes one
     '["\ud800 itself"]',  # and as the character itself
     '{"reference": "ASC-1234567890123456789", "n": 1}',  # 19 digits in a string: json reads it
+    # A run just after a quote is text, read by orjson; one anywhere else may be a number.
+    f'{{"prev_hash":["s","{"0" * 64}"],"seq":["i",1]}}',
+    f'{{"h":"{"0" * 64}","n":12345678901234567890}}',
+    f'["{"1" * 20}",-12345678901234567890]',
+    f'["{"1" * 20}",\t12345678901234567890]',
+    f'{{"{"2" * 20}":[{"3" * 25}]}}',
+    '"a\\"',
+    f'["a\\",{"9" * 21}]',  # a quote that ends text, then a number
+    f'"a\\"{"9" * 21}',  # not JSON: refused by both
 ]
 
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_reads_what_json_reads(text: str) -> None:
-    assert same(read_json(text), json.loads(text))
+    try:
+        expected = json.loads(text)
+    except json.JSONDecodeError:
+        with pytest.raises(json.JSONDecodeError):
+            read_json(text)
+        return
+    assert same(read_json(text), expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "long"),
+    [
+        (f'{{"prev_hash":"{"0" * 64}"}}', False),  # text from its first digit
+        (f'{{"a":"{"0" * 18}"}}', False),
+        (f'{{"a":{"0" * 18}}}', False),
+        (f'{{"a":{"1" * 19}}}', True),
+        (f'{{"a":-{"1" * 19}}}', True),
+        (f'{{"a":"x{"1" * 19}"}}', True),  # text, but not from its first digit: json reads it
+        (f'{{"h":"{"0" * 64}","a":[1,{"2" * 19}]}}', True),
+    ],
+)
+def test_which_texts_may_hold_a_number_past_64_bits(text: str, long: bool) -> None:
+    assert _long_number_in(text) is long
 
 
 @pytest.mark.parametrize("text", ["", "{", "[1,]", "{'a': 1}", "nul"])
@@ -79,3 +111,29 @@ def test_an_entity_reads_back_from_sqlite_exactly_as_written() -> None:
     assert props == json.dumps(tagged, ensure_ascii=False, separators=(",", ":"))
     back = _decode(_key(entity["PartitionKey"]), _key(entity["RowKey"]), "etag", props)
     assert same(dict(back.entity), entity)
+
+
+def test_random_texts_with_long_digit_runs_read_as_json_reads_them() -> None:
+    """Seeded: digit runs in text (from its first character or not, quotes and backslashes
+    about) beside numbers of every length, as json writes them."""
+    rnd = random.Random(20261202)
+
+    def value(depth: int) -> Any:
+        pick = rnd.random()
+        if depth > 3 or pick < 0.4:
+            return rnd.choice(
+                [
+                    rnd.choice([1, -1]) * rnd.randint(0, 10 ** rnd.randint(1, 30)),
+                    "".join(rnd.choice('0123456789"\\ab') for _ in range(rnd.randint(0, 40))),
+                    "0" * rnd.randint(15, 70),
+                    rnd.random() * 10 ** rnd.randint(-5, 25),
+                    None,
+                ]
+            )
+        if pick < 0.7:
+            return [value(depth + 1) for _ in range(rnd.randint(0, 4))]
+        return {str(value(4)): value(depth + 1) for _ in range(rnd.randint(0, 4))}
+
+    for _ in range(2000):
+        text = json.dumps(value(0), ensure_ascii=rnd.random() < 0.5)
+        assert same(read_json(text), json.loads(text)), text
