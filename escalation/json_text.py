@@ -3,7 +3,8 @@ properties, references, dialog state): `json.loads`, by orjson where it gives th
 values, about three times faster.
 
 orjson reads a number past 64 bits as a float, where `json` keeps an exact int: text holding a
-run of 19 digits is read by `json`. orjson refuses NaN, the infinities and a lone surrogate's
+run of 19 digits that could be a number (one not starting just after a quote) is read by
+`json`. orjson refuses NaN, the infinities and a lone surrogate's
 escape, all of which `json` reads: those too are read by `json`.
 """
 

@@ -51,9 +51,9 @@ TEXTS = [
     f'["{"1" * 20}",-12345678901234567890]',
     f'["{"1" * 20}",\t12345678901234567890]',
     f'{{"{"2" * 20}":[{"3" * 25}]}}',
-    '"a\\"',
-    f'["a\\",{"9" * 21}]',  # a quote that ends text, then a number
-    f'"a\\"{"9" * 21}',  # not JSON: refused by both
+    '"a\\\\"',  # text ending in a backslash
+    f'["a\\\\",{"9" * 21}]',  # a quote that ends text, then a number
+    f'"a\\\\"{"9" * 21}',  # not JSON: refused by both
 ]
 
 
