@@ -173,7 +173,18 @@ class Directory:
 
     def agencies_of_tenant(self, tenant_id: str | None) -> list[str]:
         """The agencies that list the tenant, by id."""
-        return sorted(a.id for a in self.agencies.values() if a.lists(tenant_id))
+        if tenant_id is None:
+            return []
+        return list(self._agencies_by_tenant.get(tenant_key(tenant_id), ()))
+
+    @cached_property
+    def _agencies_by_tenant(self) -> dict[str, list[str]]:
+        # Every message turn asks who its sender's tenant is: an index, made once a snapshot.
+        found: dict[str, list[str]] = {}
+        for agency in sorted(self.agencies.values(), key=lambda a: a.id):
+            for tenant in agency.tenants:
+                found.setdefault(tenant, []).append(agency.id)
+        return found
 
 
 @dataclass(frozen=True)
