@@ -67,14 +67,7 @@ def event_hash(
     data: Mapping[str, Any],
     prev_hash: str,
 ) -> str:
-    return _hash_of(case_id, seq, type, at, author, _CANONICAL.encode(data), prev_hash)
-
-
-def _hash_of(
-    case_id: str, seq: int, type: str, at: datetime, author: str, data_json: str, prev_hash: str
-) -> str:
-    """The hash of the canonical text of the event, its data already in that form."""
-    return _digest(_head(case_id, at, author), seq, type, data_json, prev_hash)
+    return _digest(_head(case_id, at, author), seq, type, _CANONICAL.encode(data), prev_hash)
 
 
 def _head(case_id: str, at: datetime, author: str) -> str:

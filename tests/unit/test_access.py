@@ -84,6 +84,19 @@ async def test_a_turn_asking_again_about_the_same_case_gets_the_same_answers(
     assert case_access(after, redbridge, fewer).level("nadia") == NONE
 
 
+async def test_twenty_users_card_actions_in_flight_do_not_evict_each_others_cases(
+    service: EscalationService, redbridge: PolicyPack, directory: Directory
+) -> None:
+    """A card action asks about the case before and after it, and the outbox about the after
+    case again once the turn has ended: with twenty users acting at once, the need-to-know of a
+    case asked about first is still kept when sixty others have been asked about since."""
+    case = (await service.execute(redbridge_raise())).case
+    first = case_access(case, redbridge, directory)
+    for number in range(60):  # each turn's before and after case is another object
+        case_access(replace(case, id=f"{case.id}-{number}"), redbridge, directory)
+    assert case_access(case, redbridge, directory) is first
+
+
 # -- the views per role and stage -----------------------------------------------------------------
 
 
