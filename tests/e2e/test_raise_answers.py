@@ -84,6 +84,17 @@ async def test_a_name_as_the_case_reference_is_asked_again(chat: Chat) -> None:
     assert case.adult_reference == "ASC-104233" and "Smith" not in str(details(case))
 
 
+@pytest.mark.parametrize("hedged", ["not sure yet", "yes but not now"])
+async def test_a_yes_beside_a_negation_at_the_summary_saves_nothing_and_asks_again(
+    chat: Chat, hedged: str
+) -> None:
+    await to_summary(chat)
+    replies = await answer(chat, hedged, "Please answer yes or no. Raise this disagreement now?")
+    assert not says(replies, " is open."), replies
+    case = await opened_case(chat)  # the plain "yes" that follows opens the case
+    assert case.version and details(case) == EXPECTED
+
+
 async def test_no_at_the_summary_changes_one_answer_and_keeps_the_rest(chat: Chat) -> None:
     await to_summary(chat)
     await answer(chat, "no", "Which answer do you want to change")

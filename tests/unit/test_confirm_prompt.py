@@ -1,5 +1,6 @@
-"""QuickConfirmPrompt reads every answer as botbuilder's ConfirmPrompt reads it: a bare "yes" or
-"no" in English without the recognizer, and everything else through it."""
+"""QuickConfirmPrompt reads an answer as botbuilder's ConfirmPrompt reads it (a bare "yes" or "no"
+in English without the recognizer, everything else through it), except a yes beside a negation,
+which it asks again."""
 
 from __future__ import annotations
 
@@ -55,3 +56,27 @@ async def test_a_bare_yes_or_no_is_read_without_the_recognizer(
 
     monkeypatch.setattr("botbuilder.dialogs.prompts.confirm_prompt.recognize_boolean", refuse)
     assert await read(QuickConfirmPrompt("confirm"), text, "en-GB") == (True, value)
+
+
+# Each of these botbuilder's recognizer reads as yes (checked below): a yes here saves a case.
+HEDGED = [
+    "not sure yet",
+    "Not sure",
+    "yes but not now",
+    "not yes",
+    "Sure, I don't know",
+    "Sure, I don\u2019t know",  # the apostrophe a phone's keyboard types
+    "yes, maybe",
+]
+
+
+@pytest.mark.parametrize("locale", ["en-GB", None])
+@pytest.mark.parametrize("text", HEDGED)
+async def test_a_yes_beside_a_negation_is_asked_again(text: str, locale: str | None) -> None:
+    assert await read(ConfirmPrompt("confirm"), text, locale) == (True, True)
+    assert await read(QuickConfirmPrompt("confirm"), text, locale) == (False, None)
+
+
+@pytest.mark.parametrize("text", ["no, not yet", "No, I'm not sure", "nope, not now"])
+async def test_a_no_beside_a_negation_is_still_a_no(text: str) -> None:
+    assert await read(QuickConfirmPrompt("confirm"), text, "en-GB") == (True, False)
