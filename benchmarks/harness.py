@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +182,25 @@ async def seed_directory(storage: Storage, users: int) -> None:
     await storage.directory.import_records(records, agencies_for(records, TENANT))
 
 
-async def seed_cases(storage: Storage, raisers: Sequence[int]) -> list[tuple[str, int]]:
+class NewCaseIds:
+    """Ids for the benchmark's cases, drawn at random as the service draws them, never one
+    already given: a run of thousands of turns drew an id twice, the bot rightly answered the
+    second raise "please confirm again", and the run stopped."""
+
+    def __init__(self) -> None:
+        self._given: set[str] = set()
+
+    def __call__(self, prefix: str, now: datetime) -> str:
+        found = random_case_id(prefix, now)
+        while found in self._given:
+            found = random_case_id(prefix, now)
+        self._given.add(found)
+        return found
+
+
+async def seed_cases(
+    storage: Storage, raisers: Sequence[int], ids: NewCaseIds
+) -> list[tuple[str, int]]:
     """One Redbridge case raised by each of the users numbered in `raisers` with their own Noah,
     through the service, before the bot starts: (case id, version) each. Their first messages
     are taken off the outbox's pending list, so that the dispatcher's backlog does not run
@@ -193,6 +211,7 @@ async def seed_cases(storage: Storage, raisers: Sequence[int]) -> list[tuple[str
         directory=storage.directory,
         notifier=RecordingNotifier(),
         now=lambda: SEEDED_AT,
+        new_case_id=ids,
     )
     made = []
     for raiser in raisers:
@@ -241,16 +260,14 @@ async def saved_states(storage: Storage, users: Sequence[str]) -> dict[str, Enti
     return found
 
 
-async def restore_states(storage: Storage, states: dict[str, Entity]) -> None:
+async def restore_states(storage: Storage, states: dict[str, Entity], ids: NewCaseIds) -> None:
     """Put each dialog back at its last question, keeping the case id its summary chose
     for a new one (dialogs.raise_dialog.SAVING_AS): each round raises new cases, where the same
     id again would be answered "already saved"."""
 
     def fresh(entity: Entity) -> Entity:
         text = join_text(STATE_PREFIX, entity)
-        text, found = _SAVING_AS.subn(
-            lambda m: f'"{SAVING_AS}":"{random_case_id(m[1], SEEDED_AT)}"', text
-        )
+        text, found = _SAVING_AS.subn(lambda m: f'"{SAVING_AS}":"{ids(m[1], SEEDED_AT)}"', text)
         if found != 1:
             raise RuntimeError(f"a raise dialog's state holds {found} case ids, not one")
         kept = {k: v for k, v in entity.items() if not k.startswith(STATE_PREFIX)}

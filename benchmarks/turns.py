@@ -36,6 +36,7 @@ import aiohttp
 from benchmarks.harness import (
     AGENTS_ENV,
     Client,
+    NewCaseIds,
     Result,
     Served,
     Turn,
@@ -98,11 +99,14 @@ async def on_cpu(
 async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
     settings = StorageSettings(None, data)
     users = [user(i) for i in range(args.users)]
+    ids = NewCaseIds()
     storage = await open_storage(settings)
     try:
         await seed_directory(storage, args.users)
         per_user = max(1, (min(100, args.requests) + args.requests) // args.users + 2)
-        cases = await seed_cases(storage, [i for i in range(args.users) for _ in range(per_user)])
+        cases = await seed_cases(
+            storage, [i for i in range(args.users) for _ in range(per_user)], ids
+        )
     finally:
         await storage.close()
     queues = {
@@ -142,7 +146,7 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
         for kind in args.kinds:
             await drained(stand_in)
             if kind == "raise":
-                results.append(await raises(args, client, settings, users, served, stand_in))
+                results.append(await raises(args, client, settings, users, served, stand_in, ids))
                 continue
             await closed_loop(kind, args.users, min(100, args.requests), args.seconds, runs[kind])
             load = closed_loop(kind, args.users, args.requests, args.seconds, runs[kind])
@@ -173,6 +177,7 @@ async def raises(
     users: list[str],
     served: Served,
     stand_in: Connector,
+    ids: NewCaseIds,
 ) -> Result:
     """Rounds: every user's raise dialog is put back at "Raise this disagreement now?" and the
     bot asks it again (untimed: `asked_again`), then every user answers "yes" at once. The CPU
@@ -196,11 +201,11 @@ async def raises(
         for number in range(rounds + 1):
             if time.monotonic() > deadline:
                 break
-            await restore_states(storage, states)
+            await restore_states(storage, states, ids)
             if number == 1:
                 await drained(stand_in)  # the warm-up round's cards are not counted
                 asking = await asked_again_cpu(
-                    client, users, served, lambda: restore_states(storage, states)
+                    client, users, served, lambda: restore_states(storage, states, ids)
                 )
                 cpu_from = served.cpu_seconds()
             await asked_again(client, users)
