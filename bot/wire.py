@@ -107,6 +107,8 @@ def _model_out(obj: Any) -> dict[str, Any]:
 
 
 def _unicode(value: Any) -> Any:
+    if type(value) is str:  # the common case, without the AttributeError below
+        return value
     try:  # an enum gives its value, as in msrest's serialize_unicode
         return value.value
     except AttributeError:
