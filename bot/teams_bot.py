@@ -19,8 +19,15 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import DialogContext, DialogSet, DialogState, DialogTurnStatus
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    ChannelAccount,
+    ConversationReference,
+)
 from botbuilder.schema.teams import TeamInfo
+from botframework.connector import Channels
 
 from bot.card_actions import CardActionError, command_for, parse_action
 from bot.identity import Identity, identify
@@ -93,11 +100,29 @@ def id_in(channel_data: object, key: str) -> str | None:
     return found if isinstance(found, str) and found.strip() else None
 
 
+def conversation_reference(activity: Activity) -> ConversationReference:
+    """`TurnContext.get_conversation_reference`, sharing the activity's accounts rather than
+    copying them: for a reference that is only written out (copying took 1% of a raise)."""
+    plain = activity.type != ActivityTypes.conversation_update and activity.channel_id not in (
+        Channels.direct_line,
+        Channels.webchat,
+    )
+    return ConversationReference(
+        activity_id=activity.id if plain else None,
+        user=activity.from_property,
+        bot=activity.recipient,
+        conversation=activity.conversation,
+        channel_id=activity.channel_id,
+        locale=activity.locale,
+        service_url=activity.service_url,
+    )
+
+
 def reference_with_tenant(turn_context: TurnContext) -> dict[str, Any]:
     """The conversation reference, keeping the tenant (botbuilder's model drops it), which a
     proactive message needs to start a chat."""
     activity = turn_context.activity
-    reference = to_json(TurnContext.get_conversation_reference(activity))
+    reference = to_json(conversation_reference(activity))
     tenant = id_in(activity.channel_data, "tenant")
     if tenant:
         reference["tenant"] = tenant
