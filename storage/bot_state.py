@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import orjson
 from botbuilder.core import ConversationState, Storage, TurnContext
 from botbuilder.core.bot_state import CachedBotState
 
@@ -92,8 +93,14 @@ def serialize(item: object) -> str:
     flat = flatten(item)
     if isinstance(flat, dict):
         flat.pop("e_tag", None)
-    # ensure_ascii: a lone surrogate from user input becomes an escape, not an unstorable string.
-    return json.dumps(flat, ensure_ascii=True, separators=(",", ":"))
+    # orjson writes it in a fifth of json's time. It refuses a lone surrogate from user input
+    # (and a key that is not a string, or an integer past 64 bits): json writes those, the
+    # surrogate as an escape (ensure_ascii), not an unstorable string. Dialog state holds no
+    # NaN or infinity, which orjson would write as null.
+    try:
+        return orjson.dumps(flat).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(flat, ensure_ascii=True, separators=(",", ":"))
 
 
 def _deserialize(text: str, etag: str) -> object:

@@ -114,6 +114,22 @@ async def test_state_larger_than_one_property_round_trips(
     assert stored is not None and stored.entity["state_count"] > 1
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Ffion\u2019s GP — Llanelli 😀",
+        "half a pair \ud800 left",  # a lone surrogate: storable only as an escape
+        'quotes " and \\ and a tab\t and \u0000',
+    ],
+    ids=["non-ascii", "lone-surrogate", "escapes"],
+)
+async def test_whatever_was_typed_round_trips(bot_storage: TableStorage, typed: str) -> None:
+    await bot_storage.write({"said": {"text": typed, "keys": {typed: [typed]}, "e_tag": "*"}})
+
+    read = (await bot_storage.read(["said"]))["said"]
+    assert (read["text"], read["keys"]) == (typed, {typed: [typed]})
+
+
 async def test_state_too_large_for_an_entity_is_refused(bot_storage: TableStorage) -> None:
     with pytest.raises(ValueError, match="1 MiB"):
         await bot_storage.write({"huge": {"notes": "x" * 600_000}})
