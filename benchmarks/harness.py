@@ -422,21 +422,44 @@ async def closed_loop(
     requests: int,
     seconds: float,
     turn: Callable[[int, int], Awaitable[Turn]],
+    *,
+    warm: int = 0,
+    when_timed: Callable[[], None] | None = None,
 ) -> Result:
     """`users` workers, each sending its next turn when the last is answered, until `requests`
-    turns are sent or `seconds` have passed; turn(worker, n) makes one."""
+    turns are sent or `seconds` have passed; turn(worker, n) makes one.
+
+    The first `warm` turns warm the server up and are not counted. They run in the same loop as
+    the timed ones, so that the timed turns start with the workers already spread out as they
+    stay: started apart, every worker would send its first timed turn at the same moment, and
+    the second round of turns would meet the first round's messages all at once (that start
+    gave a card action's run several of its slowest turns). The clock, and `when_timed`, start
+    as the first timed turn is sent; the warm-up turns still in flight then end inside the
+    timed window without being counted, so turns a second read a little low, alike for every
+    server."""
     deadline = time.monotonic() + seconds
-    counter = iter(range(requests))
+    counter = iter(range(warm + requests))
     turns: list[Turn] = []
+    started = time.perf_counter()
+
+    def start_timing() -> None:
+        nonlocal deadline, started
+        deadline = time.monotonic() + seconds
+        if when_timed is not None:
+            when_timed()
+        started = time.perf_counter()
 
     async def worker(i: int) -> None:
         for n in counter:
+            if n == warm:
+                start_timing()
             if time.monotonic() > deadline:
                 return
-            turns.append(await turn(i, n))
+            done = await turn(i, n)
+            if n >= warm:
+                turns.append(done)
 
     with collector_held():
-        started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(users)))
         elapsed = time.perf_counter() - started
     return Result(name, turns, elapsed)
