@@ -93,10 +93,11 @@ def serialize(item: object) -> str:
     flat = flatten(item)
     if isinstance(flat, dict):
         flat.pop("e_tag", None)
-    # orjson writes it in a fifth of json's time. It refuses a lone surrogate from user input
-    # (and a key that is not a string, or an integer past 64 bits): json writes those, the
-    # surrogate as an escape (ensure_ascii), not an unstorable string. Dialog state holds no
-    # NaN or infinity, which orjson would write as null.
+    # orjson, faster than json (a raise dialog's state: 24 µs to serialize with json, 16 with
+    # orjson). It refuses a lone surrogate from user input (and a key that is not a string, or
+    # an integer past 64 bits): json writes those, the surrogate as an escape (ensure_ascii),
+    # not an unstorable string. orjson would write NaN or an infinity as null, but the dialogs
+    # here keep no such number (no number prompt; a found choice's score lies in 0 to 1).
     try:
         return orjson.dumps(flat).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
