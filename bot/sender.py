@@ -24,7 +24,7 @@ from botbuilder.schema.teams import ChannelInfo, TeamsChannelData
 from bot.logs import case_id_var
 from bot.messages import card_message
 from bot.report_links import ReportLinks
-from bot.wire import from_json, to_json
+from bot.wire import from_json, reference_json
 from cards.case_card import case_card
 from cards.copy_card import business_manager_copy_card
 from cards.nudge_card import NudgeKind, nudge_card
@@ -347,8 +347,7 @@ class TeamsSender:
 
         async def opened(turn_context: TurnContext) -> None:
             try:
-                reference = TurnContext.get_conversation_reference(turn_context.activity)
-                saved: dict[str, Any] = to_json(reference)
+                saved = reference_json(turn_context.activity)
                 if tenant:
                     saved["tenant"] = tenant
                 await self._storage.conversations.save_person_reference(person_id, saved)

@@ -12,6 +12,8 @@ and the same rules are applied directly:
   own class's map.
 * `from_json(cls, data)`: what `cls.deserialize(data)` gives: every attribute of the map given
   (None when absent), unknown keys in `additional_properties`.
+* `reference_json(activity)`: `to_json(TurnContext.get_conversation_reference(activity))`, the
+  reference the bot stores to message a conversation later.
 
 Anything outside what these models use (flattened keys, subtypes, validation, XML, dates in
 `object`, bytes, a dict where a model belongs) is handed to msrest itself, so the answer is
@@ -28,6 +30,8 @@ from typing import Any, TypeVar
 
 import botbuilder.schema
 import msrest
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference
+from botframework.connector import Channels
 from msrest.serialization import Model
 
 _MSREST: Any = msrest  # untyped: its Serializer and Deserializer are the reference
@@ -84,6 +88,28 @@ def to_json(
         return _model_out(model)
     except _Unsupported:
         return (fallback or _msrest_out)(model)
+
+
+def reference_json(activity: Activity) -> dict[str, Any]:
+    """The activity's conversation reference as JSON, as botbuilder's
+    `TurnContext.get_conversation_reference` gives it, sharing the activity's accounts where
+    botbuilder copies each one first: the reference is only written out (the copies took 1% of a
+    raise)."""
+    plain = activity.type != ActivityTypes.conversation_update and activity.channel_id not in (
+        Channels.direct_line,
+        Channels.webchat,
+    )
+    return to_json(
+        ConversationReference(
+            activity_id=activity.id if plain else None,
+            user=activity.from_property,
+            bot=activity.recipient,
+            conversation=activity.conversation,
+            channel_id=activity.channel_id,
+            locale=activity.locale,
+            service_url=activity.service_url,
+        )
+    )
 
 
 def _msrest_out(model: Model) -> dict[str, Any]:

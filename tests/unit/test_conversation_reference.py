@@ -1,4 +1,4 @@
-"""The conversation reference a message turn saves is botbuilder's own, without its copies."""
+"""The conversation reference the bot stores is botbuilder's own, without its copies."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from botbuilder.schema import (
     ConversationAccount,
 )
 
-from bot.teams_bot import conversation_reference
-from bot.wire import to_json
+from bot.wire import reference_json, to_json
 
 
 def _activity(kind: str, channel: str) -> Activity:
@@ -38,7 +37,7 @@ def _activity(kind: str, channel: str) -> Activity:
 def test_the_reference_is_botbuilders(kind: str, channel: str) -> None:
     activity = _activity(kind, channel)
 
-    ours = to_json(conversation_reference(activity))
+    ours = reference_json(activity)
 
     assert ours == to_json(TurnContext.get_conversation_reference(activity))
     # The activity id is kept where botbuilder keeps it: not for a conversation update, nor on
@@ -51,6 +50,4 @@ def test_the_reference_is_botbuilders(kind: str, channel: str) -> None:
 def test_an_activity_with_nothing_but_its_type_matches_too() -> None:
     activity = Activity(type=ActivityTypes.message)
 
-    assert to_json(conversation_reference(activity)) == to_json(
-        TurnContext.get_conversation_reference(activity)
-    )
+    assert reference_json(activity) == to_json(TurnContext.get_conversation_reference(activity))
