@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -43,6 +43,7 @@ from storage.tables import (
     Entity,
     EntityExists,
     Op,
+    Request,
     StoredEntity,
     TableStore,
     batches,
@@ -86,15 +87,6 @@ def safe_key(text: str) -> str:
 # Made once: json.dumps() makes an encoder on every call that passes options. Not orjson: it
 # writes NaN as null and some floats in other words (1e16 for 1e+16), and event data may hold any.
 _CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-async def together(writes: Sequence[Awaitable[object]]) -> None:
-    """Wait for the writes at once; one alone is awaited as it is, as a task for it would
-    cost more than the write on the embedded engine."""
-    if len(writes) == 1:
-        await writes[0]
-    elif writes:
-        await asyncio.gather(*writes)
 
 
 def _json(value: Any) -> str:
@@ -362,9 +354,9 @@ class TableCaseRepository:
                 f"a change to case {case.id} needs {len(ops)} writes; one transaction holds "
                 f"{MAX_BATCH_OPERATIONS}"
             )
-        await self._write_hints(case, notifications, written_at=now, previous=previous)
+        hints = self._hints(case, notifications, written_at=now, previous=previous)
         try:
-            await self._store.transact(self._t.cases, ops)
+            await self._store.transact_after(hints, self._t.cases, ops)
         except (EntityExists, StoreConflict) as exc:
             self._recent.forget(case.id)
             raise ConcurrencyConflict(
@@ -387,39 +379,29 @@ class TableCaseRepository:
         folded = case if case.version == len(events) else None
         self._recent.keep(case.id, StoredCase(events, folded=folded))
 
-    async def _write_hints(
+    def _hints(
         self,
         case: Case,
         notifications: Sequence[Notification],
         *,
         written_at: datetime,
         previous: Case | None = None,
-    ) -> None:
-        """Index rows, written first so that no saved case or message is ever unfindable.
-
-        They are written together (one round trip's wait, however many rows), and only those
-        the change adds: given the case as it was before (`previous`), rows it already had are
-        left alone, since the save that gave it them wrote them before its own transaction.
-        """
-        writes: list[Awaitable[object]] = []
+    ) -> list[Request]:
+        """Index rows, written first so that no saved case or message is ever unfindable
+        (`TableStore.transact_after`), and only those the change adds: given the case as it
+        was before (`previous`), rows it already had are left alone, since the save that gave
+        it them wrote them before its own transaction."""
+        requests: list[Request] = []
         if previous is None or previous.board_id != case.board_id:
-            writes.append(
-                self._store.upsert(
-                    self._t.case_index,
-                    {PARTITION_KEY: case.board_id, ROW_KEY: case.id, "case_id": case.id},
-                )
-            )
+            row = {PARTITION_KEY: case.board_id, ROW_KEY: case.id, "case_id": case.id}
+            requests.append(Request(self._t.case_index, [Op.upsert(row)]))
         people = _party_ids(case)
         people |= {n.recipient.id for n in notifications if n.recipient.kind == "person"}
         if previous is not None:
             people -= _party_ids(previous)
-        writes += [
-            self._store.upsert(
-                self._t.person_cases,
-                {PARTITION_KEY: safe_key(person_id), ROW_KEY: case.id, "person_id": person_id},
-            )
-            for person_id in sorted(people)
-        ]
+        for person_id in sorted(people):
+            row = {PARTITION_KEY: safe_key(person_id), ROW_KEY: case.id, "person_id": person_id}
+            requests.append(Request(self._t.person_cases, [Op.upsert(row)]))
         had = {} if previous is None else _due_hints(previous)
         due: dict[str, list[Op]] = {}
         for (partition, row_key), clock_due in _due_hints(case).items():
@@ -432,7 +414,9 @@ class TableCaseRepository:
                     "written_at": written_at,
                 }
                 due.setdefault(partition, []).append(Op.upsert(entity))
-        writes += [self._batches(self._t.due_index, ops) for ops in due.values()]
+        requests += [
+            Request(self._t.due_index, batch) for ops in due.values() for batch in batches(ops)
+        ]
         pending = [
             Op.upsert(
                 {
@@ -445,13 +429,8 @@ class TableCaseRepository:
             )
             for n in notifications
         ]
-        if pending:
-            writes.append(self._batches(self._t.outbox_pending, pending))
-        await together(writes)
-
-    async def _batches(self, table: str, ops: list[Op]) -> None:
-        """Upserts in one partition, as transactions of up to 100, together."""
-        await together([self._store.transact(table, batch) for batch in batches(ops)])
+        requests += [Request(self._t.outbox_pending, batch) for batch in batches(pending)]
+        return requests
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -523,7 +502,7 @@ def _due_hints(case: Case) -> dict[tuple[str, str], datetime]:
 
 
 def _people_named(rows: Sequence[StoredEntity]) -> set[str]:
-    """Everyone ``_write_hints`` may have indexed the case under: its parties (from the state
+    """Everyone ``_hints`` may have indexed the case under: its parties (from the state
     row and the history) and the people its messages went to."""
     people: set[str] = set()
     events = []

@@ -27,7 +27,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from escalation.json_text import read_json
-from storage.cases import safe_key, together
+from storage.cases import safe_key
 from storage.tables import (
     PARTITION_KEY,
     ROW_KEY,
@@ -35,6 +35,7 @@ from storage.tables import (
     TableStore,
     join_text,
     split_text,
+    together,
 )
 
 CONVERSATIONS: Final = "Conversations"

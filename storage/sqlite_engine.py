@@ -9,7 +9,8 @@ Group commit: the writes that arrive while the database thread is busy are made 
 transaction, each inside a savepoint of its own (so one that fails, a stale ETag say, is undone
 alone and fails alone), and one commit (one fsync) makes them all durable; none is answered
 before that commit. Under load, many turns' writes share a disk flush instead of queueing for
-one each.
+one each. A change's hints and its transaction (``transact_after``) are one write: one commit's
+wait, not two.
 
 Point reads (``get``) and small queries do not go to the database thread: they run on the
 calling (event-loop) thread, on a second connection of their own, as the hop to the thread and
@@ -33,7 +34,7 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,11 +52,14 @@ from storage.tables import (
     EntityNotFound,
     Op,
     OpKind,
+    Request,
     StorageError,
     StorageUnavailable,
     StoredEntity,
     TableNotFound,
     ValidatingTableStore,
+    validate_batch,
+    validate_table_name,
 )
 
 T = TypeVar("T")
@@ -513,6 +517,25 @@ class SqliteTableStore(ValidatingTableStore):
         def work(conn: sqlite3.Connection) -> list[str]:
             tbl = self._require_table(conn, table)
             return [self._apply(conn, tbl, op, in_batch=True) for op in ops]
+
+        return await self._write(work)
+
+    async def transact_after(
+        self, first: Sequence[Request], table: str, ops: Sequence[Op]
+    ) -> list[str]:
+        """All of it in one savepoint of one group commit: the hints and the transaction are
+        stored together or not at all, and the change waits for one commit instead of two."""
+        before = [(validate_table_name(r.table), validate_batch(r.ops)) for r in first]
+        validate_table_name(table)
+        checked = validate_batch(ops)
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            for name, batch in before:
+                tbl = self._require_table(conn, name)
+                for op in batch:
+                    self._apply(conn, tbl, op, in_batch=True)
+            tbl = self._require_table(conn, table)
+            return [self._apply(conn, tbl, op, in_batch=True) for op in checked]
 
         return await self._write(work)
 

@@ -7,12 +7,13 @@ same ``ValueError`` and a laptop run cannot succeed where production would fail.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import enum
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol, TypeVar
@@ -121,6 +122,15 @@ class Op:
         return str(self.entity.get(ROW_KEY))
 
 
+@dataclass(frozen=True)
+class Request:
+    """Upserts to one partition of a table, sent as one request: an upsert alone, or a
+    transaction of up to 100 of them."""
+
+    table: str
+    ops: Sequence[Op]
+
+
 class TableStore(Protocol):
     """What the application needs from a table store; both engines provide exactly this.
 
@@ -175,6 +185,16 @@ class TableStore(Protocol):
         delete). A delete of a missing entity fails the batch here, as it does in Azure."""
         ...
 
+    async def transact_after(
+        self, first: Sequence[Request], table: str, ops: Sequence[Op]
+    ) -> list[str]:
+        """The transaction ``ops``, stored only once every request of ``first`` is: the hints
+        a change writes before its transaction (storage/KEYS.md). ``first``'s requests go at
+        once, then ``ops`` (two round trips' wait), or, where the engine can, all of it in one
+        commit. A failure of ``first`` stops ``ops``; whether ``first`` stays when ``ops``
+        fails is the engine's to say (they are hints either way)."""
+        ...
+
     async def ensure_tables(self, names: Iterable[str]) -> None:
         """Create the tables that do not exist yet (table names are case-insensitive)."""
         ...
@@ -193,6 +213,28 @@ def batches(items: Sequence[_Item]) -> Iterator[Sequence[_Item]]:
     """`items` in runs of at most MAX_BATCH_OPERATIONS: one transaction's worth each."""
     for start in range(0, len(items), MAX_BATCH_OPERATIONS):
         yield items[start : start + MAX_BATCH_OPERATIONS]
+
+
+async def together(writes: Sequence[Awaitable[object]]) -> None:
+    """Wait for the writes at once; one alone is awaited as it is, as a task for it would
+    cost more than the write on the embedded engine."""
+    if len(writes) == 1:
+        await writes[0]
+    elif writes:
+        await asyncio.gather(*writes)
+
+
+async def send_requests(store: TableStore, requests: Sequence[Request]) -> None:
+    """Each request, all at once, through `store`'s own calls: an upsert alone as an upsert."""
+    await together(
+        [
+            store.upsert(r.table, r.ops[0].entity)
+            if len(r.ops) == 1 and r.ops[0].kind is OpKind.UPSERT
+            else store.transact(r.table, r.ops)
+            for r in requests
+            if r.ops
+        ]
+    )
 
 
 # --- validation shared by both engines ---------------------------------------------------------
@@ -565,6 +607,12 @@ class ValidatingTableStore(ABC):
         if not checked:
             return []
         return await self._do_transact(table, checked)
+
+    async def transact_after(
+        self, first: Sequence[Request], table: str, ops: Sequence[Op]
+    ) -> list[str]:
+        await send_requests(self, first)
+        return await self.transact(table, ops)
 
     async def ensure_tables(self, names: Iterable[str]) -> None:
         checked = [validate_table_name(name) for name in names]

@@ -34,9 +34,11 @@ from storage.tables import (
     Entity,
     EntityExists,
     Op,
+    Request,
     StorageUnavailable,
     StoredEntity,
     TableStore,
+    send_requests,
 )
 from testkit.azurite import unique_table_name
 from testkit.builders import harrow_raise, redbridge_raise
@@ -160,6 +162,12 @@ class SpyStore:
     async def transact(self, table: str, ops: Sequence[Op]) -> list[str]:
         await self._write("transact", ops[0].pk if ops else "")
         return await self.inner.transact(table, ops)
+
+    async def transact_after(
+        self, first: Sequence[Request], table: str, ops: Sequence[Op]
+    ) -> list[str]:
+        await send_requests(self, first)
+        return await self.transact(table, ops)
 
     async def ensure_tables(self, names: Iterable[str]) -> None:
         await self.inner.ensure_tables(names)

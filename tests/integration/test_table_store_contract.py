@@ -34,6 +34,7 @@ from storage.tables import (
     EntityExists,
     EntityNotFound,
     Op,
+    Request,
     StorageError,
     StorageUnavailable,
     TableNotFound,
@@ -378,6 +379,84 @@ async def test_one_failing_operation_fails_the_whole_transaction(
     assert existing is not None and other is not None
     assert (existing.entity["v"], existing.etag) == ("v2", current)
     assert other.entity["v"] == "before"
+
+
+# --- a transaction after the requests it waits for (the hints a change writes first) ---------
+
+
+async def test_a_transaction_after_its_hints_stores_both(store: TableStore, table: str) -> None:
+    hints = unique_table_name()
+    await store.ensure_tables([hints])
+    first = [
+        Request(hints, [Op.upsert(ent("one", "c1"))]),  # sent alone, as an upsert
+        Request(hints, [Op.upsert(ent("many", f"c{i}")) for i in range(3)]),  # as a batch
+        Request(hints, []),  # nothing to send
+    ]
+    etags = await store.transact_after(
+        first, table, [Op.insert(ent("c1", "e1")), Op.upsert(ent("c1", "state", v=1))]
+    )
+
+    assert len(etags) == 2 and all(etags)
+    assert await rows(store, hints, "one") == ["c1"]
+    assert await rows(store, hints, "many") == ["c0", "c1", "c2"]
+    assert await rows(store, table, "c1") == ["e1", "state"]
+
+
+async def test_a_transaction_whose_hints_fail_is_never_stored(
+    store: TableStore, table: str
+) -> None:
+    hints = unique_table_name()
+    await store.ensure_tables([hints])
+    await store.insert(hints, ent("h", "taken"))
+
+    with pytest.raises(EntityExists):
+        await store.transact_after(
+            [Request(hints, [Op.insert(ent("h", "taken")), Op.upsert(ent("h", "new"))])],
+            table,
+            [Op.insert(ent("c1", "e1"))],
+        )
+
+    assert await rows(store, table, "c1") == []
+    assert await rows(store, hints, "h") == ["taken"]
+
+
+async def test_a_transaction_after_its_hints_fails_as_a_transaction_does(
+    store: TableStore, table: str
+) -> None:
+    hints = unique_table_name()
+    await store.ensure_tables([hints])
+    await store.insert(table, ent("c1", "e1", v="first"))
+
+    with pytest.raises(EntityExists):
+        await store.transact_after(
+            [Request(hints, [Op.upsert(ent("h", "c1"))])],
+            table,
+            [Op.insert(ent("c1", "e1", v="second")), Op.upsert(ent("c1", "state"))],
+        )
+
+    assert await rows(store, table, "c1") == ["e1"]
+    found = await store.get(table, "c1", "e1")
+    assert found is not None and found.entity["v"] == "first"
+
+
+async def test_sqlite_stores_a_transaction_and_its_hints_together_or_not_at_all(
+    tmp_path: Path,
+) -> None:
+    """The embedded engine writes both in one savepoint of one commit (the change waits for
+    one commit, not two), so a transaction that loses takes its hints with it."""
+    store = SqliteTableStore(tmp_path / "data")
+    try:
+        await store.ensure_tables(["Cases", "Hints"])
+        await store.insert("Cases", ent("c1", "e1"))
+        with pytest.raises(EntityExists):
+            await store.transact_after(
+                [Request("Hints", [Op.upsert(ent("h", "c1"))])],
+                "Cases",
+                [Op.insert(ent("c1", "e1"))],
+            )
+        assert await rows(store, "Hints", "h") == []
+    finally:
+        await store.close()
 
 
 # --- tables ------------------------------------------------------------------------------------
