@@ -224,12 +224,17 @@ async def together(writes: Sequence[Awaitable[object]]) -> None:
         await asyncio.gather(*writes)
 
 
+def sent_as_upsert(request: Request) -> bool:
+    """Whether `send_requests` sends `request` as an upsert (one alone), not a transaction."""
+    return len(request.ops) == 1 and request.ops[0].kind is OpKind.UPSERT
+
+
 async def send_requests(store: TableStore, requests: Sequence[Request]) -> None:
-    """Each request, all at once, through `store`'s own calls: an upsert alone as an upsert."""
+    """Each request, all at once, through `store`'s own calls."""
     await together(
         [
             store.upsert(r.table, r.ops[0].entity)
-            if len(r.ops) == 1 and r.ops[0].kind is OpKind.UPSERT
+            if sent_as_upsert(r)
             else store.transact(r.table, r.ops)
             for r in requests
             if r.ops

@@ -35,11 +35,11 @@ from storage.tables import (
     ROW_KEY,
     Entity,
     Op,
-    OpKind,
     Request,
     StoredEntity,
     TableStore,
     send_requests,
+    sent_as_upsert,
 )
 
 T = TypeVar("T")
@@ -102,12 +102,6 @@ class TurnTrace:
 
 def _key(entity: Entity) -> str:
     return f"{entity.get(PARTITION_KEY)}|{entity.get(ROW_KEY)}"
-
-
-def _op_of(request: Request) -> str:
-    """The call `send_requests` makes of a request."""
-    single = len(request.ops) == 1 and request.ops[0].kind is OpKind.UPSERT
-    return "upsert" if single else "transact"
 
 
 CURRENT: ContextVar[TurnTrace | None] = ContextVar("storage_turn_trace", default=None)
@@ -259,15 +253,10 @@ class CountingStore(WrappedStore):
             ended = time.perf_counter()
             requests = [r for r in first if r.ops]
             trace.calls += [
-                StoreCall(
-                    op,
-                    r.table,
-                    _key(r.ops[0].entity) if op == "upsert" else r.ops[0].pk,
-                    started,
-                    ended,
-                )
+                StoreCall("upsert", r.table, _key(r.ops[0].entity), started, ended)
+                if sent_as_upsert(r)
+                else StoreCall("transact", r.table, r.ops[0].pk, started, ended)
                 for r in requests
-                for op in [_op_of(r)]
             ]
             partition = ops[0].pk if ops else ""
             behind = 1 if requests else 0
