@@ -22,6 +22,8 @@ from botbuilder.core.serializer_helper import DEPENDICIES_DICT
 from botbuilder.schema import Activity
 from msrest.serialization import Deserializer
 
+from escalation.json_text import NotQuick, read_json_quickly
+
 # Ids go into reply URLs, an HTTP header (x-ms-conversation-id) and storage keys: visible ASCII,
 # no spaces. Teams' are a few hundred characters at most.
 MAX_ID: Final = 1024
@@ -86,6 +88,15 @@ def _wrong(path: str, predicate: str) -> ShapeError:
 def parse_body(raw: bytes) -> object:
     """The request body as JSON, refused if it is not JSON or nests deeper than MAX_DEPTH."""
     try:
+        # orjson where it reads exactly as json does: strict JSON in UTF-8, whose text then
+        # holds no lone surrogate. Anything else is read, and refused, as json reads it.
+        body = read_json_quickly(raw)
+    except NotQuick:
+        pass
+    else:
+        _check_tree(body, text_checked=True)
+        return body
+    try:
         body = json.loads(raw, parse_constant=_no_constant)
     except RecursionError:  # the C parser gives up near Python's recursion limit
         raise ShapeError("", "the body nests too deeply") from None
@@ -99,14 +110,17 @@ def _no_constant(_: str) -> object:
     raise ValueError("NaN and Infinity are not JSON")
 
 
-def _check_tree(value: object) -> None:
+def _check_tree(value: object, *, text_checked: bool = False) -> None:
     """Refuse arrays and objects nested deeper than MAX_DEPTH (iterative, so it cannot recurse),
     and text with a lone surrogate (JSON's "\\ud800"): valid JSON, but no UTF-8 can hold it, so
-    storage, logs and replies would fail on it part-way through a turn."""
+    storage, logs and replies would fail on it part-way through a turn. `text_checked`: the
+    parser refused any such text already."""
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, str):
+            if text_checked:
+                continue
             try:
                 node.encode("utf-8")
             except UnicodeEncodeError:

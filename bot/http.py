@@ -9,6 +9,7 @@ the error type, never what was sent.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
@@ -48,6 +49,7 @@ def problem(status: int, detail: str, field: str | None = None) -> web.Response:
     return web.json_response(body, status=status)
 
 
+@functools.lru_cache(maxsize=64)  # every activity asks, of the few hosts replies go to
 def _is_loopback(host: str | None) -> bool:
     if not host:
         return False

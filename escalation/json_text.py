@@ -26,9 +26,10 @@ _LONG_RUN: Final = b"0" * 19
 _QUOTE: Final = 0x71
 
 
-def _long_number_in(text: str) -> bool:
+def _long_number_in(text: str | bytes) -> bool:
     # surrogatepass: a lone surrogate (which orjson refuses anyway) must not stop the look.
-    marks = text.encode("utf-8", "surrogatepass").translate(_DIGITS)
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    marks = raw.translate(_DIGITS)
     start = marks.find(_LONG_RUN)
     while start != -1:
         # JSON never puts a number straight after a quote, so a run that starts there is text:
@@ -43,11 +44,25 @@ def _long_number_in(text: str) -> bool:
     return False
 
 
+class NotQuick(Exception):
+    """orjson might not read this as `json` would: read it with `json`."""
+
+
+def read_json_quickly(text: str | bytes) -> Any:
+    """`json.loads(text)` by orjson, where orjson gives the very same value (valid UTF-8,
+    then, with no lone surrogate in it); `NotQuick` where it might not, or where it is not
+    JSON at all: `json` then says which."""
+    if _long_number_in(text):
+        raise NotQuick
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise NotQuick from None  # NaN, Infinity, a lone surrogate, or not JSON
+
+
 def read_json(text: str) -> Any:
     """`json.loads(text)`."""
-    if not _long_number_in(text):
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass  # NaN, Infinity, a lone surrogate, or not JSON: json says which
-    return json.loads(text)
+    try:
+        return read_json_quickly(text)
+    except NotQuick:
+        return json.loads(text)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from escalation.json_text import _long_number_in, read_json
+from escalation.json_text import NotQuick, _long_number_in, read_json, read_json_quickly
 from storage.sqlite_engine import _decode, _encode_props, _encode_value, _key
 
 
@@ -66,6 +66,35 @@ def test_reads_what_json_reads(text: str) -> None:
             read_json(text)
         return
     assert same(read_json(text), expected)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_bytes_read_quickly_only_as_json_reads_them(text: str) -> None:
+    """A request body comes as bytes: orjson reads those it reads exactly as json does, and
+    gives the others (NotQuick) back to json."""
+    raw = text.encode("utf-8", "surrogatepass")
+    try:
+        quick = read_json_quickly(raw)
+    except NotQuick:
+        return
+    assert same(quick, json.loads(raw))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":"\\ud800"}',  # a lone surrogate's escape
+        b'{"a":"\xed\xa0\x80"}',  # a lone surrogate as bytes: not UTF-8
+        b"\xef\xbb\xbf{}",  # a byte-order mark
+        b'{"a":' + b"1" * 20 + b"}",  # past 64 bits
+        b"[NaN]",
+        b"1e400",
+        b'"\xff"',
+    ],
+)
+def test_what_orjson_might_read_otherwise_is_left_to_json(raw: bytes) -> None:
+    with pytest.raises(NotQuick):
+        read_json_quickly(raw)
 
 
 @pytest.mark.parametrize(
