@@ -525,7 +525,7 @@ class SqliteTableStore(ValidatingTableStore):
     ) -> list[str]:
         """All of it in one savepoint of one group commit: the hints and the transaction are
         stored together or not at all, and the change waits for one commit instead of two."""
-        before = [(validate_table_name(r.table), validate_batch(r.ops)) for r in first]
+        before = [(validate_table_name(r.table), validate_batch(r.ops)) for r in first if r.ops]
         validate_table_name(table)
         checked = validate_batch(ops)
 

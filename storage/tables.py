@@ -124,8 +124,8 @@ class Op:
 
 @dataclass(frozen=True)
 class Request:
-    """Upserts to one partition of a table, sent as one request: an upsert alone, or a
-    transaction of up to 100 of them."""
+    """Writes to one partition of a table, sent as one request: an upsert alone as an upsert,
+    anything else as a transaction (up to 100 operations)."""
 
     table: str
     ops: Sequence[Op]
@@ -616,8 +616,11 @@ class ValidatingTableStore(ABC):
     async def transact_after(
         self, first: Sequence[Request], table: str, ops: Sequence[Op]
     ) -> list[str]:
+        # The transaction is checked before `first` is sent: a malformed one changes nothing.
+        validate_table_name(table)
+        checked = validate_batch(ops)
         await send_requests(self, first)
-        return await self.transact(table, ops)
+        return await self._do_transact(table, checked) if checked else []
 
     async def ensure_tables(self, names: Iterable[str]) -> None:
         checked = [validate_table_name(name) for name in names]

@@ -439,6 +439,23 @@ async def test_a_transaction_after_its_hints_fails_as_a_transaction_does(
     assert found is not None and found.entity["v"] == "first"
 
 
+async def test_a_malformed_transaction_after_hints_changes_nothing(
+    store: TableStore, table: str
+) -> None:
+    hints = unique_table_name()
+    await store.ensure_tables([hints])
+
+    with pytest.raises(ValueError):
+        await store.transact_after(
+            [Request(hints, [Op.upsert(ent("h", "c1"))])],
+            table,
+            [Op.insert(ent("c1", "e1")), Op.insert(ent("other-partition", "e2"))],
+        )
+
+    assert await rows(store, hints, "h") == []
+    assert await rows(store, table, "c1") == []
+
+
 async def test_sqlite_stores_a_transaction_and_its_hints_together_or_not_at_all(
     tmp_path: Path,
 ) -> None:
