@@ -32,6 +32,7 @@ from bootstrap.event_loop import new_event_loop
 from bootstrap.settings import app_settings
 from bot.adapter import LeanCloudAdapter
 from bot.connector import CachingBotFrameworkAuthentication
+from bot.dialog_memory import defer_dialog_memory
 from bot.http import BotTurns, messages_handler
 from bot.join_actions import JoinNoticeSender
 from bot.logs import PathAccessLogger, configure_json_logging
@@ -186,6 +187,7 @@ def create_app(
     )
     auth = CachingBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication(settings))
     adapter = LeanCloudAdapter(auth)  # botbuilder's, without deep copies of what it sends
+    defer_dialog_memory()  # botbuilder's dialog contexts, without a memory manager each (a cycle)
     adapter.on_turn_error = _on_turn_error
     app[ADAPTER] = adapter
     if settings.anonymous:
