@@ -74,16 +74,17 @@ class Served:
 
 @contextlib.asynccontextmanager
 async def server(
-    command: Sequence[str], *, env: dict[str, str] | None = None
+    command: Sequence[str], *, env: dict[str, str] | None = None, repo: Path = REPO
 ) -> AsyncIterator[Served]:
-    """Start a server process that prints {"port": N}; yields it; stops it after."""
+    """Start a server process that prints {"port": N}, from the checkout at `repo`; yields it;
+    stops it after."""
     process = await asyncio.create_subprocess_exec(
         *command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        cwd=REPO,
-        env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO)},
+        cwd=repo,
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(repo)},
     )
     try:
         assert process.stdout is not None

@@ -1,0 +1,218 @@
+"""This checkout's bot against another checkout's, in short rounds taken in turn.
+
+    .venv/bin/python -m benchmarks.interleaved --against PATH [--kinds help,dialog,card]
+        [--rounds 8] [--turns 300] [--users 20] [--quiet 1.0]
+
+On a machine whose speed drifts (a shared one: the same code ran 30 percent apart in runs a few
+minutes apart), two whole runs of benchmarks.turns cannot tell a change of a few percent from
+the drift. Here both bots run at once, each in its own process on its own embedded store, and
+each kind of turn is sent to them in rounds, alternately (A B, then B A, ...), one loaded at a
+time: the two halves of a round meet the same machine. Each round is timed as benchmarks.turns
+times a kind (`--users` users at once, warm-up turns first, the server's CPU from /proc), and
+every figure is a ratio of this checkout's round to the other's in the same round: the median
+of the rounds, and their range. PATH is another checkout of this repository, such as a
+`git worktree` of the commit before a change, with the same .venv (a link will do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from benchmarks.harness import (
+    REPO,
+    Client,
+    NewCaseIds,
+    Result,
+    Served,
+    Turn,
+    card_action,
+    closed_loop,
+    our_server,
+    record_data,
+    seed_cases,
+    seed_directory,
+    server,
+    user,
+)
+from benchmarks.turns import drained, on_cpu
+from bootstrap.build import open_storage
+from storage.settings import StorageSettings
+from testkit.connector import Connector, connector
+
+KINDS = ("help", "dialog", "card")
+WARM = 50
+
+
+@dataclass
+class Side:
+    """One bot under test: its checkout, its server and what its turns need."""
+
+    name: str
+    client: Client
+    served: Served
+    connector: Connector
+    users: list[str]
+    queues: dict[str, list[tuple[str, int]]]
+    dialog_steps: dict[str, int] = field(default_factory=dict)
+
+    def turn(self, kind: str) -> Callable[[int, int], Awaitable[Turn]]:
+        async def help_turn(i: int, n: int) -> Turn:
+            return await self.client.say(self.users[i], "help")
+
+        async def dialog_turn(i: int, n: int) -> Turn:
+            who = self.users[i]
+            self.dialog_steps[who] = self.dialog_steps.get(who, 0) + 1
+            return await self.client.say(who, ("cancel", "raise")[self.dialog_steps[who] % 2])
+
+        async def card_turn(i: int, n: int) -> Turn:
+            who = self.users[i]
+            case_id, version = self.queues[who].pop()
+            body = card_action(self.connector.url, who, n, "record", record_data(case_id, version))
+            return await self.client.post(body, forbid="Nothing changed")
+
+        return {"help": help_turn, "dialog": dialog_turn, "card": card_turn}[kind]
+
+    async def close_dialogs(self) -> None:
+        for who, steps in self.dialog_steps.items():
+            if steps % 2:
+                await self.client.say(who, "cancel")
+                self.dialog_steps[who] = steps + 1
+
+
+@asynccontextmanager
+async def side(
+    name: str, repo: Path, data: Path, args: argparse.Namespace, http: aiohttp.ClientSession
+) -> AsyncIterator[Side]:
+    users = [user(i) for i in range(args.users)]
+    storage = await open_storage(StorageSettings(None, data))
+    # A user may send more than an even share of a round's turns: half as many again.
+    per_user = 3 * args.rounds * (args.turns + min(WARM, args.turns)) // (2 * args.users) + 10
+    try:
+        await seed_directory(storage, args.users)
+        raisers = [i for i in range(args.users) for _ in range(per_user)]
+        cases = await seed_cases(storage, raisers, NewCaseIds())
+    finally:
+        await storage.close()
+    queues = {u: cases[i * per_user : (i + 1) * per_user] for i, u in enumerate(users)}
+    async with (
+        connector() as stand_in,
+        server(our_server("bot", "--data", str(data)), repo=repo) as served,
+    ):
+        client = Client(served.url, stand_in, http)
+        for who in users:  # each has opened the bot
+            await client.say(who, "hello")
+        yield Side(name, client, served, stand_in, users, queues)
+
+
+async def round_of(one: Side, kind: str, args: argparse.Namespace) -> Result:
+    await drained(one.connector, quiet=args.quiet)
+
+    def load(timed: Callable[[], None]) -> Awaitable[Result]:
+        return closed_loop(
+            kind,
+            args.users,
+            args.turns,
+            args.seconds,
+            one.turn(kind),
+            warm=min(WARM, args.turns),
+            when_timed=timed,
+        )
+
+    result = await on_cpu(one.served, load, lambda: drained(one.connector, quiet=args.quiet))
+    await one.close_dialogs()
+    return result
+
+
+def spread(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):.3f}  (rounds {min(ratios):.3f} to {max(ratios):.3f})"
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with AsyncExitStack() as stack:
+            http = await stack.enter_async_context(aiohttp.ClientSession())
+            this = await stack.enter_async_context(
+                side("this", REPO, Path(tmp) / "this", args, http)
+            )
+            other = await stack.enter_async_context(
+                side("other", args.against, Path(tmp) / "other", args, http)
+            )
+            print(
+                f"this checkout ({REPO}) against {args.against}, {args.users} users at once",
+                flush=True,
+            )
+            for kind in args.kinds:
+                pairs: list[tuple[Result, Result]] = []
+                for n in range(args.rounds):
+                    first, second = (this, other) if n % 2 == 0 else (other, this)
+                    a = await round_of(first, kind, args)
+                    b = await round_of(second, kind, args)
+                    pairs.append((a, b) if first is this else (b, a))
+                report(kind, pairs)
+
+
+def report(kind: str, pairs: list[tuple[Result, Result]]) -> None:
+    def median(results: list[Result], figure: Callable[[Result], float | None]) -> float:
+        return statistics.median(v for r in results if (v := figure(r)) is not None)
+
+    mine = [a for a, _ in pairs]
+    theirs = [b for _, b in pairs]
+    print(f"{kind}: {len(pairs)} rounds of {len(mine[0].turns)} timed turns each", flush=True)
+    for label, results in (("this ", mine), ("other", theirs)):
+        print(
+            f"  {label}  turns/s median {median(results, lambda r: r.per_second):7.1f}"
+            f"   p99 median {median(results, lambda r: r.percentile(0.99)):6.1f} ms"
+            f"   cpu median {median(results, lambda r: r.cpu_per_turn):5.2f} ms/turn"
+        )
+    print(
+        "  this / other, turns a second:    "
+        + spread([a.per_second / b.per_second for a, b in pairs])
+    )
+    cpu = [b.cpu_per_turn / a.cpu_per_turn for a, b in pairs if a.cpu_per_turn and b.cpu_per_turn]
+    if cpu:
+        print("  other's CPU a turn / this one's:  " + spread(cpu))
+    print(
+        "  other's p99 / this one's:         "
+        + spread([b.percentile(0.99) / a.percentile(0.99) for a, b in pairs])
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--against", type=Path, required=True, help="another checkout")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--turns", type=int, default=300, help="timed turns a round")
+    parser.add_argument("--seconds", type=float, default=30.0, help="stop a round after this")
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=1.0,
+        help="a round ends when its bot has sent nothing for this long (what its turns left)",
+    )
+    parser.add_argument(
+        "--kinds",
+        type=lambda text: [k for k in text.split(",") if k],
+        default=list(KINDS),
+        help="of " + ",".join(KINDS),
+    )
+    parsed = parser.parse_args()
+    unknown = set(parsed.kinds) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
+    if not (parsed.against / "benchmarks" / "servers.py").exists():
+        parser.error(f"{parsed.against} is not a checkout of this repository")
+    parsed.rounds = max(2, min(parsed.rounds, 40))
+    parsed.turns = max(10, min(parsed.turns, 5_000))
+    asyncio.run(main(parsed))

@@ -1,0 +1,49 @@
+"""benchmarks.interleaved still runs each kind of turn against another checkout (here, this one)
+and prints its ratios. How fast is never asserted: only that the figures are there."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.harness import REPO
+
+
+def test_the_interleaved_benchmark_runs_each_kind_and_reports_its_ratios() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.interleaved",
+            *("--against", str(REPO), "--users", "2", "--rounds", "2", "--turns", "10"),
+            *("--quiet", "0.2"),
+            *("--kinds", "help,dialog,card"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    for kind in ("help", "dialog", "card"):
+        assert re.search(rf"^{kind}: 2 rounds of 10 timed turns each$", out, re.M), out
+    ratio = r"\d+\.\d{3}  \(rounds \d+\.\d{3} to \d+\.\d{3}\)"
+    assert len(re.findall(rf"this / other, turns a second: +{ratio}", out)) == 3, out
+    assert len(re.findall(rf"other's CPU a turn / this one's: +{ratio}", out)) == 3, out
+
+
+def test_a_folder_that_is_not_a_checkout_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.interleaved", "--against", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "is not a checkout of this repository" in done.stderr
