@@ -45,6 +45,11 @@ class DeferredStateManager:
         return self._manager
 
     def __getattr__(self, name: str) -> Any:
+        # Only what the manager has: never this object's own (a copy made without __init__
+        # has no slots set, and would ask for them here, again and again) nor Python's
+        # protocols.
+        if name in _OWN or name.startswith("__"):
+            raise AttributeError(name)
         return getattr(self.manager, name)
 
     def __getitem__(self, key: str) -> Any:
@@ -61,6 +66,9 @@ class DeferredStateManager:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.manager)
+
+
+_OWN = frozenset({*DeferredStateManager.__slots__, "manager"})
 
 
 def defer_dialog_memory() -> None:

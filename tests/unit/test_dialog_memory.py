@@ -4,6 +4,7 @@ writes it as botbuilder's own manager does."""
 
 from __future__ import annotations
 
+import copy
 import gc
 import weakref
 from collections.abc import Iterator
@@ -85,3 +86,11 @@ def test_memory_read_after_its_context_is_gone_is_refused_clearly() -> None:
     state = dialog_context().state
     with pytest.raises(ReferenceError, match="after its turn's context was freed"):
         state.get_value(object, "turn")
+
+
+@pytest.mark.usefixtures("deferred")
+def test_a_copy_made_without_its_init_fails_plainly() -> None:
+    blank = DeferredStateManager.__new__(DeferredStateManager)
+    with pytest.raises(AttributeError):
+        blank.get_value(object, "turn")
+    assert copy.copy(dialog_context().state) is not None
