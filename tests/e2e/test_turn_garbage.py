@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -73,7 +73,9 @@ async def sent_all(stand_in: Connector, quiet: float = 0.3, most: float = 5.0) -
             await asyncio.sleep(quiet)
 
 
-async def test_card_actions_and_the_cards_they_send_leave_no_cycles(tmp_path: Path) -> None:
+@asynccontextmanager
+async def walk_on_app(tmp_path: Path) -> AsyncIterator[tuple[Walk, Connector]]:
+    """The app over HTTP with the walk's people, and the stand-in Bot Connector it sends to."""
     settings = await settings_with(tmp_path, PEOPLE)
     clock = RunningClock()
     async with (
@@ -81,10 +83,14 @@ async def test_card_actions_and_the_cards_they_send_leave_no_cycles(tmp_path: Pa
         serve(create_app(settings, clock=clock)) as url,
         aiohttp.ClientSession() as http,
     ):
-        w = Walk(url, stand_in, http, itertools.count(1), settings.storage, clock)
+        yield Walk(url, stand_in, http, itertools.count(1), settings.storage, clock), stand_in
+
+
+async def test_card_actions_and_the_cards_they_send_leave_no_cycles(tmp_path: Path) -> None:
+    async with walk_on_app(tmp_path) as (w, stand_in):
         case_id = await raise_case(w)
         await sent_all(stand_in)
-        actions = card_actions_to_close(clock.day())
+        actions = card_actions_to_close(w.clock.day())
         for who, verb, fields in actions:
             before = len(stand_in.sent)
             with cycles_collected() as garbage:
@@ -96,14 +102,7 @@ async def test_card_actions_and_the_cards_they_send_leave_no_cycles(tmp_path: Pa
 
 
 async def test_the_raise_dialogs_turns_leave_no_cycles(tmp_path: Path) -> None:
-    settings = await settings_with(tmp_path, PEOPLE)
-    clock = RunningClock()
-    async with (
-        connector() as stand_in,
-        serve(create_app(settings, clock=clock)) as url,
-        aiohttp.ClientSession() as http,
-    ):
-        w = Walk(url, stand_in, http, itertools.count(1), settings.storage, clock)
+    async with walk_on_app(tmp_path) as (w, stand_in):
         await w.say("amara", "hello")  # her first message: her conversation is remembered
         for text in (*raise_answers(), "yes"):
             with cycles_collected() as garbage:
