@@ -22,31 +22,28 @@ import statistics
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
+from benchmarks.bot_turns import BotTurns, drained, on_cpu, queues_of
 from benchmarks.harness import (
     REPO,
     Client,
     NewCaseIds,
     Result,
     Served,
-    Turn,
-    card_action,
     closed_loop,
     our_server,
-    record_data,
     seed_cases,
     seed_directory,
     server,
     user,
 )
-from benchmarks.turns import drained, on_cpu
 from bootstrap.build import open_storage
 from storage.settings import StorageSettings
-from testkit.connector import Connector, connector
+from testkit.connector import connector
 
 KINDS = ("help", "dialog", "card")
 WARM = 50
@@ -54,38 +51,11 @@ WARM = 50
 
 @dataclass
 class Side:
-    """One bot under test: its checkout, its server and what its turns need."""
+    """One bot under test: its server and the turns its users send it."""
 
     name: str
-    client: Client
     served: Served
-    connector: Connector
-    users: list[str]
-    queues: dict[str, list[tuple[str, int]]]
-    dialog_steps: dict[str, int] = field(default_factory=dict)
-
-    def turn(self, kind: str) -> Callable[[int, int], Awaitable[Turn]]:
-        async def help_turn(i: int, n: int) -> Turn:
-            return await self.client.say(self.users[i], "help")
-
-        async def dialog_turn(i: int, n: int) -> Turn:
-            who = self.users[i]
-            self.dialog_steps[who] = self.dialog_steps.get(who, 0) + 1
-            return await self.client.say(who, ("cancel", "raise")[self.dialog_steps[who] % 2])
-
-        async def card_turn(i: int, n: int) -> Turn:
-            who = self.users[i]
-            case_id, version = self.queues[who].pop()
-            body = card_action(self.connector.url, who, n, "record", record_data(case_id, version))
-            return await self.client.post(body, forbid="Nothing changed")
-
-        return {"help": help_turn, "dialog": dialog_turn, "card": card_turn}[kind]
-
-    async def close_dialogs(self) -> None:
-        for who, steps in self.dialog_steps.items():
-            if steps % 2:
-                await self.client.say(who, "cancel")
-                self.dialog_steps[who] = steps + 1
+    turns: BotTurns
 
 
 @asynccontextmanager
@@ -102,7 +72,7 @@ async def side(
         cases = await seed_cases(storage, raisers, NewCaseIds())
     finally:
         await storage.close()
-    queues = {u: cases[i * per_user : (i + 1) * per_user] for i, u in enumerate(users)}
+    queues = queues_of(users, cases, per_user)
     async with (
         connector() as stand_in,
         server(our_server("bot", "--data", str(data)), repo=repo) as served,
@@ -110,11 +80,11 @@ async def side(
         client = Client(served.url, stand_in, http)
         for who in users:  # each has opened the bot
             await client.say(who, "hello")
-        yield Side(name, client, served, stand_in, users, queues)
+        yield Side(name, served, BotTurns(client, stand_in, users, queues))
 
 
 async def round_of(one: Side, kind: str, args: argparse.Namespace) -> Result:
-    await drained(one.connector, quiet=args.quiet)
+    await drained(one.turns.connector, quiet=args.quiet)
 
     def load(timed: Callable[[], None]) -> Awaitable[Result]:
         return closed_loop(
@@ -122,13 +92,13 @@ async def round_of(one: Side, kind: str, args: argparse.Namespace) -> Result:
             args.users,
             args.turns,
             args.seconds,
-            one.turn(kind),
+            one.turns.of(kind),
             warm=min(WARM, args.turns),
             when_timed=timed,
         )
 
-    result = await on_cpu(one.served, load, lambda: drained(one.connector, quiet=args.quiet))
-    await one.close_dialogs()
+    result = await on_cpu(one.served, load, lambda: drained(one.turns.connector, quiet=args.quiet))
+    await one.turns.close_dialogs()
     return result
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks.bot_turns import BotTurns, drained, on_cpu, queues_of
 from benchmarks.harness import (
     AGENTS_ENV,
     Client,
@@ -44,12 +45,10 @@ from benchmarks.harness import (
     Turn,
     activity,
     agents_server,
-    card_action,
     closed_loop,
     collector_held,
     our_server,
     raise_answers_of,
-    record_data,
     restore_states,
     saved_states,
     seed_cases,
@@ -86,24 +85,6 @@ async def baseline(name: str, command: list[str] | None, args: argparse.Namespac
         )
 
 
-async def on_cpu(
-    served: Served,
-    turns: Callable[[Callable[[], None]], Awaitable[Result]],
-    after: Callable[[], Awaitable[None]] | None = None,
-) -> Result:
-    """The result of `turns(timed)`, with the server's CPU time from when it calls `timed` (as
-    its first timed turn is sent) until they and `after` (waiting for what they left in the
-    outbox to be sent) are done."""
-    before: list[float | None] = []
-    result = await turns(lambda: before.append(served.cpu_seconds()))
-    if after is not None:
-        await after()
-    spent = served.cpu_seconds()
-    if before and before[0] is not None and spent is not None:
-        result.cpu = spent - before[0]
-    return result
-
-
 async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
     settings = StorageSettings(None, data)
     users = [user(i) for i in range(args.users)]
@@ -117,9 +98,7 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
         )
     finally:
         await storage.close()
-    queues = {
-        u: [c for k, c in enumerate(cases) if k // per_user == i] for i, u in enumerate(users)
-    }
+    queues = queues_of(users, cases, per_user)
     extra = ["--data", str(data), "--gc-log", str(data.parent / "gc.json")]
     if args.profile:
         extra += ["--profile", str(Path(args.profile) / "bot.txt")]
@@ -133,24 +112,7 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
         for who in users:  # each has opened the bot
             await client.say(who, "hello")
 
-        async def help_turn(i: int, n: int) -> Turn:
-            return await client.say(users[i], "help")
-
-        steps = ("raise", "cancel")
-        counts = dict.fromkeys(users, 0)
-
-        async def dialog_turn(i: int, n: int) -> Turn:
-            who = users[i]
-            counts[who] += 1
-            return await client.say(who, steps[counts[who] % 2 - 1])
-
-        async def card_turn(i: int, n: int) -> Turn:
-            who = users[i]
-            case_id, version = queues[who].pop()
-            body = card_action(stand_in.url, who, n, "record", record_data(case_id, version))
-            return await client.post(body, forbid="Nothing changed")
-
-        runs = {"help": help_turn, "dialog": dialog_turn, "card": card_turn}
+        turns = BotTurns(client, stand_in, users, queues)
         warm = min(100, args.requests)
         for kind in args.kinds:
             await drained(stand_in)
@@ -164,29 +126,14 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
                     args.users,
                     args.requests,
                     args.seconds,
-                    runs[kind],
+                    turns.of(kind),
                     warm=warm,
                     when_timed=timed,
                 )
 
             results.append(await on_cpu(served, load, lambda: drained(stand_in)))
-            if kind == "dialog":  # leave no dialog open for the next kind
-                for who in users:
-                    if counts[who] % 2:
-                        await client.say(who, "cancel")
-                        counts[who] += 1
+            await turns.close_dialogs()  # leave no dialog open for the next kind
     return results
-
-
-async def drained(stand_in: Connector, quiet: float = 1.0, most: float = 60.0) -> None:
-    """Wait until the bot has sent nothing to the Bot Connector for `quiet` seconds (at most
-    `most`): the messages a kind of turn leaves in the outbox are sent before the next kind is
-    timed, not during it."""
-    deadline = time.monotonic() + most
-    seen = -1
-    while seen != len(stand_in.sent) and time.monotonic() < deadline:
-        seen = len(stand_in.sent)
-        await asyncio.sleep(quiet)
 
 
 async def raises(

@@ -1,0 +1,91 @@
+"""The bot's turns as the benchmarks send them, and the waits around a timed load.
+
+benchmarks.turns and benchmarks.interleaved send the same help, dialog and card turns; each
+keeps one `BotTurns` for each bot it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from benchmarks.harness import Client, Result, Served, Turn, card_action, record_data
+from testkit.connector import Connector
+
+TurnOf = Callable[[int, int], Awaitable[Turn]]
+
+
+def queues_of(
+    users: Sequence[str], cases: Sequence[tuple[str, int]], per_user: int
+) -> dict[str, list[tuple[str, int]]]:
+    """Each user's share of the seeded cases (seed_cases raised `per_user` for each in turn)."""
+    return {who: list(cases[i * per_user : (i + 1) * per_user]) for i, who in enumerate(users)}
+
+
+@dataclass
+class BotTurns:
+    """The turns of `users` on one bot: `client` sends them, `connector` gets the replies, and
+    each card turn records a discussion on the next of the user's cases in `queues`."""
+
+    client: Client
+    connector: Connector
+    users: list[str]
+    queues: dict[str, list[tuple[str, int]]]
+    dialog_steps: dict[str, int] = field(default_factory=dict)
+
+    def of(self, kind: str) -> TurnOf:
+        """The turn function `closed_loop` calls for user `i`'s `n`th turn."""
+        return {"help": self.help_turn, "dialog": self.dialog_turn, "card": self.card_turn}[kind]
+
+    async def help_turn(self, i: int, n: int) -> Turn:
+        return await self.client.say(self.users[i], "help")
+
+    async def dialog_turn(self, i: int, n: int) -> Turn:
+        """ "raise" and "cancel" in turn: each a step of the raise dialog."""
+        who = self.users[i]
+        self.dialog_steps[who] = self.dialog_steps.get(who, 0) + 1
+        return await self.client.say(who, ("cancel", "raise")[self.dialog_steps[who] % 2])
+
+    async def card_turn(self, i: int, n: int) -> Turn:
+        who = self.users[i]
+        case_id, version = self.queues[who].pop()
+        body = card_action(self.connector.url, who, n, "record", record_data(case_id, version))
+        return await self.client.post(body, forbid="Nothing changed")
+
+    async def close_dialogs(self) -> None:
+        """Cancel the dialogs the dialog turns left open, so the next kind starts with none."""
+        for who, steps in self.dialog_steps.items():
+            if steps % 2:
+                await self.client.say(who, "cancel")
+                self.dialog_steps[who] = steps + 1
+
+
+async def drained(stand_in: Connector, quiet: float = 1.0, most: float = 60.0) -> None:
+    """Wait until the bot has sent nothing to the Bot Connector for `quiet` seconds (at most
+    `most`): the messages a kind of turn leaves in the outbox are sent before the next kind is
+    timed, not during it."""
+    deadline = time.monotonic() + most
+    seen = -1
+    while seen != len(stand_in.sent) and time.monotonic() < deadline:
+        seen = len(stand_in.sent)
+        await asyncio.sleep(quiet)
+
+
+async def on_cpu(
+    served: Served,
+    turns: Callable[[Callable[[], None]], Awaitable[Result]],
+    after: Callable[[], Awaitable[None]] | None = None,
+) -> Result:
+    """The result of `turns(timed)`, with the server's CPU time from when it calls `timed` (as
+    its first timed turn is sent) until they and `after` (waiting for what they left in the
+    outbox to be sent) are done."""
+    before: list[float | None] = []
+    result = await turns(lambda: before.append(served.cpu_seconds()))
+    if after is not None:
+        await after()
+    spent = served.cpu_seconds()
+    if before and before[0] is not None and spent is not None:
+        result.cpu = spent - before[0]
+    return result
