@@ -1,7 +1,7 @@
 """The bot's turns as the benchmarks send them, and the waits around a timed load.
 
-benchmarks.turns and benchmarks.interleaved send the same help, dialog and card turns; each
-keeps one `BotTurns` for each bot it runs.
+benchmarks.turns and benchmarks.interleaved send the same help, dialog and card turns, and the
+same rounds of raises; each keeps one `BotTurns` and one `RaiseRounds` for each bot it runs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,22 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from benchmarks.harness import Client, Result, Served, Turn, card_action, record_data
+from benchmarks.harness import (
+    Client,
+    NewCaseIds,
+    Result,
+    Served,
+    Turn,
+    activity,
+    card_action,
+    collector_held,
+    raise_answers_of,
+    record_data,
+    restore_states,
+    saved_states,
+)
+from storage.stores import Storage
+from storage.tables import Entity
 from testkit.connector import Connector
 
 TurnOf = Callable[[int, int], Awaitable[Turn]]
@@ -89,3 +104,76 @@ async def on_cpu(
     if before and before[0] is not None and spent is not None:
         result.cpu = spent - before[0]
     return result
+
+
+@dataclass
+class RaiseRounds:
+    """The raise's last answer, sent by every user at once, round after round: before each,
+    each user's raise dialog is put back at "Raise this disagreement now?" (`put_back`, from
+    this process, on the bot's own store) and the bot asks it again (`ask_again`, untimed)."""
+
+    client: Client
+    users: list[str]
+    storage: Storage  # the bot's store, opened by this process as well
+    ids: NewCaseIds
+    states: dict[str, Entity] = field(default_factory=dict)
+
+    async def walk(self) -> None:
+        """Walk each user's dialog to the question once, and keep the state it left."""
+        for i, who in enumerate(self.users):
+            for text in raise_answers_of(i):
+                await self.client.say(who, text)
+        self.states = await saved_states(self.storage, self.users)
+
+    async def put_back(self) -> None:
+        await restore_states(self.storage, self.states, self.ids)
+
+    async def ask_again(self) -> None:
+        """Each user answers the summary's question with neither yes nor no, and is asked it
+        again (untimed). In Teams the "yes" follows the turn that asked the question, so the
+        bot holds the dialog state it wrote then and does not decode it again; without this
+        turn every timed "yes" would decode the state `put_back` wrote from outside, as no
+        real one does."""
+        await asyncio.gather(
+            *(
+                self.client.post(
+                    activity(self.client.service_url, who, next(self.client.ids), text=NOT_SURE),
+                    expect="Please answer yes or no.",
+                )
+                for who in self.users
+            )
+        )
+
+    async def answer(self) -> tuple[list[Turn], float]:
+        """Every user's "yes" at once: the turns, and the seconds until the last was answered."""
+        with collector_held():
+            started = time.perf_counter()
+            said = await asyncio.gather(
+                *(
+                    self.client.post(
+                        activity(self.client.service_url, who, next(self.client.ids), text="yes"),
+                        expect=" is open.",
+                        forbid="already saved",  # a raise that opened no new case
+                    )
+                    for who in self.users
+                )
+            )
+            return list(said), time.perf_counter() - started
+
+    async def asking_cpu(self, served: Served) -> float | None:
+        """The server's CPU for one asked-again turn, each after a put-back as in the rounds
+        (which this process does, the server idle), over ASKED_AGAIN_SAMPLE rounds while
+        nothing else runs: /proc counts in ticks of 10 ms, so one round alone would be too
+        few."""
+        before = served.cpu_seconds()
+        for _ in range(ASKED_AGAIN_SAMPLE):
+            await self.put_back()
+            await self.ask_again()
+        after = served.cpu_seconds()
+        if before is None or after is None:
+            return None
+        return (after - before) / (ASKED_AGAIN_SAMPLE * len(self.users))
+
+
+NOT_SURE = "not sure yet"
+ASKED_AGAIN_SAMPLE = 10  # rounds of asked-again turns timed for their CPU: 200 at 20 users

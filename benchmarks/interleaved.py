@@ -1,7 +1,7 @@
 """This checkout's bot against another checkout's, in short rounds taken in turn.
 
-    .venv/bin/python -m benchmarks.interleaved --against PATH [--kinds help,dialog,card]
-        [--rounds 8] [--turns 300] [--users 20] [--quiet 1.0]
+    .venv/bin/python -m benchmarks.interleaved --against PATH
+        [--kinds help,dialog,card,raise] [--rounds 8] [--turns 300] [--users 20] [--quiet 1.0]
 
 On a machine whose speed drifts (a shared one: the same code ran 30 percent apart in runs a few
 minutes apart), two whole runs of benchmarks.turns cannot tell a change of a few percent from
@@ -10,7 +10,8 @@ each kind of turn is sent to them in rounds, alternately (A B, then B A, ...), o
 time: the two halves of a round meet the same machine. Each round is timed as benchmarks.turns
 times a kind (`--users` users at once, warm-up turns first, the server's CPU from /proc), and
 every figure is a ratio of this checkout's round to the other's in the same round: the median
-of the rounds, and their range. PATH is another checkout of this repository, such as a
+of the rounds, and their range. A round of raises is sent as benchmarks.turns sends them
+(bot_turns.RaiseRounds): every user's "yes" at once, as many times as make `--turns`. PATH is another checkout of this repository, such as a
 `git worktree` of the commit before a change, with the same .venv (a link will do).
 """
 
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import statistics
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -27,13 +29,14 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.bot_turns import BotTurns, drained, on_cpu, queues_of
+from benchmarks.bot_turns import BotTurns, RaiseRounds, drained, on_cpu, queues_of
 from benchmarks.harness import (
     REPO,
     Client,
     NewCaseIds,
     Result,
     Served,
+    Turn,
     closed_loop,
     our_server,
     seed_cases,
@@ -45,7 +48,7 @@ from bootstrap.build import open_storage
 from storage.settings import StorageSettings
 from testkit.connector import connector
 
-KINDS = ("help", "dialog", "card")
+KINDS = ("help", "dialog", "card", "raise")
 WARM = 50
 
 
@@ -56,6 +59,9 @@ class Side:
     name: str
     served: Served
     turns: BotTurns
+    raises: RaiseRounds
+    walked: bool = False  # the raise dialogs walked to their last question
+    asking: float | None = None  # the server's CPU for one asked-again turn (RaiseRounds)
 
 
 @asynccontextmanager
@@ -63,13 +69,14 @@ async def side(
     name: str, repo: Path, data: Path, args: argparse.Namespace, http: aiohttp.ClientSession
 ) -> AsyncIterator[Side]:
     users = [user(i) for i in range(args.users)]
+    ids = NewCaseIds()  # the seeded cases' and the raised ones', never the same twice
     storage = await open_storage(StorageSettings(None, data))
     # A user may send more than an even share of a round's turns: half as many again.
     per_user = 3 * args.rounds * (args.turns + min(WARM, args.turns)) // (2 * args.users) + 10
     try:
         await seed_directory(storage, args.users)
         raisers = [i for i in range(args.users) for _ in range(per_user)]
-        cases = await seed_cases(storage, raisers, NewCaseIds())
+        cases = await seed_cases(storage, raisers, ids)
     finally:
         await storage.close()
     queues = queues_of(users, cases, per_user)
@@ -80,11 +87,18 @@ async def side(
         client = Client(served.url, stand_in, http)
         for who in users:  # each has opened the bot
             await client.say(who, "hello")
-        yield Side(name, served, BotTurns(client, stand_in, users, queues))
+        storage = await open_storage(StorageSettings(None, data))  # to put raises back
+        try:
+            raises = RaiseRounds(client, users, storage, ids)
+            yield Side(name, served, BotTurns(client, stand_in, users, queues), raises)
+        finally:
+            await storage.close()
 
 
 async def round_of(one: Side, kind: str, args: argparse.Namespace) -> Result:
     await drained(one.turns.connector, quiet=args.quiet)
+    if kind == "raise":
+        return await raise_round(one, args)
 
     def load(timed: Callable[[], None]) -> Awaitable[Result]:
         return closed_loop(
@@ -99,6 +113,42 @@ async def round_of(one: Side, kind: str, args: argparse.Namespace) -> Result:
 
     result = await on_cpu(one.served, load, lambda: drained(one.turns.connector, quiet=args.quiet))
     await one.turns.close_dialogs()
+    return result
+
+
+async def raise_round(one: Side, args: argparse.Namespace) -> Result:
+    """`--turns` raises in rounds of every user at once (RaiseRounds), after one such round
+    untimed. The CPU runs from the first timed raise until their cards are sent, less the
+    asked-again turns' own, measured once for each side while its outbox is quiet."""
+    rounds, quiet = one.raises, args.quiet
+    if not one.walked:
+        await rounds.walk()
+        await drained(one.turns.connector, quiet=quiet)
+        one.asking = await rounds.asking_cpu(one.served)
+        one.walked = True
+    await rounds.put_back()
+    await rounds.ask_again()
+    await rounds.answer()  # warms up, untimed
+    await drained(one.turns.connector, quiet=quiet)
+    turns: list[Turn] = []
+    timed = 0.0
+    asked = 0
+    deadline = time.monotonic() + args.seconds
+    cpu_from = one.served.cpu_seconds()
+    while len(turns) < args.turns and time.monotonic() < deadline:
+        await rounds.put_back()
+        await rounds.ask_again()
+        asked += len(rounds.users)
+        said, took = await rounds.answer()
+        turns += said
+        timed += took
+    await drained(one.turns.connector, quiet=quiet)
+    cpu_to = one.served.cpu_seconds()
+    result = Result("raise", turns, timed)
+    if cpu_from is not None and cpu_to is not None and one.asking is not None:
+        spent = cpu_to - cpu_from - asked * one.asking
+        # /proc counts in ticks of 10 ms: a round too small to tell is given no CPU figure.
+        result.cpu = spent if spent > 0 else None
     return result
 
 

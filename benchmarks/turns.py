@@ -35,7 +35,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.bot_turns import BotTurns, drained, on_cpu, queues_of
+from benchmarks.bot_turns import BotTurns, RaiseRounds, drained, on_cpu, queues_of
 from benchmarks.harness import (
     AGENTS_ENV,
     Client,
@@ -43,14 +43,9 @@ from benchmarks.harness import (
     Result,
     Served,
     Turn,
-    activity,
     agents_server,
     closed_loop,
-    collector_held,
     our_server,
-    raise_answers_of,
-    restore_states,
-    saved_states,
     seed_cases,
     seed_directory,
     server,
@@ -145,50 +140,32 @@ async def raises(
     stand_in: Connector,
     ids: NewCaseIds,
 ) -> Result:
-    """Rounds: every user's raise dialog is put back at "Raise this disagreement now?" and the
-    bot asks it again (untimed: `asked_again`), then every user answers "yes" at once. The CPU
-    time runs from the first timed round until the last round's cards are sent: a round's cards
-    go out while the next is put back, and are counted, as the raises' own cost. The asked-again
-    turns' CPU is not: it is measured before the first timed round, with the outbox quiet, and
-    taken off."""
-    for who in users:
-        for text in raise_answers_of(users.index(who)):
-            await client.say(who, text)
+    """Rounds of `RaiseRounds`: every user's dialog put back and asked again (untimed), then
+    every user answers "yes" at once. The CPU time runs from the first timed round until the
+    last round's cards are sent: a round's cards go out while the next is put back, and are
+    counted, as the raises' own cost. The asked-again turns' CPU is not: it is measured before
+    the first timed round, with the outbox quiet, and taken off."""
     storage = await open_storage(settings)
     try:
-        states = await saved_states(storage, users)
+        rounds = RaiseRounds(client, users, storage, ids)
+        await rounds.walk()
         turns: list[Turn] = []
         timed = 0.0
         deadline = time.monotonic() + args.seconds
-        rounds = max(2, args.requests // len(users))
         cpu_from: float | None = None
         asking: float | None = None  # the server's CPU for one asked-again turn
         asked = 0  # asked-again turns since cpu_from
-        for number in range(rounds + 1):
+        for number in range(max(2, args.requests // len(users)) + 1):
             if time.monotonic() > deadline:
                 break
-            await restore_states(storage, states, ids)
+            await rounds.put_back()
             if number == 1:
                 await drained(stand_in)  # the warm-up round's cards are not counted
-                asking = await asked_again_cpu(
-                    client, users, served, lambda: restore_states(storage, states, ids)
-                )
+                asking = await rounds.asking_cpu(served)
                 cpu_from = served.cpu_seconds()
-            await asked_again(client, users)
+            await rounds.ask_again()
             asked += len(users) if number else 0
-            with collector_held():
-                started = time.perf_counter()
-                said = await asyncio.gather(
-                    *(
-                        client.post(
-                            activity(client.service_url, who, next(client.ids), text="yes"),
-                            expect=" is open.",
-                            forbid="already saved",  # a raise that opened no new case
-                        )
-                        for who in users
-                    )
-                )
-                took = time.perf_counter() - started
+            said, took = await rounds.answer()
             if number:  # the first round warms up
                 timed += took
                 turns += said
@@ -200,41 +177,6 @@ async def raises(
         return result
     finally:
         await storage.close()
-
-
-async def asked_again(client: Client, users: list[str]) -> None:
-    """Each user answers the summary's question with neither yes nor no, and is asked it again
-    (untimed). In Teams the "yes" follows the turn that asked the question, so the bot holds
-    the dialog state it wrote then and does not decode it again; without this turn every timed
-    "yes" would decode the state `restore_states` wrote from outside, as no real one does."""
-    await asyncio.gather(
-        *(
-            client.post(
-                activity(client.service_url, who, next(client.ids), text="not sure yet"),
-                expect="Please answer yes or no.",
-            )
-            for who in users
-        )
-    )
-
-
-ASKED_AGAIN_SAMPLE = 10  # rounds of asked-again turns timed for their CPU: 200 at 20 users
-
-
-async def asked_again_cpu(
-    client: Client, users: list[str], served: Served, put_back: Callable[[], Awaitable[None]]
-) -> float | None:
-    """The server's CPU for one asked-again turn, each after `put_back` as in the rounds (which
-    this process does, the server idle), over ASKED_AGAIN_SAMPLE rounds while nothing else
-    runs: /proc counts in ticks of 10 ms, so one round alone would be too few."""
-    before = served.cpu_seconds()
-    for _ in range(ASKED_AGAIN_SAMPLE):
-        await put_back()
-        await asked_again(client, users)
-    after = served.cpu_seconds()
-    if before is None or after is None:
-        return None
-    return (after - before) / (ASKED_AGAIN_SAMPLE * len(users))
 
 
 def cpu_ratio(a: Result | None, b: Result | None) -> str:
