@@ -30,6 +30,8 @@ from storage.tables import Entity
 from testkit.connector import Connector
 
 TurnOf = Callable[[int, int], Awaitable[Turn]]
+NOT_SURE = "not sure yet"  # to "Raise this disagreement now?": neither yes nor no
+ASKED_AGAIN_SAMPLE = 10  # rounds of asked-again turns timed for their CPU: 200 at 20 users
 
 
 def queues_of(
@@ -58,7 +60,7 @@ class BotTurns:
         return await self.client.say(self.users[i], "help")
 
     async def dialog_turn(self, i: int, n: int) -> Turn:
-        """ "raise" and "cancel" in turn: each a step of the raise dialog."""
+        """A step of the raise dialog: "raise" and "cancel" in turn."""
         who = self.users[i]
         self.dialog_steps[who] = self.dialog_steps.get(who, 0) + 1
         return await self.client.say(who, ("cancel", "raise")[self.dialog_steps[who] % 2])
@@ -173,7 +175,3 @@ class RaiseRounds:
         if before is None or after is None:
             return None
         return (after - before) / (ASKED_AGAIN_SAMPLE * len(self.users))
-
-
-NOT_SURE = "not sure yet"
-ASKED_AGAIN_SAMPLE = 10  # rounds of asked-again turns timed for their CPU: 200 at 20 users

@@ -11,8 +11,9 @@ time: the two halves of a round meet the same machine. Each round is timed as be
 times a kind (`--users` users at once, warm-up turns first, the server's CPU from /proc), and
 every figure is a ratio of this checkout's round to the other's in the same round: the median
 of the rounds, and their range. A round of raises is sent as benchmarks.turns sends them
-(bot_turns.RaiseRounds): every user's "yes" at once, as many times as make `--turns`. PATH is another checkout of this repository, such as a
-`git worktree` of the commit before a change, with the same .venv (a link will do).
+(bot_turns.RaiseRounds): every user's "yes" at once, as many times as make `--turns`. PATH is
+another checkout of this repository, such as a `git worktree` of the commit before a change,
+with the same .venv (a link will do).
 """
 
 from __future__ import annotations
