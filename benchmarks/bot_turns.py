@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from benchmarks.harness import (
     Client,
@@ -24,7 +25,11 @@ from benchmarks.harness import (
     record_data,
     restore_states,
     saved_states,
+    seed_cases,
+    seed_directory,
 )
+from bootstrap.build import open_storage
+from storage.settings import StorageSettings
 from storage.stores import Storage
 from storage.tables import Entity
 from testkit.connector import Connector
@@ -34,11 +39,20 @@ NOT_SURE = "not sure yet"  # to "Raise this disagreement now?": neither yes nor 
 ASKED_AGAIN_SAMPLE = 10  # rounds of asked-again turns timed for their CPU: 200 at 20 users
 
 
-def queues_of(
-    users: Sequence[str], cases: Sequence[tuple[str, int]], per_user: int
+async def seed(
+    data: Path, users: Sequence[str], per_user: int, ids: NewCaseIds
 ) -> dict[str, list[tuple[str, int]]]:
-    """Each user's share of the seeded cases (seed_cases raised `per_user` for each in turn)."""
-    return {who: list(cases[i * per_user : (i + 1) * per_user]) for i, who in enumerate(users)}
+    """The bot's store at `data`, before its server starts: the users' directory, and
+    `per_user` open cases raised by each; the cases (id, version) each user's card turns act
+    on."""
+    storage = await open_storage(StorageSettings(None, data))
+    try:
+        await seed_directory(storage, len(users))
+        raisers = [i for i in range(len(users)) for _ in range(per_user)]
+        cases = await seed_cases(storage, raisers, ids)
+    finally:
+        await storage.close()
+    return {who: cases[i * per_user : (i + 1) * per_user] for i, who in enumerate(users)}
 
 
 @dataclass

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.bot_turns import BotTurns, RaiseRounds, drained, on_cpu, queues_of
+from benchmarks.bot_turns import BotTurns, RaiseRounds, drained, on_cpu, seed
 from benchmarks.harness import (
     REPO,
     Client,
@@ -40,8 +40,6 @@ from benchmarks.harness import (
     Turn,
     closed_loop,
     our_server,
-    seed_cases,
-    seed_directory,
     server,
     user,
 )
@@ -71,16 +69,9 @@ async def side(
 ) -> AsyncIterator[Side]:
     users = [user(i) for i in range(args.users)]
     ids = NewCaseIds()  # the seeded cases' and the raised ones', never the same twice
-    storage = await open_storage(StorageSettings(None, data))
     # A user may send more than an even share of a round's turns: half as many again.
     per_user = 3 * args.rounds * (args.turns + min(WARM, args.turns)) // (2 * args.users) + 10
-    try:
-        await seed_directory(storage, args.users)
-        raisers = [i for i in range(args.users) for _ in range(per_user)]
-        cases = await seed_cases(storage, raisers, ids)
-    finally:
-        await storage.close()
-    queues = queues_of(users, cases, per_user)
+    queues = await seed(data, users, per_user, ids)
     async with (
         connector() as stand_in,
         server(our_server("bot", "--data", str(data)), repo=repo) as served,

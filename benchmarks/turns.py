@@ -35,7 +35,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.bot_turns import BotTurns, RaiseRounds, drained, on_cpu, queues_of
+from benchmarks.bot_turns import BotTurns, RaiseRounds, drained, on_cpu, seed
 from benchmarks.harness import (
     AGENTS_ENV,
     Client,
@@ -46,8 +46,6 @@ from benchmarks.harness import (
     agents_server,
     closed_loop,
     our_server,
-    seed_cases,
-    seed_directory,
     server,
     user,
 )
@@ -84,16 +82,8 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
     settings = StorageSettings(None, data)
     users = [user(i) for i in range(args.users)]
     ids = NewCaseIds()
-    storage = await open_storage(settings)
-    try:
-        await seed_directory(storage, args.users)
-        per_user = max(1, (min(100, args.requests) + args.requests) // args.users + 2)
-        cases = await seed_cases(
-            storage, [i for i in range(args.users) for _ in range(per_user)], ids
-        )
-    finally:
-        await storage.close()
-    queues = queues_of(users, cases, per_user)
+    per_user = max(1, (min(100, args.requests) + args.requests) // args.users + 2)
+    queues = await seed(data, users, per_user, ids)
     extra = ["--data", str(data), "--gc-log", str(data.parent / "gc.json")]
     if args.profile:
         extra += ["--profile", str(Path(args.profile) / "bot.txt")]

@@ -4,28 +4,18 @@ and prints its ratios. How fast is never asserted: only that the figures are the
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from benchmarks.harness import REPO
+from tests.benchmarks.runner import run_benchmark
 
 
 def test_the_interleaved_benchmark_runs_each_kind_and_reports_its_ratios() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.interleaved",
-            *("--against", str(REPO), "--users", "2", "--rounds", "2", "--turns", "10"),
-            *("--quiet", "0.2"),
-            *("--kinds", "help,dialog,card,raise"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    done = run_benchmark(
+        "benchmarks.interleaved",
+        *("--against", str(REPO), "--users", "2", "--rounds", "2", "--turns", "10"),
+        *("--quiet", "0.2"),
+        *("--kinds", "help,dialog,card,raise"),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
@@ -40,13 +30,6 @@ def test_the_interleaved_benchmark_runs_each_kind_and_reports_its_ratios() -> No
 
 
 def test_a_folder_that_is_not_a_checkout_is_refused(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.interleaved", "--against", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_benchmark("benchmarks.interleaved", "--against", str(tmp_path), timeout=60)
     assert done.returncode == 2
     assert "is not a checkout of this repository" in done.stderr

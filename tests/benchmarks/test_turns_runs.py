@@ -4,27 +4,15 @@ stopped, each figure printed. It times nothing (speed is for benchmarks/, never 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.benchmarks.runner import run_benchmark
 
 
 def test_the_turns_benchmark_runs_each_kind_and_reports_its_figures() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.turns",
-            *("--users", "2", "--requests", "6", "--seconds", "10"),
-            *("--kinds", "help,card,raise"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    done = run_benchmark(
+        "benchmarks.turns",
+        *("--users", "2", "--requests", "6", "--seconds", "10"),
+        *("--kinds", "help,card,raise"),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
