@@ -30,7 +30,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 from msrest.serialization import Model
 
 from bot.activity_shape import ShapeError, check_activity, parse_body
-from bot.json_body import json_bytes
+from bot.json_body import JsonAnswer, json_bytes
 from bot.logs import activity_id_var
 from bot.wire import from_json, to_json
 
@@ -153,8 +153,11 @@ class BotTurns:
             # something that is not here, which is a 4xx, never a fault of the server.
             return problem(400, "this bot does not handle that kind of invoke", "name")
         body = response.body
-        answer = to_json(body, serializer_helper) if isinstance(body, Model) else None
-        if answer is None:
+        if isinstance(body, JsonAnswer):
+            answer = body.value
+        elif isinstance(body, Model):
+            answer = to_json(body, serializer_helper)
+        else:
             answer = serializer_helper(body)
         return web.Response(
             body=json_bytes(answer),

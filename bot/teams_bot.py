@@ -19,12 +19,13 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import DialogContext, DialogSet, DialogState, DialogTurnStatus
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
+from botbuilder.schema import Activity, ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 
 from bot.card_actions import CardActionError, command_for, parse_action
 from bot.identity import Identity, identify
 from bot.join_actions import JoinActions, is_join_action
+from bot.json_body import JsonAnswer
 from bot.logs import case_id_var
 from bot.messages import card_message
 from bot.people_search import SEARCH_INVOKE, people_search
@@ -84,6 +85,15 @@ RAISING = "raising"
 NOTED = "escalation.raising"  # in turn_state: the case id a note of a raise was written for
 ANSWERED_KEPT = 10_000
 RAISE_WORDS = frozenset({"raise", "raise a disagreement", "new"})
+
+
+def card_answer(kind: str, value: dict[str, Any]) -> InvokeResponse:
+    """An invoke's 200 with a card (or a search's results): the JSON msrest writes for
+    `AdaptiveCardInvokeResponse(status_code=200, type=kind, value=value)`, in its order, made
+    directly (bot.json_body.JsonAnswer). botbuilder's own helper for it serializes the response
+    twice under CloudAdapter (a 500)."""
+    body = JsonAnswer({"statusCode": int(HTTPStatus.OK), "type": kind, "value": value})
+    return InvokeResponse(status=int(HTTPStatus.OK), body=body)
 
 
 def id_in(channel_data: object, key: str) -> str | None:
@@ -586,10 +596,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             return await super().on_invoke_activity(turn_context)
         person = await self.person(turn_context)
         card = await self.act(turn_context, turn_context.activity.value, person)
-        # botbuilder's own handler serializes this response twice under CloudAdapter (a 500):
-        # return the model itself, which the adapter serializes once.
-        body = AdaptiveCardInvokeResponse(status_code=200, type=CARD_TYPE, value=card)
-        return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+        return card_answer(CARD_TYPE, card)
 
     async def on_people_search(self, turn_context: TurnContext) -> InvokeResponse:
         """Teams' typeahead in the people picker: only the card's agency's people, only to a
@@ -601,11 +608,7 @@ class EscalationBot(TeamsActivityHandler):  # type: ignore[misc]
             turn_context.activity.value,
         )
         answer = search_response(found)
-        # A model, as for card actions: the adapter serializes it once.
-        body = AdaptiveCardInvokeResponse(
-            status_code=200, type=answer["type"], value=answer["value"]
-        )
-        return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+        return card_answer(answer["type"], answer["value"])
 
     async def on_card_submit(self, turn_context: TurnContext, person: Person | None) -> None:
         card = await self.act(turn_context, turn_context.activity.value, person)
