@@ -21,8 +21,8 @@ import orjson
 class JsonAnswer:
     """An invoke's answer already in its JSON form, made by the bot of dicts, lists, text and
     numbers (a card): the edge writes it as it is. A botbuilder model is walked first, to write
-    exactly what msrest would (bot.wire): for a card action's answer that walk cost as much as
-    writing the JSON ten times over."""
+    exactly what msrest would (bot.wire): for a card action's answer that walk cost several
+    times as much as writing the JSON."""
 
     value: dict[str, Any]
 

@@ -90,8 +90,8 @@ RAISE_WORDS = frozenset({"raise", "raise a disagreement", "new"})
 def card_answer(kind: str, value: dict[str, Any]) -> InvokeResponse:
     """An invoke's 200 with a card (or a search's results): the JSON msrest writes for
     `AdaptiveCardInvokeResponse(status_code=200, type=kind, value=value)`, in its order, made
-    directly (bot.json_body.JsonAnswer). botbuilder's own helper for it serializes the response
-    twice under CloudAdapter (a 500)."""
+    directly (bot.json_body.JsonAnswer). Not botbuilder's own handler for card actions, which
+    serializes its answer twice under CloudAdapter (a 500)."""
     body = JsonAnswer({"statusCode": int(HTTPStatus.OK), "type": kind, "value": value})
     return InvokeResponse(status=int(HTTPStatus.OK), body=body)
 
