@@ -25,8 +25,8 @@ full view.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
@@ -140,12 +140,20 @@ def describe_people(parts: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class Permitted:
-    """The people who may do one verb now, who they are in words, and the clauses that say so."""
+    """The people who may do one verb now, who they are in words, and the clauses that say so.
+
+    The words are made the first time they are asked for (`who`): a card asks who may do every
+    verb, and only a refusal or the words under a card say who."""
 
     people: frozenset[str]
     what: str  # "escalate this case"
-    who: str  # "the parties' line managers"
+    words: Callable[[], str] = field(compare=False, repr=False)  # makes `who`
     clauses: tuple[str, ...] = ()
+
+    @cached_property
+    def who(self) -> str:
+        """Who may, by role: "the parties' line managers"."""
+        return self.words()
 
     def allows(self, person_id: str) -> bool:
         return person_id in self.people
@@ -227,6 +235,18 @@ def escalation_target(case: Case, pack: PolicyPack, *, policy_issue: bool) -> St
             *stage.clauses,
         )
     return pack.stage(stage.escalates_to)
+
+
+PARTY_WORDS: tuple[str, ...] = ("the professional who raised it", "the other professional")
+
+
+def actor_words(case: Case, pack: PolicyPack, stage_id: str | None = None) -> list[str]:
+    """Who acts at the stage (the case's own by default), by role."""
+    stage = pack.stage(stage_id or case.stage)
+    selectors = list(stage.actors)
+    if case.resource_implications and pack.resource_implications is not None:
+        selectors += pack.resource_implications.adds_actors
+    return [describe_selector(s, pack) for s in selectors]
 
 
 class CaseAccess:
@@ -339,14 +359,7 @@ class CaseAccess:
     # -- who may do each verb ----------------------------------------------------------------
 
     def _actor_words(self, stage_id: str | None = None) -> list[str]:
-        stage = self.pack.stage(stage_id or self.case.stage)
-        selectors = list(stage.actors)
-        if self.case.resource_implications and self.pack.resource_implications is not None:
-            selectors += self.pack.resource_implications.adds_actors
-        return [describe_selector(s, self.pack) for s in selectors]
-
-    def _party_words(self) -> list[str]:
-        return ["the professional who raised it", "the other professional"]
+        return actor_words(self.case, self.pack, stage_id)
 
     def permitted(
         self,
@@ -367,6 +380,9 @@ class CaseAccess:
         self, verb: str, *, record: DiscussionRecord | None, clock_id: str | None
     ) -> Permitted:
         stage, actors = self.stage, self.stage_actors()
+        # The words are made later, if asked (Permitted.who), from the case and the pack alone:
+        # a closure over this access would make a cycle of it and its own cache of Permitted.
+        case, pack = self.case, self.pack
         if verb == MILESTONE:
             return self._milestone_recorders(clock_id)
         if verb in (RECORD, ASK_LEAD):
@@ -377,7 +393,7 @@ class CaseAccess:
             return Permitted(
                 actors.person_ids | self.parties,
                 what[verb],
-                describe_people([*self._party_words(), *self._actor_words()]),
+                lambda: describe_people([*PARTY_WORDS, *actor_words(case, pack)]),
                 tuple(stage.clauses),
             )
         if verb in (ESCALATE, SET_DEADLINE):
@@ -388,7 +404,7 @@ class CaseAccess:
             return Permitted(
                 actors.person_ids,
                 what[verb],
-                describe_people(self._actor_words()),
+                lambda: describe_people(actor_words(case, pack)),
                 tuple(stage.clauses),
             )
         if verb == APPROVE_RECORD:
@@ -399,16 +415,19 @@ class CaseAccess:
                 | self.parties
                 | self.party_managers
             )
-            words = [
-                *self._party_words(),
-                "the parties' line managers",
-                *self._actor_words(record_stage),
-                *self._actor_words(),
-            ]
+
+            def words() -> str:
+                return describe_people(
+                    [
+                        *PARTY_WORDS,
+                        "the parties' line managers",
+                        *actor_words(case, pack, record_stage),
+                        *actor_words(case, pack),
+                    ]
+                )
+
             clauses = self._stage_clauses(record_stage)
-            return Permitted(
-                people, "approve records on this case", describe_people(words), clauses
-            )
+            return Permitted(people, "approve records on this case", words, clauses)
         if verb == CONFIRM_OUTCOME:
             return self._confirmers()
         if verb == APPROVE_OUTCOME:
@@ -419,7 +438,7 @@ class CaseAccess:
             return Permitted(
                 self._resolve(by).person_ids,
                 f"record {self.pack.words.recommender}'s recommendations",
-                describe_people(describe_selector(s, self.pack) for s in by),
+                lambda: describe_people(describe_selector(s, pack) for s in by),
                 tuple(rules.clauses) if rules is not None else (),
             )
         if verb in (CONVENE_PANEL, DECIDE):
@@ -434,7 +453,7 @@ class CaseAccess:
             return Permitted(
                 self._resolve(selectors).person_ids,
                 what[verb],
-                describe_people(describe_selector(s, self.pack) for s in selectors),
+                lambda: describe_people(describe_selector(s, pack) for s in selectors),
                 tuple(panel.clauses) if panel is not None else (),
             )
         if verb in (REPRESENT, RESPOND):
@@ -451,15 +470,20 @@ class CaseAccess:
                 and not holds_board_role(person, self.pack.board.id)
             )
             people = members | (actors.person_ids if verb == REPRESENT else frozenset())
-            words = ["a member of an agency concerned who is involved in the case"]
-            if verb == REPRESENT:
-                words += self._actor_words()
-            return Permitted(people, what[verb], describe_people(words), tuple(stage.clauses))
+            member = ["a member of an agency concerned who is involved in the case"]
+            return Permitted(
+                people,
+                what[verb],
+                lambda: describe_people(
+                    member + (actor_words(case, pack) if verb == REPRESENT else [])
+                ),
+                tuple(stage.clauses),
+            )
         if verb == CLOSE:
             return Permitted(
                 actors.person_ids | self.parties,
                 "close this case",
-                describe_people([*self._party_words(), *self._actor_words()]),
+                lambda: describe_people([*PARTY_WORDS, *actor_words(case, pack)]),
                 tuple(self.pack.closure.clauses),
             )
         raise ValueError(f"unknown verb {verb!r}")
@@ -471,7 +495,7 @@ class CaseAccess:
         definition = stage.clock(clock_id or "")
         milestone = definition.milestone if definition is not None else None
         if definition is None or milestone is None:
-            return Permitted(frozenset(), "record that", "nobody", tuple(stage.clauses))
+            return Permitted(frozenset(), "record that", lambda: "nobody", tuple(stage.clauses))
         selectors = milestone.recorded_by or definition.owner
         if selectors:
             people = self._resolve(selectors).person_ids
@@ -481,7 +505,7 @@ class CaseAccess:
         return Permitted(
             people,
             f"record '{milestone.button}'",
-            describe_people(words),
+            lambda: describe_people(words),
             tuple(definition.clauses),
         )
 
@@ -509,7 +533,7 @@ class CaseAccess:
         return Permitted(
             frozenset(people),
             "confirm the outcome for the receiving agency",
-            describe_people(words),
+            lambda: describe_people(words),
             tuple(stage.clauses),
         )
 
@@ -529,7 +553,7 @@ class CaseAccess:
         return Permitted(
             frozenset(people),
             "approve the outcome for the raising agency",
-            describe_people(words),
+            lambda: describe_people(words),
             tuple(stage.clauses),
         )
 

@@ -8,6 +8,8 @@ with a role on it acts for an agency in its cases.
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -82,6 +84,30 @@ async def test_a_turn_asking_again_about_the_same_case_gets_the_same_answers(
     fewer = Directory.of(p for p in directory.people.values() if p.id != "nadia")
     assert case_access(after, redbridge, fewer) is not again
     assert case_access(after, redbridge, fewer).level("nadia") == NONE
+
+
+async def test_who_may_act_is_put_in_words_only_when_asked_and_leaves_no_cycle(
+    service: EscalationService, clock: FakeClock, redbridge: PolicyPack, directory: Directory
+) -> None:
+    """A card asks who may do every verb, and its checks refuse most of them; only a refusal
+    or the words under a card say who. Made later, the words must not hold the access itself:
+    an access dropped from the memo is freed at once, not left for the garbage collector."""
+    case = (await service.execute(redbridge_raise())).case
+    access = CaseAccess(case, redbridge, directory)
+    assert access.for_viewer("amara", clock()).may(RECORD)
+    escalate = access.permitted(ESCALATE)
+    assert "who" not in vars(escalate)  # asked who may, not yet in words
+    parties = "the professional who raised it or the other professional"
+    assert escalate.who == parties  # at stage 1, the parties escalate (RB-4.4)
+    assert escalate.refusal().reason.endswith(f"Who may: {parties}.")
+    held = weakref.ref(access)
+    gc.collect()
+    gc.disable()
+    try:
+        del access, escalate
+        assert held() is None
+    finally:
+        gc.enable()
 
 
 async def test_twenty_users_card_actions_in_flight_do_not_evict_each_others_cases(
