@@ -189,3 +189,42 @@ class RaiseRounds:
         if before is None or after is None:
             return None
         return (after - before) / (ASKED_AGAIN_SAMPLE * len(self.users))
+
+    async def timed(
+        self,
+        served: Served,
+        stand_in: Connector,
+        asking: float | None,
+        *,
+        most: int,
+        seconds: float,
+        quiet: float = 1.0,
+    ) -> Result:
+        """Rounds of raises until `most` are answered or `seconds` pass, after one round
+        untimed. The CPU runs from the first timed round until the last round's cards are sent
+        (a round's cards go out while the next is put back, and are counted as the raises' own
+        cost), less `asking` (`asking_cpu`) for each asked-again turn. /proc counts in ticks of
+        10 ms: a run too small to tell is given no CPU figure."""
+        await self.put_back()
+        await self.ask_again()
+        await self.answer()  # warms up
+        await drained(stand_in, quiet=quiet)  # the warm-up round's cards are not counted
+        turns: list[Turn] = []
+        timed = 0.0
+        asked = 0
+        deadline = time.monotonic() + seconds
+        cpu_from = served.cpu_seconds()
+        while len(turns) < most and time.monotonic() < deadline:
+            await self.put_back()
+            await self.ask_again()
+            asked += len(self.users)
+            said, took = await self.answer()
+            turns += said
+            timed += took
+        await drained(stand_in, quiet=quiet)
+        cpu_to = served.cpu_seconds()
+        result = Result("raise", turns, timed)
+        if cpu_from is not None and cpu_to is not None and asking is not None:
+            spent = cpu_to - cpu_from - asked * asking
+            result.cpu = spent if spent > 0 else None
+        return result

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import statistics
 import tempfile
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ from benchmarks.harness import (
     NewCaseIds,
     Result,
     Served,
-    Turn,
     closed_loop,
     our_server,
     server,
@@ -109,39 +107,22 @@ async def round_of(one: Side, kind: str, args: argparse.Namespace) -> Result:
 
 
 async def raise_round(one: Side, args: argparse.Namespace) -> Result:
-    """`--turns` raises in rounds of every user at once (RaiseRounds), after one such round
-    untimed. The CPU runs from the first timed raise until their cards are sent, less the
-    asked-again turns' own, measured once for each side while its outbox is quiet."""
+    """`--turns` raises (RaiseRounds.timed); the first time, the dialogs are walked and the
+    asked-again turns' CPU measured, while the side's outbox is quiet."""
     rounds, quiet = one.raises, args.quiet
     if not one.walked:
         await rounds.walk()
         await drained(one.turns.connector, quiet=quiet)
         one.asking = await rounds.asking_cpu(one.served)
         one.walked = True
-    await rounds.put_back()
-    await rounds.ask_again()
-    await rounds.answer()  # warms up, untimed
-    await drained(one.turns.connector, quiet=quiet)
-    turns: list[Turn] = []
-    timed = 0.0
-    asked = 0
-    deadline = time.monotonic() + args.seconds
-    cpu_from = one.served.cpu_seconds()
-    while len(turns) < args.turns and time.monotonic() < deadline:
-        await rounds.put_back()
-        await rounds.ask_again()
-        asked += len(rounds.users)
-        said, took = await rounds.answer()
-        turns += said
-        timed += took
-    await drained(one.turns.connector, quiet=quiet)
-    cpu_to = one.served.cpu_seconds()
-    result = Result("raise", turns, timed)
-    if cpu_from is not None and cpu_to is not None and one.asking is not None:
-        spent = cpu_to - cpu_from - asked * one.asking
-        # /proc counts in ticks of 10 ms: a round too small to tell is given no CPU figure.
-        result.cpu = spent if spent > 0 else None
-    return result
+    return await rounds.timed(
+        one.served,
+        one.turns.connector,
+        one.asking,
+        most=args.turns,
+        seconds=args.seconds,
+        quiet=quiet,
+    )
 
 
 def spread(ratios: list[float]) -> str:

@@ -29,7 +29,6 @@ import asyncio
 import importlib.util
 import json
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -130,41 +129,16 @@ async def raises(
     stand_in: Connector,
     ids: NewCaseIds,
 ) -> Result:
-    """Rounds of `RaiseRounds`: every user's dialog put back and asked again (untimed), then
-    every user answers "yes" at once. The CPU time runs from the first timed round until the
-    last round's cards are sent: a round's cards go out while the next is put back, and are
-    counted, as the raises' own cost. The asked-again turns' CPU is not: it is measured before
-    the first timed round, with the outbox quiet, and taken off."""
+    """`--requests` raises in rounds of every user at once (RaiseRounds.timed). The
+    asked-again turns' CPU is measured first, with the outbox quiet, and taken off."""
     storage = await open_storage(settings)
     try:
         rounds = RaiseRounds(client, users, storage, ids)
         await rounds.walk()
-        turns: list[Turn] = []
-        timed = 0.0
-        deadline = time.monotonic() + args.seconds
-        cpu_from: float | None = None
-        asking: float | None = None  # the server's CPU for one asked-again turn
-        asked = 0  # asked-again turns since cpu_from
-        for number in range(max(2, args.requests // len(users)) + 1):
-            if time.monotonic() > deadline:
-                break
-            await rounds.put_back()
-            if number == 1:
-                await drained(stand_in)  # the warm-up round's cards are not counted
-                asking = await rounds.asking_cpu(served)
-                cpu_from = served.cpu_seconds()
-            await rounds.ask_again()
-            asked += len(users) if number else 0
-            said, took = await rounds.answer()
-            if number:  # the first round warms up
-                timed += took
-                turns += said
-        result = Result("raise", turns, timed)
         await drained(stand_in)
-        cpu_to = served.cpu_seconds()
-        if cpu_from is not None and cpu_to is not None and asking is not None:
-            result.cpu = cpu_to - cpu_from - asked * asking
-        return result
+        asking = await rounds.asking_cpu(served)
+        most = max(2 * len(users), args.requests)
+        return await rounds.timed(served, stand_in, asking, most=most, seconds=args.seconds)
     finally:
         await storage.close()
 

@@ -358,9 +358,6 @@ class CaseAccess:
 
     # -- who may do each verb ----------------------------------------------------------------
 
-    def _actor_words(self, stage_id: str | None = None) -> list[str]:
-        return actor_words(self.case, self.pack, stage_id)
-
     def permitted(
         self,
         verb: str,
@@ -501,7 +498,7 @@ class CaseAccess:
             people = self._resolve(selectors).person_ids
             words = [describe_selector(s, self.pack) for s in selectors]
         else:
-            people, words = self.stage_actors().person_ids, self._actor_words()
+            people, words = self.stage_actors().person_ids, actor_words(self.case, self.pack)
         return Permitted(
             people,
             f"record '{milestone.button}'",
@@ -529,7 +526,7 @@ class CaseAccess:
             words.append("the other professional")
         if not people:
             people = set(actors.person_ids)
-            words = self._actor_words()
+            words = actor_words(self.case, self.pack)
         return Permitted(
             frozenset(people),
             "confirm the outcome for the receiving agency",
