@@ -216,10 +216,17 @@ class SqliteTableStore(ValidatingTableStore):
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flush_queued = False
         self._pending_lock = threading.Lock()
+        self._commits = 0  # written on the database thread only
 
     @property
     def path(self) -> Path:
         return self._path
+
+    @property
+    def commits(self) -> int:
+        """The group commits made so far: each one transaction and one fsync, for as many
+        writes as were queued together (a figure for diagnostics and the tests)."""
+        return self._commits
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -293,6 +300,7 @@ class SqliteTableStore(ValidatingTableStore):
                     outcomes.append((future, result, None))
             if lost is None:
                 conn.execute("COMMIT")
+                self._commits += 1
         except BaseException as exc:
             lost = lost or self._storage_error(exc)
         if lost is not None:

@@ -73,6 +73,7 @@ async def test_single_writes_and_transactions_queued_together_each_fail_alone(
     stale = await store.insert("cases", ent("c", "state", stage=1))
     current = await store.update("cases", ent("c", "state", stage=2), stale)
     await store.insert("cases", ent("c", "taken"))
+    commits = store.commits
 
     async with queued_together(store) as group:
         upsert = start(group, store.upsert("cases", ent("c", "a", n=1)))
@@ -93,6 +94,8 @@ async def test_single_writes_and_transactions_queued_together_each_fail_alone(
         one_op = start(group, store.transact("cases", [Op.insert(ent("c", "g"))]))
         won = start(group, store.update("cases", ent("c", "state", stage=3), current))
 
+    # The write ahead alone, then the eight queued behind it in one transaction.
+    assert store.commits - commits == 2
     assert [outcome(f) for f in (lost_race, taken, half_done)] == [
         ConcurrencyConflict,
         EntityExists,
