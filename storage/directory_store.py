@@ -18,12 +18,21 @@ Key design, table ``Directory``:
   would grant (``requested_roles``) and the open request it waits on (``request``, see
   ``storage.join_requests``): such an entry holds no authority (``escalation.joining``).
 
+* PartitionKey ``version``, RowKey ``directory``: a row rewritten after every write of person or
+  agency rows (``_mark_changed``), so its ETag changes whenever the directory does.
+
 The core reads the whole directory as a snapshot (``DirectorySource``), and the bot finds who is
 speaking in it (``speaker``); the snapshot is cached for ``cache_seconds`` (10 s) so that a turn
-does not read the directory at all, and the app reads it afresh in the background every half of
-that (``keep_fresh``), so a turn never waits for it. Writes through this object drop the cache
-at once; writes by another process (another instance of the bot, ``escalation directory
-import``) are seen within ``cache_seconds``: a role revoked there stops working within that.
+does not read the directory at all, and the app checks it in the background every half of that
+(``keep_fresh``), so a turn never waits for it. The check reads the version row alone, and the
+whole directory only when that row has changed (a directory of thousands of people took tens of
+milliseconds of the event loop to read and build, every 5 s), or once ``FULL_READ_SECONDS`` have
+passed since it was last read whole. Writes through this object drop the cache at once; writes
+by another process (another instance of the bot, ``escalation directory import``) are seen
+within ``cache_seconds``: a role revoked there stops working within that. A write that stopped
+between its rows and the version row (the writer's process ended), rows restored from a backup
+into a running app, or rows written by a release without the version row, are seen within
+``FULL_READ_SECONDS`` (2 minutes).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -67,6 +76,11 @@ DIRECTORY: Final = "Directory"
 PERSON_PARTITION: Final = "person"
 TEAMS_PARTITION: Final = "teams"
 AGENCY_PARTITION: Final = "agency"
+VERSION_PARTITION: Final = "version"
+VERSION_ROW: Final = "directory"
+# The longest a snapshot is kept without reading the directory whole, whatever the version row
+# says: the bound for a change that never reached the version row.
+FULL_READ_SECONDS: Final = 120.0
 AGENCY_FIELDS: Final = frozenset({"id", "tenants"})
 AGENCY_ID: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # a pack's agency id
 FILE_KEYS: Final = ("people", "agencies")
@@ -398,6 +412,19 @@ class _Speakers:
     by_aad: dict[str, Person]
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """The directory as last read, and what tells whether it is still the stored one."""
+
+    directory: Directory
+    speakers: _Speakers
+    checked_at: datetime  # last found current: kept for cache_seconds from this
+    read_at: datetime  # last read whole
+    # The version row's ETag, read before the rows ("": no such row yet); None when the rows
+    # were read without it (a turn's read), so the next check reads them whole again.
+    version: str | None
+
+
 class DirectoryStore:
     """The people directory (`escalation.ports.DirectorySource`) on a `TableStore`."""
 
@@ -419,7 +446,7 @@ class DirectoryStore:
         self._now = now
         self._cache_seconds = float(cache_seconds)
         self._table = table
-        self._cache: tuple[datetime, Directory, _Speakers] | None = None
+        self._cache: _Snapshot | None = None
         self._generation = 0  # bumped by every write, so a read that overlapped one is not kept
         self._lock = asyncio.Lock()
 
@@ -447,14 +474,29 @@ class DirectoryStore:
         return None
 
     async def refresh(self) -> None:
-        """Read the directory afresh now (the background refresh calls this). Turns meanwhile
-        keep the snapshot they have: none waits for this read."""
-        await self._load(self._now())
+        """Make sure the snapshot is the stored directory now (the background refresh calls
+        this): the version row alone when it is unchanged, else the whole directory. Turns
+        meanwhile keep the snapshot they have: none waits for this read."""
+        now = self._now()
+        cached = self._cache
+        if (
+            cached is not None
+            and cached.version is not None
+            and 0 <= (now - cached.read_at).total_seconds() < FULL_READ_SECONDS
+        ):
+            generation = self._generation
+            version = await self._version()
+            if version == cached.version and generation == self._generation:
+                if self._cache is cached:
+                    self._cache = replace(cached, checked_at=now)
+                return
+        await self._load(now, versioned=True)
 
     async def keep_fresh(self) -> None:
-        """Refresh the snapshot every half of ``cache_seconds`` (after a first `refresh`), so
-        that turns find it fresh and never wait for it; runs until cancelled. A failed read is tried again at the next
-        tick (meanwhile a turn that finds the snapshot expired reads it itself)."""
+        """Check the snapshot every half of ``cache_seconds`` (after a first `refresh`), so
+        that turns find it fresh and never wait for it; runs until cancelled. A failed read is
+        tried again at the next tick (meanwhile a turn that finds the snapshot expired reads it
+        itself)."""
         interval = max(self._cache_seconds / 2, 0.5)
         while True:
             await asyncio.sleep(interval)
@@ -465,22 +507,29 @@ class DirectoryStore:
 
     async def _cached(self) -> tuple[Directory, _Speakers]:
         cached = self._cache
-        if cached is not None and 0 <= (self._now() - cached[0]).total_seconds() < (
-            self._cache_seconds
-        ):
-            return cached[1], cached[2]  # fresh: no lock, no wait
+        if cached is not None and self._fresh(cached, self._now()):
+            return cached.directory, cached.speakers  # fresh: no lock, no wait
         async with self._lock:  # one read at a time: callers arriving together share it
             now = self._now()
             if self._cache is not None:
-                loaded_at, directory, speakers = self._cache
-                age = (now - loaded_at).total_seconds()
-                if 0 <= age < self._cache_seconds:
-                    return directory, speakers
+                if self._fresh(self._cache, now):
+                    return self._cache.directory, self._cache.speakers
                 self._cache = None
-            return await self._load(now)
+            return await self._load(now, versioned=False)
 
-    async def _load(self, now: datetime) -> tuple[Directory, _Speakers]:
+    def _fresh(self, snapshot: _Snapshot, now: datetime) -> bool:
+        return 0 <= (now - snapshot.checked_at).total_seconds() < self._cache_seconds
+
+    async def _version(self) -> str:
+        found = await self._store.get(self._table, VERSION_PARTITION, VERSION_ROW)
+        return "" if found is None else found.etag
+
+    async def _load(self, now: datetime, *, versioned: bool) -> tuple[Directory, _Speakers]:
+        """Read the whole directory. `versioned`: the version row first, then the rows, so a
+        write that lands between the two is read again at the next check; a turn's read (not
+        versioned) reads the rows alone, in one round trip."""
         generation = self._generation
+        version = await self._version() if versioned else None
         rows, agencies = await asyncio.gather(
             self._store.query_partition(self._table, PERSON_PARTITION),
             self._store.query_partition(self._table, AGENCY_PARTITION),
@@ -492,7 +541,7 @@ class DirectoryStore:
             by_aad={s.aad_object_id: s.person for s in stored if s.aad_object_id},
         )
         if generation == self._generation and self._cache_seconds > 0:
-            self._cache = (now, directory, speakers)
+            self._cache = _Snapshot(directory, speakers, now, now, version)
         return directory, speakers
 
     def invalidate(self) -> None:
@@ -842,6 +891,7 @@ class DirectoryStore:
             await self._put_hints(plans)
         finally:
             self.invalidate()  # whatever landed, the cached snapshot may be out of date now
+            await self._mark_changed()
         for plan in plans:
             if plan.dropped_ids:
                 await self._drop_hints(plan.person_id, plan.dropped_ids)
@@ -858,6 +908,13 @@ class DirectoryStore:
                 )
         finally:
             self.invalidate()
+            await self._mark_changed()
+
+    async def _mark_changed(self) -> None:
+        """Rewrite the version row, after the rows it stands for: every process's next check
+        reads the directory whole (see the module's docstring)."""
+        row = {PARTITION_KEY: VERSION_PARTITION, ROW_KEY: VERSION_ROW, "changed_at": self._now()}
+        await self._store.upsert(self._table, row)
 
     async def _put_hints(self, plans: Iterable[_Plan]) -> None:
         hints = [

@@ -22,6 +22,7 @@ from escalation.service import EscalationService
 from storage.cases import safe_key
 from storage.directory_store import (
     AGENCY_PARTITION,
+    FULL_READ_SECONDS,
     PERSON_PARTITION,
     TEAMS_PARTITION,
     DirectoryFile,
@@ -559,6 +560,65 @@ async def test_cache_seconds_zero_reads_every_time(
     await uncached.snapshot()
 
     assert spy.reads_of(PERSON_PARTITION) == 2
+
+
+async def test_a_check_of_an_unchanged_directory_reads_one_row_and_keeps_the_snapshot(
+    spied: DirectoryStore, spy: SpyStore, clock: FakeClock
+) -> None:
+    await spied.upsert_person(amara())
+    await spied.refresh()
+    first = await spied.snapshot()
+    reads = spy.reads_of(PERSON_PARTITION)
+
+    for _ in range(5):
+        clock.now += timedelta(seconds=15)  # past cache_seconds (30 s) twice over, in all
+        await spied.refresh()
+
+    assert spy.reads_of(PERSON_PARTITION) == reads  # the version row alone
+    assert await spied.snapshot() is first  # found current: kept, not read again by a turn
+    assert spy.reads_of(PERSON_PARTITION) == reads
+
+
+@pytest.mark.parametrize("change", ["upsert", "import", "agency"])
+async def test_a_change_by_another_process_is_seen_at_the_next_check(
+    spied: DirectoryStore, store: TableStore, clock: FakeClock, table: str, change: str
+) -> None:
+    await spied.upsert_person(amara())
+    await spied.refresh()
+    elsewhere = DirectoryStore(store, now=clock, table=table)  # another instance of the bot
+
+    if change == "upsert":
+        await elsewhere.upsert_person(amara(roles=frozenset({"practitioner"})))
+    elif change == "import":
+        await elsewhere.import_records([record("amara", agency="redbridge-asc")])
+    else:
+        await elsewhere.import_records([], [{"id": "redbridge-asc", "tenants": ["t-9"]}])
+    clock.now += timedelta(seconds=1)
+    await spied.refresh()
+
+    snapshot = await spied.snapshot()
+    if change == "agency":
+        assert snapshot.agency("redbridge-asc").tenants == frozenset({"t-9"})
+    else:  # a role revoked elsewhere no longer holds here
+        assert "safeguarding_lead" not in snapshot.people["amara"].roles
+
+
+async def test_a_change_that_never_reached_the_version_row_is_read_within_full_read_seconds(
+    spied: DirectoryStore, spy: SpyStore, store: TableStore, clock: FakeClock, table: str
+) -> None:
+    await spied.upsert_person(amara())
+    await spied.refresh()
+    # A writer that stopped after its rows, before the version row (its process ended).
+    row = await store.get(table, PERSON_PARTITION, safe_key("amara"))
+    assert row is not None
+    await store.upsert(table, {**row.entity, "roles": '["practitioner"]'})
+
+    for _ in range(int(FULL_READ_SECONDS // 5)):  # the background checks, every 5 s
+        clock.now += timedelta(seconds=5)
+        await spied.refresh()
+
+    assert "safeguarding_lead" not in (await spied.snapshot()).people["amara"].roles
+    assert spy.reads_of(PERSON_PARTITION) == 2  # the first read, and one whole read since
 
 
 @pytest.mark.parametrize("seconds", [-1.0, math.nan, math.inf])
