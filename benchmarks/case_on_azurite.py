@@ -35,7 +35,7 @@ import aiohttp
 from benchmarks.harness import our_server, server
 from bootstrap.build import open_storage
 from storage.settings import StorageSettings
-from testkit.azurite import AZURITE_TABLE, DEV_ACCOUNT, DEV_KEY, start_azurite, stop_azurite
+from testkit.azurite import AZURITE_TABLE, running_azurite
 from testkit.chat import TENANT
 from testkit.clocks import RunningClock
 from testkit.connector import connector
@@ -148,18 +148,9 @@ def summary(turns: list[tuple[str, float, int, int]]) -> dict[str, tuple[float, 
 async def main(args: argparse.Namespace) -> None:
     if not AZURITE_TABLE.exists():
         raise SystemExit(f"Azurite is not installed ({AZURITE_TABLE}): run `npm install`")
-    with tempfile.TemporaryDirectory() as work:
-        process, port = start_azurite(Path(work))
-        try:
-            connection_string = (
-                "DefaultEndpointsProtocol=http;"
-                f"AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-                f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
-            )
-            plain = summary(await run(connection_string, 0.0, args.repeat))
-            delayed = summary(await run(connection_string, args.delay_ms, args.repeat))
-        finally:
-            stop_azurite(process)
+    with tempfile.TemporaryDirectory() as work, running_azurite(Path(work)) as connection_string:
+        plain = summary(await run(connection_string, 0.0, args.repeat))
+        delayed = summary(await run(connection_string, args.delay_ms, args.repeat))
     print(
         f"A whole Redbridge case on Azurite, {args.repeat} walk(s); each turn's time in the "
         f"server (median), without and with {args.delay_ms:g} ms before every storage request"

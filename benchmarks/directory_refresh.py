@@ -26,7 +26,7 @@ from typing import Any
 from bootstrap.build import open_storage
 from storage.directory_store import DirectoryStore
 from storage.settings import StorageSettings
-from testkit.azurite import AZURITE_TABLE, DEV_ACCOUNT, DEV_KEY, start_azurite, stop_azurite
+from testkit.azurite import AZURITE_TABLE, running_azurite
 
 AGENCIES = ("redbridge-asc", "nelft", "met-police", "redbridge-housing")
 
@@ -102,19 +102,10 @@ async def main(args: argparse.Namespace) -> None:
         return
     if not AZURITE_TABLE.exists():
         raise SystemExit(f"Azurite is not installed ({AZURITE_TABLE}): run `npm install`")
-    with tempfile.TemporaryDirectory() as work:
-        process, port = start_azurite(Path(work))
-        try:
-            connection_string = (
-                "DefaultEndpointsProtocol=http;"
-                f"AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-                f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
-            )
-            print("Azure Table Storage (Azurite, on this machine):")
-            for people in args.people:
-                await measure(people, args.repeat, connection_string)
-        finally:
-            stop_azurite(process)
+    with tempfile.TemporaryDirectory() as work, running_azurite(Path(work)) as connection_string:
+        print("Azure Table Storage (Azurite, on this machine):")
+        for people in args.people:
+            await measure(people, args.repeat, connection_string)
 
 
 if __name__ == "__main__":

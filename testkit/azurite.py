@@ -3,6 +3,7 @@ the integration tests and the benchmarks; and table names of their own for tests
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from testkit.people import ROOT
@@ -84,6 +86,25 @@ def start_azurite(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
         stop_azurite(process)
     log_text = log_path.read_text(errors="replace")
     raise RuntimeError(f"Azurite did not start on 127.0.0.1; its output:\n{log_text}")
+
+
+def connection_string(port: int) -> str:
+    """The development account's connection string, for Azurite on 127.0.0.1:`port`."""
+    return (
+        "DefaultEndpointsProtocol=http;"
+        f"AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
+    )
+
+
+@contextlib.contextmanager
+def running_azurite(workdir: Path) -> Iterator[str]:
+    """Azurite, started in `workdir` for the block: its connection string; stopped after."""
+    process, port = start_azurite(workdir)
+    try:
+        yield connection_string(port)
+    finally:
+        stop_azurite(process)
 
 
 def unique_table_name() -> str:

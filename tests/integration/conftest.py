@@ -18,14 +18,7 @@ from storage.azure_engine import AzureTableStore
 from storage.settings import StorageSettings
 from storage.sqlite_engine import SqliteTableStore
 from storage.tables import TableStore
-from testkit.azurite import (
-    AZURITE_TABLE,
-    DEV_ACCOUNT,
-    DEV_KEY,
-    start_azurite,
-    stop_azurite,
-    unique_table_name,
-)
+from testkit.azurite import AZURITE_TABLE, running_azurite, unique_table_name
 from tests.integration.harness import Harness, open_harness
 
 ENGINES = ("sqlite", "azure")
@@ -41,15 +34,8 @@ def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Itera
         if os.environ.get("CI"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    process, port = start_azurite(tmp_path_factory.mktemp("azurite"))
-    try:
-        yield (
-            "DefaultEndpointsProtocol=http;"
-            f"AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
-        )
-    finally:
-        stop_azurite(process)
+    with running_azurite(tmp_path_factory.mktemp("azurite")) as connection:
+        yield connection
 
 
 @pytest.fixture(params=["sqlite", "azure"])

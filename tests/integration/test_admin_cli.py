@@ -26,7 +26,7 @@ from storage.purge import retention_ends
 from storage.settings import StorageSettings
 from storage.stores import Storage
 from storage.tables import TableNotFound
-from testkit.azurite import DEV_ACCOUNT, DEV_KEY
+from testkit.azurite import DEV_ACCOUNT, connection_string
 from testkit.builders import discussion, redbridge_raise
 from testkit.clocks import FakeClock
 from testkit.fakes import RecordingNotifier
@@ -323,10 +323,7 @@ async def test_backup_then_restore_into_an_empty_store(
 # -- no traceback, whatever the arguments or the storage ------------------------------------------
 
 ESCALATION = Path(sys.executable).with_name("escalation")
-UNREACHABLE_AZURE = (
-    f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-    f"TableEndpoint=http://127.0.0.1:1/{DEV_ACCOUNT};"
-)
+UNREACHABLE_AZURE = connection_string(1)  # nothing listens on port 1
 STORAGE_ENV = (
     "STORAGE_CONNECTION_STRING",
     "STORAGE_TABLE_ENDPOINT",
