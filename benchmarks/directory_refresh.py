@@ -1,4 +1,4 @@
-"""The directory's background check, on the embedded store: unchanged, against a whole read.
+"""The directory's background check: unchanged, against a whole read.
 
     .venv/bin/python -m benchmarks.directory_refresh [--people 1000,4000] [--repeat 20] [--azurite]
 

@@ -604,6 +604,35 @@ async def test_a_change_by_another_process_is_seen_at_the_next_check(
         assert "safeguarding_lead" not in snapshot.people["amara"].roles
 
 
+@pytest.mark.parametrize("first_read", ["a turn's", "the check's"])
+async def test_a_write_elsewhere_during_a_whole_read_is_read_at_the_next_check(
+    spied: DirectoryStore,
+    spy: SpyStore,
+    store: TableStore,
+    clock: FakeClock,
+    table: str,
+    first_read: str,
+) -> None:
+    await spied.upsert_person(amara())
+    elsewhere = DirectoryStore(store, now=clock, table=table)  # another instance of the bot
+
+    async def revoke_meanwhile() -> None:  # rows and version row, after the rows were read
+        await elsewhere.upsert_person(amara(roles=frozenset({"practitioner"})))
+
+    spy.during_query = revoke_meanwhile
+    if first_read == "a turn's":
+        read = await spied.snapshot()  # the rows alone: no version row to trust later
+    else:
+        await spied.refresh()  # the version row before the rows, so it is the older one
+        read = await spied.snapshot()
+    assert "safeguarding_lead" in read.people["amara"].roles  # read before the change landed
+
+    clock.now += timedelta(seconds=5)
+    await spied.refresh()
+
+    assert "safeguarding_lead" not in (await spied.snapshot()).people["amara"].roles
+
+
 async def test_a_change_that_never_reached_the_version_row_is_read_within_full_read_seconds(
     spied: DirectoryStore, spy: SpyStore, store: TableStore, clock: FakeClock, table: str
 ) -> None:
