@@ -194,6 +194,12 @@ async def directory(store: TableStore, clock: FakeClock, table: str) -> Director
 
 
 @pytest.fixture
+def elsewhere(store: TableStore, clock: FakeClock, table: str) -> DirectoryStore:
+    """Another instance of the bot on the same table."""
+    return DirectoryStore(store, now=clock, table=table)
+
+
+@pytest.fixture
 def spy(store: TableStore) -> SpyStore:
     return SpyStore(store)
 
@@ -487,12 +493,10 @@ async def test_the_snapshot_is_the_directory_the_core_reads(directory: Directory
 async def test_the_snapshot_is_not_read_again_within_cache_seconds(
     spied: DirectoryStore,
     spy: SpyStore,
-    store: TableStore,
+    elsewhere: DirectoryStore,
     clock: FakeClock,
-    table: str,
 ) -> None:
     await spied.upsert_person(amara())
-    elsewhere = DirectoryStore(store, now=clock, table=table)  # another instance of the bot
 
     first = await spied.snapshot()
     await elsewhere.upsert_person(person("noah", "nelft"))
@@ -582,11 +586,10 @@ async def test_a_check_of_an_unchanged_directory_reads_one_row_and_keeps_the_sna
 
 @pytest.mark.parametrize("change", ["upsert", "import", "agency"])
 async def test_a_change_by_another_process_is_seen_at_the_next_check(
-    spied: DirectoryStore, store: TableStore, clock: FakeClock, table: str, change: str
+    spied: DirectoryStore, elsewhere: DirectoryStore, clock: FakeClock, change: str
 ) -> None:
     await spied.upsert_person(amara())
     await spied.refresh()
-    elsewhere = DirectoryStore(store, now=clock, table=table)  # another instance of the bot
 
     if change == "upsert":
         await elsewhere.upsert_person(amara(roles=frozenset({"practitioner"})))
@@ -608,13 +611,11 @@ async def test_a_change_by_another_process_is_seen_at_the_next_check(
 async def test_a_write_elsewhere_during_a_whole_read_is_read_at_the_next_check(
     spied: DirectoryStore,
     spy: SpyStore,
-    store: TableStore,
+    elsewhere: DirectoryStore,
     clock: FakeClock,
-    table: str,
     first_read: str,
 ) -> None:
     await spied.upsert_person(amara())
-    elsewhere = DirectoryStore(store, now=clock, table=table)  # another instance of the bot
 
     async def revoke_meanwhile() -> None:  # rows and version row, after the rows were read
         await elsewhere.upsert_person(amara(roles=frozenset({"practitioner"})))
