@@ -18,8 +18,9 @@ Key design, table ``Directory``:
   would grant (``requested_roles``) and the open request it waits on (``request``, see
   ``storage.join_requests``): such an entry holds no authority (``escalation.joining``).
 
-* PartitionKey ``version``, RowKey ``directory``: a row rewritten after every write of person or
-  agency rows (``_mark_changed``), so its ETag changes whenever the directory does.
+* PartitionKey ``version``, RowKey ``directory``: a row rewritten once after every write of
+  person or agency rows, whether it succeeded or not (``_changing``), so its ETag changes
+  whenever the directory does.
 
 The core reads the whole directory as a snapshot (``DirectorySource``), and the bot finds who is
 speaking in it (``speaker``); the snapshot is cached for ``cache_seconds`` (10 s) so that a turn
@@ -42,7 +43,8 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -642,7 +644,8 @@ class DirectoryStore:
                         f"person {person.id!r}: Teams id {teams_id!r} already belongs to "
                         f"{other.person.id!r}"
                     )
-            await self._write([self._plan(person, teams, aad, existing)])
+            async with self._changing():
+                await self._write([self._plan(person, teams, aad, existing)])
 
         # Someone else changed this person meanwhile: read again.
         await retry_on_conflict(
@@ -683,7 +686,8 @@ class DirectoryStore:
                 )
         plan = self._plan(person, teams_user_id, aad_object_id, existing, request_id=request_id)
         try:
-            await self._write([plan])
+            async with self._changing():
+                await self._write([plan])
         except EntityNotFound:
             raise ConcurrencyConflict(f"person {person.id!r} was removed meanwhile") from None
 
@@ -713,8 +717,10 @@ class DirectoryStore:
             rows = await self._store.query_partition(self._table, PERSON_PARTITION)
             stored = {s.person.id: s for s in (_stored(r.entity, r.etag) for r in rows)}
             plans = self._plan_import(records, stored, also=agency_problems)
-            await self._put_agencies(registered)
-            await self._write(plans)
+            if registered or plans:
+                async with self._changing():  # one version row for people and agencies both
+                    await self._put_agencies(registered)
+                    await self._write(plans)
             return len(plans)
 
         # The directory changed while we checked it: check again.
@@ -875,40 +881,57 @@ class DirectoryStore:
 
         Writing the index rows a second time, after the person rows, undoes a concurrent
         clean-up (of a change of Teams id) that read the person row just before
-        ours landed and deleted a hint we need.
+        ours landed and deleted a hint we need. Called inside `_changing`.
         """
         if not plans:
             return
-        self.invalidate()
-        try:
-            await self._put_hints(plans)
-            for batch in batches(plans):
-                ops = [
-                    Op.insert(p.entity) if p.etag is None else Op.update(p.entity, p.etag)
-                    for p in batch
-                ]
-                await self._store.transact(self._table, ops)
-            await self._put_hints(plans)
-        finally:
-            self.invalidate()  # whatever landed, the cached snapshot may be out of date now
-            await self._mark_changed()
+        await self._put_hints(plans)
+        for batch in batches(plans):
+            ops = [
+                Op.insert(p.entity) if p.etag is None else Op.update(p.entity, p.etag)
+                for p in batch
+            ]
+            await self._store.transact(self._table, ops)
+        await self._put_hints(plans)
         for plan in plans:
             if plan.dropped_ids:
                 await self._drop_hints(plan.person_id, plan.dropped_ids)
 
     async def _put_agencies(self, agencies: Sequence[Agency]) -> None:
-        if not agencies:
-            return
-        self.invalidate()
+        """The agencies' rows, in transactions of up to 100. Called inside `_changing`."""
         now = self._now()
+        for batch in batches(agencies):
+            await self._store.transact(
+                self._table, [Op.upsert(agency_entity(a, updated_at=now)) for a in batch]
+            )
+
+    @asynccontextmanager
+    async def _changing(self) -> AsyncIterator[None]:
+        """Around a write of person or agency rows: the cached snapshot is dropped before and
+        after, and the version row rewritten once, after whatever landed, whether the write
+        succeeded or not.
+
+        When the write itself failed, that failure is the one raised: a failure to rewrite the
+        version row as well is logged, and the next whole read (`FULL_READ_SECONDS`) covers
+        what the row missed.
+        """
+        self.invalidate()
         try:
-            for batch in batches(agencies):
-                await self._store.transact(
-                    self._table, [Op.upsert(agency_entity(a, updated_at=now)) for a in batch]
-                )
-        finally:
+            yield
+        except BaseException:
             self.invalidate()
-            await self._mark_changed()
+            try:
+                await self._mark_changed()
+            except StorageError as exc:
+                log.warning(
+                    "directory: after a failed write, its version row was not rewritten either "
+                    "(%s); other instances read what landed within %d s",
+                    type(exc).__name__,
+                    FULL_READ_SECONDS,
+                )
+            raise
+        self.invalidate()
+        await self._mark_changed()
 
     async def _mark_changed(self) -> None:
         """Rewrite the version row, after the rows it stands for: every process's next check

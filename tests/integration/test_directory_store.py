@@ -83,13 +83,15 @@ class Pause:
 
 
 class SpyStore:
-    """A TableStore that records calls, can fail at the n-th write, pause at a given call, and run
-    a hook while a query is in flight (to interleave a write with a read)."""
+    """A TableStore that records calls, can fail at the n-th write (and every write after it,
+    with `failing_on`), pause at a given call, and run a hook while a query is in flight (to
+    interleave a write with a read)."""
 
     def __init__(self, inner: TableStore) -> None:
         self.inner = inner
         self.calls: list[tuple[str, str]] = []  # (method, partition or "")
         self.fail_at_write: int | None = None
+        self.failing_on = False  # every write from fail_at_write on fails, not only that one
         self.writes = 0
         self.during_query: Callable[[], Awaitable[None]] | None = None
         self.pauses: list[Pause] = []
@@ -114,7 +116,8 @@ class SpyStore:
     async def _write(self, method: str, partition: str) -> None:
         await self._call(method, partition)
         self.writes += 1
-        if self.fail_at_write is not None and self.writes == self.fail_at_write:
+        at = self.fail_at_write
+        if at is not None and (self.writes == at or (self.failing_on and self.writes > at)):
             raise StorageUnavailable(f"injected failure at write {self.writes} ({method})")
 
     async def get(self, table: str, pk: str, rk: str) -> StoredEntity | None:
@@ -650,6 +653,53 @@ async def test_a_change_that_never_reached_the_version_row_is_read_within_full_r
 
     assert "safeguarding_lead" not in (await spied.snapshot()).people["amara"].roles
     assert spy.reads_of(PERSON_PARTITION) == 2  # the first read, and one whole read since
+
+
+async def test_an_import_of_people_and_agencies_rewrites_the_version_row_once_after_them(
+    spied: DirectoryStore, spy: SpyStore
+) -> None:
+    await spied.upsert_person(amara(), teams_user_id="29:1old")
+    spy.calls.clear()
+
+    await spied.import_records(
+        [record("amara", teams_user_id="29:1new"), record("bola")],
+        [{"id": "redbridge-asc", "tenants": ["t-9"]}],
+    )
+
+    kinds = ("upsert", "insert", "update", "transact", "delete")
+    writes = [partition for method, partition in spy.calls if method in kinds]
+    assert {AGENCY_PARTITION, PERSON_PARTITION, TEAMS_PARTITION} <= set(writes)
+    assert writes.count(VERSION_PARTITION) == 1
+    assert writes[-1] == VERSION_PARTITION  # after every row it stands for, old hints' too
+
+
+@pytest.mark.parametrize("version_row", ["written", "failing too"])
+async def test_a_failed_write_raises_its_own_error_and_still_marks_the_directory_changed(
+    spied: DirectoryStore,
+    spy: SpyStore,
+    caplog: pytest.LogCaptureFixture,
+    version_row: str,
+) -> None:
+    await spied.upsert_person(amara(), teams_user_id="29:1amara")
+    await spied.snapshot()
+    spy.calls.clear()
+    spy.writes = 0
+    spy.fail_at_write = 2  # the person row's transaction, after its Teams id's index row
+    spy.failing_on = version_row == "failing too"
+
+    with pytest.raises(StorageUnavailable, match="at write 2 "):
+        await spied.upsert_person(amara(roles=frozenset({"practitioner"})))
+
+    assert [c for c in spy.calls if c[0] == "transact"][:2] == [
+        ("transact", TEAMS_PARTITION),
+        ("transact", PERSON_PARTITION),
+    ]
+    assert spy.calls[-1] == ("upsert", VERSION_PARTITION)  # tried, whatever the rows did
+    warned = [r for r in caplog.records if "version row was not rewritten" in r.getMessage()]
+    assert len(warned) == (version_row == "failing too")
+    spy.fail_at_write = None
+    assert "safeguarding_lead" in (await spied.snapshot()).people["amara"].roles
+    assert spy.reads_of(PERSON_PARTITION) == 1  # the cache was dropped: read again
 
 
 @pytest.mark.parametrize("seconds", [-1.0, math.nan, math.inf])
