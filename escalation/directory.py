@@ -64,6 +64,30 @@ class Person:
     def active(self) -> bool:
         return self.status == Standing.ACTIVE
 
+    # What a list of people is ordered by and what a typed search matches, made once for each
+    # entry of a snapshot: a search runs at every keystroke of the people picker, over every
+    # entry of an agency.
+
+    @cached_property
+    def sort_key(self) -> tuple[str, str, str, str]:
+        """By name, then job title and email (which tell apart two of one name), then id."""
+        return (
+            self.name.casefold(),
+            (self.job_title or "").casefold(),
+            (self.email or "").casefold(),
+            self.id,
+        )
+
+    @cached_property
+    def name_words(self) -> str:
+        """The name's words, casefolded, one space between each."""
+        return " ".join(self.name.casefold().split())
+
+    @cached_property
+    def search_text(self) -> str:
+        """The words of the name, job title and email, as `name_words` are."""
+        return " ".join(f"{self.name} {self.job_title or ''} {self.email or ''}".casefold().split())
+
     def holds(self, role: str) -> bool:
         return role in self.roles
 
@@ -132,6 +156,14 @@ class Directory:
         manager = self.person(person.line_manager_id)
         return manager if manager is not None and manager.active else None
 
+    def people_at(self, agency_id: str) -> tuple[Person, ...]:
+        """Every entry at the agency, whatever its standing, by `Person.sort_key`."""
+        found = self._sorted_at.get(agency_id)
+        if found is None:  # each agency sorted when first asked for, not every one at once
+            people = self._by_agency.get(agency_id, ())
+            found = self._sorted_at[agency_id] = tuple(sorted(people, key=lambda p: p.sort_key))
+        return found
+
     def holders(self, role: str, agency_id: str) -> list[Person]:
         """The active holders of an agency role there, by id."""
         return list(self._holders.get((agency_id, role), ()))
@@ -158,6 +190,17 @@ class Directory:
             for board_role in person.board_roles:
                 found.setdefault(board_role, []).append(person)
         return {key: tuple(people) for key, people in found.items()}
+
+    @cached_property
+    def _by_agency(self) -> dict[str, list[Person]]:
+        found: dict[str, list[Person]] = {}
+        for person in self.people.values():
+            found.setdefault(person.agency_id, []).append(person)
+        return found
+
+    @cached_property
+    def _sorted_at(self) -> dict[str, tuple[Person, ...]]:
+        return {}  # filled by people_at
 
     @cached_property
     def _active_by_id(self) -> tuple[Person, ...]:

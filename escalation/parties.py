@@ -10,6 +10,8 @@ directory id, and `labels` adds the job title and email that tell two people of 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
+from typing import Final
 
 from escalation.directory import Directory, Person
 
@@ -26,30 +28,20 @@ def may_be_party(person: Person, board_id: str) -> bool:
     to one of its cases. Every other reason to leave someone out of the pickers (an entry not yet
     approved, say) belongs here too, so that every picker and search follows it.
     """
-    return person.active and not any(board == board_id for board, _ in person.board_roles)
-
-
-def _order(person: Person) -> tuple[str, str, str, str]:
-    return (
-        person.name.casefold(),
-        (person.job_title or "").casefold(),
-        (person.email or "").casefold(),
-        person.id,
-    )
+    if not person.active:
+        return False
+    return not person.board_roles or all(board != board_id for board, _ in person.board_roles)
 
 
 def candidates(
     directory: Directory, *, board_id: str, agency_id: str, raiser_id: str
 ) -> list[Person]:
     """The people at `agency_id` the raiser may name as the other professional, by name."""
-    return sorted(
-        (
-            p
-            for p in directory.people.values()
-            if p.agency_id == agency_id and p.id != raiser_id and may_be_party(p, board_id)
-        ),
-        key=_order,
-    )
+    return [
+        p
+        for p in directory.people_at(agency_id)  # already by name (`Person.sort_key`)
+        if p.id != raiser_id and may_be_party(p, board_id)
+    ]
 
 
 def _words(text: str) -> list[str]:
@@ -58,7 +50,7 @@ def _words(text: str) -> list[str]:
 
 def is_exact_name(person: Person, query: str) -> bool:
     """Whether the query is the person's whole name (any case, any spacing)."""
-    return _words(person.name) == _words(query)
+    return person.name_words == " ".join(_words(query))
 
 
 def search(people: Iterable[Person], query: str) -> list[Person]:
@@ -68,19 +60,22 @@ def search(people: Iterable[Person], query: str) -> list[Person]:
     if not words or len(query) > MAX_QUERY:
         return []
     joined = " ".join(words)
-    found = []
-    for person in people:
-        haystack = " ".join(_words(f"{person.name} {person.job_title or ''} {person.email or ''}"))
-        if all(word in haystack for word in words):
-            found.append(person)
-    return sorted(
-        found,
-        key=lambda p: (
-            not is_exact_name(p, query),
-            not " ".join(_words(p.name)).startswith(joined),
-            _order(p),
-        ),
-    )
+    if len(words) == 1:  # what is typed first, at each keystroke
+        found = [p for p in people if joined in p.search_text]
+    else:
+        found = [p for p in people if all(word in p.search_text for word in words)]
+    whole: list[Person] = []
+    starting: list[Person] = []
+    rest: list[Person] = []
+    for person in found:
+        name = person.name_words
+        group = whole if name == joined else starting if name.startswith(joined) else rest
+        group.append(person)
+    # Each group by name; people in that order already (`candidates`) are left as they are.
+    return [p for group in (whole, starting, rest) for p in sorted(group, key=_SORT_KEY)]
+
+
+_SORT_KEY: Final = attrgetter("sort_key")
 
 
 def label(person: Person) -> str:

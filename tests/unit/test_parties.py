@@ -3,12 +3,14 @@ of one name apart, and reading typed answers to a question with choices."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.people_search import MAX_SKIP, read_query
 from cards.picker_card import TYPEAHEAD_COUNT
 from dialogs.matching import is_no, is_yes, match_choice, number
-from escalation.directory import Directory, Person
+from escalation.directory import Directory, Person, Standing
 from escalation.parties import (
     MAX_QUERY,
     MAX_RESULTS,
@@ -95,6 +97,30 @@ def test_whole_names_come_first_then_names_that_start_with_the_query() -> None:
     assert [p.id for p in search(people, "lee")] == ["d", "c", "a", "b"]
     assert is_exact_name(people[3], " LEE ")
     assert not is_exact_name(people[2], "lee")
+
+
+def test_each_group_of_a_search_is_in_name_order_whatever_order_it_came_in() -> None:
+    junior = someone("jr", "Noah Okafor Jr")
+    by_email = someone("pa", "Pat Adeyemi", email="for.noah.okafor@nelft.example")
+    given = [by_email, junior, NOAH_2, NOAH]
+
+    found = search(given, "noah okafor")
+
+    # Whole names (two namesakes, by job title), then names that start so, then the rest.
+    assert [p.id for p in found] == ["noah", "noah-2", "jr", "pa"]
+    assert [p.id for p in search(reversed(given), "okafor")] == ["noah", "noah-2", "jr", "pa"]
+
+
+def test_an_agencys_people_are_every_entry_there_by_name_whatever_its_standing() -> None:
+    pending = replace(someone("pen", "Ada Brown"), status=Standing.PENDING)
+    directory = Directory.of([NOAH_2, NADIA, pending, NOAH, NOAHS_NAMESAKE, AMARA])
+
+    assert [p.id for p in directory.people_at("nelft")] == ["pen", "nadia", "noah", "noah-2"]
+    assert directory.people_at("met-police") == (NOAHS_NAMESAKE,)
+    assert directory.people_at("nowhere") == ()
+    # Offered as a party only when active, as before.
+    offered = candidates(directory, board_id="redbridge", agency_id="nelft", raiser_id="noah")
+    assert [p.id for p in offered] == ["nadia", "noah-2"]
 
 
 def test_a_query_longer_than_any_name_finds_no_one() -> None:
