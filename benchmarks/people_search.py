@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.directory_options import bounded, directory_parser
 from bootstrap.build import open_storage
 from storage.directory_store import DirectoryStore
 from storage.settings import StorageSettings
@@ -99,14 +100,5 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--people", type=lambda t: [int(n) for n in t.split(",")], default=[1_000, 4_000]
-    )
-    parser.add_argument("--repeat", type=int, default=50)
-    parsed = parser.parse_args()
-    parsed.repeat = max(1, min(parsed.repeat, 500))
-    parsed.people = [max(1, min(n, 20_000)) for n in parsed.people]
-    asyncio.run(main(parsed))
+    options = directory_parser(__doc__, repeat=50)
+    asyncio.run(main(bounded(options.parse_args(), most_repeat=500)))
