@@ -481,18 +481,20 @@ class DirectoryStore:
         meanwhile keep the snapshot they have: none waits for this read."""
         now = self._now()
         cached = self._cache
+        generation = self._generation
+        # Read before the rows, should they be read: a write landing between the two is then
+        # read again at the next check.
+        version = await self._version()
         if (
             cached is not None
-            and cached.version is not None
+            and cached.version == version
+            and generation == self._generation
             and 0 <= (now - cached.read_at).total_seconds() < FULL_READ_SECONDS
         ):
-            generation = self._generation
-            version = await self._version()
-            if version == cached.version and generation == self._generation:
-                if self._cache is cached:
-                    self._cache = replace(cached, checked_at=now)
-                return
-        await self._load(now, versioned=True)
+            if self._cache is cached:
+                self._cache = replace(cached, checked_at=now)
+            return
+        await self._load(now, version)
 
     async def keep_fresh(self) -> None:
         """Check the snapshot every half of ``cache_seconds`` (after a first `refresh`), so
@@ -517,7 +519,7 @@ class DirectoryStore:
                 if self._fresh(self._cache, now):
                     return self._cache.directory, self._cache.speakers
                 self._cache = None
-            return await self._load(now, versioned=False)
+            return await self._load(now, None)
 
     def _fresh(self, snapshot: _Snapshot, now: datetime) -> bool:
         return 0 <= (now - snapshot.checked_at).total_seconds() < self._cache_seconds
@@ -526,12 +528,11 @@ class DirectoryStore:
         found = await self._store.get(self._table, VERSION_PARTITION, VERSION_ROW)
         return "" if found is None else found.etag
 
-    async def _load(self, now: datetime, *, versioned: bool) -> tuple[Directory, _Speakers]:
-        """Read the whole directory. `versioned`: the version row first, then the rows, so a
-        write that lands between the two is read again at the next check; a turn's read (not
-        versioned) reads the rows alone, in one round trip."""
+    async def _load(self, now: datetime, version: str | None) -> tuple[Directory, _Speakers]:
+        """Read the whole directory: `version` is the version row's ETag as read just before
+        (the background check), or None for a turn's read, which reads the rows alone in one
+        round trip and leaves the next check to read them whole again."""
         generation = self._generation
-        version = await self._version() if versioned else None
         rows, agencies = await asyncio.gather(
             self._store.query_partition(self._table, PERSON_PARTITION),
             self._store.query_partition(self._table, AGENCY_PARTITION),

@@ -589,7 +589,11 @@ async def test_a_check_of_an_unchanged_directory_reads_one_row_and_keeps_the_sna
 
 @pytest.mark.parametrize("change", ["upsert", "import", "agency"])
 async def test_a_change_by_another_process_is_seen_at_the_next_check(
-    spied: DirectoryStore, elsewhere: DirectoryStore, clock: FakeClock, change: str
+    spied: DirectoryStore,
+    spy: SpyStore,
+    elsewhere: DirectoryStore,
+    clock: FakeClock,
+    change: str,
 ) -> None:
     await spied.upsert_person(amara())
     await spied.refresh()
@@ -601,8 +605,15 @@ async def test_a_change_by_another_process_is_seen_at_the_next_check(
     else:
         await elsewhere.import_records([], [{"id": "redbridge-asc", "tenants": ["t-9"]}])
     clock.now += timedelta(seconds=1)
+    before = len(spy.calls)
     await spied.refresh()
 
+    # The version row read once, then the rows it found changed: nothing read twice.
+    assert spy.calls[before:] == [
+        ("get", VERSION_PARTITION),
+        ("query_partition", PERSON_PARTITION),
+        ("query_partition", AGENCY_PARTITION),
+    ]
     snapshot = await spied.snapshot()
     if change == "agency":
         assert snapshot.agency("redbridge-asc").tenants == frozenset({"t-9"})
