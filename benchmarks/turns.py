@@ -161,6 +161,20 @@ def ratio(a: Result | None, b: Result | None) -> str:
     return f"{a.per_second / b.per_second:.2f}x"
 
 
+def p99_ratio(a: Result | None, b: Result | None) -> str:
+    """`a`'s p99 as a multiple of `b`'s: under 1 is a shorter tail than the baseline's."""
+    if a is None or b is None or not a.turns or not b.turns or not b.percentile(0.99):
+        return "n/a"
+    return f"{a.percentile(0.99) / b.percentile(0.99):.2f}x"
+
+
+def shorter_tail(a: Result | None, b: Result | None) -> Result | None:
+    """Of a baseline's two runs, the one with the lower p99: the conservative one to compare a
+    tail with."""
+    runs = [r for r in (a, b) if r is not None and r.turns]
+    return min(runs, key=lambda r: r.percentile(0.99)) if runs else None
+
+
 def faster(a: Result | None, b: Result | None) -> Result | None:
     """The better of a baseline's two runs (before and after the bot's): the ratios against it
     are the conservative ones, whatever else the machine was doing meanwhile."""
@@ -207,6 +221,13 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"  {result.name:<7} / echo {ratio(result, echo):>7}   / agents {ratio(result, agents):>7}"
             f"   / bare {ratio(result, bare):>7}"
+        )
+    tails = [shorter_tail(a, b) for a, b in zip(before, after, strict=True)]
+    print("p99, as a multiple of the lower p99 of each baseline's two runs (under 1: shorter):")
+    for result in mine:
+        print(
+            f"  {result.name:<7} / echo {p99_ratio(result, tails[1]):>7}"
+            f"   / agents {p99_ratio(result, tails[2]):>7}"
         )
     lean = [cheaper(a, b) for a, b in zip(before, after, strict=True)]
     print("the server's CPU a turn, as turns in the CPU time of one of the cheaper run's:")
