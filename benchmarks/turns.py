@@ -19,7 +19,9 @@ Every kind runs with `--users` users at once, each sending its next turn when th
 answered, bounded by `--requests` and `--seconds`; its first turns (200 of a baseline's, 100 of
 the bot's) warm the server up in the same loop and are not counted (`harness.closed_loop`).
 Prints turns/s, p50 and p99 latency, the storage round trips of the bot's turns
-(tests.round_trips), and the ratios.
+(tests.round_trips), and the ratios. The echo bot is also run just before each of this bot's
+kinds and after the last, and each kind's turns a second is given against the faster of its two
+neighbours: the machine's speed drifts over a whole run, less over one kind.
 """
 
 from __future__ import annotations
@@ -77,7 +79,12 @@ async def baseline(name: str, command: list[str] | None, args: argparse.Namespac
         )
 
 
-async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
+async def ours(
+    args: argparse.Namespace, data: Path, between: Callable[[], Awaitable[Result | None]]
+) -> tuple[list[Result], list[Result | None]]:
+    """This bot's kinds of turn, and `between` (the echo bot) run before each and after the
+    last, with this bot's outbox quiet: each kind has a baseline measured just before it and
+    just after it, which a machine drifting in speed over the whole run does not move."""
     settings = StorageSettings(None, data)
     users = [user(i) for i in range(args.users)]
     ids = NewCaseIds()
@@ -87,6 +94,7 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
     if args.profile:
         extra += ["--profile", str(Path(args.profile) / "bot.txt")]
     results = []
+    beside: list[Result | None] = []
     async with (
         connector() as stand_in,
         server(our_server("bot", *extra)) as served,
@@ -100,6 +108,7 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
         warm = min(100, args.requests)
         for kind in args.kinds:
             await drained(stand_in)
+            beside.append(await between())
             if kind == "raise":
                 results.append(await raises(args, client, settings, users, served, stand_in, ids))
                 continue
@@ -117,7 +126,9 @@ async def ours(args: argparse.Namespace, data: Path) -> list[Result]:
 
             results.append(await on_cpu(served, load, lambda: drained(stand_in)))
             await turns.close_dialogs()  # leave no dialog open for the next kind
-    return results
+        await drained(stand_in)
+        beside.append(await between())
+    return results, beside
 
 
 async def raises(
@@ -195,7 +206,9 @@ async def baselines(args: argparse.Namespace) -> tuple[Result | None, ...]:
 async def main(args: argparse.Namespace) -> None:
     before = await baselines(args)
     with tempfile.TemporaryDirectory() as tmp:
-        mine = await ours(args, Path(tmp) / "data")
+        mine, beside = await ours(
+            args, Path(tmp) / "data", lambda: baseline("echo", list(our_server("echo")), args)
+        )
         pauses = json.loads((Path(tmp) / "gc.json").read_text())
     after = await baselines(args)
     print(f"{args.users} users at once; turns/s, latency and (for this bot) storage round trips")
@@ -229,6 +242,14 @@ async def main(args: argparse.Namespace) -> None:
             f"  {result.name:<7} / echo {p99_ratio(result, tails[1]):>7}"
             f"   / agents {p99_ratio(result, tails[2]):>7}"
         )
+    print(
+        "ratios, against the faster of the echo bot's runs just before and just after each kind"
+        " (turns/s):"
+    )
+    for i, result in enumerate(mine):
+        first, then = beside[i], beside[i + 1]
+        speeds = ", ".join(f"{r.per_second:.1f}" for r in (first, then) if r is not None)
+        print(f"  {result.name:<7} / echo {ratio(result, faster(first, then)):>7}   ({speeds})")
     lean = [cheaper(a, b) for a, b in zip(before, after, strict=True)]
     print("the server's CPU a turn, as turns in the CPU time of one of the cheaper run's:")
     for result in mine:

@@ -23,5 +23,8 @@ def test_the_turns_benchmark_runs_each_kind_and_reports_its_figures() -> None:
     assert "p99, as a multiple of" in done.stdout, done.stdout
     for kind in ("help", "card", "raise"):  # the bot's, as ratios to the echo bot's
         ratios = [x for x in lines if re.match(rf"  {kind} +/ echo +\d+\.\d+x", x)]
-        # turns a second and p99 always; CPU a turn only when /proc's ticks could tell
-        assert len(ratios) >= 2, done.stdout
+        # turns a second (twice) and p99 always; CPU a turn only when /proc's ticks could tell
+        assert len(ratios) >= 3, done.stdout
+        # against the echo bot's runs just before and just after the kind, each printed
+        beside = rf"  {kind} +/ echo +\d+\.\d+x +\(\d+\.\d, \d+\.\d\)$"
+        assert any(re.match(beside, x) for x in lines), done.stdout
