@@ -187,8 +187,8 @@ def shorter_tail(a: Result | None, b: Result | None) -> Result | None:
 
 
 def faster(a: Result | None, b: Result | None) -> Result | None:
-    """The better of a baseline's two runs (before and after the bot's): the ratios against it
-    are the conservative ones, whatever else the machine was doing meanwhile."""
+    """The better of a baseline's two runs (before and after the bot's, or a kind's): the ratios
+    against it are the conservative ones, whatever else the machine was doing meanwhile."""
     if a is None or b is None:
         return a or b
     return a if a.per_second >= b.per_second else b
