@@ -194,6 +194,17 @@ def faster(a: Result | None, b: Result | None) -> Result | None:
     return a if a.per_second >= b.per_second else b
 
 
+def table(
+    mine: list[Result],
+    measure: Callable[[Result | None, Result | None], str],
+    **baselines: Result | None,
+) -> None:
+    """A line for each of this bot's kinds: `measure` of it against each baseline, in order."""
+    for result in mine:
+        against = (f"/ {name} {measure(result, base):>7}" for name, base in baselines.items())
+        print(f"  {result.name:<7} " + "   ".join(against))
+
+
 async def baselines(args: argparse.Namespace) -> tuple[Result | None, ...]:
     command = agents_server()
     return (
@@ -230,18 +241,10 @@ async def main(args: argparse.Namespace) -> None:
         )
     )
     print("ratios, against the faster run of each baseline:")
-    for result in mine:
-        print(
-            f"  {result.name:<7} / echo {ratio(result, echo):>7}   / agents {ratio(result, agents):>7}"
-            f"   / bare {ratio(result, bare):>7}"
-        )
-    tails = [shorter_tail(a, b) for a, b in zip(before, after, strict=True)]
+    table(mine, ratio, echo=echo, agents=agents, bare=bare)
+    _, echo_tail, agents_tail = (shorter_tail(a, b) for a, b in zip(before, after, strict=True))
     print("p99, as a multiple of the lower p99 of each baseline's two runs (under 1: shorter):")
-    for result in mine:
-        print(
-            f"  {result.name:<7} / echo {p99_ratio(result, tails[1]):>7}"
-            f"   / agents {p99_ratio(result, tails[2]):>7}"
-        )
+    table(mine, p99_ratio, echo=echo_tail, agents=agents_tail)
     print(
         "ratios, against the faster of the echo bot's runs just before and just after each kind"
         " (turns/s):"
@@ -250,13 +253,9 @@ async def main(args: argparse.Namespace) -> None:
         first, then = beside[i], beside[i + 1]
         speeds = ", ".join(f"{r.per_second:.1f}" for r in (first, then) if r is not None)
         print(f"  {result.name:<7} / echo {ratio(result, faster(first, then)):>7}   ({speeds})")
-    lean = [cheaper(a, b) for a, b in zip(before, after, strict=True)]
+    lean_bare, lean_echo, lean_agents = (cheaper(a, b) for a, b in zip(before, after, strict=True))
     print("the server's CPU a turn, as turns in the CPU time of one of the cheaper run's:")
-    for result in mine:
-        print(
-            f"  {result.name:<7} / echo {cpu_ratio(result, lean[1]):>7}"
-            f"   / agents {cpu_ratio(result, lean[2]):>7}   / bare {cpu_ratio(result, lean[0]):>7}"
-        )
+    table(mine, cpu_ratio, echo=lean_echo, agents=lean_agents, bare=lean_bare)
 
 
 if __name__ == "__main__":
