@@ -160,10 +160,18 @@ def cpu_ratio(a: Result | None, b: Result | None) -> str:
     return "n/a" if not mine or not theirs else f"{theirs / mine:.2f}x"
 
 
+def least(
+    a: Result | None, b: Result | None, key: Callable[[Result], float | None]
+) -> Result | None:
+    """Of a baseline's two runs, the one with the lower `key` (the first on a tie); a run
+    that is missing, or whose `key` is None, is left out."""
+    scored = [(k, r) for r in (a, b) if r is not None and (k := key(r)) is not None]
+    return min(scored, key=lambda kr: kr[0])[1] if scored else None
+
+
 def cheaper(a: Result | None, b: Result | None) -> Result | None:
     """Of a baseline's two runs, the one that took less CPU a turn."""
-    runs = [r for r in (a, b) if r is not None and r.cpu_per_turn is not None]
-    return min(runs, key=lambda r: r.cpu_per_turn or 0.0) if runs else faster(a, b)
+    return least(a, b, lambda r: r.cpu_per_turn) or faster(a, b)
 
 
 def ratio(a: Result | None, b: Result | None) -> str:
@@ -182,16 +190,13 @@ def p99_ratio(a: Result | None, b: Result | None) -> str:
 def shorter_tail(a: Result | None, b: Result | None) -> Result | None:
     """Of a baseline's two runs, the one with the lower p99: the conservative one to compare a
     tail with."""
-    runs = [r for r in (a, b) if r is not None and r.turns]
-    return min(runs, key=lambda r: r.percentile(0.99)) if runs else None
+    return least(a, b, lambda r: r.percentile(0.99) if r.turns else None)
 
 
 def faster(a: Result | None, b: Result | None) -> Result | None:
     """The better of a baseline's two runs (before and after the bot's, or a kind's): the ratios
     against it are the conservative ones, whatever else the machine was doing meanwhile."""
-    if a is None or b is None:
-        return a or b
-    return a if a.per_second >= b.per_second else b
+    return least(a, b, lambda r: -r.per_second)
 
 
 def table(
@@ -227,7 +232,8 @@ async def main(args: argparse.Namespace) -> None:
     for result in (*before, *after):
         if result is not None:
             print(result.line())
-    bare, echo, agents = (faster(a, b) for a, b in zip(before, after, strict=True))
+    pairs = list(zip(before, after, strict=True))  # each baseline's runs: (bare, echo, agents)
+    bare, echo, agents = (faster(a, b) for a, b in pairs)
     if agents is None:
         print("agents: not measured (no .venv-agents: see benchmarks/README.md)")
     print("this bot:")
@@ -242,7 +248,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     print("ratios, against the faster run of each baseline:")
     table(mine, ratio, echo=echo, agents=agents, bare=bare)
-    _, echo_tail, agents_tail = (shorter_tail(a, b) for a, b in zip(before, after, strict=True))
+    _, echo_tail, agents_tail = (shorter_tail(a, b) for a, b in pairs)
     print("p99, as a multiple of the lower p99 of each baseline's two runs (under 1: shorter):")
     table(mine, p99_ratio, echo=echo_tail, agents=agents_tail)
     print(
@@ -253,7 +259,7 @@ async def main(args: argparse.Namespace) -> None:
         first, then = beside[i], beside[i + 1]
         speeds = ", ".join(f"{r.per_second:.1f}" for r in (first, then) if r is not None)
         print(f"  {result.name:<7} / echo {ratio(result, faster(first, then)):>7}   ({speeds})")
-    lean_bare, lean_echo, lean_agents = (cheaper(a, b) for a, b in zip(before, after, strict=True))
+    lean_bare, lean_echo, lean_agents = (cheaper(a, b) for a, b in pairs)
     print("the server's CPU a turn, as turns in the CPU time of one of the cheaper run's:")
     table(mine, cpu_ratio, echo=lean_echo, agents=lean_agents, bare=lean_bare)
 
